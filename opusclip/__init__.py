@@ -1,1 +1,7 @@
+"""Turn long videos into short, captioned, vertical clips ranked by how likely they are to perform
+
+Modules:
+
+- `opusclip.segment`: Sentences from word timings, candidate clip windows on sentence boundaries, a placeholder score, and non-overlapping picks with tight, word-safe cut points."""
+
 __version__ = "0.1.0"
