@@ -2,6 +2,7 @@
 
 Modules:
 
+- `opusclip.pipeline`: Wires the stages for `opusclip transcribe` and `opusclip clip`: parameters checked, stages timed and cached, progress shown, results written to the output folder and the catalog all-or-nothing.
 - `opusclip.segment`: Sentences from word timings, candidate clip windows on sentence boundaries, a placeholder score, and non-overlapping picks with tight, word-safe cut points."""
 
 __version__ = "0.1.0"
