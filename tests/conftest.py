@@ -1,0 +1,42 @@
+"Shared fixtures: the real media in ../shared/data (skipped when absent), the CLI as users run it, catalogs and caches"
+import json, os, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get('OPUSCLIP_SHARED_DATA', ROOT.parent / 'shared' / 'data'))
+DEMO = ROOT / 'opusclip' / 'assets' / 'demo.mp4'
+
+@pytest.fixture(scope='session')
+def shared():
+    "The shared real-media folder; tests that need it skip on a fresh clone without ../shared"
+    if not (SHARED / 'references.json').exists():
+        pytest.skip(f'real media not found at {SHARED} (clone beside ../shared or set OPUSCLIP_SHARED_DATA)')
+    return SHARED
+
+@pytest.fixture(scope='session')
+def references(shared): return json.loads((shared / 'references.json').read_text())
+
+@pytest.fixture(scope='session')
+def cache_dir(tmp_path_factory):
+    "One stage cache for the whole session, so each source is transcribed once"
+    return str(tmp_path_factory.mktemp('cache'))
+
+@pytest.fixture
+def catalog(tmp_path): return str(tmp_path / 'opusclip.duckdb')
+
+def opusclip_exe():
+    exe = Path(sys.executable).parent / 'opusclip'
+    return [str(exe)] if exe.exists() else [sys.executable, '-c', 'from opusclip.cli import main; main()']
+
+@pytest.fixture(scope='session')
+def cli(cache_dir):
+    "Run the `opusclip` console script; returns the CompletedProcess"
+    def run(*args, cwd=None, env=None):
+        e = dict(os.environ, OPUSCLIP_CACHE=cache_dir, **(env or {}))
+        return subprocess.run(opusclip_exe() + [str(a) for a in args], capture_output=True, text=True, cwd=cwd, env=e, timeout=900)
+    return run
+
+def query(catalog, sql, params=None):
+    import duckdb
+    with duckdb.connect(catalog, read_only=True) as con: return con.execute(sql, params or []).fetchall()

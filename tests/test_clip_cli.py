@@ -1,0 +1,62 @@
+"`opusclip clip` end to end on the bundled demo video: files, sentence-bounded cuts, catalog rows, the transcript cache"
+import json
+import av, pytest
+from conftest import DEMO, query
+from opusclip.segment import _ends_sentence
+
+@pytest.fixture(scope='module')
+def demo_run(cli, tmp_path_factory):
+    d = tmp_path_factory.mktemp('demo'); cat = str(d / 'opusclip.duckdb')
+    first = cli('clip', DEMO, '-o', d / 'clips', '--clips', '3', '--min-duration', '10', '--max-duration', '30', '--catalog', cat)
+    assert first.returncode == 0, first.stderr
+    second = cli('clip', DEMO, '-o', d / 'clips', '--clips', '3', '--min-duration', '10', '--max-duration', '30', '--catalog', cat, '-q')
+    assert second.returncode == 0, second.stderr
+    tr = cli('transcribe', DEMO, '-o', d / 'demo.json', '--catalog', cat, '-q')
+    assert tr.returncode == 0, tr.stderr
+    return d, cat, json.loads((d / 'clips' / 'clips.json').read_text()), json.loads((d / 'demo.json').read_text()), first
+
+def test_clips_json_and_files(demo_run):
+    d, cat, doc, _, first = demo_run
+    v = doc['video']
+    assert v['width'] == 854 and v['height'] == 480 and v['fps'] == 25 and 100 < v['duration'] < 140
+    assert [c['rank'] for c in doc['clips']] == [1, 2, 3]
+    for c in doc['clips']:
+        assert set(c) >= {'rank', 'id', 'start', 'end', 'duration', 'score', 'text', 'files'}
+        assert 10 - 0.5 <= c['duration'] <= 30 + 0.5 and 0 <= c['score'] <= 100
+        for k in ('video', 'srt', 'vtt', 'thumbnail'): assert (d / 'clips' / c['files'][k]).stat().st_size > 0
+    a = doc['clips']; assert all(x['end'] <= y['start'] or y['end'] <= x['start'] for i, x in enumerate(a) for y in a[i + 1:])
+    assert 'clip-01.mp4' in first.stderr and 'clips from' in first.stderr   # the summary users see
+
+def test_clip_media_plays_with_expected_size_and_sync(demo_run):
+    d, _, doc, _, _ = demo_run
+    for c in doc['clips']:
+        with av.open(str(d / 'clips' / c['files']['video'])) as f:
+            vs, as_ = f.streams.video[0], f.streams.audio[0]
+            assert (vs.codec_context.name, as_.codec_context.name) == ('h264', 'aac')
+            assert (vs.width, vs.height, float(vs.average_rate)) == (854, 480, 25.0)
+            vd, ad = float(vs.duration * vs.time_base), float(as_.duration * as_.time_base)
+            assert abs(vd - (c['end'] - c['start'])) <= 0.05 and abs(vd - ad) <= 1 / 25 + 1e-3, (vd, ad)
+            assert sum(1 for _ in f.decode(video=0)) == round(vd * 25)
+
+def test_cuts_fall_on_sentence_boundaries_with_little_silence(demo_run):
+    _, _, doc, transcript, _ = demo_run
+    words = [w for s in transcript['segments'] for w in s['words']]
+    for c in doc['clips']:
+        inside = [i for i, w in enumerate(words) if w['start'] >= c['start'] and w['end'] <= c['end']]
+        i0, i1 = inside[0], inside[-1]
+        assert inside == list(range(i0, i1 + 1))
+        assert not any(w['start'] < c['start'] < w['end'] or w['start'] < c['end'] < w['end'] for w in words), 'cut inside a word'
+        assert i0 == 0 or _ends_sentence(words[i0 - 1]['word']), f"clip starts mid-sentence after {words[i0 - 1]['word']!r}"
+        assert _ends_sentence(words[i1]['word']), f"clip ends mid-sentence at {words[i1]['word']!r}"
+        assert words[i0]['start'] - c['start'] <= 0.3 and c['end'] - words[i1]['end'] <= 0.3
+
+def test_catalog_rows_and_cached_transcript(demo_run):
+    _, cat, doc, _, _ = demo_run
+    runs = query(cat, "SELECT command, status, stages->'transcribe'->>'cached' FROM runs ORDER BY started_at")
+    assert [r[:2] for r in runs] == [('clip', 'succeeded'), ('clip', 'succeeded'), ('transcribe', 'succeeded')]
+    assert [r[2] for r in runs] == ['false', 'true', 'true']   # the second run reused the transcript
+    assert query(cat, "SELECT count(*) FROM clips") == [(3,)]    # rerun replaced, did not duplicate
+    assert query(cat, "SELECT count(*) FROM videos") == [(1,)]
+    assert query(cat, "SELECT count(DISTINCT transcript_id) FROM transcripts")[0][0] == 1
+    assert query(cat, "SELECT count(*) FROM words")[0][0] > 200
+    assert sorted(r[0] for r in query(cat, "SELECT clip_id FROM clips")) == sorted(c['id'] for c in doc['clips'])
