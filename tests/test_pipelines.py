@@ -1,0 +1,17 @@
+"papermill pipelines executed as users run them, asserting on outputs and on the run record"
+import json
+import nbformat, papermill as pm
+from conftest import DEMO, ROOT, query
+
+def test_benchmark_notebook_on_demo(tmp_path):
+    out = tmp_path / 'benchmark.ipynb'; cat = tmp_path / 'opusclip.duckdb'; docs = tmp_path / 'benchmarks.md'
+    params = dict(input=str(DEMO), double=False, catalog=str(cat), workdir=str(tmp_path / 'work'), docs=str(docs), minutes=10.0)
+    pm.execute_notebook(str(ROOT / 'pipelines' / 'benchmark.ipynb'), str(out), parameters=params, cwd=str(ROOT), kernel_name='python3')
+    nb = nbformat.read(str(out), as_version=4)
+    assert nb.metadata.papermill.parameters == params and nb.metadata.papermill.exception is None
+    stages = {r[0]: r for r in query(str(cat), "SELECT stage, wall_s, rtf, baseline_s, ratio, peak_rss_mb FROM benchmarks")}
+    assert {'total', 'transcribe', 'decode_audio', 'render', 'sample_frames_1fps'} <= set(stages)
+    assert all(r[1] > 0 for s, r in stages.items() if s in ('total', 'transcribe', 'render'))
+    assert stages['render'][3] > 0 and stages['decode_audio'][3] > 0 and 50 < stages['total'][5] < 4096
+    text = docs.read_text()
+    assert '| target | measured | met |' in text and 'transcription at most 0.20x real time' in text
