@@ -36,3 +36,24 @@ def test_transcribe_cli_writes_json_srt_vtt(cli, shared, tmp_path, catalog):
     assert 'ask not what your country' in d['text'].lower()
     assert (tmp_path / 'jfk.srt').read_text().startswith('1\n00:00:')
     assert (tmp_path / 'jfk.vtt').read_text().startswith('WEBVTT')
+
+def test_batched_inference_path_on_cpu(shared, references):
+    "The batched pipeline used on GPU hosts (--batch-size > 1) gives the same words, here on the CPU"
+    t = get_transcriber(batch_size=4, device='cpu').transcribe(decode_audio(str(shared / 'speech' / 'jfk.wav')), language='en')
+    assert word_error_rate([references['speech']['jfk.wav']['text']], [t.text]) <= 0.08, t.text
+
+def test_gpu_settings_resolve_without_a_gpu():
+    from opusclip.transcribe import FasterWhisperTranscriber, resolve_device
+    import ctranslate2
+    gpu = ctranslate2.get_cuda_device_count() > 0
+    assert resolve_device('auto') == ('cuda' if gpu else 'cpu')
+    t = FasterWhisperTranscriber(device='cuda:0')        # nothing is loaded until transcribe()
+    assert (t.device, t.compute_type) == ('cuda:0', 'float16') and 'float16' in t.model_id
+    assert FasterWhisperTranscriber(device='cpu').compute_type == 'int8'
+
+def test_cuda_requested_without_gpu_is_a_clear_error(cli, tmp_path, catalog):
+    import ctranslate2
+    if ctranslate2.get_cuda_device_count() > 0: pytest.skip('this machine has a GPU')
+    from conftest import DEMO
+    r = cli('transcribe', DEMO, '-o', tmp_path / 'x.json', '--device', 'cuda', '--catalog', catalog, '-q', '--no-cache')
+    assert r.returncode == 2 and r.stderr.startswith("opusclip: error: cannot load Whisper model 'base' on cuda"), r.stderr
