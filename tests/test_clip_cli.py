@@ -1,5 +1,5 @@
 "`opusclip clip` end to end on the bundled demo video: files, sentence-bounded cuts, catalog rows, the transcript cache"
-import json
+import json, os
 import av, pytest
 from conftest import DEMO, query
 from opusclip.segment import _ends_sentence
@@ -60,3 +60,6 @@ def test_catalog_rows_and_cached_transcript(demo_run):
     assert query(cat, "SELECT count(DISTINCT transcript_id) FROM transcripts")[0][0] == 1
     assert query(cat, "SELECT count(*) FROM words")[0][0] > 200
     assert sorted(r[0] for r in query(cat, "SELECT clip_id FROM clips")) == sorted(c['id'] for c in doc['clips'])
+    for row in query(cat, "SELECT video_uri, srt_uri, vtt_uri, thumbnail_uri FROM clips"):
+        assert all(os.path.isabs(f) and os.path.exists(f) for f in row), row
+    assert query(cat, "SELECT uri FROM videos") == [(str(DEMO),)]
