@@ -52,8 +52,8 @@ def convert(ct2_dir, out_dir):
     from transformers import (WhisperConfig, WhisperForConditionalGeneration, WhisperTokenizerFast,
                               WhisperFeatureExtractor, GenerationConfig)
     v = read_ct2(os.path.join(ct2_dir, 'model.bin')); cfg_ct2 = json.load(open(os.path.join(ct2_dir, 'config.json')))
-    n_enc = len({k.split('/')[1] for k in v if k.startswith('encoder/layer_')})
-    n_dec = len({k.split('/')[1] for k in v if k.startswith('decoder/layer_') and k.split('/')[1][6:].isdigit()})
+    layers = lambda side: len({k.split('/')[1] for k in v if k.startswith(f'{side}/layer_') and k.split('/')[1][6:].isdigit()})
+    n_enc, n_dec = layers('encoder'), layers('decoder')
     d_model = v['encoder/conv1/bias'].shape[0]; heads = int(v['encoder/num_heads'])
     vocab = v['decoder/embeddings/weight'].shape[0]
     sd = {}

@@ -7,11 +7,12 @@ from opusclip.segment import _ends_sentence
 @pytest.fixture(scope='module')
 def demo_run(cli, tmp_path_factory):
     d = tmp_path_factory.mktemp('demo'); cat = str(d / 'opusclip.duckdb')
-    first = cli('clip', DEMO, '-o', d / 'clips', '--clips', '3', '--min-duration', '10', '--max-duration', '30', '--catalog', cat)
+    own = ('--catalog', cat, '--cache', d / 'cache')   # a cache of its own: the first run must transcribe
+    first = cli('clip', DEMO, '-o', d / 'clips', '--clips', '3', '--min-duration', '10', '--max-duration', '30', *own)
     assert first.returncode == 0, first.stderr
-    second = cli('clip', DEMO, '-o', d / 'clips', '--clips', '3', '--min-duration', '10', '--max-duration', '30', '--catalog', cat, '-q')
+    second = cli('clip', DEMO, '-o', d / 'clips', '--clips', '3', '--min-duration', '10', '--max-duration', '30', *own, '-q')
     assert second.returncode == 0, second.stderr
-    tr = cli('transcribe', DEMO, '-o', d / 'demo.json', '--catalog', cat, '-q')
+    tr = cli('transcribe', DEMO, '-o', d / 'demo.json', *own, '-q')
     assert tr.returncode == 0, tr.stderr
     return d, cat, json.loads((d / 'clips' / 'clips.json').read_text()), json.loads((d / 'demo.json').read_text()), first
 
