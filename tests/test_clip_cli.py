@@ -22,7 +22,11 @@ def test_clips_json_and_files(demo_run):
     assert v['width'] == 854 and v['height'] == 480 and v['fps'] == 25 and 100 < v['duration'] < 140
     assert [c['rank'] for c in doc['clips']] == [1, 2, 3]
     for c in doc['clips']:
-        assert set(c) >= {'rank', 'id', 'start', 'end', 'duration', 'score', 'text', 'files'}
+        assert set(c) >= {'rank', 'id', 'start', 'end', 'duration', 'score', 'text', 'files', 'subscores', 'reason', 'title',
+                          'hashtags', 'description', 'analysis', 'keep'}
+        assert set(c['subscores']) == {'hook', 'coherence', 'connection', 'trend'} and all(0 <= v <= 100 for v in c['subscores'].values())
+        assert c['reason'].startswith('This clip') and c['title'] and 3 <= len(c['hashtags']) <= 5 and c['description'].endswith('.')
+        assert set(c['analysis']) >= {'sentiment', 'emotion', 'category', 'keywords', 'complexity'} and c['keep'] == [[0.0, c['duration']]]
         assert 10 - 0.5 <= c['duration'] <= 30 + 0.5 and 0 <= c['score'] <= 100
         for k in ('video', 'srt', 'vtt', 'thumbnail'): assert (d / 'clips' / c['files'][k]).stat().st_size > 0
     a = doc['clips']; assert all(x['end'] <= y['start'] or y['end'] <= x['start'] for i, x in enumerate(a) for y in a[i + 1:])
@@ -64,3 +68,15 @@ def test_catalog_rows_and_cached_transcript(demo_run):
     for row in query(cat, "SELECT video_uri, srt_uri, vtt_uri, thumbnail_uri FROM clips"):
         assert all(os.path.isabs(f) and os.path.exists(f) for f in row), row
     assert query(cat, "SELECT uri FROM videos") == [(str(DEMO),)]
+    rows = query(cat, "SELECT rank, reason, title, subscores->>'hook', analysis->>'category' FROM clips ORDER BY rank")
+    assert [(r[0], r[1], r[2]) for r in rows] == [(c['rank'], c['reason'], c['title']) for c in doc['clips']] and all(r[3] and r[4] for r in rows)
+    assert query(cat, "SELECT analysis->>'category' FROM videos")[0][0] == doc['video']['analysis']['category']
+
+def test_prompt_moves_the_matching_topic_to_the_top(cli, tmp_path):
+    "The demo's sleep topic (about 33-55 s) is not first on its own; a prompt about sleep puts it first"
+    args = ('--clips', '3', '--min-duration', '10', '--max-duration', '30', '--catalog', tmp_path / 'c.duckdb', '-q')
+    plain = cli('clip', DEMO, '-o', tmp_path / 'plain', *args); guided = cli('clip', DEMO, '-o', tmp_path / 'guided', *args, '--prompt', 'why we sleep and how it helps memory')
+    assert plain.returncode == 0 and guided.returncode == 0, (plain.stderr, guided.stderr)
+    first = lambda d: json.loads((tmp_path / d / 'clips.json').read_text())['clips'][0]
+    assert 'sleep' not in first('plain')['text'].lower()
+    assert 'sleep' in first('guided')['text'].lower() and first('guided')['subscores']['trend'] > 0
