@@ -4,6 +4,7 @@ Modules:
 
 - `opusclip.benchmark`: Per-stage wall time, real-time factor and peak memory of `opusclip clip`, each next to a plain PyAV baseline measured in the same run on the same file.
 - `opusclip.demo`: Builds talking-head videos from real faces and synthetic narration: the bundled demo and the ten-minute benchmark input, deterministically.
+- `opusclip.evaluate`: A labelled set of synthetic long talks (hooked stories, tips and emotional peaks between filler and small talk), and the measures that say whether the selector finds the good moments.
 - `opusclip.pipeline`: Wires the stages for `opusclip transcribe` and `opusclip clip`: parameters checked, stages timed and cached, progress shown, results written to the output folder and the catalog all-or-nothing.
 - `opusclip.score`: An explainable 0-100 score from four sub-scores (hook, coherence, connection, trend), each built from named features whose contributions are kept, and a one-sentence reason; a pluggable `Scorer`.
 - `opusclip.segment`: Sentences from word timings, candidate clip windows on sentence boundaries, a placeholder score, and non-overlapping picks with tight, word-safe cut points.
