@@ -25,6 +25,7 @@ CASES = {
     '--clips 0': ([str(DEMO), '--clips', '0'], '--clips must be at least 1 (got 0)'),
     '--min-duration > --max-duration': ([str(DEMO), '--min-duration', '40', '--max-duration', '20'], 'must not be greater than --max-duration'),
     '--length with --min-duration': ([str(DEMO), '--length', '60-90', '--min-duration', '20'], '--length 60-90 sets the durations itself'),
+    '--max-pause 0': ([str(DEMO), '--tighten', '--max-pause', '0'], '--max-pause must be between 0.1 and 10 s'),
     'empty --prompt': ([str(DEMO), '--prompt', ''], '--prompt must not be empty'),
     'unknown --genre': ([str(DEMO), '--genre', 'cooking'], '--genre must be one of'),
     'weights that do not parse': ([str(DEMO), '--weights', 'hook=lots'], '--weights: hook needs a number'),

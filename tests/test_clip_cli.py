@@ -26,7 +26,7 @@ def test_clips_json_and_files(demo_run):
                           'hashtags', 'description', 'analysis', 'keep'}
         assert set(c['subscores']) == {'hook', 'coherence', 'connection', 'trend'} and all(0 <= v <= 100 for v in c['subscores'].values())
         assert c['reason'].startswith('This clip') and c['title'] and 3 <= len(c['hashtags']) <= 5 and c['description'].endswith('.')
-        assert set(c['analysis']) >= {'sentiment', 'emotion', 'category', 'keywords', 'complexity'} and c['keep'] == [[0.0, c['duration']]]
+        assert set(c['analysis']) >= {'sentiment', 'emotion', 'category', 'keywords', 'complexity'} and c['keep'] == [[c['start'], c['end']]]
         assert 10 - 0.5 <= c['duration'] <= 30 + 0.5 and 0 <= c['score'] <= 100
         for k in ('video', 'srt', 'vtt', 'thumbnail'): assert (d / 'clips' / c['files'][k]).stat().st_size > 0
     a = doc['clips']; assert all(x['end'] <= y['start'] or y['end'] <= x['start'] for i, x in enumerate(a) for y in a[i + 1:])
@@ -80,3 +80,26 @@ def test_prompt_moves_the_matching_topic_to_the_top(cli, tmp_path):
     first = lambda d: json.loads((tmp_path / d / 'clips.json').read_text())['clips'][0]
     assert 'sleep' not in first('plain')['text'].lower()
     assert 'sleep' in first('guided')['text'].lower() and first('guided')['subscores']['trend'] > 0
+
+def test_tighten_cuts_pauses_keeping_sync_and_captions(cli, tmp_path, demo_run):
+    "--tighten --max-pause 0.2 shortens the demo's sentence pauses: the clip is its keep intervals back to back"
+    _, _, _, transcript, _ = demo_run
+    words = [w for s in transcript['segments'] for w in s['words']]
+    r = cli('clip', DEMO, '-o', tmp_path / 'tight', '--clips', '2', '--tighten', '--max-pause', '0.2', '--catalog', tmp_path / 'c.duckdb', '-q')
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((tmp_path / 'tight' / 'clips.json').read_text())
+    for c in doc['clips']:
+        keep = c['keep']
+        assert len(keep) > 1 and keep[0][0] == c['start'] and keep[-1][1] == c['end']
+        assert all(a < b <= a2 for (a, b), (a2, _) in zip(keep, keep[1:]))
+        kept = sum(b - a for a, b in keep)
+        assert abs(c['duration'] - kept) <= 0.05 and c['duration'] < c['end'] - c['start'] - 0.3
+        for (_, b), (a2, _) in zip(keep, keep[1:]):    # every cut lies in silence, never inside a word
+            assert not any(w['start'] < b < w['end'] or w['start'] < a2 < w['end'] or (b <= w['start'] and w['end'] <= a2) for w in words)
+        with av.open(str(tmp_path / 'tight' / c['files']['video'])) as f:
+            vd = float(f.streams.video[0].duration * f.streams.video[0].time_base); ad = float(f.streams.audio[0].duration * f.streams.audio[0].time_base)
+        assert abs(vd - c['duration']) <= 0.05 and abs(vd - ad) <= 1 / 25 + 1e-3, (vd, ad)
+        srt = (tmp_path / 'tight' / c['files']['srt']).read_text()
+        last_end = srt.strip().split('\n\n')[-1].splitlines()[1].split(' --> ')[1]
+        h, m, sec = last_end.replace(',', '.').split(':')
+        assert c['duration'] - 0.5 <= float(sec) + 60 * int(m) <= c['duration'] + 1e-3, (last_end, c['duration'])
