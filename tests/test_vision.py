@@ -25,3 +25,13 @@ def test_scene_cuts_in_the_multi_shot_clip(shared):
     audience = [b[0] for t, f in zip(fa.times, fa.faces) if 8.0 <= t <= 9.5 for b in f]
     assert len(middle) >= 3 and all(0.25 <= x <= 0.55 for x in middle), middle
     assert audience and all(x < 0.35 for x in audience), audience
+
+def test_keyframe_mode_agrees_on_the_real_videos(shared):
+    "The fast whole-video mode the pipeline uses: faces on the talking heads, none on the screen recording, the multi-shot cuts"
+    for name in FACES:
+        assert analyse_frames(str(shared / 'video' / name), keyframes=True).face_presence >= 0.9, name
+    screen = analyse_frames(str(shared / 'video' / 'auto_editor_example.mp4'), keyframes=True)
+    assert len(screen.times) >= 15 and screen.face_presence == 0.0 and screen.cuts == []
+    multi = analyse_frames(str(shared / 'video' / 'short_hamilton_clip.mp4'), keyframes=True)
+    assert any(1.5 <= t <= 4.0 for t in multi.cuts) and any(7.5 <= t <= 8.25 for t in multi.cuts), multi.cuts
+    assert 0 < multi.face_presence < 1
