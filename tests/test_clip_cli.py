@@ -27,10 +27,14 @@ def test_clips_json_and_files(demo_run):
         assert set(c['subscores']) == {'hook', 'coherence', 'connection', 'trend'} and all(0 <= v <= 100 for v in c['subscores'].values())
         assert c['reason'].startswith('This clip') and c['title'] and 3 <= len(c['hashtags']) <= 5 and c['description'].endswith('.')
         assert set(c['analysis']) >= {'sentiment', 'emotion', 'category', 'keywords', 'complexity'} and c['keep'] == [[c['start'], c['end']]]
+        an = c['analysis']   # audio and picture: a steady flite narrator over a real talking head
+        assert {'speech_rate_wpm', 'loudness_variation_db', 'pitch_variation_st', 'face_presence', 'motion', 'cuts'} <= set(an)
+        assert 120 <= an['speech_rate_wpm'] <= 240 and an['face_presence'] >= 0.9 and 0 < an['pitch_variation_st'] < 12 and an['loudness_variation_db'] > 0
         assert 10 - 0.5 <= c['duration'] <= 30 + 0.5 and 0 <= c['score'] <= 100
         for k in ('video', 'srt', 'vtt', 'thumbnail'): assert (d / 'clips' / c['files'][k]).stat().st_size > 0
     a = doc['clips']; assert all(x['end'] <= y['start'] or y['end'] <= x['start'] for i, x in enumerate(a) for y in a[i + 1:])
     assert 'clip-01.mp4' in first.stderr and 'clips from' in first.stderr   # the summary users see
+    va = v['analysis']; assert va['face_presence'] >= 0.9 and va['cuts'] >= 1 and 120 <= va['speech_rate_wpm'] <= 240   # five topics, a face each
 
 def test_clip_media_plays_with_expected_size_and_sync(demo_run):
     d, _, doc, _, _ = demo_run
