@@ -26,6 +26,8 @@ CASES = {
     '--min-duration > --max-duration': ([str(DEMO), '--min-duration', '40', '--max-duration', '20'], 'must not be greater than --max-duration'),
     '--length with --min-duration': ([str(DEMO), '--length', '60-90', '--min-duration', '20'], '--length 60-90 sets the durations itself'),
     '--max-pause 0': ([str(DEMO), '--tighten', '--max-pause', '0'], '--max-pause must be between 0.1 and 10 s'),
+    'unknown --aspect': ([str(DEMO), '--aspect', '3:2'], '--aspect must be one of 9:16, 1:1, 4:5, 16:9'),
+    'unknown --layout': ([str(DEMO), '--layout', 'grid'], '--layout must be one of auto, fill, fit, split'),
     'empty --prompt': ([str(DEMO), '--prompt', ''], '--prompt must not be empty'),
     'unknown --genre': ([str(DEMO), '--genre', 'cooking'], '--genre must be one of'),
     'weights that do not parse': ([str(DEMO), '--weights', 'hook=lots'], '--weights: hook needs a number'),
@@ -58,7 +60,7 @@ def test_truncated_mp4_with_index_at_end(shared, cli, tmp_path, catalog):
 def test_failed_run_keeps_earlier_outputs(cli, tmp_path, catalog):
     "A failing rerun into a folder that holds good clips leaves them as they were"
     out = tmp_path / 'out'
-    assert cli('clip', DEMO, '-o', out, '--clips', '1', '--catalog', catalog, '-q').returncode == 0
+    assert cli('clip', DEMO, '-o', out, '--clips', '1', '--aspect', 'source', '--catalog', catalog, '-q').returncode == 0
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     r = cli('clip', tmp_path / 'missing.mp4', '-o', out, '--catalog', catalog, '-q')
     assert r.returncode == 2 and {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before

@@ -42,7 +42,7 @@ def test_clip_media_plays_with_expected_size_and_sync(demo_run):
         with av.open(str(d / 'clips' / c['files']['video'])) as f:
             vs, as_ = f.streams.video[0], f.streams.audio[0]
             assert (vs.codec_context.name, as_.codec_context.name) == ('h264', 'aac')
-            assert (vs.width, vs.height, float(vs.average_rate)) == (854, 480, 25.0)
+            assert (vs.width, vs.height, float(vs.average_rate)) == (1080, 1920, 25.0)   # reframed to 9:16 by default
             vd, ad = float(vs.duration * vs.time_base), float(as_.duration * as_.time_base)
             assert abs(vd - (c['end'] - c['start'])) <= 0.05 and abs(vd - ad) <= 1 / 25 + 1e-3, (vd, ad)
             assert sum(1 for _ in f.decode(video=0)) == round(vd * 25)
@@ -78,7 +78,7 @@ def test_catalog_rows_and_cached_transcript(demo_run):
 
 def test_prompt_moves_the_matching_topic_to_the_top(cli, tmp_path):
     "The demo's sleep topic (about 33-55 s) is not first on its own; a prompt about sleep puts it first"
-    args = ('--clips', '3', '--min-duration', '10', '--max-duration', '30', '--catalog', tmp_path / 'c.duckdb', '-q')
+    args = ('--clips', '3', '--min-duration', '10', '--max-duration', '30', '--aspect', 'source', '--catalog', tmp_path / 'c.duckdb', '-q')
     plain = cli('clip', DEMO, '-o', tmp_path / 'plain', *args); guided = cli('clip', DEMO, '-o', tmp_path / 'guided', *args, '--prompt', 'why we sleep and how it helps memory')
     assert plain.returncode == 0 and guided.returncode == 0, (plain.stderr, guided.stderr)
     first = lambda d: json.loads((tmp_path / d / 'clips.json').read_text())['clips'][0]

@@ -8,7 +8,7 @@ from opusclip.media import probe
 from opusclip.pipeline import ClipParams, clip_video, transcribe_video
 from opusclip.storage import StageCache
 
-P = dict(clips=2, min_duration=10, max_duration=30)
+P = dict(clips=2, min_duration=10, max_duration=30, aspect='source')   # framing is not what these test
 
 def test_memory_in_memory_out(tmp_path, cache_dir):
     fs = fsspec.filesystem('memory'); fs.pipe('/src/demo.mp4', DEMO.read_bytes())
