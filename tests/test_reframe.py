@@ -1,6 +1,6 @@
 "Tracking on the real videos in ../shared/data/video: the face stays in the 9:16 crop, the crop glides, and it follows a cut"
 import numpy as np, pytest
-from opusclip.media import probe
+from opusclip.media import probe, sample_frames
 from opusclip.vision import analyse_frames
 from opusclip.reframe import crop_path
 
@@ -30,3 +30,24 @@ def test_crop_follows_the_face_across_the_cut(shared):
     W, fa, box, path, at, _ = track(shared / 'video' / 'short_hamilton_clip.mp4')
     cut = min(c for c in fa.cuts if 1.4 <= c <= 2.0)
     assert at(cut - 0.2) / W >= 0.7 and at(cut + 0.1) / W <= 0.45, (at(cut - 0.2) / W, at(cut + 0.1) / W)
+
+@pytest.mark.parametrize('name', ['retalking_face_1.mp4', 'short_hamilton_clip.mp4'])
+def test_rendered_crop_keeps_the_face(shared, tmp_path, name):
+    "The streaming Reframer inside a real render: the face stays in the crop and the crop glides, frame by frame"
+    from opusclip.media import encode_segment
+    from opusclip.reframe import Reframer
+    src = str(shared / 'video' / name); info = probe(src); W, H = info.display_size
+    rf = Reframer(W, H, 30.0)
+    r = encode_segment(src, 0.0, info.duration, str(tmp_path / 'r.mp4'), fps=30, frame_filter=rf)
+    out = probe(r.path); assert (out.width, out.height, round(out.fps)) == (1080, 1920, 30)
+    fills = [(i, p, f) for i, (lay, p, f, _) in enumerate(rf.trace) if lay == 'fill']
+    assert len(fills) >= 0.5 * len(rf.trace), [l for l, *_ in rf.trace]          # one face in most shots: cropped on it
+    tracked = [abs(f[0] * W - p) <= rf.box.w / 2 for _, p, f in fills if f is not None]
+    assert len(tracked) >= 0.5 * len(fills) and np.mean(tracked) >= 0.98, (len(tracked), np.mean(tracked))
+    fa = analyse_frames(src, fps=5, width=min(640, W))
+    t0 = next(sample_frames(src, fps=30))[0]             # output frame i shows source time t0 + i / 30 (this clip's picture starts late)
+    shots = [i for i, (*_, start) in enumerate(rf.trace) if start and i > 0]
+    assert all(any(abs(t0 + i / 30 - c) <= 0.2 for c in fa.cuts) for i in shots), (shots, fa.cuts)   # the camera jumps only at real cuts
+    pos = {i: p for i, p, _ in fills}
+    steps = [abs(pos[i] - pos[i - 1]) * 1080 / rf.box.w for i in pos if i - 1 in pos and i not in shots]
+    assert max(steps) <= 2.0 + 1e-6, max(steps)
