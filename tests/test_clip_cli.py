@@ -42,7 +42,7 @@ def test_clip_media_plays_with_expected_size_and_sync(demo_run):
         with av.open(str(d / 'clips' / c['files']['video'])) as f:
             vs, as_ = f.streams.video[0], f.streams.audio[0]
             assert (vs.codec_context.name, as_.codec_context.name) == ('h264', 'aac')
-            assert (vs.width, vs.height, float(vs.average_rate)) == (1080, 1920, 25.0)   # reframed to 9:16 by default
+            assert (vs.width, vs.height, float(vs.average_rate)) == (1080, 1920, 30.0)   # reframed to 9:16 at 30 fps by default
             vd, ad = float(vs.duration * vs.time_base), float(as_.duration * as_.time_base)
             assert abs(vd - (c['end'] - c['start'])) <= 0.05 and abs(vd - ad) <= 1 / 25 + 1e-3, (vd, ad)
             assert sum(1 for _ in f.decode(video=0)) == round(vd * 25)
