@@ -1,6 +1,7 @@
 "`opusclip clip` end to end on the bundled demo video: files, sentence-bounded cuts, catalog rows, the transcript cache"
 import json, os
-import av, pytest
+import av
+import opentimelineio as otio, pytest
 from conftest import DEMO, query
 from opusclip.segment import _ends_sentence
 
@@ -44,8 +45,11 @@ def test_clip_media_plays_with_expected_size_and_sync(demo_run):
             assert (vs.codec_context.name, as_.codec_context.name) == ('h264', 'aac')
             assert (vs.width, vs.height, float(vs.average_rate)) == (1080, 1920, 30.0)   # reframed to 9:16 at 30 fps by default
             vd, ad = float(vs.duration * vs.time_base), float(as_.duration * as_.time_base)
-            assert abs(vd - (c['end'] - c['start'])) <= 0.05 and abs(vd - ad) <= 1 / 25 + 1e-3, (vd, ad)
-            assert sum(1 for _ in f.decode(video=0)) == round(vd * 25)
+            assert abs(vd - (c['end'] - c['start'])) <= 0.05 and abs(vd - ad) <= 1 / 30 + 1e-3, (vd, ad)
+            assert sum(1 for _ in f.decode(video=0)) == round(vd * 30)
+        files = c['files']
+        assert {'otio', 'xml', 'sheet', 'srt', 'vtt', 'thumbnail'} <= set(files), files       # editor timelines and the crop path's contact sheet
+        assert otio.adapters.read_from_file(str(d / 'clips' / files['otio'])).duration().to_seconds() == pytest.approx(vd, abs=0.05)
 
 def test_cuts_fall_on_sentence_boundaries_with_little_silence(demo_run):
     _, _, doc, transcript, _ = demo_run
@@ -102,7 +106,7 @@ def test_tighten_cuts_pauses_keeping_sync_and_captions(cli, tmp_path, demo_run):
             assert not any(w['start'] < b < w['end'] or w['start'] < a2 < w['end'] or (b <= w['start'] and w['end'] <= a2) for w in words)
         with av.open(str(tmp_path / 'tight' / c['files']['video'])) as f:
             vd = float(f.streams.video[0].duration * f.streams.video[0].time_base); ad = float(f.streams.audio[0].duration * f.streams.audio[0].time_base)
-        assert abs(vd - c['duration']) <= 0.05 and abs(vd - ad) <= 1 / 25 + 1e-3, (vd, ad)
+        assert abs(vd - c['duration']) <= 0.05 and abs(vd - ad) <= 1 / 30 + 1e-3, (vd, ad)
         srt = (tmp_path / 'tight' / c['files']['srt']).read_text()
         last_end = srt.strip().split('\n\n')[-1].splitlines()[1].split(' --> ')[1]
         h, m, sec = last_end.replace(',', '.').split(':')
