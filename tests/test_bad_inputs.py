@@ -14,6 +14,9 @@ def media(tmp_path_factory):
     (d / 'half_demo.mp4').write_bytes(DEMO.read_bytes()[: DEMO.stat().st_size // 2])   # index first (faststart), data cut
     write_video(str(d / 'no_audio.mp4'), frames(50), fps=25)
     write_video(str(d / 'silence.mp4'), frames(30 * 5, 64, 48), fps=5, audio=np.zeros(30 * 16000, np.float32))
+    (d / 'broken.ttf').write_text('not a font')
+    (d / 'logo.png').write_bytes(b'\x89PNG\r\n\x1a\n' + b'\x00' * 40)                 # a PNG header, then nothing
+    (d / 'brand.json').write_text('{"preset": "karaoke", "colour": "blurple"}')
     return d
 
 CASES = {
@@ -28,6 +31,14 @@ CASES = {
     '--max-pause 0': ([str(DEMO), '--tighten', '--max-pause', '0'], '--max-pause must be between 0.1 and 10 s'),
     'unknown --aspect': ([str(DEMO), '--aspect', '3:2'], '--aspect must be one of 9:16, 1:1, 4:5, 16:9'),
     'unknown --layout': ([str(DEMO), '--layout', 'grid'], '--layout must be one of auto, fill, fit, split'),
+    'missing --font file': ([str(DEMO), '--font', 'no_such_font.ttf'], 'font file no_such_font.ttf not found'),
+    '--font that is not a font': ([str(DEMO), '--font', '{d}/broken.ttf'], 'cannot use'),
+    'unreadable --logo': ([str(DEMO), '--logo', '{d}/logo.png'], 'cannot read logo'),
+    'missing --logo': ([str(DEMO), '--logo', 'no_logo.png'], 'cannot read logo no_logo.png'),
+    'unknown --captions preset': ([str(DEMO), '--captions', 'neon'], 'caption preset must be one of karaoke, pop, minimal'),
+    'brand preset with a bad colour': ([str(DEMO), '--captions', '{d}/brand.json'], 'caption colour \'blurple\' is not a colour'),
+    '--fps 1000': ([str(DEMO), '--fps', '1000'], '--fps must be between 1 and 120'),
+    '--loudness loud': ([str(DEMO), '--loudness', 'loud'], '--loudness must be a number of LUFS'),
     'empty --prompt': ([str(DEMO), '--prompt', ''], '--prompt must not be empty'),
     'unknown --genre': ([str(DEMO), '--genre', 'cooking'], '--genre must be one of'),
     'weights that do not parse': ([str(DEMO), '--weights', 'hook=lots'], '--weights: hook needs a number'),
@@ -48,7 +59,7 @@ def test_bad_input_is_refused_cleanly(case, media, cli, tmp_path, catalog):
     args, expect = CASES[case]
     src = args[0] if os.path.isabs(args[0]) else media / args[0]
     out = tmp_path / 'out'
-    r = cli('clip', src, *args[1:], '-o', out, '--catalog', catalog, '-q')
+    r = cli('clip', src, *[a.format(d=media) for a in args[1:]], '-o', out, '--catalog', catalog, '-q')
     check_refused(r, out, catalog, expect)
 
 def test_truncated_mp4_with_index_at_end(shared, cli, tmp_path, catalog):

@@ -75,3 +75,21 @@ def test_source_framing_with_captions_and_logo(source, tmp_path):
     red = (a[..., 0] > 180) & (a[..., 1] < 80) & (a[..., 2] < 80)
     ys, xs = np.nonzero(red)
     assert red.sum() > 1000 and xs.mean() > 480 and ys.mean() < 100        # the logo, top right
+
+def test_odd_size_and_rotated_sources(tmp_path):
+    "A 641x361 source and a phone video stored landscape with a 90 degree display rotation both render upright at the asked size"
+    from opusclip.media import sample_frames
+    odd, rot = str(tmp_path / 'odd.mp4'), str(tmp_path / 'rot.mp4')
+    ramp = np.tile(np.linspace(0, 255, 320).astype(np.uint8)[None, :, None], (180, 1, 3))      # dark left, bright right
+    tone = (0.1 * np.sin(np.arange(3 * 16000) / 16000 * 2 * np.pi * 200)).astype(np.float32)
+    write_video(odd, (np.full((361, 641, 3), 120, np.uint8) for _ in range(75)), fps=25, audio=tone)
+    write_video(rot, (ramp for _ in range(75)), fps=25, audio=tone, rotation=90)
+    r = render_clip(odd, 0.0, 2.0, WORDS, str(tmp_path), 'o', aspect='9:16', captions=caption_style('karaoke'))
+    assert (probe(r['files']['video']).width, probe(r['files']['video']).height) == (1080, 1920)
+    info = probe(rot); assert info.display_size == (180, 320)
+    r = render_clip(rot, 0.0, 2.0, [], str(tmp_path), 'r', aspect='source', captions=caption_style('minimal'))
+    v = probe(r['files']['video']); assert (v.width, v.height, v.rotation) == (180, 320, 0)          # turned upright in the pixels
+    with av.open(r['files']['video']) as c: shown = next(iter(c.decode(video=0))).to_ndarray(format='rgb24').astype(float)
+    k = {90: 1, 180: 2, 270: 3}[info.rotation]
+    expect = np.rot90(ramp, k).astype(float)
+    assert np.abs(shown - expect).mean() < 12 and np.abs(shown - np.rot90(ramp, k + 2)).mean() > 60    # and the right way up
