@@ -183,3 +183,20 @@ def test_watch_runs_each_new_file_once(tmp_path, pieces, cache_dir):
     js = jobs(cat)
     assert len(js) == 3 and all(v[0] == 'succeeded' and v[1] == 1 for v in js.values())
     assert query(cat, "SELECT count(*) FROM runs")[0][0] == 3
+
+def test_run_records_go_to_any_fsspec_uri(tmp_path, pieces, cache_dir):
+    "Executed notebooks written to a non-local URI (memory://, as s3:// would be) and the rows point at them"
+    import fsspec
+    from opusclip.batch import run_batch, load_jobs
+    from opusclip.catalog import Catalog
+    from opusclip.pipeline import ClipParams
+    os.environ['OPUSCLIP_CACHE'] = cache_dir
+    cat = Catalog(str(tmp_path / 'c.duckdb'))
+    res = run_batch(str(pieces / 'talk1.mp4'), output=str(tmp_path / 'out'), runs='memory://opusclip-test/runs', catalog=cat, workers=1, quiet=True,
+                    defaults=ClipParams(clips=1, min_duration=3, max_duration=13, aspect='source', captions='none', loudness='off', max_height=240))
+    assert res['succeeded'] == 1
+    j = load_jobs(cat)[0]
+    assert j['notebook_uri'].startswith('memory://opusclip-test/runs/') and j['papermill']['exception'] is None
+    nb = json.loads(fsspec.open(j['notebook_uri'], 'rt').open().read())
+    assert nb['metadata']['papermill']['parameters']['run_id'] == j['run_id']
+    assert cat.query("SELECT notebook_uri FROM runs WHERE job_id = ?", [j['job_id']])[0][0] == j['notebook_uri']
