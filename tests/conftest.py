@@ -40,3 +40,15 @@ def cli(cache_dir):
 def query(catalog, sql, params=None):
     import duckdb
     with duckdb.connect(catalog, read_only=True) as con: return con.execute(sql, params or []).fetchall()
+
+# fast clip options for tests about the batch engine and the dashboards (not about picture or sound)
+FAST = ['--clips', '1', '--min-duration', '3', '--max-duration', '13', '--aspect', 'source', '--max-height', '240',
+        '--captions', 'none', '--loudness', 'off', '--fps', '0', '--beam-size', '1']
+
+@pytest.fixture(scope='session')
+def pieces(tmp_path_factory):
+    "Eight 13-second pieces of the bundled demo, each with its own speech, as separate real MP4 files"
+    from opusclip.batch import demo_pieces
+    d = tmp_path_factory.mktemp('pieces')
+    demo_pieces(str(d), 8)
+    return d

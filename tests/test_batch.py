@@ -3,19 +3,7 @@ demo), the local pool and a Dask LocalCluster, and failure injection (a worker k
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import nbformat, papermill as pm, pytest
-from conftest import DEMO, ROOT, query, opusclip_exe
-
-FAST = ['--clips', '1', '--min-duration', '3', '--max-duration', '13', '--aspect', 'source', '--max-height', '240',
-        '--captions', 'none', '--loudness', 'off', '--fps', '0', '--beam-size', '1']
-
-@pytest.fixture(scope='session')
-def pieces(tmp_path_factory):
-    "Eight 13-second pieces of the bundled demo, each with its own speech, as separate real MP4 files"
-    from opusclip.media import encode_segment
-    d = tmp_path_factory.mktemp('pieces')
-    for k in range(8):
-        encode_segment(str(DEMO), 2.0 + 14.5 * k, 15.0 + 14.5 * k, str(d / f'talk{k}.mp4'), preset='ultrafast', max_height=360)
-    return d
+from conftest import DEMO, ROOT, query, opusclip_exe, FAST
 
 def batch(args, cache, cwd, timeout=600, **kw):
     env = dict(os.environ, OPUSCLIP_CACHE=str(cache))

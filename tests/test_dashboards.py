@@ -1,0 +1,162 @@
+"""The dashboards as stakeholders use them: `opusclip dashboard` serving on a free loopback port, driven in the system
+Chromium by Playwright, on a catalog written by a real `opusclip batch` (three short videos and a corrupt file)"""
+import contextlib, json, os, re, shutil, socket, subprocess, sys, time, urllib.error, urllib.request
+from pathlib import Path
+import pytest
+from conftest import ROOT, FAST, query, opusclip_exe
+
+CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+DOCS = ROOT / 'docs'
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason='needs the Debian chromium package (bash .ci/install --dev installs it)')
+
+def free_port():
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+@contextlib.contextmanager
+def served(catalog, app='all', auth=None, env=None):
+    "`opusclip dashboard` in a subprocess; yields its base URL once it answers"
+    port = free_port()
+    args = ['dashboard', app, '--catalog', str(catalog), '--port', str(port)] + (['--auth', str(auth)] if auth else [])
+    p = subprocess.Popen(opusclip_exe() + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env=dict(os.environ, **(env or {})), start_new_session=True)
+    url = f'http://127.0.0.1:{port}'
+    try:
+        deadline = time.time() + 90
+        while True:
+            try: urllib.request.urlopen(url + '/', timeout=2).close(); break
+            except urllib.error.HTTPError: break                       # it answers (a login redirect or a 404 at /)
+            except OSError:
+                if p.poll() is not None or time.time() > deadline: raise RuntimeError(f'dashboard did not start:\n{p.stdout.read()[-3000:]}')
+                time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(p.pid, 15)
+        try: p.wait(10)
+        except subprocess.TimeoutExpired: os.killpg(p.pid, 9)
+
+@pytest.fixture(scope='module')
+def catalog(tmp_path_factory, pieces, cache_dir):
+    "A real catalog: `opusclip batch` on three pieces of the demo and one truncated file (a failed job)"
+    d = tmp_path_factory.mktemp('dash')
+    bad = d / 'broken.mp4'; bad.write_bytes((pieces / 'talk2.mp4').read_bytes()[:20000])
+    man = d / 'm.csv'; man.write_text('source,clips\n' + '\n'.join(f'{pieces}/talk{k}.mp4,2' for k in (0, 1, 3)) + f'\n{bad},\n')
+    r = subprocess.run(opusclip_exe() + ['batch', man, '-o', d / 'clips', '--runs', d / 'runs', '--catalog', d / 'c.duckdb', '--workers', '2', *FAST[2:]],
+                       capture_output=True, text=True, env=dict(os.environ, OPUSCLIP_CACHE=cache_dir), timeout=600)
+    assert r.returncode == 1 and '3 succeeded, 1 failed' in r.stderr, r.stderr[-2000:]
+    creds = d / 'creds.json'; creds.write_text(json.dumps({'alice': 'correct horse'}))
+    return dict(path=str(d / 'c.duckdb'), creds=creds, dir=d, bad=bad)
+
+@pytest.fixture(scope='module')
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=['--no-sandbox'])
+        yield b
+        b.close()
+
+def login(page, url, user='alice', password='correct horse'):
+    page.goto(url)
+    page.fill('input[name="username"]', user); page.fill('input[name="password"]', password)
+    page.click('button[type="submit"], input[type="submit"]')
+
+def number(page, css):
+    "The value shown by a Panel Number indicator"
+    txt = page.locator(css).inner_text(timeout=30000)
+    return float(re.findall(r'-?[\d,]+\.?\d*', txt.split('\n')[-1])[0].replace(',', ''))
+
+def test_analytics_numbers_match_sql_and_filters_change_the_view(catalog, browser):
+    snap = catalog['path'][:-7] + '.snapshot.duckdb'
+    want = query(snap, "SELECT count(DISTINCT video_id), count(*), round(avg(score), 1) FROM clips")[0]
+    hours = query(snap, "SELECT sum(duration) / 3600 FROM videos WHERE video_id IN (SELECT video_id FROM clips)")[0][0]
+    with served(catalog['path'], 'analytics', auth=catalog['creds']) as url:
+        page = browser.new_page(viewport={'width': 1400, 'height': 1600})
+        login(page, url + '/analytics')
+        page.wait_for_selector('.kpi-clips', timeout=60000)
+        got = (number(page, '.kpi-videos'), number(page, '.kpi-clips'), number(page, '.kpi-mean'))
+        assert got == (want[0], want[1], want[2]), (got, want)
+        assert abs(number(page, '.kpi-hours') - hours) < 0.006
+        rows = lambda: page.locator('.top-clips .tabulator-row').count()
+        assert rows() == want[1]
+        page.screenshot(path=str(DOCS / 'dashboard-analytics.png'), full_page=True)
+        cats = query(snap, "SELECT category, count(*) FROM clips GROUP BY 1 ORDER BY 2, 1")
+        target, n = cats[0]
+        page.locator('select').first.select_option(target)
+        page.wait_for_function(f"() => true", timeout=1000)
+        deadline = time.time() + 20
+        while time.time() < deadline and (rows() != n or number(page, '.kpi-clips') != n): time.sleep(0.2)
+        assert rows() == n and number(page, '.kpi-clips') == n, (target, n, rows())
+
+def test_wrong_password_is_refused(catalog, browser):
+    with served(catalog['path'], 'analytics', auth=catalog['creds']) as url:
+        page = browser.new_page()
+        login(page, url + '/analytics', password='wrong')
+        page.wait_for_load_state()
+        assert '/login' in page.url
+        assert page.locator('.kpi-clips').count() == 0
+        page.goto(url + '/analytics'); page.wait_for_load_state()
+        assert '/login' in page.url
+        r = urllib.request.urlopen(urllib.request.Request(url + '/analytics'))   # no cookie: the login page, not the app
+        assert '/login' in r.geturl()
+
+def test_monitoring_shows_the_failed_job_and_refreshes_live(catalog, browser, pieces, cache_dir):
+    with served(catalog['path'], 'monitoring') as url:
+        page = browser.new_page(viewport={'width': 1400, 'height': 1400})
+        page.goto(url + '/monitoring')
+        page.wait_for_selector('.jobs-failed', timeout=60000)
+        assert number(page, '.jobs-failed') == 1 and number(page, '.jobs-succeeded') == 3
+        page.get_by_text('MediaError').first.wait_for(timeout=20000)
+        assert 'broken.mp4' in page.locator('.failures').inner_text()
+        page.screenshot(path=str(DOCS / 'dashboard-monitoring.png'), full_page=True)
+        bad2 = catalog['dir'] / 'empty.mp4'; bad2.write_bytes(b'not a video at all')      # a second failure while the page is open
+        r = subprocess.run(opusclip_exe() + ['batch', bad2, '--catalog', catalog['path'], '-o', catalog['dir'] / 'clips',
+                                             '--runs', catalog['dir'] / 'runs', *FAST], capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, OPUSCLIP_CACHE=cache_dir))
+        assert r.returncode == 1
+        deadline = time.time() + 30
+        while time.time() < deadline and number(page, '.jobs-failed') != 2: time.sleep(0.5)
+        assert number(page, '.jobs-failed') == 2 and 'empty.mp4' in page.locator('.failures').inner_text()   # no reload
+
+def test_review_approve_writes_one_row_and_survives_reload(catalog, browser):
+    fb = catalog['path'][:-7] + '.feedback.duckdb'
+    with served(catalog['path'], 'review') as url:
+        page = browser.new_page(viewport={'width': 1400, 'height': 1800})
+        page.goto(url + '/review')
+        card = page.locator('.clip-card').first
+        card.wait_for(timeout=60000)
+        card.locator('.review-approve button').click()
+        card.get_by_text('Review: approved').wait_for(timeout=10000)
+        page.screenshot(path=str(DOCS / 'dashboard-review.png'), full_page=True)
+        page.reload()
+        page.locator('.clip-card').first.get_by_text('Review: approved').wait_for(timeout=60000)
+    rows = query(fb, "SELECT clip_id, action, status FROM clip_feedback")
+    assert len(rows) == 1 and rows[0][1:] == ('approve', 'approved'), rows
+    assert rows[0][0] in {r[0] for r in query(catalog['path'][:-7] + '.snapshot.duckdb', "SELECT clip_id FROM clips")}
+
+def test_ten_concurrent_sessions_render(catalog, browser):
+    n = query(catalog['path'][:-7] + '.snapshot.duckdb', "SELECT count(*) FROM clips")[0][0]
+    with served(catalog['path'], 'analytics') as url:
+        pages = [browser.new_context().new_page() for _ in range(10)]
+        for p in pages: p.goto(url + '/analytics', wait_until='commit')
+        for p in pages:
+            p.wait_for_selector('.kpi-clips', timeout=90000)
+            assert number(p, '.kpi-clips') == n
+            assert p.locator('.top-clips .tabulator-row').count() == n
+        for p in pages: p.context.close()
+
+@pytest.mark.parametrize('case', ['missing', 'empty', 'old'])
+def test_catalog_problems_are_shown_not_raised(tmp_path, browser, case):
+    import duckdb
+    from opusclip.catalog import Catalog, MIGRATIONS
+    path = tmp_path / 'c.duckdb'
+    if case == 'empty': Catalog(str(path)).snapshot()
+    if case == 'old':
+        with duckdb.connect(str(path)) as con:
+            con.execute("CREATE TABLE schema_version(version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+            for stmt in filter(str.strip, MIGRATIONS[1].split(';')): con.execute(stmt)
+            con.execute("INSERT INTO schema_version VALUES (1, now())")
+    want = {'missing': 'No catalog at', 'empty': 'No clips in this catalog yet', 'old': 'older than this opusclip'}[case]
+    with served(path, 'analytics') as url:
+        page = browser.new_page()
+        page.goto(url + '/analytics')
+        page.get_by_text(want).first.wait_for(timeout=60000)
+        assert 'Traceback' not in page.content()
