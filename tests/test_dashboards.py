@@ -29,10 +29,14 @@ def served(catalog, app='all', auth=None, env=None):
                 if p.poll() is not None or time.time() > deadline: raise RuntimeError(f'dashboard did not start:\n{p.stdout.read()[-3000:]}')
                 time.sleep(0.3)
         yield url
-    finally:
+    finally:                                      # stop the wrapper and panel serve under it, and wait until both are gone
         os.killpg(p.pid, 15)
-        try: p.wait(10)
-        except subprocess.TimeoutExpired: os.killpg(p.pid, 9)
+        deadline = time.time() + 15
+        try:
+            while time.time() < deadline: p.poll(); os.killpg(p.pid, 0); time.sleep(0.1)     # poll() reaps the wrapper
+            os.killpg(p.pid, 9)
+        except ProcessLookupError: pass
+        p.wait()
 
 @pytest.fixture(scope='module')
 def catalog(tmp_path_factory, pieces, cache_dir):
@@ -47,7 +51,8 @@ def catalog(tmp_path_factory, pieces, cache_dir):
     return dict(path=str(d / 'c.duckdb'), creds=creds, dir=d, bad=bad)
 
 @pytest.fixture(scope='module')
-def browser():
+def chrome():
+    "The system Chromium through Playwright (its own browser download does not work here)"
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=['--no-sandbox'])
@@ -59,17 +64,26 @@ def login(page, url, user='alice', password='correct horse'):
     page.fill('input[name="username"]', user); page.fill('input[name="password"]', password)
     page.click('button[type="submit"], input[type="submit"]')
 
-def number(page, css):
-    "The value shown by a Panel Number indicator"
-    txt = page.locator(css).inner_text(timeout=30000)
-    return float(re.findall(r'-?[\d,]+\.?\d*', txt.split('\n')[-1])[0].replace(',', ''))
+def number(page, css, timeout=30):
+    "The value shown by a Panel Number indicator (waiting for it to be drawn)"
+    deadline = time.time() + timeout
+    while True:
+        txt = page.locator(f'{css} div').first.inner_text(timeout=30000).strip().split('\n')[-1]   # the number is drawn in the shadow root
+        m = re.findall(r'-?[\d,]+\.?\d*', txt)
+        if m: return float(m[0].replace(',', ''))
+        if time.time() > deadline: raise AssertionError(f'{css} shows no number: {txt!r}')
+        time.sleep(0.1)
 
-def test_analytics_numbers_match_sql_and_filters_change_the_view(catalog, browser):
+def rows_text(page, css):
+    "The text of a Tabulator's rows (drawn in a shadow root)"
+    return '\n'.join(page.locator(f'{css} .tabulator-row').all_inner_texts())
+
+def test_analytics_numbers_match_sql_and_filters_change_the_view(catalog, chrome):
     snap = catalog['path'][:-7] + '.snapshot.duckdb'
     want = query(snap, "SELECT count(DISTINCT video_id), count(*), round(avg(score), 1) FROM clips")[0]
     hours = query(snap, "SELECT sum(duration) / 3600 FROM videos WHERE video_id IN (SELECT video_id FROM clips)")[0][0]
     with served(catalog['path'], 'analytics', auth=catalog['creds']) as url:
-        page = browser.new_page(viewport={'width': 1400, 'height': 1600})
+        page = chrome.new_page(viewport={'width': 1400, 'height': 1600})
         login(page, url + '/analytics')
         page.wait_for_selector('.kpi-clips', timeout=60000)
         got = (number(page, '.kpi-videos'), number(page, '.kpi-clips'), number(page, '.kpi-mean'))
@@ -80,15 +94,14 @@ def test_analytics_numbers_match_sql_and_filters_change_the_view(catalog, browse
         page.screenshot(path=str(DOCS / 'dashboard-analytics.png'), full_page=True)
         cats = query(snap, "SELECT category, count(*) FROM clips GROUP BY 1 ORDER BY 2, 1")
         target, n = cats[0]
-        page.locator('select').first.select_option(target)
-        page.wait_for_function(f"() => true", timeout=1000)
+        page.locator('.filter-category select').select_option(target)
         deadline = time.time() + 20
         while time.time() < deadline and (rows() != n or number(page, '.kpi-clips') != n): time.sleep(0.2)
         assert rows() == n and number(page, '.kpi-clips') == n, (target, n, rows())
 
-def test_wrong_password_is_refused(catalog, browser):
+def test_wrong_password_is_refused(catalog, chrome):
     with served(catalog['path'], 'analytics', auth=catalog['creds']) as url:
-        page = browser.new_page()
+        page = chrome.new_page()
         login(page, url + '/analytics', password='wrong')
         page.wait_for_load_state()
         assert '/login' in page.url
@@ -98,14 +111,14 @@ def test_wrong_password_is_refused(catalog, browser):
         r = urllib.request.urlopen(urllib.request.Request(url + '/analytics'))   # no cookie: the login page, not the app
         assert '/login' in r.geturl()
 
-def test_monitoring_shows_the_failed_job_and_refreshes_live(catalog, browser, pieces, cache_dir):
+def test_monitoring_shows_the_failed_job_and_refreshes_live(catalog, chrome, pieces, cache_dir):
     with served(catalog['path'], 'monitoring') as url:
-        page = browser.new_page(viewport={'width': 1400, 'height': 1400})
+        page = chrome.new_page(viewport={'width': 1400, 'height': 1400})
         page.goto(url + '/monitoring')
         page.wait_for_selector('.jobs-failed', timeout=60000)
         assert number(page, '.jobs-failed') == 1 and number(page, '.jobs-succeeded') == 3
         page.get_by_text('MediaError').first.wait_for(timeout=20000)
-        assert 'broken.mp4' in page.locator('.failures').inner_text()
+        assert 'broken.mp4' in rows_text(page, '.failures')
         page.screenshot(path=str(DOCS / 'dashboard-monitoring.png'), full_page=True)
         bad2 = catalog['dir'] / 'empty.mp4'; bad2.write_bytes(b'not a video at all')      # a second failure while the page is open
         r = subprocess.run(opusclip_exe() + ['batch', bad2, '--catalog', catalog['path'], '-o', catalog['dir'] / 'clips',
@@ -114,12 +127,12 @@ def test_monitoring_shows_the_failed_job_and_refreshes_live(catalog, browser, pi
         assert r.returncode == 1
         deadline = time.time() + 30
         while time.time() < deadline and number(page, '.jobs-failed') != 2: time.sleep(0.5)
-        assert number(page, '.jobs-failed') == 2 and 'empty.mp4' in page.locator('.failures').inner_text()   # no reload
+        assert number(page, '.jobs-failed') == 2 and 'empty.mp4' in rows_text(page, '.failures')   # no reload
 
-def test_review_approve_writes_one_row_and_survives_reload(catalog, browser):
+def test_review_approve_writes_one_row_and_survives_reload(catalog, chrome):
     fb = catalog['path'][:-7] + '.feedback.duckdb'
     with served(catalog['path'], 'review') as url:
-        page = browser.new_page(viewport={'width': 1400, 'height': 1800})
+        page = chrome.new_page(viewport={'width': 1400, 'height': 1800})
         page.goto(url + '/review')
         card = page.locator('.clip-card').first
         card.wait_for(timeout=60000)
@@ -132,10 +145,10 @@ def test_review_approve_writes_one_row_and_survives_reload(catalog, browser):
     assert len(rows) == 1 and rows[0][1:] == ('approve', 'approved'), rows
     assert rows[0][0] in {r[0] for r in query(catalog['path'][:-7] + '.snapshot.duckdb', "SELECT clip_id FROM clips")}
 
-def test_ten_concurrent_sessions_render(catalog, browser):
+def test_ten_concurrent_sessions_render(catalog, chrome):
     n = query(catalog['path'][:-7] + '.snapshot.duckdb', "SELECT count(*) FROM clips")[0][0]
     with served(catalog['path'], 'analytics') as url:
-        pages = [browser.new_context().new_page() for _ in range(10)]
+        pages = [chrome.new_context().new_page() for _ in range(10)]
         for p in pages: p.goto(url + '/analytics', wait_until='commit')
         for p in pages:
             p.wait_for_selector('.kpi-clips', timeout=90000)
@@ -144,7 +157,7 @@ def test_ten_concurrent_sessions_render(catalog, browser):
         for p in pages: p.context.close()
 
 @pytest.mark.parametrize('case', ['missing', 'empty', 'old'])
-def test_catalog_problems_are_shown_not_raised(tmp_path, browser, case):
+def test_catalog_problems_are_shown_not_raised(tmp_path, chrome, case):
     import duckdb
     from opusclip.catalog import Catalog, MIGRATIONS
     path = tmp_path / 'c.duckdb'
@@ -156,7 +169,7 @@ def test_catalog_problems_are_shown_not_raised(tmp_path, browser, case):
             con.execute("INSERT INTO schema_version VALUES (1, now())")
     want = {'missing': 'No catalog at', 'empty': 'No clips in this catalog yet', 'old': 'older than this opusclip'}[case]
     with served(path, 'analytics') as url:
-        page = browser.new_page()
+        page = chrome.new_page()
         page.goto(url + '/analytics')
         page.get_by_text(want).first.wait_for(timeout=60000)
         assert 'Traceback' not in page.content()
