@@ -5,7 +5,7 @@ from conftest import DEMO, ROOT, query
 
 def test_benchmark_notebook_on_demo(tmp_path):
     out = tmp_path / 'benchmark.ipynb'; cat = tmp_path / 'opusclip.duckdb'; docs = tmp_path / 'benchmarks.md'
-    params = dict(input=str(DEMO), double=False, catalog=str(cat), workdir=str(tmp_path / 'work'), docs=str(docs), minutes=10.0, batch_jobs=2)
+    params = dict(input=str(DEMO), double=False, catalog=str(cat), workdir=str(tmp_path / 'work'), docs=str(docs), minutes=10.0, batch_jobs=2, dashboard_clips=2000, dashboard_engagement=20000)
     pm.execute_notebook(str(ROOT / 'pipelines' / 'benchmark.ipynb'), str(out), parameters=params, cwd=str(ROOT), kernel_name='python3')
     nb = nbformat.read(str(out), as_version=4)
     assert nb.metadata.papermill.parameters == params and nb.metadata.papermill.exception is None
@@ -18,6 +18,8 @@ def test_benchmark_notebook_on_demo(tmp_path):
     batch = {s: r for s, r in stages.items() if 'job overhead' in s or 'worker' in s}
     assert len(batch) == 5 and all(r[1] > 0 and r[3] > 0 for r in batch.values()), batch
     assert '## Batch engine' in text and 'per-job overhead of papermill + kernel + imports at most 5 s' in text
+    dash = [r for s, r in stages.items() if s.startswith('analytics ')]
+    assert len(dash) == 2 and all(0 < r[1] < 60 for r in dash) and '## Dashboards' in text
 
 def test_evaluate_selection_notebook_meets_the_targets(tmp_path):
     "The labelled set: precision@3 >= 0.8, >= 80% of hits start within 1 s, no clip cut inside a word; rows in the catalog"
