@@ -1,0 +1,67 @@
+"Engagement analytics end to end: platform exports through `opusclip engagement import`, forecasts through papermill"
+import nbformat, papermill as pm
+from conftest import ROOT, query
+
+YT = ('Content,Video title,Video publish time,Views,Watch time (hours),Average view duration,Likes,Comments added,Shares\n'
+      'abc123,How we sleep,"Nov 3, 2026",1.2K,2.5,0:00:21,40,3,2\n'
+      'def456,Why memory fades,2026-11-04,"3,400",10,0:00:35,120,14,9\n'
+      'ghi789,The one habit,2026-11-05,870,1,0:00:12,20,1,0\n')
+
+def test_importing_the_same_export_twice_changes_nothing(cli, catalog, tmp_path):
+    f = tmp_path / 'Table data.csv'; f.write_text(YT)
+    r = cli('engagement', 'import', f, '--platform', 'youtube', '--as-of', '2026-11-20', '--catalog', catalog)
+    assert r.returncode == 0, r.stderr
+    assert '3 rows read, 3 new, 0 updated, 0 unchanged' in r.stderr
+    first = query(catalog, "SELECT * FROM engagement ORDER BY post_id")
+    assert [(x[1], x[10], x[14]) for x in first] == [('abc123', 1200, 9000.0), ('def456', 3400, 36000.0), ('ghi789', 870, 3600.0)]
+    r = cli('engagement', 'import', f, '--platform', 'youtube', '--as-of', '2026-11-20', '--catalog', catalog)
+    assert r.returncode == 0 and '3 rows read, 0 new, 0 updated, 3 unchanged' in r.stderr, r.stderr
+    assert query(catalog, "SELECT * FROM engagement ORDER BY post_id") == first      # not a row, not a timestamp changed
+
+def test_malformed_rows_are_listed_and_the_good_ones_imported(cli, catalog, tmp_path):
+    f = tmp_path / 'tiktok.csv'
+    f.write_text('Video link,Video title,Total views,Total likes,Date\n'
+                 'https://www.tiktok.com/@me/video/111,a,100,5,2026-11-01\n'
+                 'https://www.tiktok.com/@me/video/111,a,120,6,2026-11-02\n'
+                 ',no link,50,1,2026-11-02\n'                                        # line 4: nothing names the post
+                 'https://www.tiktok.com/@me/video/222,b,many,1,2026-11-02\n'         # line 5: not a number
+                 'https://www.tiktok.com/@me/video/222,b,90,1,yesterday\n'            # line 6: not a date
+                 'https://www.tiktok.com/@me/video/333,c,70,2,2026-11-02,extra\n'     # line 7: one field too many
+                 '"https://www.tiktok.com/@me/video/444","d, with a comma",3.4K,2,2026-11-02\n'
+                 'https://www.tiktok.com/@me/video/111,a,120,6,2026-11-02\n')         # line 9: repeats line 3
+    r = cli('engagement', 'import', f, '--platform', 'tiktok', '--catalog', catalog)
+    assert r.returncode == 1, r.stderr                   # some rows skipped: not a clean import
+    lines = r.stderr.splitlines()
+    assert '3 rows read, 3 new' in lines[0] and lines[1] == '5 rows skipped:', r.stderr
+    assert lines[2:] == ['  line 4: no post id or URL', "  line 5: Total views 'many' is not a number", "  line 6: Date 'yesterday' is not a date",
+                         '  line 7: 6 fields where the header has 5', '  line 9: repeats line 3 (post 111 on 2026-11-02)'], r.stderr
+    assert query(catalog, "SELECT post_id, observed_at::VARCHAR, views FROM engagement ORDER BY 1, 2") == [
+        ('111', '2026-11-01', 100), ('111', '2026-11-02', 120), ('444', '2026-11-02', 3400)]
+
+def test_import_errors_are_one_line(cli, catalog, tmp_path):
+    bad = tmp_path / 'video.mp4'; bad.write_bytes(b'\x00\x01\xff\xfe' * 100)
+    cases = [(tmp_path / 'missing.csv', 'no such file'), (bad, 'not a text (CSV) file'),
+             (tmp_path / 'empty.csv', 'the file is empty'), (tmp_path / 'noid.csv', 'no id or link column')]
+    (tmp_path / 'empty.csv').write_text(''); (tmp_path / 'noid.csv').write_text('views,likes\n1,2\n')
+    for path, msg in cases:
+        r = cli('engagement', 'import', path, '--catalog', catalog)
+        assert r.returncode == 2 and msg in r.stderr and len(r.stderr.strip().splitlines()) == 1 and 'Traceback' not in r.stderr, r.stderr
+    r = cli('engagement', 'import', tmp_path / 'noid.csv', '--platform', 'vimeo', '--catalog', catalog)
+    assert r.returncode == 2 and 'invalid choice' in r.stderr
+    assert query(catalog, "SELECT count(*) FROM engagement") == [(0,)]
+
+def test_forecast_notebook_on_a_real_series(shared, tmp_path):
+    "papermill run of evaluate_forecasts on one real series (short window): forecasts with intervals and the report section"
+    out = tmp_path / 'evaluate_forecasts.ipynb'; cat = tmp_path / 'opusclip.duckdb'; docs = tmp_path / 'evaluation.md'
+    docs.write_text('<!-- section:selection -->\n# Moment selection\n<!-- /section:selection -->\n')
+    params = dict(series=str(shared / 'engagement' / 'prophet_example_wp_log_peyton_manning.csv'), horizon=30, window=90, warmup=1,
+                  models='seasonal_naive,ets,prophet', catalog=str(cat), docs=str(docs))
+    pm.execute_notebook(str(ROOT / 'pipelines' / 'evaluate_forecasts.ipynb'), str(out), parameters=params, cwd=str(ROOT), kernel_name='python3')
+    nb = nbformat.read(str(out), as_version=4)
+    assert nb.metadata.papermill.parameters == params and nb.metadata.papermill.exception is None
+    fc = query(str(cat), "SELECT ds, yhat, yhat_lo, yhat_hi FROM forecasts WHERE series = 'wp_log_peyton_manning' ORDER BY ds")
+    assert len(fc) == 30 and str(fc[0][0]) == '2016-01-21' and all(lo <= y <= hi and 5 < y < 12 for _, y, lo, hi in fc)
+    m = dict(query(str(cat), "SELECT metric, value FROM evaluations WHERE name = 'forecast:wp_log_peyton_manning'"))
+    assert set(m) == {'mape_seasonal_naive', 'mape_ets', 'mape_prophet', 'mape_auto'} and all(0 < v < 50 for v in m.values())
+    text = docs.read_text()
+    assert text.startswith('<!-- section:selection -->') and '| wp_log_peyton_manning | 2964 | as is |' in text
