@@ -65,3 +65,34 @@ def test_forecast_notebook_on_a_real_series(shared, tmp_path):
     assert set(m) == {'mape_seasonal_naive', 'mape_ets', 'mape_prophet', 'mape_auto'} and all(0 < v < 50 for v in m.values())
     text = docs.read_text()
     assert text.startswith('<!-- section:selection -->') and '| wp_log_peyton_manning | 2964 | as is |' in text
+
+def test_learned_model_end_to_end(cli, tmp_path):
+    "Synthetic clips with a known truth: import -> model train -> model activate -> held-out ranking recovered -> new scores in clips.json"
+    import json
+    from opusclip.catalog import Catalog
+    from opusclip.virality import synthetic_set, holdout_spearman
+    from conftest import DEMO, FAST
+    catalog = str(tmp_path / 'opusclip.duckdb'); export = tmp_path / 'export.csv'
+    syn = synthetic_set(Catalog(catalog), str(export), n=600, holdout=200, videos=60)
+    r = cli('engagement', 'import', export, '--catalog', catalog)
+    assert r.returncode == 0 and '600 rows read, 600 new' in r.stderr and '600 linked to clips' in r.stderr, r.stderr
+    r = cli('model', 'train', '--catalog', catalog)
+    assert r.returncode == 0, r.stderr
+    model_id = r.stdout.strip()
+    m = json.loads(query(catalog, "SELECT metrics FROM models WHERE model_id = ?", [model_id])[0][0])
+    assert m['n'] == 600 and m['videos'] == 60 and m['spearman_cv'] > max(0.7, m['heuristic_spearman']) and m['blend_weight'] > 0.6, m
+    assert query(catalog, "SELECT count(*) FROM models WHERE active") == [(0,)]
+    r = cli('model', 'activate', model_id[:14], '--catalog', catalog)
+    assert r.returncode == 0 and model_id in r.stderr, r.stderr
+    rho = holdout_spearman(Catalog(catalog), syn)
+    assert rho >= 0.7, rho                                             # the ranking of 200 clips it never saw
+    out = tmp_path / 'clips'
+    r = cli('clip', DEMO, '-o', out, '--catalog', catalog, '-q', *FAST)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((out / 'clips.json').read_text())
+    assert model_id in doc['video']['analysis']['scorer']
+    for c in doc['clips']:
+        s = c['scoring']
+        assert s['model'] == model_id and s['weight'] == m['blend_weight'] and 0 <= s['learned'] <= 100
+        assert abs(c['score'] - ((1 - s['weight']) * s['heuristic'] + s['weight'] * s['learned'])) <= 0.06, c
+        assert set(c['analysis']['features']) >= {'hook_question', 'cohesion', 'duration_s'}
