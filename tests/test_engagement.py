@@ -96,3 +96,31 @@ def test_learned_model_end_to_end(cli, tmp_path):
         assert s['model'] == model_id and s['weight'] == m['blend_weight'] and 0 <= s['learned'] <= 100
         assert abs(c['score'] - ((1 - s['weight']) * s['heuristic'] + s['weight'] * s['learned'])) <= 0.06, c
         assert set(c['analysis']['features']) >= {'hook_question', 'cohesion', 'duration_s'}
+
+def _channel_export(path, n=150, seed=3):
+    "A channel whose posts do better at 18-21 h and when short (documented effects), weekday irrelevant"
+    import math, numpy as np, pandas as pd
+    rng = np.random.default_rng(seed); rows = []
+    for i in range(n):
+        length, hour = rng.uniform(10, 60), int(rng.integers(0, 24))
+        v = math.exp(8 + 0.8 * (length < 30) + 0.7 * (18 <= hour <= 20) + rng.normal(0, 0.4))
+        rows.append(dict(post_id=f's{i}', channel='the channel', date='2026-11-01', views=int(v), likes=int(v * 0.05), comments=int(v * 0.01),
+                         posted_at=f'2026-10-{1 + i % 28:02d} {hour:02d}:10', avg_view_duration=round(length, 1)))
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+def test_engagement_report_recommends_only_what_the_evidence_supports(cli, catalog, tmp_path):
+    _channel_export(tmp_path / 'channel.csv')
+    assert cli('engagement', 'import', tmp_path / 'channel.csv', '--catalog', catalog).returncode == 0
+    r = cli('engagement', 'report', '--catalog', catalog)
+    assert r.returncode == 0, r.stderr
+    assert 'the channel: 150 posts' in r.stdout and 'engagement rate 5.9' in r.stdout, r.stdout
+    recs = [l.strip() for l in r.stdout.split('Recommendations:')[1].split('Clip segments')[0].splitlines() if l.strip().startswith('- ')]
+    assert any(l.startswith('- Post between 18:00-20:59') for l in recs) and any(l.startswith('- Make clips of 15-30 s') for l in recs), recs
+    assert not any(day in l for l in recs for day in ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday')), recs
+    small = tmp_path / 'small.csv'; _channel_export(small, n=8, seed=4)
+    other = str(tmp_path / 'other.duckdb')
+    assert cli('engagement', 'import', small, '--catalog', other).returncode == 0
+    r = cli('engagement', 'report', '--catalog', other)
+    assert r.returncode == 0 and 'Not enough evidence yet (8 posts)' in r.stdout, r.stdout
+    r = cli('engagement', 'report', '--catalog', str(tmp_path / 'empty.duckdb'))
+    assert r.returncode == 2 and 'no engagement in' in r.stderr and 'Traceback' not in r.stderr
