@@ -175,3 +175,33 @@ def test_catalog_problems_are_shown_not_raised(tmp_path, chrome, case):
         page.goto(url + '/analytics')
         page.get_by_text(want).first.wait_for(timeout=60000)
         assert 'Traceback' not in page.content()
+
+def test_engagement_tab_shows_imports_trends_forecast_and_model(catalog, chrome, tmp_path):
+    "Analytics' Engagement tab: numbers equal SQL on the imported export, trends and a forecast drawn, no learned model active"
+    import datetime as dt
+    cat = tmp_path / 'eng.duckdb'; shutil.copy(catalog['path'], cat)
+    clips = [r[0] for r in query(str(cat), "SELECT clip_id FROM clips ORDER BY clip_id")]
+    rows = ['clip_id,post_id,channel,date,views,likes,comments,posted_at']
+    for k, c in enumerate(clips):
+        for i in range(120):
+            day = dt.date(2026, 6, 1) + dt.timedelta(days=i)
+            rows.append(f"{c},post{k},{'talks' if k % 2 else 'shorts'},{day},{(k + 1) * 500 * (i + 1) + 40 * (i % 7)},{(k + 1) * 20 * (i + 1)},{i},2026-06-01 18:00")
+    (tmp_path / 'export.csv').write_text('\n'.join(rows) + '\n')
+    env = dict(os.environ)
+    for args in (['engagement', 'import', tmp_path / 'export.csv'], ['engagement', 'forecast', '--horizon', '14']):
+        r = subprocess.run(opusclip_exe() + [str(a) for a in args] + ['--catalog', str(cat)], capture_output=True, text=True, env=env, timeout=600)
+        assert r.returncode == 0, r.stderr + r.stdout
+    assert 'views:shorts:' in r.stdout and 'views:talks:' in r.stdout, r.stdout
+    snap = str(cat)[:-7] + '.snapshot.duckdb'
+    posts, views = query(snap, "SELECT count(*), sum(views) FROM engagement WHERE observed_at = (SELECT max(observed_at) FROM engagement)")[0]
+    with served(cat, 'analytics') as url:
+        page = chrome.new_page(viewport={'width': 1400, 'height': 2200})
+        page.goto(url + '/analytics'); page.wait_for_selector('.kpi-clips', timeout=60000)
+        page.get_by_text('Engagement', exact=True).first.click()
+        page.wait_for_selector('.eng-posts', timeout=60000)
+        assert (number(page, '.eng-posts'), number(page, '.eng-views'), number(page, '.eng-linked')) == (posts, views, posts)
+        trend = rows_text(page, '.eng-trends')
+        assert 'shorts' in trend and 'talks' in trend, trend
+        page.wait_for_selector('.bk-Canvas, canvas', timeout=30000)
+        assert 'No learned model is active' in ' '.join(page.locator('.eng-model div').all_inner_texts())
+        page.screenshot(path=str(DOCS / 'dashboard-engagement.png'), full_page=True)
