@@ -105,7 +105,7 @@ def _channel_export(path, n=150, seed=3):
         length, hour = rng.uniform(10, 60), int(rng.integers(0, 24))
         v = math.exp(8 + 0.8 * (length < 30) + 0.7 * (18 <= hour <= 20) + rng.normal(0, 0.4))
         rows.append(dict(post_id=f's{i}', channel='the channel', date='2026-11-01', views=int(v), likes=int(v * 0.05), comments=int(v * 0.01),
-                         posted_at=f'2026-10-{1 + i % 28:02d} {hour:02d}:10', avg_view_duration=round(length, 1)))
+                         posted_at=f'2026-10-{1 + i % 28:02d} {hour:02d}:10', duration=round(length, 1)))
     pd.DataFrame(rows).to_csv(path, index=False)
 
 def test_engagement_report_recommends_only_what_the_evidence_supports(cli, catalog, tmp_path):
