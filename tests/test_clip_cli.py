@@ -89,12 +89,13 @@ def test_prompt_moves_the_matching_topic_to_the_top(cli, tmp_path):
     assert 'sleep' not in first('plain')['text'].lower()
     assert 'sleep' in first('guided')['text'].lower() and first('guided')['subscores']['trend'] > 0
 
-def test_tighten_cuts_pauses_keeping_sync_and_captions(cli, tmp_path, demo_run):
+def test_tighten_cuts_pauses_keeping_sync_and_captions(cli, tmp_path):
     "--tighten --max-pause 0.2 shortens the demo's sentence pauses: the clip is its keep intervals back to back"
-    _, _, _, transcript, _ = demo_run
-    words = [w for s in transcript['segments'] for w in s['words']]
     r = cli('clip', DEMO, '-o', tmp_path / 'tight', '--clips', '2', '--tighten', '--max-pause', '0.2', '--catalog', tmp_path / 'c.duckdb', '-q')
     assert r.returncode == 0, r.stderr
+    # the words this run cut by (Whisper's word times can shift by a few hundredths between runs on a loaded machine)
+    words = [dict(start=a, end=b) for a, b in query(str(tmp_path / 'c.duckdb'), "SELECT start_s, end_s FROM words ORDER BY idx")]
+    assert len(words) > 200
     doc = json.loads((tmp_path / 'tight' / 'clips.json').read_text())
     for c in doc['clips']:
         keep = c['keep']
