@@ -572,4 +572,6 @@ d = { 'settings': { 'branch': 'main',
                                  'opusclip.vision._hist': ('vision.html#_hist', 'opusclip/vision.py'),
                                  'opusclip.vision.analyse_frames': ('vision.html#analyse_frames', 'opusclip/vision.py'),
                                  'opusclip.vision.detect_faces': ('vision.html#detect_faces', 'opusclip/vision.py'),
-                                 'opusclip.vision.keyframe_samples': ('vision.html#keyframe_samples', 'opusclip/vision.py')}}}
+                                 'opusclip.vision.keyframe_samples': ('vision.html#keyframe_samples', 'opusclip/vision.py'),
+                                 'opusclip.vision.saliency_map': ('vision.html#saliency_map', 'opusclip/vision.py'),
+                                 'opusclip.vision.salient_point': ('vision.html#salient_point', 'opusclip/vision.py')}}}
