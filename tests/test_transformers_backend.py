@@ -34,7 +34,10 @@ def test_long_form_has_no_chunk_seams(hf):
     assert not any(trigrams[i] == trigrams[i + 3] for i in range(len(trigrams) - 3)), 'a run of words repeats back to back'
 
 def test_cli_with_local_checkpoint(cli, hf_whisper, tmp_path, catalog):
-    r = cli('transcribe', DEMO, '-o', tmp_path / 'demo.json', '--backend', 'transformers', '--model', hf_whisper,
+    "The CLI on the demo's first 12 s (long-form transcription is the test above)"
+    from opusclip.media import encode_segment
+    src = encode_segment(str(DEMO), 0.0, 12.0, str(tmp_path / 'demo12.mp4'), preset='ultrafast', max_height=240).path
+    r = cli('transcribe', src, '-o', tmp_path / 'demo.json', '--backend', 'transformers', '--model', hf_whisper,
             '--device', 'cpu', '--language', 'en', '--catalog', catalog, '-q')
     assert r.returncode == 0, r.stderr
     d = json.loads((tmp_path / 'demo.json').read_text())
