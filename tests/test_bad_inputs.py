@@ -31,6 +31,7 @@ CASES = {
     '--max-pause 0': ([str(DEMO), '--tighten', '--max-pause', '0'], '--max-pause must be between 0.1 and 10 s'),
     'unknown --aspect': ([str(DEMO), '--aspect', '3:2'], '--aspect must be one of 9:16, 1:1, 4:5, 16:9'),
     'unknown --layout': ([str(DEMO), '--layout', 'grid'], '--layout must be one of auto, fill, fit, split'),
+    'unknown --face-detector': ([str(DEMO), '--face-detector', 'yolo'], '--face-detector must be one of haar, blazeface'),
     'missing --font file': ([str(DEMO), '--font', 'no_such_font.ttf'], 'font file no_such_font.ttf not found'),
     '--font that is not a font': ([str(DEMO), '--font', '{d}/broken.ttf'], 'cannot use'),
     'unreadable --logo': ([str(DEMO), '--logo', '{d}/logo.png'], 'cannot read logo'),

@@ -93,8 +93,10 @@ def test_prompt_moves_the_matching_topic_to_the_top(cli, tmp_path):
 
 def test_tighten_cuts_pauses_keeping_sync_and_captions(cli, tmp_path):
     "--tighten --max-pause 0.2 shortens the demo's sentence pauses: the clip is its keep intervals back to back"
-    r = cli('clip', DEMO, '-o', tmp_path / 'tight', '--clips', '2', '--tighten', '--max-pause', '0.2', '--catalog', tmp_path / 'c.duckdb', '-q')
+    r = cli('clip', DEMO, '-o', tmp_path / 'tight', '--clips', '2', '--tighten', '--max-pause', '0.2', '--catalog', tmp_path / 'c.duckdb', '-q',
+            '--face-detector', 'blazeface')   # the other face detector, end to end (vision stage and reframing)
     assert r.returncode == 0, r.stderr
+    assert query(str(tmp_path / 'c.duckdb'), "SELECT params->>'face_detector' FROM runs") == [('blazeface',)]
     # the words this run cut by (Whisper's word times can shift by a few hundredths between runs on a loaded machine)
     words = [dict(start=a, end=b) for a, b in query(str(tmp_path / 'c.duckdb'), "SELECT start_s, end_s FROM words ORDER BY idx")]
     assert len(words) > 200

@@ -6,16 +6,17 @@ from opusclip.reframe import crop_path
 
 VIDEOS = [f'retalking_face_{i}.mp4' for i in range(1, 6)] + ['short_hamilton_clip.mp4']
 
-def track(src):
+def track(src, detector='haar'):
     info = probe(str(src)); W, H = info.display_size
-    fa = analyse_frames(str(src), fps=5, width=min(640, W))
+    fa = analyse_frames(str(src), fps=5, width=min(640, W), face_detector=detector)
     box, path, followed = crop_path(fa.times, fa.faces, fa.cuts, W, H, 0.0, info.duration, fps=30)
     at = lambda t: path[min(len(path) - 1, int(round(t * 30)))]
     return W, fa, box, path, at, followed
 
+@pytest.mark.parametrize('detector', ['haar', 'blazeface'])
 @pytest.mark.parametrize('name', VIDEOS)
-def test_face_inside_crop_and_crop_glides(shared, name):
-    W, fa, box, path, at, followed = track(shared / 'video' / name)
+def test_face_inside_crop_and_crop_glides(shared, name, detector):
+    W, fa, box, path, at, followed = track(shared / 'video' / name, detector)
     seen = [(t, s) for t, f, s in zip(fa.times, fa.faces, followed) if f]
     assert len(seen) >= 10 and sum(s is not None for _, s in seen) >= 0.8 * len(seen)   # the tracker follows someone in most of them
     inside = [abs(s[0] * W - at(t)) <= box.w / 2 for t, s in seen if s is not None]
@@ -25,19 +26,20 @@ def test_face_inside_crop_and_crop_glides(shared, name):
     moves = [s for i, s in enumerate(step, 1) if not any(abs(i - c) <= 1 for c in cut_frames)]
     assert max(moves) <= 2.0 + 1e-6, max(moves)
 
-def test_crop_follows_the_face_across_the_cut(shared):
+@pytest.mark.parametrize('detector', ['haar', 'blazeface'])
+def test_crop_follows_the_face_across_the_cut(shared, detector):
     "Multi-shot clip: a face near cx 0.86 until the cut at ~1.6 s, then one near cx 0.23-0.46"
-    W, fa, box, path, at, _ = track(shared / 'video' / 'short_hamilton_clip.mp4')
+    W, fa, box, path, at, _ = track(shared / 'video' / 'short_hamilton_clip.mp4', detector)
     cut = min(c for c in fa.cuts if 1.4 <= c <= 2.0)
     assert at(cut - 0.2) / W >= 0.7 and at(cut + 0.1) / W <= 0.45, (at(cut - 0.2) / W, at(cut + 0.1) / W)
 
-@pytest.mark.parametrize('name', ['retalking_face_1.mp4', 'short_hamilton_clip.mp4'])
-def test_rendered_crop_keeps_the_face(shared, tmp_path, name):
+@pytest.mark.parametrize('name,detector', [('retalking_face_1.mp4', 'haar'), ('short_hamilton_clip.mp4', 'haar'), ('short_hamilton_clip.mp4', 'blazeface')])
+def test_rendered_crop_keeps_the_face(shared, tmp_path, name, detector):
     "The streaming Reframer inside a real render: the face stays in the crop and the crop glides, frame by frame"
     from opusclip.media import encode_segment
     from opusclip.reframe import Reframer
     src = str(shared / 'video' / name); info = probe(src); W, H = info.display_size
-    rf = Reframer(W, H, 30.0)
+    rf = Reframer(W, H, 30.0, face_detector=detector)
     r = encode_segment(src, 0.0, info.duration, str(tmp_path / 'r.mp4'), fps=30, frame_filter=rf)
     out = probe(r.path); assert (out.width, out.height, round(out.fps)) == (1080, 1920, 30)
     fills = [(i, p, f) for i, (lay, p, f, _) in enumerate(rf.trace) if lay == 'fill']
