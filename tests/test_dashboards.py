@@ -1,6 +1,6 @@
 """The dashboards as stakeholders use them: `opusclip dashboard` serving on a free loopback port, driven in the system
 Chromium by Playwright, on a catalog written by a real `opusclip batch` (three short videos and a corrupt file)"""
-import contextlib, json, os, re, shutil, socket, subprocess, sys, time, urllib.error, urllib.request
+import contextlib, json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
 from pathlib import Path
 import pytest
 from conftest import ROOT, FAST, query, opusclip_exe
@@ -13,30 +13,34 @@ def free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 @contextlib.contextmanager
-def served(catalog, app='all', auth=None, env=None):
+def served(catalog, app='all', auth=None, env=None, start_s=240):
     "`opusclip dashboard` in a subprocess; yields its base URL once it answers"
     port = free_port()
     args = ['dashboard', app, '--catalog', str(catalog), '--port', str(port)] + (['--auth', str(auth)] if auth else [])
-    p = subprocess.Popen(opusclip_exe() + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    log = tempfile.TemporaryFile('w+')            # a file, not a pipe: a pipe nobody reads fills up and blocks the server's logging
+    p = subprocess.Popen(opusclip_exe() + args, stdout=log, stderr=subprocess.STDOUT, text=True,
                          env=dict(os.environ, **(env or {})), start_new_session=True)
     url = f'http://127.0.0.1:{port}'
-    try:
-        deadline = time.time() + 90
-        while True:
-            try: urllib.request.urlopen(url + '/', timeout=2).close(); break
-            except urllib.error.HTTPError: break                       # it answers (a login redirect or a 404 at /)
-            except OSError:
-                if p.poll() is not None or time.time() > deadline: raise RuntimeError(f'dashboard did not start:\n{p.stdout.read()[-3000:]}')
-                time.sleep(0.3)
-        yield url
-    finally:                                      # stop the wrapper and panel serve under it, and wait until both are gone
-        os.killpg(p.pid, 15)
-        deadline = time.time() + 15
+    def stop():                                   # stop the wrapper and panel serve under it, and wait until both are gone
         try:
+            os.killpg(p.pid, 15); deadline = time.time() + 15
             while time.time() < deadline: p.poll(); os.killpg(p.pid, 0); time.sleep(0.1)     # poll() reaps the wrapper
             os.killpg(p.pid, 9)
         except ProcessLookupError: pass
         p.wait()
+    try:
+        deadline = time.time() + start_s          # importing Panel and the app takes minutes on a loaded 2-core machine
+        while True:
+            try: urllib.request.urlopen(url + '/', timeout=5).close(); break
+            except urllib.error.HTTPError: break                       # it answers (a login redirect or a 404 at /)
+            except OSError:
+                if p.poll() is not None or time.time() > deadline:
+                    stop(); log.seek(0)
+                    raise RuntimeError(f'dashboard did not answer within {start_s} s:\n{log.read()[-3000:]}')
+                time.sleep(0.3)
+        yield url
+    finally:
+        stop(); log.close()
 
 @pytest.fixture(scope='module')
 def catalog(tmp_path_factory, pieces, cache_dir):
