@@ -18,7 +18,7 @@ from .captions import caption_style
 from .transcribe import Word
 from .media import frame_planes, planes_frame
 from .reframe import crop_box, _crop, _window
-from .vision import detect_faces
+from .vision import detect_faces, blazeface
 
 # %% auto #0
 __all__ = ['TARGETS', 'paired_best', 'plain_decode', 'plain_encode', 'run_clip_child', 'render_child', 'face_detection_times',
@@ -106,7 +106,7 @@ def face_detection_times(uri:str, seconds:float, fps:float=2.0, width:int=400, r
     found = {}
     def run(name):
         found[name] = sum(bool(detect_faces(f, max(20, width // 27), name)) for f in frames)
-    detect_faces(frames[0], 20, 'blazeface') if frames else None   # load the model outside the timing
+    blazeface()                      # load the model outside the timing
     blaze, haar = paired_best(lambda: run('blazeface'), lambda: run('haar'), repeats)
     return dict(frames=len(frames), haar_s=haar, blazeface_s=blaze, haar_found=found.get('haar', 0), blazeface_found=found.get('blazeface', 0))
 

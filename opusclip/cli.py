@@ -51,7 +51,7 @@ def _clip_options(c:argparse.ArgumentParser):
     g = c.add_argument_group('framing')
     g.add_argument('--aspect', default='9:16', help='output aspect: 9:16 (default, 1080x1920), 1:1, 4:5, 16:9, or source to keep the original framing')
     g.add_argument('--layout', default='auto', help='auto (per shot: one face fill, two split, none fit), fill, fit or split')
-    g.add_argument('--face-detector', default='haar', metavar='NAME', help="haar (default, OpenCV's cascade) or blazeface (MediaPipe's BlazeFace, shipped: faster, finds profile and small faces)")
+    g.add_argument('--face-detector', default='haar', metavar='NAME', help="haar (default, OpenCV's cascade) or blazeface (MediaPipe's BlazeFace, shipped: faster, finds small faces)")
     g = c.add_argument_group('captions')
     g.add_argument('--captions', default='karaoke', metavar='STYLE', help='burned-in captions: karaoke (default, active word highlighted), pop (one word at a time), minimal, a brand preset .json, or none')
     g.add_argument('--font', default=None, metavar='TTF', help='caption font file (default: the preset\'s, else the bundled Source Sans Pro Black)')

@@ -53,7 +53,7 @@ class ClipParams:
     max_pause: float = 0.6         # seconds; longer pauses are shortened by `tighten`
     aspect: str = '9:16'           # output aspect, reframed on the subject; 'source' keeps the original framing
     layout: str = 'auto'           # fill, fit, split, or auto (per shot from the faces)
-    face_detector: str = 'haar'    # haar (OpenCV's cascade) or blazeface (MediaPipe's BlazeFace: faster, finds profile and small faces)
+    face_detector: str = 'haar'    # haar (OpenCV's cascade) or blazeface (MediaPipe's BlazeFace: faster, finds small faces)
     captions: str = 'karaoke'      # burned-in caption preset (karaoke, pop, minimal), a brand .json file, or 'none'
     font: str | None = None        # caption font file (TTF/OTF); None: the preset's or bundled font
     uppercase: bool | None = None  # None: as the preset says
