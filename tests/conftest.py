@@ -27,7 +27,7 @@ def catalog(tmp_path): return str(tmp_path / 'opusclip.duckdb')
 
 def opusclip_exe():
     exe = Path(sys.executable).parent / 'opusclip'
-    return [str(exe)] if exe.exists() else [sys.executable, '-c', 'from opusclip.cli import main; main()']
+    return [str(exe)] if exe.exists() else [sys.executable, '-c', 'from opusclip.cli.main import main; main()']
 
 @pytest.fixture(scope='session')
 def cli(cache_dir):
@@ -48,7 +48,7 @@ FAST = ['--clips', '1', '--min-duration', '3', '--max-duration', '13', '--aspect
 @pytest.fixture(scope='session')
 def pieces(tmp_path_factory):
     "Eight 13-second pieces of the bundled demo, each with its own speech, as separate real MP4 files"
-    from opusclip.batch import demo_pieces
+    from opusclip.lab.batch_bench import demo_pieces
     d = tmp_path_factory.mktemp('pieces')
     demo_pieces(str(d), 8)
     return d

@@ -36,7 +36,7 @@ def test_clip_video_notebook(tmp_path, pieces, cache_dir):
     assert meta.parameters == params and meta.exception is None
     declared = set(pm.inspect_notebook(str(ROOT / 'pipelines' / 'clip_video.ipynb')))
     from dataclasses import fields
-    from opusclip.pipeline import ClipParams
+    from opusclip.run.options import ClipParams
     assert {f.name for f in fields(ClipParams)} <= declared          # every `opusclip clip` option is a parameter
     doc = json.loads((out / 'clips.json').read_text())
     assert 1 <= len(doc['clips']) <= 2
@@ -175,9 +175,10 @@ def test_watch_runs_each_new_file_once(tmp_path, pieces, cache_dir):
 def test_run_records_go_to_any_fsspec_uri(tmp_path, pieces, cache_dir):
     "Executed notebooks written to a non-local URI (memory://, as s3:// would be) and the rows point at them"
     import fsspec
-    from opusclip.batch import run_batch, load_jobs
-    from opusclip.catalog import Catalog
-    from opusclip.pipeline import ClipParams
+    from opusclip.run.batch import run_batch
+    from opusclip.run.jobs import load_jobs
+    from opusclip.run.catalog import Catalog
+    from opusclip.run.options import ClipParams
     os.environ['OPUSCLIP_CACHE'] = cache_dir
     cat = Catalog(str(tmp_path / 'c.duckdb'))
     res = run_batch(str(pieces / 'talk1.mp4'), output=str(tmp_path / 'out'), runs='memory://opusclip-test/runs', catalog=cat, workers=1, quiet=True,

@@ -3,7 +3,7 @@ import json, os
 import av
 import opentimelineio as otio, pytest
 from conftest import DEMO, query
-from opusclip.segment import _ends_sentence
+from opusclip.understand.segment import ends_sentence
 
 @pytest.fixture(scope='module')
 def demo_run(cli, tmp_path_factory):
@@ -60,8 +60,8 @@ def test_cuts_fall_on_sentence_boundaries_with_little_silence(demo_run):
         i0, i1 = inside[0], inside[-1]
         assert inside == list(range(i0, i1 + 1))
         assert not any(w['start'] < c['start'] < w['end'] or w['start'] < c['end'] < w['end'] for w in words), 'cut inside a word'
-        assert i0 == 0 or _ends_sentence(words[i0 - 1]['word']), f"clip starts mid-sentence after {words[i0 - 1]['word']!r}"
-        assert _ends_sentence(words[i1]['word']), f"clip ends mid-sentence at {words[i1]['word']!r}"
+        assert i0 == 0 or ends_sentence(words[i0 - 1]['word']), f"clip starts mid-sentence after {words[i0 - 1]['word']!r}"
+        assert ends_sentence(words[i1]['word']), f"clip ends mid-sentence at {words[i1]['word']!r}"
         assert words[i0]['start'] - c['start'] <= 0.3 and c['end'] - words[i1]['end'] <= 0.3
 
 def test_catalog_rows_and_cached_transcript(demo_run):

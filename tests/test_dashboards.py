@@ -165,7 +165,7 @@ def test_ten_concurrent_sessions_render(catalog, chrome):
 @pytest.mark.parametrize('case', ['missing', 'empty', 'old'])
 def test_catalog_problems_are_shown_not_raised(tmp_path, chrome, case):
     import duckdb
-    from opusclip.catalog import Catalog, MIGRATIONS
+    from opusclip.run.catalog import Catalog, MIGRATIONS
     path = tmp_path / 'c.duckdb'
     if case == 'empty': Catalog(str(path)).snapshot()
     if case == 'old':

@@ -69,8 +69,8 @@ def test_forecast_notebook_on_a_real_series(shared, tmp_path):
 def test_learned_model_end_to_end(cli, tmp_path):
     "Synthetic clips with a known truth: import -> model train -> model activate -> held-out ranking recovered -> new scores in clips.json"
     import json
-    from opusclip.catalog import Catalog
-    from opusclip.virality import synthetic_set, holdout_spearman
+    from opusclip.run.catalog import Catalog
+    from opusclip.lab.virality_eval import synthetic_set, holdout_spearman
     from conftest import DEMO, FAST
     catalog = str(tmp_path / 'opusclip.duckdb'); export = tmp_path / 'export.csv'
     syn = synthetic_set(Catalog(catalog), str(export), n=600, holdout=200, videos=60)
@@ -96,6 +96,12 @@ def test_learned_model_end_to_end(cli, tmp_path):
         assert s['model'] == model_id and s['weight'] == m['blend_weight'] and 0 <= s['learned'] <= 100
         assert abs(c['score'] - ((1 - s['weight']) * s['heuristic'] + s['weight'] * s['learned'])) <= 0.06, c
         assert set(c['analysis']['features']) >= {'hook_question', 'cohesion', 'duration_s'}
+    # a batch job writes a scratch catalog with no registry: it is handed the active model as a parameter
+    (tmp_path / 'm.csv').write_text(f'source\n{DEMO}\n')
+    r = cli('batch', tmp_path / 'm.csv', '-o', tmp_path / 'b', '--runs', tmp_path / 'runs', '--catalog', catalog, '--workers', '1', '-q', *FAST)
+    assert r.returncode == 0, r.stderr
+    clips = json.loads(next((tmp_path / 'b').rglob('clips.json')).read_text())['clips']
+    assert clips and all(c['scoring']['model'] == model_id for c in clips), clips
 
 def _channel_export(path, n=150, seed=3):
     "A channel whose posts do better at 18-21 h and when short (documented effects), weekday irrelevant"

@@ -19,8 +19,8 @@ IGNORED = {'run_id', 'stages', 'uri'}          # differ between runs and checkou
 
 def seed_transcript(cache_dir: Path) -> None:
     "Put the committed demo transcript where `clip` looks for it"
-    from opusclip.storage import StageCache, content_hash
-    from opusclip.transcribe import get_transcriber
+    from opusclip.media.storage import StageCache, content_hash
+    from opusclip.media.transcribe import get_transcriber
     cache = StageCache(str(cache_dir))
     key = cache.key(content_hash(str(DEMO)), 'transcribe', model=get_transcriber().model_id, language=None)
     cache.put('transcribe', key, json.loads((GOLDEN / 'demo_transcript.json').read_text()))

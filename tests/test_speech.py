@@ -1,7 +1,7 @@
 "Accuracy of the default model on real speech with reference transcripts (../shared/data/speech)"
 import pytest
-from opusclip.media import decode_audio
-from opusclip.transcribe import get_transcriber, word_error_rate
+from opusclip.media.codec import decode_audio
+from opusclip.media.transcribe import get_transcriber, word_error_rate
 
 FILES = ['jfk.wav'] + [f'sense_and_sensibility_01_austen_64kb-{n}.wav' for n in ('0870', '0880', '0890', '0920', '0930')]
 
@@ -43,7 +43,7 @@ def test_batched_inference_path_on_cpu(shared, references):
     assert word_error_rate([references['speech']['jfk.wav']['text']], [t.text]) <= 0.08, t.text
 
 def test_gpu_settings_resolve_without_a_gpu():
-    from opusclip.transcribe import FasterWhisperTranscriber, resolve_device
+    from opusclip.media.transcribe import FasterWhisperTranscriber, resolve_device
     import ctranslate2
     gpu = ctranslate2.get_cuda_device_count() > 0
     assert resolve_device('auto') == ('cuda' if gpu else 'cpu')

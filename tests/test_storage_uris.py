@@ -2,11 +2,12 @@
 import functools, http.server, json, threading
 import fsspec, pytest
 from conftest import DEMO
-from opusclip.catalog import Catalog
-from opusclip.core import StorageError
-from opusclip.media import probe
-from opusclip.pipeline import ClipParams, clip_video, transcribe_video
-from opusclip.storage import StageCache
+from opusclip.run.catalog import Catalog
+from opusclip.core.basics import StorageError
+from opusclip.media.codec import probe
+from opusclip.run.options import ClipParams
+from opusclip.run.pipeline import clip_video, transcribe_video
+from opusclip.media.storage import StageCache
 
 P = dict(clips=2, min_duration=10, max_duration=30, aspect='source')   # framing is not what these test
 

@@ -1,6 +1,6 @@
 "Faces, motion and scene cuts on the real videos in ../shared/data/video"
 import pytest
-from opusclip.vision import analyse_frames
+from opusclip.understand.vision import analyse_frames
 
 FACES = [f'retalking_face_{i}.mp4' for i in range(1, 6)]
 
