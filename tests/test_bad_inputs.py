@@ -2,7 +2,7 @@
 import os
 import numpy as np, pytest
 from conftest import DEMO, query
-from opusclip.media.codec import write_video
+from opusclip.media.encode import write_video
 
 def frames(n, w=160, h=120):
     for i in range(n): yield np.full((h, w, 3), (i * 5) % 255, np.uint8)

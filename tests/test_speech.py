@@ -1,6 +1,6 @@
 "Accuracy of the default model on real speech with reference transcripts (../shared/data/speech)"
 import pytest
-from opusclip.media.codec import decode_audio
+from opusclip.media.decode import decode_audio
 from opusclip.media.transcribe import get_transcriber, word_error_rate
 
 FILES = ['jfk.wav'] + [f'sense_and_sensibility_01_austen_64kb-{n}.wav' for n in ('0870', '0880', '0890', '0920', '0930')]

@@ -4,7 +4,7 @@ import fsspec, pytest
 from conftest import DEMO
 from opusclip.run.catalog import Catalog
 from opusclip.core.basics import StorageError
-from opusclip.media.codec import probe
+from opusclip.media.decode import probe
 from opusclip.run.options import ClipParams
 from opusclip.run.pipeline import clip_video, transcribe_video
 from opusclip.media.storage import StageCache

@@ -21,7 +21,7 @@ __all__ = ['demo_pieces', 'benchmark_batch', 'probe_seconds', 'batch_markdown']
 # %% ../../nbs/lab/04_batch_bench.ipynb #ff71b55d
 def demo_pieces(folder:str, n:int=8, seconds:float=13.0) -> list[str]:
     "`n` short real videos: pieces of the bundled demo, each with its own speech"
-    from opusclip.media.codec import encode_segment
+    from opusclip.media.encode import encode_segment
     from opusclip.core.basics import demo_video
     Path(folder).mkdir(parents=True, exist_ok=True)
     out = []
@@ -95,7 +95,7 @@ def benchmark_batch(workdir:str, jobs:int=8, params:ClipParams|None=None, label:
     return rows
 
 def probe_seconds(uri:str) -> float:
-    from opusclip.media.codec import probe
+    from opusclip.media.decode import probe
     return round(probe(uri).duration, 3)
 
 def batch_markdown(rows:list[dict]) -> str:

@@ -11,13 +11,14 @@ import json, math, os, platform, subprocess, sys, tempfile, time
 from fractions import Fraction
 from pathlib import Path
 import av
-from ..media.codec import open_media, add_video_stream, probe, sample_frames, decode_audio
+from ..media.decode import open_media, probe, sample_frames, decode_audio
+from ..media.encode import add_video_stream
 from ..run.catalog import Catalog
 from ..produce.render import render_clip
 from ..produce.captions import caption_style
 from ..media.transcribe import Word
-from ..media.codec import frame_planes, planes_frame
-from ..produce.reframe import crop_box, crop_planes, crop_window
+from ..media.encode import frame_planes, planes_frame
+from ..produce.framing import crop_box, crop_planes, crop_window
 from ..understand.vision import detect_faces, blazeface
 
 # %% auto #0

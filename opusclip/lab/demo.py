@@ -11,7 +11,8 @@ import itertools, os, shutil, subprocess, tempfile
 from typing import Iterable
 import numpy as np
 from ..core.basics import OpusclipError
-from ..media.codec import decode_audio, sample_frames, write_video
+from ..media.decode import decode_audio, sample_frames
+from ..media.encode import write_video
 
 # %% auto #0
 __all__ = ['TOPICS', 'EXTRA_TOPICS', 'speak', 'face_loop', 'build_talking_head', 'benchmark_script', 'benchmark_video',

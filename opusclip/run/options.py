@@ -159,7 +159,7 @@ def _check_transcription(p:ClipParams):
 
 # %% ../../nbs/run/02_options.ipynb #468775a4
 def _check_picture(p:ClipParams):
-    from opusclip.produce.reframe import ASPECTS, check_layout
+    from opusclip.produce.framing import ASPECTS, check_layout
     from opusclip.understand.vision import check_face_detector
     check(0 <= p.crf <= 51, f"--crf must be between 0 and 51 (got {p.crf})")
     check(p.preset in X264_PRESETS, f"--preset must be one of {', '.join(X264_PRESETS)} (got {p.preset!r})")

@@ -11,7 +11,7 @@ import contextlib, json, os, shutil, tempfile
 from dataclasses import asdict
 from ..core.basics import OpusclipError, MediaError, NoSpeechError, ParameterError, StorageError, Progress, StageTimer
 from ..media.storage import StageCache, content_hash, get_fs, is_local, local_path, join, write_text, read_text
-from ..media.codec import probe, decode_audio
+from ..media.decode import probe, decode_audio
 from ..media.transcribe import Transcript, get_transcriber, speech_level_db, subtitle_cues, to_srt, to_vtt
 from ..understand.select import select_moments
 from ..understand.score import HeuristicScorer

@@ -12,7 +12,7 @@ import cv2, numpy as np
 from ..core.basics import ProgressFn, report
 import av
 from ..core.basics import MediaError
-from ..media.codec import sample_frames, open_media, even
+from ..media.decode import sample_frames, open_media, even
 from ..core.basics import one_line
 
 # %% auto #0
