@@ -13,7 +13,7 @@ from ..core.basics import OpusclipError
 # %% auto #0
 __all__ = ['KINDS', 'dashboards_dir', 'serve_command']
 
-# %% ../../nbs/apps/03_serve.ipynb #ec1d5ad4
+# %% ../../nbs/apps/03_serve.ipynb #db50af4e
 KINDS = ('analytics', 'monitoring', 'review')
 
 def dashboards_dir() -> Path:
@@ -22,6 +22,7 @@ def dashboards_dir() -> Path:
         if (d / 'analytics.py').is_file(): return d
     raise OpusclipError("cannot find the dashboards/ folder (run from an opusclip checkout)")
 
+# %% ../../nbs/apps/03_serve.ipynb #ef2e8fc0
 def serve_command(kind:str='all', catalog:str='opusclip.duckdb', port:int=5006, address:str='127.0.0.1', auth:str|None=None,
                   show:bool=False, dry_run:bool=False) -> list[str]|int:
     "Serve the dashboards with `panel serve` (blocks until stopped); with `dry_run`, the command and nothing served"

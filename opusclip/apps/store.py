@@ -18,15 +18,17 @@ __all__ = ['ALERT_RULES', 'FEEDBACK_SCHEMA', 'CatalogProblem', 'feedback_path', 
            'queue_age_minutes', 'throughput', 'stage_rtf', 'notebook_error', 'system_stats', 'alerts', 'send_alerts',
            'Feedback', 'export_approved']
 
-# %% ../../nbs/apps/01_store.ipynb #7caaf0ab
+# %% ../../nbs/apps/01_store.ipynb #a7848526
 class CatalogProblem(OpusclipError):
     "Why the dashboards cannot show a catalog (shown in the app instead of the views)"
 
+# %% ../../nbs/apps/01_store.ipynb #ddaa77d1
 def feedback_path(catalog:str) -> str:
     "The review feedback file of the catalog at `catalog`"
     p = os.path.abspath(str(catalog))
     return (p[:-7] if p.endswith('.duckdb') else p) + '.feedback.duckdb'
 
+# %% ../../nbs/apps/01_store.ipynb #385a05e3
 class Reader:
     "Read-only, thread-safe access to a catalog's snapshot for one server process (a cursor per query)"
     def __init__(self, catalog:str):
@@ -90,13 +92,14 @@ class Reader:
         try: yield cur
         finally: cur.close()
 
+# %% ../../nbs/apps/01_store.ipynb #85260613
 def _version_message(path:str, v) -> str:
     if v is None or v < SCHEMA_VERSION:
         return (f"The catalog {path} has schema version {v}, older than this opusclip's ({SCHEMA_VERSION}). Upgrade it by running any "
                 f"opusclip command on it, e.g. `opusclip jobs list --catalog {path}`, then reload this page.")
     return f"The catalog {path} has schema version {v}, newer than this opusclip understands ({SCHEMA_VERSION}); upgrade opusclip."
 
-# %% ../../nbs/apps/01_store.ipynb #1c81b4e6
+# %% ../../nbs/apps/01_store.ipynb #2cedf2c2
 def clip_where(start=None, end=None, source:str='', category:str='all', score=(0, 100)) -> tuple[str, list]:
     "`WHERE` clause (over `clips c`, joined to `videos v` when filtering by source) and its parameters for the analytics filters"
     conds, ps = ['TRUE'], []
@@ -108,10 +111,12 @@ def clip_where(start=None, end=None, source:str='', category:str='all', score=(0
     if lo > 0 or hi < 100: conds.append("c.score BETWEEN ? AND ?"); ps += [float(lo), float(hi)]
     return ' AND '.join(conds), ps
 
+# %% ../../nbs/apps/01_store.ipynb #e2071d7e
 def _from(source:str='', **_) -> str:
     "The clips, joined to their videos only when the source filter needs it (the join is most of a query's cost at a million clips)"
     return "FROM clips c JOIN videos v USING (video_id)" if source else "FROM clips c"
 
+# %% ../../nbs/apps/01_store.ipynb #e067518c
 def kpis(rd:Reader, **f) -> dict:
     "Videos, hours of source, clips and mean score under the filters"
     w, ps = clip_where(**f)
@@ -120,56 +125,66 @@ def kpis(rd:Reader, **f) -> dict:
                  "(SELECT coalesce(sum(duration), 0) / 3600 FROM videos WHERE video_id IN (SELECT unnest(ids) FROM sel)) AS hours FROM sel", ps).iloc[0]
     return dict(videos=int(r.videos), hours=float(r.hours), clips=int(r.clips), mean_score=None if r.mean_score != r.mean_score else float(r.mean_score))
 
+# %% ../../nbs/apps/01_store.ipynb #104b045d
 def score_histogram(rd:Reader, **f):
     w, ps = clip_where(**f)
     return rd.query(f"SELECT least(floor(c.score / 10) * 10, 90)::INT AS score, count(*) AS clips {_from(**f)} WHERE {w} GROUP BY 1 ORDER BY 1", ps)
 
+# %% ../../nbs/apps/01_store.ipynb #35cdc988
 def subscore_means(rd:Reader, **f):
     w, ps = clip_where(**f)
     df = rd.query(f"SELECT avg(c.hook) AS hook, avg(c.coherence) AS coherence, avg(c.connection) AS connection, avg(c.trend) AS trend {_from(**f)} WHERE {w}", ps)
     return df.melt(var_name='subscore', value_name='mean').fillna(0)
 
+# %% ../../nbs/apps/01_store.ipynb #ad72c9c7
 def counts_by(rd:Reader, column:str, **f):
     if column not in ('category', 'emotion'): raise ValueError(column)
     w, ps = clip_where(**f)
     return rd.query(f"SELECT coalesce(c.{column}, 'unknown') AS {column}, count(*) AS clips {_from(**f)} WHERE {w} GROUP BY 1 ORDER BY 2 DESC LIMIT 12", ps)
 
+# %% ../../nbs/apps/01_store.ipynb #383ca2b6
 def length_vs_score(rd:Reader, n:int=2000, **f):
     "At most `n` clips (a fixed sample) as duration and score points"
     w, ps = clip_where(**f)
     return rd.query(f"SELECT c.duration, c.score {_from(**f)} WHERE {w} USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE (7)", ps)
 
+# %% ../../nbs/apps/01_store.ipynb #cd07552f
 def top_clips(rd:Reader, limit:int=20, **f):
     w, ps = clip_where(**f)
     return rd.query(f"SELECT t.score, t.title, t.duration, t.category, t.emotion, t.created_at, v.uri AS source, t.video_uri, t.clip_id FROM "
                     f"(SELECT c.* {_from(**f)} WHERE {w} ORDER BY c.score DESC, c.clip_id LIMIT {int(limit)}) t JOIN videos v USING (video_id) "
                     "ORDER BY t.score DESC, t.clip_id", ps)
 
+# %% ../../nbs/apps/01_store.ipynb #77d46c04
 def categories(rd:Reader) -> list[str]:
     return ['all'] + [r for r in rd.query("SELECT DISTINCT category FROM clips WHERE category IS NOT NULL ORDER BY 1")['category']]
 
-# %% ../../nbs/apps/01_store.ipynb #d3db3e78
+# %% ../../nbs/apps/01_store.ipynb #dd2cef57
 def job_counts(rd:Reader) -> dict:
     "Jobs per state (every state present, zero when none)"
     df = rd.query("SELECT state, count(*) AS n FROM jobs GROUP BY 1")
     return {s: int(df.set_index('state')['n'].get(s, 0)) for s in ('queued', 'running', 'succeeded', 'failed', 'cancelled')}
 
+# %% ../../nbs/apps/01_store.ipynb #84dad1ed
 def failures(rd:Reader, limit:int=20):
     "The latest failed jobs and failed runs, with their errors and run notebooks"
     return rd.query("SELECT * FROM (SELECT 'job' AS kind, finished_at, source_uri AS source, error_type, error, attempts, notebook_uri FROM jobs WHERE state = 'failed' "
                     "UNION ALL SELECT 'run', r.finished_at, r.input_uri, r.error_type, r.error, NULL, r.notebook_uri FROM runs r "
                     "WHERE r.status = 'failed' AND (r.job_id IS NULL)) ORDER BY finished_at DESC NULLS LAST LIMIT ?", [int(limit)])
 
+# %% ../../nbs/apps/01_store.ipynb #1b0690a6
 def queue_age_minutes(rd:Reader) -> float|None:
     "How long the oldest queued job has waited"
     t = rd.scalar("SELECT min(queued_at) FROM jobs WHERE state = 'queued'")
     return None if t is None else (dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - t).total_seconds() / 60
 
+# %% ../../nbs/apps/01_store.ipynb #24914014
 def throughput(rd:Reader, hours:int=24):
     "Videos finished per hour (succeeded clip runs) over the last `hours`"
     return rd.query("SELECT date_trunc('hour', finished_at) AS hour, count(*) AS videos FROM runs WHERE command = 'clip' AND status = 'succeeded' "
                     "AND finished_at >= now()::TIMESTAMP - to_hours(?) GROUP BY 1 ORDER BY 1", [int(hours)])
 
+# %% ../../nbs/apps/01_store.ipynb #6c94e966
 def stage_rtf(rd:Reader, hours:int=24 * 7):
     "Real-time factor of each stage per hour (stage seconds over the video's duration)"
     import pandas as pd
@@ -180,6 +195,7 @@ def stage_rtf(rd:Reader, hours:int=24 * 7):
     out = pd.DataFrame(rows, columns=['hour', 'stage', 'rtf'])
     return out.groupby(['hour', 'stage'], as_index=False)['rtf'].mean() if len(out) else out
 
+# %% ../../nbs/apps/01_store.ipynb #6a40a60a
 def notebook_error(uri:str|None) -> str:
     "Markdown of a run notebook's failing cell and its error (what a link to the notebook would show first)"
     import re
@@ -196,6 +212,7 @@ def notebook_error(uri:str|None) -> str:
                 return f"Run notebook `{uri}`, failing cell:\n\n```python\n{src}\n```\n\n**{o.get('ename')}**: {o.get('evalue')}\n\n```\n{tb}\n```"
     return f"Run notebook `{uri}` has no error output."
 
+# %% ../../nbs/apps/01_store.ipynb #133ae384
 def system_stats(path:str='.') -> dict:
     "CPU and memory use, free disk where `path` lives, and GPUs when nvidia-smi answers"
     import psutil, subprocess
@@ -210,6 +227,7 @@ def system_stats(path:str='.') -> dict:
         except Exception: pass
     return out
 
+# %% ../../nbs/apps/01_store.ipynb #89f5dc26
 ALERT_RULES = dict(failure_rate=0.2, min_jobs=5, queue_age_minutes=30.0, disk_free_percent=10.0)
 
 def alerts(rd:Reader, system:dict|None=None, rules:dict=ALERT_RULES) -> list[dict]:
@@ -225,6 +243,7 @@ def alerts(rd:Reader, system:dict|None=None, rules:dict=ALERT_RULES) -> list[dic
             dict(rule='disk space', firing=bool(sysd.get('disk_free', 100) < rules['disk_free_percent']),
                  message=f"{sysd.get('disk_free', float('nan')):.0f}% of the disk is free (alert below {rules['disk_free_percent']:.0f}%)")]
 
+# %% ../../nbs/apps/01_store.ipynb #42e6ed22
 def send_alerts(url:str, fired:list[dict], timeout:float=5.0) -> bool:
     "POST newly firing alerts as JSON to a webhook (Slack-style `text` plus the alerts); False when it cannot be reached"
     import urllib.request
@@ -233,7 +252,7 @@ def send_alerts(url:str, fired:list[dict], timeout:float=5.0) -> bool:
         urllib.request.urlopen(urllib.request.Request(url, body, {'Content-Type': 'application/json'}), timeout=timeout).close(); return True
     except Exception: return False
 
-# %% ../../nbs/apps/01_store.ipynb #bf53edd2
+# %% ../../nbs/apps/01_store.ipynb #00996e22
 FEEDBACK_SCHEMA = """CREATE TABLE IF NOT EXISTS clip_feedback(feedback_id VARCHAR PRIMARY KEY, clip_id VARCHAR, video_id VARCHAR,
   action VARCHAR, status VARCHAR, starred BOOLEAN, title VARCHAR, hashtags JSON, note VARCHAR, reviewer VARCHAR, created_at TIMESTAMP)"""
 
@@ -275,6 +294,7 @@ class Feedback:
 
     def close(self): self.con.close()
 
+# %% ../../nbs/apps/01_store.ipynb #6f7a6910
 def export_approved(rd:Reader, fb:Feedback, dest:str) -> dict:
     "Copy the approved clips' files to `dest/<video name>/` and write `dest/approved.csv` with the reviewed titles and hashtags"
     import csv

@@ -14,23 +14,26 @@ from .store import CatalogProblem, Feedback, Reader, alerts, categories, counts_
 # %% auto #0
 __all__ = ['analytics_data', 'AnalyticsView', 'EngagementView', 'MonitoringView', 'ReviewView', 'app', 'page']
 
-# %% ../../nbs/apps/02_views.ipynb #e1374eba
+# %% ../../nbs/apps/02_views.ipynb #ff54170c
 def _pn():
     import panel as pn
     pn.extension('tabulator', sizing_mode='stretch_width', notifications=True)
     return pn
 
+# %% ../../nbs/apps/02_views.ipynb #0bde3ecd
 def _bars(df, x:str, y:str, title:str, color:str='#3b6ea5'):
     "An hvplot bar chart (monitoring)"
     import hvplot.pandas  # noqa: F401 (registers .hvplot)
     return df.hvplot.bar(x=x, y=y, title=title, height=260, color=color, responsive=True, xlabel='', ylabel=y, rot=30 if len(df) > 6 else 0)
 
+# %% ../../nbs/apps/02_views.ipynb #a28a51f1
 def _empty(pn, rd:Reader):
     if rd.scalar("SELECT count(*) FROM clips") == 0:
         return pn.pane.Alert("No clips in this catalog yet. Run `opusclip clip VIDEO` or `opusclip batch MANIFEST` with this catalog; "
                              "this page shows them after the run.", alert_type='info')
     return None
 
+# %% ../../nbs/apps/02_views.ipynb #fee3b1eb
 def analytics_data(rd:Reader, **f) -> dict:
     "Everything the analytics page shows for the filters, the queries run side by side (a DuckDB cursor each)"
     from concurrent.futures import ThreadPoolExecutor
@@ -41,13 +44,13 @@ def analytics_data(rd:Reader, **f) -> dict:
         futs = {k: ex.submit(fn) for k, fn in jobs.items()}
         return {k: fu.result() for k, fu in futs.items()}
 
+# %% ../../nbs/apps/02_views.ipynb #5b8c70b6
 def _figure(title:str, x_range=None, **kw):
     from bokeh.plotting import figure
     if x_range is not None: kw['x_range'] = x_range
     f = figure(title=title, height=260, sizing_mode='stretch_width', toolbar_location=None, **kw)
     f.grid.grid_line_alpha = 0.3
     return f
-
 
 # %% ../../nbs/apps/02_views.ipynb #ac1c27e2
 class AnalyticsView:
@@ -272,7 +275,7 @@ class ReviewView:
         return pn.Column(pn.Row(self.video, self.export), self.status, pn.bind(self._cards, self.video.param.value))
 
 
-# %% ../../nbs/apps/02_views.ipynb #661bd1b9
+# %% ../../nbs/apps/02_views.ipynb #1fbd7fe0
 _FEEDBACK = {}
 def app(kind:str, catalog:str|None=None, refresh_ms:int=3000):
     "The `kind` view (analytics, monitoring, review) on `catalog` (default `$OPUSCLIP_CATALOG` or ./opusclip.duckdb), or the catalog's problem"
@@ -292,6 +295,7 @@ def app(kind:str, catalog:str|None=None, refresh_ms:int=3000):
         body = pn.pane.Alert(str(e), alert_type='warning', css_classes=['catalog-problem'])
     return body
 
+# %% ../../nbs/apps/02_views.ipynb #0fb51e0f
 def page(kind:str, catalog:str|None=None):
     "The `kind` view in a page template, for `panel serve`"
     pn = _pn()

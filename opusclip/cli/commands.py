@@ -14,14 +14,16 @@ from ..core.basics import OpusclipError, ParameterError
 __all__ = ['publish_snapshot', 'output_stem', 'run_summary', 'engagement_command', 'report_command', 'model_command',
            'jobs_table', 'jobs_command']
 
-# %% ../../nbs/cli/01_commands.ipynb #e613fed2
+# %% ../../nbs/cli/01_commands.ipynb #a8a6e732
 def publish_snapshot(cat):
     "Refresh the catalog copy dashboards read (best effort: a failure here never fails the command)"
     try: cat.snapshot()
     except Exception: pass
 
+# %% ../../nbs/cli/01_commands.ipynb #c0e428f9
 def output_stem(uri:str) -> str: return Path(str(uri).rstrip('/').split('/')[-1]).stem or 'output'
 
+# %% ../../nbs/cli/01_commands.ipynb #a40f0c07
 def run_summary(res:dict, command:str) -> str:
     st = res['stages']; t = st.get('transcribe', {})
     cached = ' (cached transcript)' if t.get('cached') else ''
@@ -102,7 +104,7 @@ def model_command(a) -> int:
         print(row['model_id']); return 0
     finally: publish_snapshot(cat)
 
-# %% ../../nbs/cli/01_commands.ipynb #bc28f770
+# %% ../../nbs/cli/01_commands.ipynb #4224ba17
 def jobs_table(rows:list[dict]) -> str:
     "Jobs as an aligned text table"
     head = ('job', 'state', 'tries', 'prio', 'clips', 'secs', 'source', 'error')
@@ -112,6 +114,7 @@ def jobs_table(rows:list[dict]) -> str:
     w = [max(len(c[k]) for c in [head] + cells) for k in range(len(head))]
     return '\n'.join('  '.join(c[k].ljust(w[k]) for k in range(len(head))).rstrip() for c in [head] + cells)
 
+# %% ../../nbs/cli/01_commands.ipynb #cb2b3b69
 def jobs_command(cat, # the `Catalog`
                   action:str='list', ids:list[str]=(), state:str|None=None, limit:int=50) -> int:
     "`opusclip jobs list|show|cancel|retry`: prints to stdout; returns the exit code"

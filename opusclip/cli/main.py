@@ -168,7 +168,7 @@ def _dispatch(a) -> int:
     if a.command in ('batch', 'watch', 'jobs'): return _batch(a)
     return _media(a)
 
-# %% ../../nbs/cli/02_main.ipynb #af87daea
+# %% ../../nbs/cli/02_main.ipynb #87673dc1
 def run(argv:list[str]|None=None) -> int:
     "Run the CLI on `argv`; returns the exit code"
     a = build_parser().parse_args(argv)
@@ -178,6 +178,7 @@ def run(argv:list[str]|None=None) -> int:
     except KeyboardInterrupt:
         print('opusclip: interrupted', file=sys.stderr); return 130
 
+# %% ../../nbs/cli/02_main.ipynb #91054432
 def main():
     "Console entry point"
     sys.exit(run())

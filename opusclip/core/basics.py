@@ -16,23 +16,28 @@ __all__ = ['ProgressFn', 'OpusclipError', 'MediaError', 'NoSpeechError', 'Parame
            'report', 'Progress', 'StageTimer', 'cpu_threads', 'limited_threads', 'is_oom', 'auto_batch_size',
            'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video']
 
-# %% ../../nbs/core/01_basics.ipynb #79803855
+# %% ../../nbs/core/01_basics.ipynb #8d882097
 class OpusclipError(Exception):
     "A problem with the user's input or settings; the message says what was wrong and what to do"
     exit_code = 2
 
+# %% ../../nbs/core/01_basics.ipynb #a52eab96
 class MediaError(OpusclipError):
     "The source is missing, unreadable, truncated or lacks a stream we need"
 
+# %% ../../nbs/core/01_basics.ipynb #697eec35
 class NoSpeechError(OpusclipError):
     "The source has audio but no speech to transcribe or clip"
 
+# %% ../../nbs/core/01_basics.ipynb #3b726c14
 class ParameterError(OpusclipError):
     "A parameter is out of range or inconsistent with another"
 
+# %% ../../nbs/core/01_basics.ipynb #fd47b1fe
 class StorageError(OpusclipError):
     "A URI cannot be read or written (unknown protocol, read-only back end, outside the allowed root)"
 
+# %% ../../nbs/core/01_basics.ipynb #2e2f8461
 class ModelError(OpusclipError):
     "A model cannot be found, verified or loaded"
 
@@ -43,13 +48,14 @@ def check(ok:bool, # condition that must hold
     "Raise `ParameterError(msg)` unless `ok`"
     if not ok: raise ParameterError(msg)
 
-# %% ../../nbs/core/01_basics.ipynb #6d84ea34
+# %% ../../nbs/core/01_basics.ipynb #7b5e6471
 ProgressFn = Callable[[float, float], None]
 
 def report(progress:ProgressFn|None, done:float, total:float):
     "Call `progress(done, total)` if a callback was given"
     if progress is not None: progress(done, total)
 
+# %% ../../nbs/core/01_basics.ipynb #9180550e
 class Progress:
     "A tqdm bar for one stage, driven by `progress(done, total)` callbacks"
     def __init__(self, desc:str, unit:str='s', quiet:bool=False):
@@ -81,7 +87,7 @@ class StageTimer:
 
     def seconds(self, name:str) -> float: return self.stages.get(name, {}).get('seconds', 0.0)
 
-# %% ../../nbs/core/01_basics.ipynb #670a3e46
+# %% ../../nbs/core/01_basics.ipynb #4775e700
 def cpu_threads() -> int:
     "CPU threads this process should use: `$OPUSCLIP_THREADS`, else the cores it may run on"
     import os
@@ -90,6 +96,7 @@ def cpu_threads() -> int:
     try: return len(os.sched_getaffinity(0))
     except AttributeError: return os.cpu_count() or 1
 
+# %% ../../nbs/core/01_basics.ipynb #ed315c69
 def limited_threads() -> int:
     "The `$OPUSCLIP_THREADS` limit (0 when unset); when set, OpenCV's and torch's own pools are held to it too"
     import os
@@ -103,11 +110,12 @@ def limited_threads() -> int:
     if 'torch' in sys.modules: sys.modules['torch'].set_num_threads(n)
     return n
 
-# %% ../../nbs/core/01_basics.ipynb #23322127
+# %% ../../nbs/core/01_basics.ipynb #5ad5c887
 def is_oom(e:BaseException) -> bool:
     "Is `e` an out-of-memory error (Python, torch, CTranslate2/CUDA)?"
     return isinstance(e, MemoryError) or type(e).__name__ == 'OutOfMemoryError' or 'out of memory' in str(e).lower()
 
+# %% ../../nbs/core/01_basics.ipynb #e07e0465
 def auto_batch_size(device:str) -> int:
     "A first batch size for batched inference on `device`: from the free GPU memory on CUDA, 1 on CPU"
     if not str(device).startswith('cuda'): return 1
@@ -117,6 +125,7 @@ def auto_batch_size(device:str) -> int:
     except Exception: free = 8.0
     return 32 if free >= 24 else 16 if free >= 12 else 8 if free >= 6 else 4
 
+# %% ../../nbs/core/01_basics.ipynb #d9c1fb21
 def with_halving(fn, batch:int, on_halve=None):
     "`(fn(batch), batch)`, halving `batch` after each out-of-memory error down to 1 (then the error is raised)"
     while True:
@@ -136,11 +145,12 @@ def peak_rss_mb() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r / 1024 / (1024 if sys.platform == 'darwin' else 1)
 
-# %% ../../nbs/core/01_basics.ipynb #ea9b7b79
+# %% ../../nbs/core/01_basics.ipynb #9edae9ad
 def utc_now() -> dt.datetime:
     "Now in UTC, naive (as DuckDB `TIMESTAMP` columns store it)"
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
+# %% ../../nbs/core/01_basics.ipynb #f8e1405a
 def one_line(e:Exception) -> str:
     "`e` as one line of text"
     return ' '.join(str(e).split())

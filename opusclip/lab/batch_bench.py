@@ -18,7 +18,7 @@ from ..run.workers import run_job, stop_kernels
 # %% auto #0
 __all__ = ['demo_pieces', 'benchmark_batch', 'probe_seconds', 'batch_markdown']
 
-# %% ../../nbs/lab/04_batch_bench.ipynb #ff71b55d
+# %% ../../nbs/lab/04_batch_bench.ipynb #4433326e
 def demo_pieces(folder:str, n:int=8, seconds:float=13.0) -> list[str]:
     "`n` short real videos: pieces of the bundled demo, each with its own speech"
     from opusclip.media.encode import encode_segment
@@ -32,6 +32,7 @@ def demo_pieces(folder:str, n:int=8, seconds:float=13.0) -> list[str]:
         out.append(p)
     return out
 
+# %% ../../nbs/lab/04_batch_bench.ipynb #120b30fb
 def benchmark_batch(workdir:str, jobs:int=8, params:ClipParams|None=None, label:str='batch') -> list[dict]:
     "Benchmark rows: per-job overhead (cold and warm) against a direct call, and 2 workers against 1"
     from opusclip.run.pipeline import clip_video
@@ -94,10 +95,12 @@ def benchmark_batch(workdir:str, jobs:int=8, params:ClipParams|None=None, label:
                             params=dict(jobs=jobs, cores=cpu_threads(), **{k: v for k, v in asdict(p).items() if k in ('clips', 'aspect', 'captions')}))
     return rows
 
+# %% ../../nbs/lab/04_batch_bench.ipynb #06df2b98
 def probe_seconds(uri:str) -> float:
     from opusclip.media.decode import probe
     return round(probe(uri).duration, 3)
 
+# %% ../../nbs/lab/04_batch_bench.ipynb #a3dcc623
 def batch_markdown(rows:list[dict]) -> str:
     "The batch section of `docs/benchmarks.md`"
     ov = [r for r in rows if 'overhead' in r['stage']]; tp = [r for r in rows if 'throughput' in r['stage']]

@@ -25,22 +25,25 @@ from ..understand.vision import detect_faces, blazeface
 __all__ = ['TARGETS', 'paired_best', 'plain_decode', 'plain_encode', 'run_clip_child', 'render_child', 'face_detection_times',
            'benchmark_clip', 'benchmark_markdown', 'verdicts', 'run_benchmark']
 
-# %% ../../nbs/lab/03_benchmark.ipynb #e784a25a
+# %% ../../nbs/lab/03_benchmark.ipynb #74e5c09c
 def _timed(fn, *a, **kw):
     t0 = time.perf_counter(); r = fn(*a, **kw); return time.perf_counter() - t0, r
 
+# %% ../../nbs/lab/03_benchmark.ipynb #f728e9f1
 def paired_best(ours, baseline, repeats:int=3) -> tuple[float, float]:
     "Best-of-`repeats` wall times of `ours` and `baseline`, run alternately so both see the same machine"
     a, b = [], []
     for _ in range(repeats): b.append(_timed(baseline)[0]); a.append(_timed(ours)[0])
     return min(a), min(b)
 
+# %% ../../nbs/lab/03_benchmark.ipynb #537784a3
 def plain_decode(uri:str, kind:str='audio') -> int:
     "Decode every frame of the first `kind` stream and keep nothing; returns the frame count"
     with open_media(uri) as c:
         s = (c.streams.audio if kind == 'audio' else c.streams.video)[0]; s.thread_type = 'AUTO'
         return sum(1 for _ in c.decode(s))
 
+# %% ../../nbs/lab/03_benchmark.ipynb #6a43b9f8
 def plain_encode(uri:str, segments:list[tuple[float, float]], preset:str='veryfast', crf:int=23, dest:str|None=None,
                  size:tuple[int, int]|None=None, fps:float|None=None, centre_crop:str|None=None) -> int:
     "libx264-encode the frames of each `(start, end)` segment of `uri` (video only; the centre window of aspect `centre_crop`, scaled to `size`, each frame repeated or dropped to `fps`, if given); returns frames encoded"
@@ -71,7 +74,7 @@ def plain_encode(uri:str, segments:list[tuple[float, float]], preset:str='veryfa
         if dest is None: os.remove(out_path)
     return n
 
-# %% ../../nbs/lab/03_benchmark.ipynb #a4030dd9
+# %% ../../nbs/lab/03_benchmark.ipynb #540d6ccc
 def _child(cmd:list[str]) -> tuple[float, int, float, str]:
     "Run `cmd`; its wall time, exit code, peak RSS in MB and stderr (kept in a file: a pipe read only at the end can fill and stall the child)"
     with tempfile.TemporaryFile('w+') as err:
@@ -81,6 +84,7 @@ def _child(cmd:list[str]) -> tuple[float, int, float, str]:
         wall = time.perf_counter() - t0; err.seek(0)
         return wall, os.waitstatus_to_exitcode(status), ru.ru_maxrss / 1024, err.read().strip()
 
+# %% ../../nbs/lab/03_benchmark.ipynb #75d7074c
 def run_clip_child(uri:str, outdir:str, catalog:str, cache:str, args:list[str]=()) -> dict:
     "Run `opusclip clip` in a child process; its wall time, peak RSS and the stage timings of its run"
     cmd = [sys.executable, '-c', 'from opusclip.cli.main import main; main()', 'clip', str(uri), '-o', str(outdir),
@@ -90,6 +94,7 @@ def run_clip_child(uri:str, outdir:str, catalog:str, cache:str, args:list[str]=(
     run_id, stages = Catalog(catalog).query("SELECT run_id, stages FROM runs WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1")[0]
     return dict(wall_s=wall, peak_rss_mb=rss, run_id=run_id, stages=json.loads(stages))
 
+# %% ../../nbs/lab/03_benchmark.ipynb #6b46b8b6
 def render_child(uri:str, start:float, end:float) -> dict:
     "Render `[start, end)` of `uri` reframed to 9:16 with karaoke captions in a child process; its wall time and peak RSS"
     code = ('import sys, tempfile; from opusclip.produce.render import render_clip; from opusclip.produce.captions import caption_style; '
@@ -99,7 +104,7 @@ def render_child(uri:str, start:float, end:float) -> dict:
     if rc != 0: raise RuntimeError(f'render failed: {err}')
     return dict(wall_s=wall, peak_rss_mb=rss)
 
-# %% ../../nbs/lab/03_benchmark.ipynb #9b65b5d1
+# %% ../../nbs/lab/03_benchmark.ipynb #cb164afb
 def face_detection_times(uri:str, seconds:float, fps:float=2.0, width:int=400, repeats:int=3) -> dict:
     "Best-of-`repeats` seconds the Haar cascade and BlazeFace take on the frames the reframer samples in the first `seconds` of `uri`, and in how many each finds a face"
     from itertools import takewhile
@@ -111,6 +116,7 @@ def face_detection_times(uri:str, seconds:float, fps:float=2.0, width:int=400, r
     blaze, haar = paired_best(lambda: run('blazeface'), lambda: run('haar'), repeats)
     return dict(frames=len(frames), haar_s=haar, blazeface_s=blaze, haar_found=found.get('haar', 0), blazeface_found=found.get('blazeface', 0))
 
+# %% ../../nbs/lab/03_benchmark.ipynb #9b52e576
 def benchmark_clip(uri:str, # input video
                    workdir:str, # scratch folder (outputs, cache, catalog of the child run)
                    model:str='base', device:str='auto', clips:int=5, preset:str='veryfast', crf:int=23,
@@ -182,7 +188,7 @@ def benchmark_markdown(rows:list[dict], title:str='opusclip clip benchmark') -> 
                      f"{r.get('baseline') or ''} | {f(r.get('baseline_s'), 2)} | {f(r.get('ratio'), 2)} | {f(r['peak_rss_mb'], 0)} |")
     return '\n'.join(lines) + '\n'
 
-# %% ../../nbs/lab/03_benchmark.ipynb #8e61c1c4
+# %% ../../nbs/lab/03_benchmark.ipynb #4ced39a0
 TARGETS = [  # (what, stage, field, limit)
     ('transcription at most 0.20x real time', 'transcribe', 'rtf', 0.20),
     ('everything but transcription and clip encoding at most 0.05x real time', 'other (all but transcribe and render)', 'rtf', 0.05),
@@ -204,6 +210,7 @@ def verdicts(rows:list[dict], name:str, double:str|None=None) -> list[tuple[str,
         out.append(('peak RSS flat on an input twice as long (at most +15%)', round(b / a, 3), b <= 1.15 * a))
     return out
 
+# %% ../../nbs/lab/03_benchmark.ipynb #66e6c3f9
 def run_benchmark(input:str|None=None, model:str='base', device:str='auto', minutes:float=10.0, double:bool=True,
                   catalog:str='opusclip.duckdb', workdir:str='runs/benchmark', docs:str|None='docs/benchmarks.md',
                   faces_dir:str='../shared/data/video', clips:int=5, reframe_s:float=60.0) -> list[dict]:

@@ -31,7 +31,7 @@ def sample_catalog(path:str) -> Catalog:
         cat.record_clips(rid, vid, dict(uri=uri, duration=dur), f't-{vid}', tr, clips)
     return cat
 
-# %% ../../nbs/lab/05_dashboard_bench.ipynb #dcc92d25
+# %% ../../nbs/lab/05_dashboard_bench.ipynb #18956e26
 CATEGORIES = ('podcast', 'interview', 'education', 'gaming', 'sports', 'news', 'comedy', 'business', 'tech', 'faith')
 EMOTIONS = ('joy', 'anger', 'fear', 'sadness', 'surprise', 'neutral')
 
@@ -57,6 +57,7 @@ def synthetic_catalog(path:str, clips:int=1_000_000, engagement:int=10_000_000, 
     cat.snapshot()
     return cat.path
 
+# %% ../../nbs/lab/05_dashboard_bench.ipynb #d21de75c
 def outside_event_loop(fn):
     "`fn()`, run in a thread of its own when this one runs an asyncio loop (a Jupyter kernel): Playwright's sync API refuses a running loop"
     import asyncio, concurrent.futures
@@ -64,6 +65,7 @@ def outside_event_loop(fn):
     except RuntimeError: return fn()
     with concurrent.futures.ThreadPoolExecutor(1) as ex: return ex.submit(fn).result()
 
+# %% ../../nbs/lab/05_dashboard_bench.ipynb #9a85648e
 def benchmark_dashboard(workdir:str, clips:int=1_000_000, engagement:int=10_000_000, loads:int=5, updates:int=20,
                         chromium:str='/usr/bin/chromium') -> list[dict]:
     "Benchmark rows: first render and filter-update latency of the analytics app on a generated catalog, measured in Chromium"
@@ -115,6 +117,7 @@ def benchmark_dashboard(workdir:str, clips:int=1_000_000, engagement:int=10_000_
             dict(base, stage=f'analytics filter update, {clips:,} clips (p95 of {updates} category changes)', wall_s=round(q(upd, 0.95), 4),
                  baseline='median', baseline_s=round(q(upd, 0.5), 4))]
 
+# %% ../../nbs/lab/05_dashboard_bench.ipynb #69302190
 def dashboard_markdown(rows:list[dict]) -> str:
     "The dashboard section of `docs/benchmarks.md`"
     f, u = rows

@@ -65,13 +65,14 @@ def speak(text:str, voice:str='slt', sample_rate:int=16000) -> np.ndarray:
         subprocess.run([exe, '-voice', voice, '-t', text, '-o', wav], check=True, capture_output=True)
         return decode_audio(wav, sample_rate=sample_rate)
 
-# %% ../../nbs/lab/01_demo.ipynb #99dfe50a
+# %% ../../nbs/lab/01_demo.ipynb #49026787
 def face_loop(face_video:str, size:int, fps:float) -> list[np.ndarray]:
     "Frames of a talking head, centred on a square of `size` pixels, played forward then backward"
     fr = [img for _, img in sample_frames(face_video, fps=fps, width=size)]
     fr = [f[:size, :size] if f.shape[0] >= size else np.pad(f, ((0, size - f.shape[0]), (0, 0), (0, 0))) for f in fr]
     return fr + fr[-2:0:-1]
 
+# %% ../../nbs/lab/01_demo.ipynb #75bb9b31
 def build_talking_head(dest:str, # MP4 to write
                        topics:Iterable[tuple[str, str]], # (flite voice, paragraph) pairs
                        faces:list[str], # talking-head videos, one per topic in turn
@@ -101,13 +102,14 @@ def build_talking_head(dest:str, # MP4 to write
     write_video(dest, gen(), fps=fps, audio=np.concatenate(audio), sample_rate=sr, preset=preset, crf=crf)
     return dest
 
-# %% ../../nbs/lab/01_demo.ipynb #912c5b95
+# %% ../../nbs/lab/01_demo.ipynb #732dd22e
 def benchmark_script() -> Iterable[tuple[str, str]]:
     "All topics, endlessly, voices swapped on every other round"
     allt = TOPICS + EXTRA_TOPICS
     for r in itertools.count():
         for voice, text in allt: yield (voice if r % 2 == 0 else {'slt': 'rms', 'rms': 'slt'}[voice]), text
 
+# %% ../../nbs/lab/01_demo.ipynb #d77e8859
 def benchmark_video(dest:str, faces:list[str], minutes:float=10.0, width:int=1280, height:int=720) -> str:
     "A deterministic talking-head benchmark video of at least `minutes` at 720p"
     return build_talking_head(dest, benchmark_script(), faces, width=width, height=height, fps=25, crf=23, max_seconds=minutes * 60)

@@ -42,7 +42,7 @@ def compose_set(pool:dict, n:int=20, seed:int=0, layout:str=LAYOUT) -> list[dict
         talks.append(dict(id=f'talk-{k + 1:02d}', segments=segs))
     return talks
 
-# %% ../../nbs/lab/02_evaluate.ipynb #5ea6165f
+# %% ../../nbs/lab/02_evaluate.ipynb #b5a46f3f
 def speech_span(audio:np.ndarray, sample_rate:int=16000, threshold:float=0.02, frame:float=0.01) -> tuple[float, float]:
     "First and last moment (seconds) where a 10 ms frame's peak exceeds `threshold`"
     n = max(1, int(frame * sample_rate)); m = len(audio) // n
@@ -50,6 +50,7 @@ def speech_span(audio:np.ndarray, sample_rate:int=16000, threshold:float=0.02, f
     if not len(loud): return 0.0, 0.0
     return loud[0] * frame, (loud[-1] + 1) * frame
 
+# %% ../../nbs/lab/02_evaluate.ipynb #81eaf138
 def synthesize(talk:dict, seed:int=0, sample_rate:int=16000, pause:tuple=(0.5, 1.1)) -> tuple[np.ndarray, list[dict]]:
     "Speak `talk` with flite; returns the audio and its labels `[{kind, good, start, end, text}]`"
     from opusclip.lab.demo import speak
@@ -63,13 +64,15 @@ def synthesize(talk:dict, seed:int=0, sample_rate:int=16000, pause:tuple=(0.5, 1
         parts += [a, gap]; t += (len(a) + len(gap)) / sample_rate
     return np.concatenate(parts), labels
 
-# %% ../../nbs/lab/02_evaluate.ipynb #0a671e83
+# %% ../../nbs/lab/02_evaluate.ipynb #d05c39c6
 def inside_word(t:float, words:list[Word], tol:float=1e-3) -> bool:
     "Whether time `t` falls strictly inside a word"
     return any(w.start + tol < t < w.end - tol for w in words)
 
+# %% ../../nbs/lab/02_evaluate.ipynb #d6619e3f
 def _overlap(a0, a1, b0, b1): return max(0.0, min(a1, b1) - max(a0, b0))
 
+# %% ../../nbs/lab/02_evaluate.ipynb #4df6c01f
 def match_clips(clips:list[dict], labels:list[dict], min_share:float=0.7) -> list[int|None]:
     "For each clip, the index of the good segment it hits (each segment at most once), else None"
     used, out = set(), []
@@ -83,6 +86,7 @@ def match_clips(clips:list[dict], labels:list[dict], min_share:float=0.7) -> lis
         out.append(hit)
     return out
 
+# %% ../../nbs/lab/02_evaluate.ipynb #3b802faa
 def evaluate_talk(clips:list[dict], labels:list[dict], words:list[Word], k:int=3, min_share:float=0.7) -> dict:
     "precision@k, start errors of the hits and cuts inside words for one talk's ranked `clips`"
     top = clips[:k]
@@ -93,6 +97,7 @@ def evaluate_talk(clips:list[dict], labels:list[dict], words:list[Word], k:int=3
                 start_errors=[round(e, 3) for e in errs], cuts_inside_words=len(bad_cuts),
                 kinds=[labels[j]['kind'] if j is not None else _kind_at(c, labels) for c, j in zip(top, hits)])
 
+# %% ../../nbs/lab/02_evaluate.ipynb #76316c0b
 def _kind_at(c:dict, labels:list[dict]) -> str:
     "The label kind a missed clip mostly overlaps"
     best = max(labels, key=lambda l: _overlap(c['start'], c['end'], l['start'], l['end']))
@@ -107,7 +112,7 @@ def summarise(results:list[dict], max_start_error:float=1.0) -> dict:
                 median_start_error=round(float(np.median(errs)), 3) if errs else None,
                 cuts_inside_words=sum(r['cuts_inside_words'] for r in results))
 
-# %% ../../nbs/lab/02_evaluate.ipynb #692b5076
+# %% ../../nbs/lab/02_evaluate.ipynb #81a48fd2
 def build_set(set_dir:str, n:int=20, seed:int=0, model:str|None=None, device:str='auto', progress=None) -> list[dict]:
     "Compose, speak, transcribe and write the labelled set in `set_dir` (which holds `pool.json`)"
     from opusclip.media.transcribe import get_transcriber
@@ -125,12 +130,14 @@ def build_set(set_dir:str, n:int=20, seed:int=0, model:str|None=None, device:str
     with open(os.path.join(set_dir, 'talks.json'), 'w') as f: json.dump(dict(seed=seed, talks=talks), f, indent=1)
     return talks
 
+# %% ../../nbs/lab/02_evaluate.ipynb #7993cd10
 def load_set(set_dir:str) -> list[tuple[dict, 'Transcript']]:
     "The labelled talks of `set_dir` with their transcripts"
     from opusclip.media.transcribe import Transcript
     talks = json.load(open(os.path.join(set_dir, 'talks.json')))['talks']
     return [(t, Transcript.from_dict(json.load(open(os.path.join(set_dir, 'transcripts', f"{t['id']}.json"))))) for t in talks]
 
+# %% ../../nbs/lab/02_evaluate.ipynb #8b19bc0a
 def run_evaluation(set_dir:str, k:int=3, min_duration:float=15, max_duration:float=60, talks=None, **select_kw) -> tuple[list[dict], dict]:
     "Per-talk results and the summary of `select_moments` on the labelled set (or on `talks` from `load_set`)"
     from opusclip.understand.select import select_moments
@@ -143,6 +150,7 @@ def run_evaluation(set_dir:str, k:int=3, min_duration:float=15, max_duration:flo
                             clips=[dict(start=c['start'], end=c['end'], score=c['score'], title=c['title']) for c in clips]))
     return results, summarise(results)
 
+# %% ../../nbs/lab/02_evaluate.ipynb #00f8fd53
 def evaluation_markdown(results:list[dict], summary:dict, k:int=3) -> str:
     "The evaluation report: targets, summary and one row per talk"
     ok = lambda b: 'yes' if b else '**no**'

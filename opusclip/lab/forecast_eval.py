@@ -13,7 +13,7 @@ from ..learn.forecast import MODELS, forecast_series, load_series
 # %% auto #0
 __all__ = ['forecast_markdown', 'evaluate_forecasts']
 
-# %% ../../nbs/lab/07_forecast_eval.ipynb #f45f1296
+# %% ../../nbs/lab/07_forecast_eval.ipynb #a898d04b
 def forecast_markdown(results:list[dict], horizon:int, window:int, run_id:str) -> str:
     "The forecasting section of `docs/evaluation.md`"
     models = [m for m in (*MODELS, 'auto') if any(m in r['mape'] for r in results)]
@@ -33,6 +33,7 @@ def forecast_markdown(results:list[dict], horizon:int, window:int, run_id:str) -
                                                                       for r in results) + '.']
     return '\n'.join(lines)
 
+# %% ../../nbs/lab/07_forecast_eval.ipynb #874e58de
 def evaluate_forecasts(paths:list[str], horizon:int=30, window:int=365, warmup:int=2, models=tuple(MODELS), catalog:str|None=None,
                        docs:str|None=None, progress=None) -> dict:
     "Backtest `models` on each `ds,y` CSV; record in `catalog`, write the section of `docs`"

@@ -18,7 +18,7 @@ from ..learn.virality import BlendedScorer, ViralityModel, activate_model, activ
 __all__ = ['truth', 'synthetic_set', 'holdout_spearman', 'repair_trending_dates', 'youtube_trending', 'evaluate_youtube',
            'evaluate_synthetic']
 
-# %% ../../nbs/lab/06_virality_eval.ipynb #da600889
+# %% ../../nbs/lab/06_virality_eval.ipynb #0a8b77c6
 _TOPICS = ['sleep', 'memory', 'money', 'startups', 'training', 'cooking', 'travel', 'music', 'habits', 'focus']
 _OPEN = dict(question='Why does {t} matter more than you think?', number='Here are {n} things about {t} nobody tells you.',
              weak='So, um, yeah, I guess we could talk about {t} for a bit.', plain='Let me explain how {t} works.')
@@ -31,6 +31,7 @@ def truth(f:dict) -> float:
     return (8 + 1.2 * f['hook_question'] + 0.8 * f['hook_number'] - 0.9 * f['weak_opener'] + 1.0 * f['story'] + 1.5 * f['coherence'] / 100
             + 0.6 * (f['category'] == 'comedy') - 0.8 * ((f['duration_s'] - 30) / 30) ** 2 + 0.4 * (17 <= f['posted_hour'] <= 21))
 
+# %% ../../nbs/lab/06_virality_eval.ipynb #7d136ebd
 def synthetic_set(cat:Catalog, export:str, n:int=600, holdout:int=200, videos:int=60, seed:int=0) -> pd.DataFrame:
     "Write `n + holdout` synthetic clips to `cat` and the engagement of the first `n` to the CSV `export`; every clip with its true log views"
     rng = np.random.default_rng(seed); scorer = HeuristicScorer(); rows = []
@@ -67,6 +68,7 @@ def synthetic_set(cat:Catalog, export:str, n:int=600, holdout:int=200, videos:in
                       date='2026-11-20')).to_csv(export, index=False)
     return df
 
+# %% ../../nbs/lab/06_virality_eval.ipynb #f86d2d2b
 def holdout_spearman(cat:Catalog, df:pd.DataFrame, encoder=None) -> float:
     "Spearman correlation between the active model's predictions and the true log views of the held-out synthetic clips"
     from scipy.stats import spearmanr
@@ -76,7 +78,7 @@ def holdout_spearman(cat:Catalog, df:pd.DataFrame, encoder=None) -> float:
     X = pd.DataFrame([dict(r.features, **r.subscores, category=r.category, emotion_label=r.emotion) for r in ho.itertuples()])
     return float(spearmanr(s.model.predict(X, text_embeddings(ho.text.tolist(), encoder)), ho.true_log_views).statistic)
 
-# %% ../../nbs/lab/06_virality_eval.ipynb #67ef39ef
+# %% ../../nbs/lab/06_virality_eval.ipynb #0cfd01a5
 def repair_trending_dates(raw:pd.Series, year:int=2017) -> pd.Series:
     "Dates from `DD.MM` numbers that lost their trailing zero; unreadable ones take the date of the row before"
     def one(s):
@@ -88,6 +90,7 @@ def repair_trending_dates(raw:pd.Series, year:int=2017) -> pd.Series:
         except ValueError: return pd.NaT
     return raw.map(one).ffill()
 
+# %% ../../nbs/lab/06_virality_eval.ipynb #3eeb0873
 def youtube_trending(path:str) -> pd.DataFrame:
     "One row per video at its last trending date: title, tags, channel, category, views, log views"
     from opusclip.media.storage import open_uri
@@ -138,9 +141,10 @@ def evaluate_youtube(path:str, kinds=('gbm', 'lightning'), folds:int=5, max_tags
         update_section(docs, 'virality_youtube', res['markdown'])
     return res
 
-# %% ../../nbs/lab/06_virality_eval.ipynb #4a69944d
+# %% ../../nbs/lab/06_virality_eval.ipynb #b2feeecc
 def _fmt(x) -> str: return '' if x is None else f'{x:.3f}'
 
+# %% ../../nbs/lab/06_virality_eval.ipynb #abe6da54
 def evaluate_synthetic(kinds=('gbm', 'lightning'), n:int=600, holdout:int=200, videos:int=60, seed:int=0, workdir:str|None=None,
                        catalog:str|None=None, docs:str|None=None) -> dict:
     "Cross-validated and held-out Spearman of each kind on the synthetic set, next to the heuristic score's"

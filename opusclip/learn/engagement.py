@@ -18,7 +18,7 @@ __all__ = ['FIELDS', 'COMMON', 'PLATFORMS', 'NUMBERS', 'COLUMNS', 'norm_header',
            'parse_when', 'post_id_from_url', 'read_export', 'import_engagement', 'platform_of', 'read_links',
            'link_posts', 'import_summary']
 
-# %% ../../nbs/learn/01_engagement.ipynb #21b22057
+# %% ../../nbs/learn/01_engagement.ipynb #3f50145f
 FIELDS = ('clip_id', 'post_id', 'url', 'title', 'channel', 'category', 'tags', 'posted_at', 'observed_at',
           'views', 'likes', 'comments', 'shares', 'watch_time_s', 'watch_time_h', 'watch_time_min', 'avg_view_s', 'duration_s')
 COMMON = dict(clip_id=['clipid', 'opusclipid'], post_id=['postid', 'id', 'videoid'], url=['url', 'link', 'permalink', 'videolink'],
@@ -42,6 +42,7 @@ def norm_header(h:str) -> str:
     h = unicodedata.normalize('NFKD', str(h)).encode('ascii', 'ignore').decode()
     return re.sub(r'[^a-z0-9]', '', h.lower())
 
+# %% ../../nbs/learn/01_engagement.ipynb #26506c07
 def column_map(headers:list[str], platform:str='generic') -> dict[str, str]:
     "`field -> header` for the `headers` of a `platform` export"
     if platform not in PLATFORMS: raise ParameterError(f"--platform must be one of {', '.join(PLATFORMS)} (got {platform!r})")
@@ -52,7 +53,7 @@ def column_map(headers:list[str], platform:str='generic') -> dict[str, str]:
             if alias in by and by[alias] not in out.values(): out[f] = by[alias]; break
     return out
 
-# %% ../../nbs/learn/01_engagement.ipynb #710ed4d4
+# %% ../../nbs/learn/01_engagement.ipynb #eb0d6c1d
 _SUFFIX = {'k': 1e3, 'm': 1e6, 'b': 1e9}
 
 def parse_count(s) -> float|None:
@@ -64,6 +65,7 @@ def parse_count(s) -> float|None:
     if v < 0 or v != v or v == float('inf'): raise ValueError(s)
     return v * mult
 
+# %% ../../nbs/learn/01_engagement.ipynb #9136ad32
 def parse_seconds(s) -> float|None:
     "Seconds from `83`, `83.5` or `H:MM:SS` / `MM:SS`; None when empty"
     s = str(s).strip()
@@ -74,6 +76,7 @@ def parse_seconds(s) -> float|None:
         return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
     return parse_count(s)
 
+# %% ../../nbs/learn/01_engagement.ipynb #0c38ad3e
 _DATE_FORMATS = ('%Y-%m-%d', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S.%f', '%Y/%m/%d', '%Y/%m/%d %H:%M',
                  '%Y/%m/%d %H:%M:%S', '%b %d, %Y', '%B %d, %Y', '%d %b %Y', '%d %B %Y', '%m/%d/%Y', '%m/%d/%Y %H:%M', '%m/%d/%Y %I:%M %p', '%m/%d/%Y %H:%M:%S')
 
@@ -104,7 +107,7 @@ def post_id_from_url(url:str) -> str|None:
         if key in parts and parts.index(key) + 1 < len(parts): return parts[parts.index(key) + 1]
     return parts[-1] if parts else None
 
-# %% ../../nbs/learn/01_engagement.ipynb #32677f19
+# %% ../../nbs/learn/01_engagement.ipynb #d85b4c0f
 NUMBERS = ('views', 'likes', 'comments', 'shares')
 
 def _row(rec:dict, cols:dict, platform:str, as_of:dt.date, extra_cols:list[str]) -> dict:
@@ -129,6 +132,7 @@ def _row(rec:dict, cols:dict, platform:str, as_of:dt.date, extra_cols:list[str])
     out['extra'] = json.dumps(ex, sort_keys=True) if ex else None
     return out
 
+# %% ../../nbs/learn/01_engagement.ipynb #2b81301d
 def read_export(uri:str, platform:str='generic', as_of:dt.date|None=None) -> tuple[list[dict], list[str]]:
     "Rows of the `engagement` schema read from the CSV export at `uri`, and `line N: ...` problems for the rows left out"
     as_of = as_of or utc_now().date()
@@ -157,7 +161,7 @@ def read_export(uri:str, platform:str='generic', as_of:dt.date|None=None) -> tup
         seen[key] = first; r['source_line'] = first; rows.append(r)
     return rows, problems
 
-# %% ../../nbs/learn/01_engagement.ipynb #52a95392
+# %% ../../nbs/learn/01_engagement.ipynb #25434265
 COLUMNS = ('platform', 'post_id', 'observed_at', 'clip_id', 'url', 'title', 'channel', 'category', 'tags', 'posted_at', 'views', 'likes',
            'comments', 'shares', 'watch_time_s', 'avg_view_s', 'duration_s', 'extra', 'source_file', 'source_line', 'imported_at')
 _VALUES = [c for c in COLUMNS if c not in ('source_file', 'source_line', 'imported_at')]
@@ -169,6 +173,7 @@ def _link(con, platform:str):
     con.execute("""UPDATE incoming i SET clip_id = t.clip_id FROM (SELECT lower(trim(title)) AS t, any_value(clip_id) AS clip_id FROM clips
                    WHERE title IS NOT NULL GROUP BY 1 HAVING count(*) = 1) t WHERE i.clip_id IS NULL AND lower(trim(i.title)) = t.t""")
 
+# %% ../../nbs/learn/01_engagement.ipynb #97007e97
 def import_engagement(cat:Catalog, uri:str, platform:str='generic', as_of:dt.date|None=None) -> dict:
     "Upsert the export at `uri` into `engagement`; counts of rows read, new, updated, unchanged and linked, and the problems"
     rows, problems = read_export(uri, platform, as_of)
@@ -194,7 +199,7 @@ def import_engagement(cat:Catalog, uri:str, platform:str='generic', as_of:dt.dat
     return dict(file=str(uri), platform=platform, rows=len(rows), new=changed - updated, updated=updated, unchanged=len(rows) - changed,
                 linked=linked, problems=problems)
 
-# %% ../../nbs/learn/01_engagement.ipynb #48e38045
+# %% ../../nbs/learn/01_engagement.ipynb #e0afe730
 def platform_of(url:str) -> str:
     "youtube, tiktok, instagram or generic, from the host of `url`"
     host = urlparse(str(url)).netloc.lower()
@@ -202,6 +207,7 @@ def platform_of(url:str) -> str:
         if any(host == h or host.endswith('.' + h) for h in hosts): return name
     return 'generic'
 
+# %% ../../nbs/learn/01_engagement.ipynb #d6ff5cf8
 def read_links(uri:str) -> list[tuple[str, str]]:
     "`(clip_id, url)` pairs from a CSV with `clip_id` and `url` columns"
     with open_uri(uri, 'r') as f: recs = list(csv.DictReader(f))
@@ -210,6 +216,7 @@ def read_links(uri:str) -> list[tuple[str, str]]:
     if bad or not pairs: raise OpusclipError(f"{uri}: every row needs a clip_id and a url column" + (f" (lines {', '.join(map(str, bad[:10]))})" if bad else ''))
     return pairs
 
+# %% ../../nbs/learn/01_engagement.ipynb #f638357c
 def link_posts(cat:Catalog, pairs:list[tuple[str, str]]) -> int:
     "Record where clips were posted and link their engagement rows; how many engagement rows are now linked to these clips"
     rows = [(c, platform_of(u), post_id_from_url(u) or u, u) for c, u in pairs]

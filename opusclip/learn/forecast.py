@@ -17,7 +17,7 @@ from ..core.basics import utc_now
 __all__ = ['MODELS', 'quiet_models', 'load_series', 'daily', 'seasonal_naive', 'ets', 'sarimax', 'prophet', 'use_log',
            'fit_forecast', 'mape', 'origins', 'backtest', 'backtest_table', 'forecast_series']
 
-# %% ../../nbs/learn/02_forecast.ipynb #69e00427
+# %% ../../nbs/learn/02_forecast.ipynb #def2ae23
 @contextlib.contextmanager
 def quiet_models():
     "Silence the fitting chatter of statsmodels and Prophet (cmdstanpy)"
@@ -30,12 +30,14 @@ def quiet_models():
     finally:
         for l, v in zip(loggers, levels): l.setLevel(v)
 
+# %% ../../nbs/learn/02_forecast.ipynb #c58511b5
 def load_series(uri:str) -> pd.Series:
     "A daily series from a CSV with `ds` (date) and `y` columns; gaps filled by linear interpolation"
     with open_uri(uri, 'rb') as f: d = pd.read_csv(f)
     if not {'ds', 'y'} <= set(d.columns): raise OpusclipError(f"{uri}: a series needs ds and y columns (has {', '.join(map(str, d.columns[:8]))})")
     return daily(d['ds'], d['y'], str(uri))
 
+# %% ../../nbs/learn/02_forecast.ipynb #ef1d8488
 def daily(ds, y, name:str='series') -> pd.Series:
     "`y` indexed by day, one value a day, gaps interpolated"
     try: idx = pd.to_datetime(pd.Series(ds)).dt.normalize()
@@ -45,11 +47,12 @@ def daily(ds, y, name:str='series') -> pd.Series:
     if len(s) < 28: raise OpusclipError(f"{name}: {len(s)} days of data; forecasting needs at least 28")
     return s.asfreq('D').interpolate()
 
-# %% ../../nbs/learn/02_forecast.ipynb #0ddccb91
+# %% ../../nbs/learn/02_forecast.ipynb #e494dc7a
 def _frame(train:pd.Series, yhat, lo, hi) -> pd.DataFrame:
     idx = pd.date_range(train.index[-1] + pd.Timedelta(days=1), periods=len(yhat), freq='D')
     return pd.DataFrame(dict(yhat=np.asarray(yhat, float), lo=np.asarray(lo, float), hi=np.asarray(hi, float)), index=idx)
 
+# %% ../../nbs/learn/02_forecast.ipynb #1b583fa0
 def seasonal_naive(train:pd.Series, horizon:int, season:int=7) -> pd.DataFrame:
     "Repeat the last `season` days; the interval widens with the seasons ahead"
     y = train.values; yhat = np.array([y[-season + (i % season)] for i in range(horizon)])
@@ -57,6 +60,7 @@ def seasonal_naive(train:pd.Series, horizon:int, season:int=7) -> pd.DataFrame:
     k = np.arange(horizon) // season + 1
     return _frame(train, yhat, yhat - 1.2816 * sd * np.sqrt(k), yhat + 1.2816 * sd * np.sqrt(k))
 
+# %% ../../nbs/learn/02_forecast.ipynb #034efb12
 def ets(train:pd.Series, horizon:int) -> pd.DataFrame:
     "ETS(A,Ad,A) with a weekly season on the last three years"
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
@@ -65,6 +69,7 @@ def ets(train:pd.Series, horizon:int) -> pd.DataFrame:
     f = m.get_prediction(start=len(tr), end=len(tr) + horizon - 1).summary_frame(alpha=0.2)
     return _frame(train, f['mean'], f['pi_lower'], f['pi_upper'])
 
+# %% ../../nbs/learn/02_forecast.ipynb #8fa0de60
 def sarimax(train:pd.Series, horizon:int) -> pd.DataFrame:
     "SARIMAX(1,1,1)x(1,0,1,7) on the last two years"
     from statsmodels.tsa.statespace.sarimax import SARIMAX
@@ -73,6 +78,7 @@ def sarimax(train:pd.Series, horizon:int) -> pd.DataFrame:
     ci = f.conf_int(alpha=0.2)
     return _frame(train, f.predicted_mean, ci[:, 0], ci[:, 1])
 
+# %% ../../nbs/learn/02_forecast.ipynb #2c5fed74
 def prophet(train:pd.Series, horizon:int) -> pd.DataFrame:
     "Prophet with weekly seasonality, and yearly when there are two years of history"
     from prophet import Prophet
@@ -81,12 +87,14 @@ def prophet(train:pd.Series, horizon:int) -> pd.DataFrame:
     f = m.predict(pd.DataFrame(dict(ds=pd.date_range(train.index[-1] + pd.Timedelta(days=1), periods=horizon, freq='D'))))
     return _frame(train, f['yhat'], f['yhat_lower'], f['yhat_upper'])
 
+# %% ../../nbs/learn/02_forecast.ipynb #8125f1d7
 MODELS = dict(seasonal_naive=seasonal_naive, ets=ets, sarimax=sarimax, prophet=prophet)
 
 def use_log(y:pd.Series) -> bool:
     "Model `y` on the log scale? (positive counts spanning more than a factor of five)"
     return bool((y > 0).all() and y.max() / y.min() > 5)
 
+# %% ../../nbs/learn/02_forecast.ipynb #5cd3773c
 def fit_forecast(train:pd.Series, horizon:int, model:str, log:bool|None=None) -> pd.DataFrame:
     "Forecast `horizon` days after `train` with `model`, on the log scale when `log` (default: `use_log`)"
     if model not in MODELS: raise ParameterError(f"unknown forecast model {model!r}; choose from {', '.join(MODELS)}")
@@ -94,12 +102,13 @@ def fit_forecast(train:pd.Series, horizon:int, model:str, log:bool|None=None) ->
     with quiet_models(): f = MODELS[model](np.log(train) if log else train, horizon)
     return np.exp(f) if log else f
 
-# %% ../../nbs/learn/02_forecast.ipynb #39ab3b3f
+# %% ../../nbs/learn/02_forecast.ipynb #df0edb25
 def mape(actual, predicted) -> float:
     "Mean absolute percentage error, in percent"
     a, p = np.asarray(actual, float), np.asarray(predicted, float)
     return float(np.mean(np.abs((a - p) / a)) * 100)
 
+# %% ../../nbs/learn/02_forecast.ipynb #b44f0429
 def origins(n:int, horizon:int=30, window:int=365, warmup:int=2) -> list[int]:
     "Start positions of the test blocks: `warmup` before the last `window` days, then every `horizon` days through it"
     first = n - window
@@ -107,6 +116,7 @@ def origins(n:int, horizon:int=30, window:int=365, warmup:int=2) -> list[int]:
                                                          f"{window + warmup * horizon + 60}")
     return list(range(first - warmup * horizon, n - horizon + 1, horizon))
 
+# %% ../../nbs/learn/02_forecast.ipynb #90d93361
 def backtest(y:pd.Series, models=tuple(MODELS), horizon:int=30, window:int=365, warmup:int=2, progress=None) -> pd.DataFrame:
     "One row per origin and model (origin, model, mape, in_window), plus `auto`: the model with the best record so far"
     log, rows, os_ = use_log(y), [], origins(len(y), horizon, window, warmup)
@@ -125,6 +135,7 @@ def backtest(y:pd.Series, models=tuple(MODELS), horizon:int=30, window:int=365, 
         auto.append(dict(origin=o, model='auto', mape=float(g.set_index('model').mape[pick]), in_window=bool(g.in_window.iloc[0]), picked=pick))
     return pd.concat([bt, pd.DataFrame(auto)], ignore_index=True)
 
+# %% ../../nbs/learn/02_forecast.ipynb #5a61aced
 def backtest_table(bt:pd.DataFrame) -> pd.Series:
     "Mean MAPE per model over the backtest window"
     return bt[bt.in_window].groupby('model').mape.mean()

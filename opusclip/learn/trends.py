@@ -15,7 +15,7 @@ from ..run.catalog import Catalog
 __all__ = ['GROUPS', 'FACTORS', 'SEGMENT_FEATURES', 'posts', 'daily_views', 'mean_ci', 'growth', 'trends', 'rolling',
            'performance', 'recommendations', 'describe_cluster', 'segments', 'forecast_engagement']
 
-# %% ../../nbs/learn/03_trends.ipynb #4328e819
+# %% ../../nbs/learn/03_trends.ipynb #4e3ad718
 GROUPS = ('channel', 'category', 'topic', 'platform')
 
 def posts(cat:Catalog) -> pd.DataFrame:
@@ -33,6 +33,7 @@ def posts(cat:Catalog) -> pd.DataFrame:
     df['posted_hour'] = pd.to_datetime(df['posted_at']).dt.hour; df['posted_weekday'] = pd.to_datetime(df['posted_at']).dt.day_name()
     return df
 
+# %% ../../nbs/learn/03_trends.ipynb #c919342e
 def daily_views(cat:Catalog, by:str|None=None) -> pd.DataFrame:
     "Views gained per day (and per `by` group): the change of each post's cumulative views between observations"
     if by not in (None, *GROUPS): raise ParameterError(f"group by one of {', '.join(GROUPS)} (got {by!r})")
@@ -44,7 +45,7 @@ def daily_views(cat:Catalog, by:str|None=None) -> pd.DataFrame:
               FROM engagement e LEFT JOIN clips c USING (clip_id)) e LEFT JOIN clips c USING (clip_id)
               GROUP BY ALL ORDER BY grp, ds""").df()
 
-# %% ../../nbs/learn/03_trends.ipynb #3eb43d2b
+# %% ../../nbs/learn/03_trends.ipynb #d0059d64
 def mean_ci(x) -> tuple[float, float, float, int]:
     "Mean, 95% t interval and n of `x` (NaNs dropped)"
     from statsmodels.stats.weightstats import DescrStatsW
@@ -53,6 +54,7 @@ def mean_ci(x) -> tuple[float, float, float, int]:
     lo, hi = DescrStatsW(x).tconfint_mean()
     return float(x.mean()), float(lo), float(hi), len(x)
 
+# %% ../../nbs/learn/03_trends.ipynb #ccfbec1c
 def growth(daily:pd.DataFrame) -> dict:
     "Weekly growth of daily views (OLS of log views on days) with its 95% interval, in percent"
     import statsmodels.api as sm
@@ -64,6 +66,7 @@ def growth(daily:pd.DataFrame) -> dict:
     pct = lambda b: (math.exp(7 * b) - 1) * 100
     return dict(weekly_growth=pct(fit.params[1]), lo=pct(lo), hi=pct(hi), days=len(d))
 
+# %% ../../nbs/learn/03_trends.ipynb #6992db8e
 def trends(cat:Catalog, by:str='channel') -> pd.DataFrame:
     "Per group: posts, views, engagement rate and weekly growth, with 95% intervals"
     if by not in GROUPS: raise ParameterError(f"group by one of {', '.join(GROUPS)} (got {by!r})")
@@ -77,6 +80,7 @@ def trends(cat:Catalog, by:str='channel') -> pd.DataFrame:
                     'weekly_growth_pct': gr['weekly_growth'], 'growth_lo': gr['lo'], 'growth_hi': gr['hi']})
     return pd.DataFrame(out).sort_values('views', ascending=False).reset_index(drop=True)
 
+# %% ../../nbs/learn/03_trends.ipynb #d2ec8010
 def rolling(daily:pd.DataFrame, window:int=7) -> pd.DataFrame:
     "Daily views with their `window`-day rolling mean, per group"
     d = daily.copy(); d['rolling'] = d.groupby('grp')['views'].transform(lambda s: s.rolling(window, min_periods=1).mean()); return d
@@ -120,7 +124,7 @@ def recommendations(cat:Catalog, min_posts:int=5) -> dict[str, list[str]]:
         out[ch] = [s for _, s in sorted(recs, reverse=True)] or [f"Not enough evidence yet ({len(p)} posts): no posting time, length or topic beats the rest with 95% confidence."]
     return out
 
-# %% ../../nbs/learn/03_trends.ipynb #05dffb01
+# %% ../../nbs/learn/03_trends.ipynb #948a1f16
 SEGMENT_FEATURES = dict(duration='length (s)', score='score', hook='hook', coherence='coherence', connection='connection', log_views='log views',
                         engagement_rate='engagement rate')
 
@@ -134,6 +138,7 @@ def describe_cluster(z:pd.Series, means:pd.Series, overall:pd.Series, k:int=3) -
         else: parts.append(f"{word} {SEGMENT_FEATURES[f]} ({means[f]:.3g} vs {overall[f]:.3g})")
     return ', '.join(parts) or 'close to the average on every feature'
 
+# %% ../../nbs/learn/03_trends.ipynb #cede5d4d
 def segments(P:pd.DataFrame, level:str='clip', k_range=range(2, 9), seed:int=0) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(rows with their `segment`, one row per segment with its size and description)"
     from sklearn.cluster import KMeans

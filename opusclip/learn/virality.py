@@ -18,7 +18,7 @@ __all__ = ['TABULAR', 'CATEGORICAL', 'TARGETS', 'BLEND_K', 'text_embeddings', 'V
            'models_dir', 'train_model', 'list_models', 'activate_model', 'load_model', 'BlendedScorer', 'active_model',
            'active_scorer']
 
-# %% ../../nbs/learn/04_virality.ipynb #601de234
+# %% ../../nbs/learn/04_virality.ipynb #2bbe0076
 TABULAR = tuple(sorted({k for pts in FEATURE_POINTS.values() for k in pts})) + ('duration_s', 'hook', 'coherence', 'connection', 'trend',
                                                                                  'posted_hour', 'posted_weekday')
 CATEGORICAL = ('category', 'emotion_label')   # `emotion` itself is the heuristic's 0-1 feature
@@ -26,6 +26,7 @@ TARGETS = ('views', 'engagement_rate')
 
 def _sentences(text:str) -> list[str]: return [s for s in re.split(r'(?<=[.!?])\s+', str(text or '').strip()) if s] or ['']
 
+# %% ../../nbs/learn/04_virality.ipynb #383a8fdc
 def text_embeddings(texts:list[str], encoder=None) -> np.ndarray:
     "Unit mean of the sentence embeddings of each text (what the selector gives each candidate)"
     from opusclip.understand.topics import SentenceEncoder
@@ -37,7 +38,7 @@ def text_embeddings(texts:list[str], encoder=None) -> np.ndarray:
         v = flat[i:i + len(ss)].mean(0); out.append(v / (np.linalg.norm(v) + 1e-9)); i += len(ss)
     return np.asarray(out, np.float32).reshape(len(texts), -1)
 
-# %% ../../nbs/learn/04_virality.ipynb #f4bf7e3a
+# %% ../../nbs/learn/04_virality.ipynb #4387c74f
 def _net(n_tab:int, n_emb:int, hidden:int=64):
     "The Lightning model's network: the embedding's PCA components -> 32, joined with the tabular features -> hidden -> 1"
     import torch
@@ -49,6 +50,7 @@ def _net(n_tab:int, n_emb:int, hidden:int=64):
         def forward(self, tab, emb): return self.head(torch.cat([self.emb(emb), tab], 1)).squeeze(1)
     return Net()
 
+# %% ../../nbs/learn/04_virality.ipynb #d9d58e64
 def _fit_lightning(T:np.ndarray, E:np.ndarray, y:np.ndarray, epochs:int=80, seed:int=0) -> dict:
     "Train the network with Lightning on CPU or GPU; its state dict and sizes"
     import torch, lightning as L
@@ -66,6 +68,7 @@ def _fit_lightning(T:np.ndarray, E:np.ndarray, y:np.ndarray, epochs:int=80, seed
               enable_model_summary=False).fit(Module(), dl)
     return dict(state={k: v.cpu() for k, v in net.state_dict().items()}, n_tab=T.shape[1], n_emb=E.shape[1])
 
+# %% ../../nbs/learn/04_virality.ipynb #bf3297a5
 class ViralityModel:
     "Features -> predicted target; `kind` is gbm or lightning"
     def __init__(self, kind:str='gbm', pca:int=16, seed:int=0):
@@ -143,7 +146,7 @@ def training_frame(cat:Catalog, target:str='views') -> pd.DataFrame:
     out['target'] = np.log1p(df['views'].astype(float)) if target == 'views' else inter / df['views'].where(df['views'] > 0)
     return out[out['target'].notna()].reset_index(drop=True)
 
-# %% ../../nbs/learn/04_virality.ipynb #686c0e8b
+# %% ../../nbs/learn/04_virality.ipynb #636544b8
 BLEND_K = 300
 
 def cross_validate(df:pd.DataFrame, E:np.ndarray, y:np.ndarray, kind:str='gbm', groups=None, folds:int=5, seed:int=0) -> np.ndarray:
@@ -157,8 +160,10 @@ def cross_validate(df:pd.DataFrame, E:np.ndarray, y:np.ndarray, kind:str='gbm', 
         pred[te] = ViralityModel(kind, seed=seed).fit(df.iloc[tr], E[tr], y[tr]).predict(df.iloc[te], E[te])
     return pred
 
+# %% ../../nbs/learn/04_virality.ipynb #74bf541b
 def models_dir(cat:Catalog) -> str: return os.path.join(os.path.dirname(cat.path), 'models')
 
+# %% ../../nbs/learn/04_virality.ipynb #81e2f936
 def train_model(cat:Catalog, kind:str='gbm', target:str='views', name:str='virality', min_clips:int=30, folds:int=5, seed:int=0,
                 encoder=None) -> dict:
     "Train, cross-validate and register a model on the catalog's linked engagement; its registry row"
@@ -190,12 +195,14 @@ def train_model(cat:Catalog, kind:str='gbm', target:str='views', name:str='viral
                      row['sha256'], json.dumps(row['params']), utc_now()])
     return row
 
+# %% ../../nbs/learn/04_virality.ipynb #ede4477f
 def list_models(cat:Catalog) -> pd.DataFrame:
     "The registry, newest first"
     with cat.connect() as con:
         return con.execute("SELECT model_id, kind, target, n_train, metrics->>'spearman_cv' AS spearman_cv, metrics->>'heuristic_spearman' AS heuristic, "
                            "metrics->>'blend_weight' AS weight, active, created_at FROM models ORDER BY created_at DESC").df()
 
+# %% ../../nbs/learn/04_virality.ipynb #ae254eb1
 def activate_model(cat:Catalog, model_id:str) -> str:
     "Make the model `model_id` (a unique prefix is enough; `none` for the heuristic alone) the one the scorer uses"
     with cat.connect() as con:
@@ -208,6 +215,7 @@ def activate_model(cat:Catalog, model_id:str) -> str:
                                           [ids[0], ids[0], utc_now()]); con.execute("COMMIT")
         return ids[0]
 
+# %% ../../nbs/learn/04_virality.ipynb #ab328440
 def load_model(row) -> ViralityModel:
     "The model in the file `row[0]`, after checking its sha256 against `row[1]`"
     uri, sha = row
@@ -216,7 +224,7 @@ def load_model(row) -> ViralityModel:
     if hashlib.sha256(blob).hexdigest() != sha: raise ModelError(f"model file {uri} does not match its sha256 in the registry; it was changed or damaged")
     return pickle.loads(blob)
 
-# %% ../../nbs/learn/04_virality.ipynb #1eff16f3
+# %% ../../nbs/learn/04_virality.ipynb #6cb3e452
 class BlendedScorer:
     "The heuristic blended with a learned model by weight `weight`"
     def __init__(self, model:ViralityModel, model_id:str, weight:float, heuristic:HeuristicScorer|None=None):
@@ -233,12 +241,14 @@ class BlendedScorer:
         return ScoreResult(score, r.subscores, r.contributions, r.reason,
                            dict(heuristic=r.score, learned=round(learned, 1), prediction=round(pred, 4), weight=self.weight, model=self.model_id))
 
+# %% ../../nbs/learn/04_virality.ipynb #bb9bf77b
 def active_model(cat:Catalog) -> list|None:
     "The active model's registry entry `[model_id, uri, sha256, blend_weight]`, or None (what a batch job is given)"
     with cat.connect() as con:
         row = con.execute("SELECT model_id, uri, sha256, metrics->>'blend_weight' FROM models WHERE active").fetchone()
     return list(row) if row else None
 
+# %% ../../nbs/learn/04_virality.ipynb #2602cb4a
 def active_scorer(cat:Catalog|None, weights=None, # sub-score weights of the heuristic
                   model:list|None=None, # an `active_model` entry to use instead of `cat`'s (a batch job's scratch catalog has none)
                  ) -> HeuristicScorer|BlendedScorer:
@@ -247,4 +257,3 @@ def active_scorer(cat:Catalog|None, weights=None, # sub-score weights of the heu
     row = model if model is not None else active_model(cat) if cat is not None else None
     if not row: return h
     return BlendedScorer(load_model(row[1:3]), row[0], float(row[3] or 0), h)
-

@@ -65,11 +65,12 @@ class VideoInfo:
 
     def to_dict(self) -> dict: return asdict(self)
 
-# %% ../../nbs/media/02_decode.ipynb #8f2b94fb
+# %% ../../nbs/media/02_decode.ipynb #1f3f019f
 def _duration(c, stream=None) -> float:
     if stream is not None and stream.duration and stream.time_base: return float(stream.duration * stream.time_base)
     return c.duration / av.time_base if c.duration else 0.0
 
+# %% ../../nbs/media/02_decode.ipynb #eeb5c657
 def probe(uri:str) -> VideoInfo:
     "Streams, duration, size, fps, rotation and sample aspect ratio of `uri`"
     with open_media(uri) as c:

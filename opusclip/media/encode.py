@@ -19,7 +19,7 @@ from .decode import even, open_media
 __all__ = ['AUDIO_RATE', 'add_video_stream', 'write_video', 'SegmentResult', 'frame_planes', 'planes_frame', 'upright', 'Scaler',
            'check_keep', 'encode_segment']
 
-# %% ../../nbs/media/03_encode.ipynb #fa3dac0b
+# %% ../../nbs/media/03_encode.ipynb #3ed8b70a
 def add_video_stream(out, fps, width:int, height:int, preset:str, crf:int, threads:int=0):
     s = out.add_stream('libx264', rate=Fraction(fps).limit_denominator(100000))
     s.width, s.height, s.pix_fmt = even(width), even(height), 'yuv420p'
@@ -27,6 +27,7 @@ def add_video_stream(out, fps, width:int, height:int, preset:str, crf:int, threa
     s.options = {'preset': preset, 'crf': str(crf)}
     return s
 
+# %% ../../nbs/media/03_encode.ipynb #b806bd99
 AUDIO_RATE = 48000   # clips carry 48 kHz AAC whatever the source rate: what platforms expect, and an AAC frame (21 ms) stays under a video frame
 
 def _add_audio_stream(out, rate:int, channels:int):
@@ -34,6 +35,7 @@ def _add_audio_stream(out, rate:int, channels:int):
     s.layout = 'mono' if channels == 1 else 'stereo'
     return s
 
+# %% ../../nbs/media/03_encode.ipynb #d7d67462
 class _Deferred:
     "Muxes audio packets only once `ready`: the header, written at the first mux, must carry the video's display rotation"
     def __init__(self, out): self.out, self.pending, self.ready = out, [], False
@@ -42,6 +44,7 @@ class _Deferred:
         if self.pending: self.out.mux(self.pending); self.pending = []
         self.out.mux(pkts)
 
+# %% ../../nbs/media/03_encode.ipynb #4b389c4e
 def _encode_audio(out, stream, samples:np.ndarray, rate:int, start:int=0) -> int:
     "Encode planar float32 `samples` (channels, n) in encoder-sized frames; returns samples written"
     fs = stream.codec_context.frame_size or 1024
@@ -52,6 +55,7 @@ def _encode_audio(out, stream, samples:np.ndarray, rate:int, start:int=0) -> int
         out.mux(stream.encode(fr))
     return start + samples.shape[1]
 
+# %% ../../nbs/media/03_encode.ipynb #73d900c3
 def write_video(dest:str, # local path of the MP4 to write
                 frames:Iterable[np.ndarray], # RGB uint8 frames, all the same size
                 fps:float=25, # frame rate
@@ -77,7 +81,7 @@ def write_video(dest:str, # local path of the MP4 to write
         if audio is not None:
             _encode_audio(out, as_, audio, sample_rate); out.mux(as_.encode())
 
-# %% ../../nbs/media/03_encode.ipynb #c76121d0
+# %% ../../nbs/media/03_encode.ipynb #5e8d7465
 @dataclass
 class SegmentResult:
     "What `encode_segment` wrote"
@@ -86,16 +90,19 @@ class SegmentResult:
     duration: float
     thumbnail: np.ndarray | None = field(default=None, repr=False)
 
+# %% ../../nbs/media/03_encode.ipynb #86d30fb6
 def frame_planes(f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "Writable views (no copy) of a yuv420p frame's Y, U and V planes"
     return tuple(np.frombuffer(p, np.uint8)[:p.height * p.line_size].reshape(p.height, p.line_size)[:, :p.width] for p in f.planes)
 
+# %% ../../nbs/media/03_encode.ipynb #57d00dcb
 def planes_frame(y:np.ndarray, u:np.ndarray, v:np.ndarray):
     "A yuv420p `av.VideoFrame` holding the planes `y`, `u`, `v`"
     fr = av.VideoFrame(y.shape[1], y.shape[0], 'yuv420p')
     for dst, src in zip(frame_planes(fr), (y, u, v)): dst[:] = src
     return fr
 
+# %% ../../nbs/media/03_encode.ipynb #6ee80fce
 def upright(f, rot:int, sar:float=1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "A decoded frame as yuv420p planes the way players show it: square pixels, rotated upright, even size"
     w, h = f.width // 2 * 2, f.height // 2 * 2
@@ -104,13 +111,14 @@ def upright(f, rot:int, sar:float=1.0) -> tuple[np.ndarray, np.ndarray, np.ndarr
     k = {90: 1, 180: 2, 270: 3}.get(rot or 0, 0)     # PyAV's `rotation`: degrees the display turns the frame counter-clockwise
     return tuple(np.ascontiguousarray(np.rot90(x, k)) if k else x.copy() for x in frame_planes(f))
 
+# %% ../../nbs/media/03_encode.ipynb #9c76cc3a
 class Scaler:
     "The simplest frame filter for `encode_segment`: upright frames scaled to `size`"
     def __init__(self, size:tuple[int, int]): self.size = (even(size[0]), even(size[1]))
     def push(self, t:float, planes) -> list: return [(planes_frame(*planes).reformat(width=self.size[0], height=self.size[1]), {})]
     def flush(self) -> list: return []
 
-# %% ../../nbs/media/03_encode.ipynb #ef080932
+# %% ../../nbs/media/03_encode.ipynb #aa0c31c6
 def check_keep(keep, start:float, end:float) -> list[tuple[float, float]]:
     "`keep` as sorted, non-overlapping intervals inside `[start, end]` (the whole span when None)"
     if keep is None: return [(start, end)]
@@ -122,6 +130,7 @@ def check_keep(keep, start:float, end:float) -> list[tuple[float, float]]:
     if not out: raise MediaError("edit list keeps nothing")
     return out
 
+# %% ../../nbs/media/03_encode.ipynb #12cacca6
 def encode_segment(uri:str, # source
                    start:float, end:float, # seconds
                    dest:str, # local MP4 path to write

@@ -14,7 +14,7 @@ from ..core.basics import StorageError, MediaError
 __all__ = ['protocol', 'is_local', 'local_path', 'check_allowed', 'get_fs', 'exists', 'open_uri', 'join', 'write_text',
            'read_text', 'content_hash', 'default_cache_uri', 'StageCache']
 
-# %% ../../nbs/media/01_storage.ipynb #9ed3e1ec
+# %% ../../nbs/media/01_storage.ipynb #51ff97ec
 _READ_ONLY = {'http', 'https'}
 _EXTRAS = {'s3': 's3', 's3a': 's3', 'gs': 'gcs', 'gcs': 'gcs', 'az': 'azure', 'abfs': 'azure', 'abfss': 'azure',
            'http': 'http', 'https': 'http'}
@@ -24,14 +24,16 @@ def protocol(uri:str) -> str:
     uri = str(uri)
     return uri.split('://', 1)[0].lower() if '://' in uri else 'file'
 
+# %% ../../nbs/media/01_storage.ipynb #5a016f71
 def is_local(uri:str) -> bool: return protocol(uri) == 'file'
 
+# %% ../../nbs/media/01_storage.ipynb #20b3a0a5
 def local_path(uri:str) -> str:
     "`uri` as an absolute local path (for `file://` and plain paths)"
     uri = str(uri)
     return os.path.abspath(os.path.expanduser(uri[7:] if uri.startswith('file://') else uri))
 
-# %% ../../nbs/media/01_storage.ipynb #547369f4
+# %% ../../nbs/media/01_storage.ipynb #6dd3ecad
 def check_allowed(uri:str):
     "Refuse local paths outside `$OPUSCLIP_ROOT` when it is set"
     root = os.environ.get('OPUSCLIP_ROOT')
@@ -40,6 +42,7 @@ def check_allowed(uri:str):
     if os.path.commonpath([root, p]) != root:
         raise StorageError(f"{uri} is outside the allowed root {root} (OPUSCLIP_ROOT)")
 
+# %% ../../nbs/media/01_storage.ipynb #39f05c7d
 def get_fs(uri:str, write:bool=False):
     "`(filesystem, path)` for `uri`, with a clear error for unknown protocols, missing extras and read-only back ends"
     check_allowed(uri)
@@ -51,11 +54,12 @@ def get_fs(uri:str, write:bool=False):
         raise StorageError(f"{uri}: the {proto}:// back end is not installed; pip install 'opusclip[{extra}]' ({e})") from None
     except ValueError: raise StorageError(f"{uri}: unknown storage protocol {proto!r}") from None
 
-# %% ../../nbs/media/01_storage.ipynb #26f4c9e3
+# %% ../../nbs/media/01_storage.ipynb #cc0b0aa7
 def exists(uri:str) -> bool:
     "Does `uri` exist?"
     fs, p = get_fs(uri); return fs.exists(p)
 
+# %% ../../nbs/media/01_storage.ipynb #9641a16f
 def open_uri(uri:str, mode:str='rb'):
     "Open `uri` for reading or writing; missing inputs raise `MediaError`"
     fs, p = get_fs(uri, write='w' in mode or 'a' in mode)
@@ -63,11 +67,13 @@ def open_uri(uri:str, mode:str='rb'):
     if 'w' in mode: fs.makedirs(fs._parent(p), exist_ok=True)
     return fs.open(p, mode)
 
+# %% ../../nbs/media/01_storage.ipynb #a7f38a22
 def join(uri:str, *parts:str) -> str:
     "Join path parts onto a URI or path"
     uri = str(uri)
     return os.path.join(uri, *parts) if is_local(uri) else posixpath.join(uri, *parts)
 
+# %% ../../nbs/media/01_storage.ipynb #0303a242
 def write_text(uri:str, text:str):
     "Write `text` to `uri` so that readers never see a half-written file (local: temp file + rename)"
     if is_local(uri):
@@ -78,9 +84,11 @@ def write_text(uri:str, text:str):
     else:
         with open_uri(uri, 'w') as f: f.write(text)
 
+# %% ../../nbs/media/01_storage.ipynb #74530b6a
 def _umask() -> int:
     m = os.umask(0); os.umask(m); return m
 
+# %% ../../nbs/media/01_storage.ipynb #66d20811
 def read_text(uri:str) -> str:
     with open_uri(uri, 'r') as f: return f.read()
 
@@ -92,10 +100,11 @@ def content_hash(uri:str, chunk:int=8<<20) -> str:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
 
-# %% ../../nbs/media/01_storage.ipynb #88273d87
+# %% ../../nbs/media/01_storage.ipynb #2602b6e8
 def default_cache_uri() -> str:
     return os.environ.get('OPUSCLIP_CACHE') or os.path.join(os.path.expanduser('~'), '.cache', 'opusclip')
 
+# %% ../../nbs/media/01_storage.ipynb #565fb82f
 class StageCache:
     "JSON results of pipeline stages on any fsspec location, keyed by source hash, stage, model and parameters"
     def __init__(self, root:str|None=None, enabled:bool=True):

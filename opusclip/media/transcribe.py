@@ -18,7 +18,7 @@ __all__ = ['WHISPER_BASE_SHA256', 'BACKENDS', 'Word', 'Segment', 'Transcript', '
            'resolve_device', 'FasterWhisperTranscriber', 'TransformersWhisperTranscriber', 'get_transcriber',
            'normalize_text', 'word_error_rate']
 
-# %% ../../nbs/media/04_transcribe.ipynb #4a89644c
+# %% ../../nbs/media/04_transcribe.ipynb #865b3286
 @dataclass
 class Word:
     "One recognised word with its times in seconds"
@@ -27,6 +27,7 @@ class Word:
     end: float
     probability: float | None = None  # None when the backend gives no confidence
 
+# %% ../../nbs/media/04_transcribe.ipynb #51bf9e9a
 @dataclass
 class Segment:
     "A run of words the model emitted together"
@@ -35,6 +36,7 @@ class Segment:
     text: str
     words: list[Word] = field(default_factory=list)
 
+# %% ../../nbs/media/04_transcribe.ipynb #62899f68
 @dataclass
 class Transcript:
     "Segments and words of one source"
@@ -63,12 +65,13 @@ class Transcript:
 
     def to_json(self) -> str: return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
 
-# %% ../../nbs/media/04_transcribe.ipynb #e117922f
+# %% ../../nbs/media/04_transcribe.ipynb #39d8fa47
 def format_timestamp(t:float, sep:str=',') -> str:
     "`t` seconds as `HH:MM:SS,mmm` (SRT) or with `sep='.'` (WebVTT)"
     ms = max(0, int(round(t * 1000))); h, ms = divmod(ms, 3_600_000); m, ms = divmod(ms, 60_000); s, ms = divmod(ms, 1000)
     return f'{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}'
 
+# %% ../../nbs/media/04_transcribe.ipynb #e1b0c42b
 def subtitle_cues(words:list[Word], max_chars:int=42, max_lines:int=2, max_gap:float=1.0, max_duration:float=6.0) -> list[tuple[float, float, str]]:
     "Group `words` into `(start, end, text)` cues that fit `max_lines` x `max_chars`"
     cues, cur = [], []
@@ -84,6 +87,7 @@ def subtitle_cues(words:list[Word], max_chars:int=42, max_lines:int=2, max_gap:f
     flush()
     return cues
 
+# %% ../../nbs/media/04_transcribe.ipynb #0988caba
 def _wrap(words:list[Word], max_chars:int) -> str:
     "Break `words` into lines of at most `max_chars`, balanced when two lines are needed"
     text = join_words(words)
@@ -91,22 +95,27 @@ def _wrap(words:list[Word], max_chars:int) -> str:
     best = min(range(1, len(words)), key=lambda i: abs(len(join_words(words[:i])) - len(join_words(words[i:]))))
     return join_words(words[:best]) + '\n' + join_words(words[best:])
 
+# %% ../../nbs/media/04_transcribe.ipynb #7c468305
 def to_srt(cues) -> str:
     return ''.join(f'{i}\n{format_timestamp(s)} --> {format_timestamp(e)}\n{t}\n\n' for i, (s, e, t) in enumerate(cues, 1))
 
+# %% ../../nbs/media/04_transcribe.ipynb #628b6efb
 def to_vtt(cues) -> str:
     return 'WEBVTT\n\n' + ''.join(f'{format_timestamp(s, ".")} --> {format_timestamp(e, ".")}\n{t}\n\n' for s, e, t in cues)
 
+# %% ../../nbs/media/04_transcribe.ipynb #598aa18e
 def shift(words:list[Word], offset:float) -> list[Word]:
     "Words moved by `-offset` seconds (clip-relative times)"
     return [Word(w.word, w.start - offset, w.end - offset, w.probability) for w in words]
 
+# %% ../../nbs/media/04_transcribe.ipynb #a3432d67
 _NO_SPACE_BEFORE = tuple("-'’%,.!?;:)]}…")
 
 def attaches(prev:str, tok:str) -> bool:
     "Whether the token `tok` joins the text `prev` without a space (word pieces such as '-term' or \"'s\", punctuation)"
     return bool(prev) and (tok.startswith(_NO_SPACE_BEFORE) or prev.endswith(('-', '(', '[')))
 
+# %% ../../nbs/media/04_transcribe.ipynb #a2279a6c
 def join_words(words:list) -> str:
     "Text of `words` (Word objects or strings), without spaces before word pieces such as '-term' or \"'s\""
     out = ''
@@ -125,7 +134,7 @@ def speech_level_db(audio:np.ndarray, sample_rate:int=16000) -> float:
     rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
     return float(20 * np.log10(max(np.percentile(rms, 95), 1e-6)))
 
-# %% ../../nbs/media/04_transcribe.ipynb #11646cda
+# %% ../../nbs/media/04_transcribe.ipynb #a82e046e
 WHISPER_BASE_SHA256 = 'd01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9'
 
 def _sha256_file(p, chunk=8 << 20) -> str:
@@ -134,6 +143,7 @@ def _sha256_file(p, chunk=8 << 20) -> str:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
 
+# %% ../../nbs/media/04_transcribe.ipynb #568654bc
 def packaged_whisper_base(cache_dir:str|None=None) -> str:
     "Folder of the packaged faster-whisper base model, assembled once and verified by sha256"
     try:
@@ -174,11 +184,12 @@ def silence_windows(audio:np.ndarray, sample_rate:int=16000, window:float=300.0,
         cuts.append(lo + int(np.argmin(e)) * hop + hop // 2)
     return list(zip(cuts, cuts[1:] + [n]))
 
-# %% ../../nbs/media/04_transcribe.ipynb #24e5b946
+# %% ../../nbs/media/04_transcribe.ipynb #83e96d93
 _MODELS, _LOCK = {}, threading.Lock()
 
 def _cores() -> int: return cpu_threads()
 
+# %% ../../nbs/media/04_transcribe.ipynb #a66da73d
 def resolve_device(device:str='auto') -> str:
     "`auto` becomes `cuda` when CTranslate2 sees a GPU, else `cpu`"
     if device not in ('auto', 'cpu', 'cuda') and not device.startswith('cuda:'):
@@ -246,7 +257,7 @@ class FasterWhisperTranscriber:
         report(progress, total, total)
         return Transcript(lang or detected or 'unknown', total, out, self.name, self.model_id)
 
-# %% ../../nbs/media/04_transcribe.ipynb #e2971ada
+# %% ../../nbs/media/04_transcribe.ipynb #2ef2af87
 def _group_words(words:list[Word], max_gap:float=1.0) -> list[Segment]:
     "Segments of `words`, split at sentence ends and pauses"
     segs, cur = [], []
@@ -257,6 +268,7 @@ def _group_words(words:list[Word], max_gap:float=1.0) -> list[Segment]:
     if cur: segs.append(cur)
     return [Segment(s[0].start, s[-1].end, join_words(s), s) for s in segs]
 
+# %% ../../nbs/media/04_transcribe.ipynb #69a796c7
 _SPECIAL = re.compile(r'<\|[^|]*\|>')   # timestamp/special tokens some tokenizers leave in word text
 
 class TransformersWhisperTranscriber:
@@ -316,7 +328,7 @@ def get_transcriber(backend:str='faster-whisper', model:str|None=None, device:st
     else: kw.pop('dtype', None)
     return BACKENDS[backend](**({'model': model} if model else {}), device=device, **kw)
 
-# %% ../../nbs/media/04_transcribe.ipynb #b6f39a2f
+# %% ../../nbs/media/04_transcribe.ipynb #4207320c
 _ABBREV = {'mr': 'mister', 'mrs': 'missus', 'dr': 'doctor', 'st': 'saint', 'vs': 'versus', '&': 'and'}
 
 def normalize_text(s:str) -> str:
@@ -325,6 +337,7 @@ def normalize_text(s:str) -> str:
     s = re.sub(r"[^\w\s'&]", ' ', s)
     return ' '.join(_ABBREV.get(w, w) for w in s.replace("'", '').split())
 
+# %% ../../nbs/media/04_transcribe.ipynb #aac886c0
 def word_error_rate(references:list[str], hypotheses:list[str]) -> float:
     "Corpus WER of `hypotheses` against `references` after `normalize_text`"
     import jiwer

@@ -57,7 +57,7 @@ PRESETS = {
     'minimal': dict(size=0.05, active_colour=None, keyword_colour=None, stroke=0.06, shadow=False, uppercase=False, max_chars=30),
 }
 
-# %% ../../nbs/produce/03_captions.ipynb #0eb7f4bd
+# %% ../../nbs/produce/03_captions.ipynb #467efb58
 _POSITIONS = ('auto', 'top', 'middle', 'bottom')
 _CORNERS = ('top-left', 'top-right', 'bottom-left', 'bottom-right')
 
@@ -79,6 +79,7 @@ def _check_style(s:CaptionStyle) -> CaptionStyle:
     if s.logo is not None: load_logo(s.logo)
     return s
 
+# %% ../../nbs/produce/03_captions.ipynb #38c6f82b
 def load_font(path:str|None, px:int) -> ImageFont.FreeTypeFont:
     "The TrueType/OpenType font at `path` (None: the bundled one) at `px` pixels"
     path = path or DEFAULT_FONT
@@ -86,12 +87,14 @@ def load_font(path:str|None, px:int) -> ImageFont.FreeTypeFont:
     try: return ImageFont.truetype(path, px)
     except OSError as e: raise ParameterError(f"cannot use {path} as a font ({e}); give a .ttf or .otf file") from None
 
+# %% ../../nbs/produce/03_captions.ipynb #82d713c1
 def load_logo(path:str) -> Image.Image:
     "The logo image at `path` as RGBA"
     try:
         with Image.open(path) as im: return im.convert('RGBA')
     except (OSError, ValueError) as e: raise ParameterError(f"cannot read logo {path}: {e}") from None
 
+# %% ../../nbs/produce/03_captions.ipynb #6ce26825
 def caption_style(spec:str|None='karaoke', **overrides) -> CaptionStyle:
     "The style of a preset name or a brand JSON file, with `overrides` (None values ignored)"
     base, extra = spec or 'karaoke', {}
@@ -112,7 +115,7 @@ def caption_style(spec:str|None='karaoke', **overrides) -> CaptionStyle:
     s = replace(CaptionStyle(), preset=base, **PRESETS[base])
     return _check_style(replace(s, **extra, **{k: v for k, v in overrides.items() if v is not None}))
 
-# %% ../../nbs/produce/03_captions.ipynb #084c65d2
+# %% ../../nbs/produce/03_captions.ipynb #0f96d2f6
 @dataclass
 class Page:
     "One caption block: its time span and its lines (lists of word indices)"
@@ -123,6 +126,7 @@ class Page:
     @property
     def words(self) -> list[int]: return [i for l in self.lines for i in l]
 
+# %% ../../nbs/produce/03_captions.ipynb #a6eae093
 def _units(words:list[Word]) -> list[list[int]]:
     "Word indices grouped so a word piece ('-term', \"'s\") stays with the word before it, as `join_words` writes them"
     units = []
@@ -132,6 +136,7 @@ def _units(words:list[Word]) -> list[list[int]]:
         else: units.append([i])
     return units
 
+# %% ../../nbs/produce/03_captions.ipynb #04f52556
 def caption_pages(words:list[Word], max_chars:int=18, max_lines:int=2, max_gap:float=0.6, hold:float=0.4, one_word:bool=False) -> list[Page]:
     "Group timed `words` into caption pages of lines broken at phrase boundaries"
     pages, lines, line = [], [], []
@@ -156,7 +161,7 @@ def caption_pages(words:list[Word], max_chars:int=18, max_lines:int=2, max_gap:f
     if pages: pages[-1].end += hold
     return pages
 
-# %% ../../nbs/produce/03_captions.ipynb #33389f3c
+# %% ../../nbs/produce/03_captions.ipynb #53feca55
 EMOJI = {'money': '💰', 'revenue': '💰', 'price': '💰', 'pricing': '💰', 'cash': '💵', 'idea': '💡', 'ideas': '💡', 'love': '❤️',
          'fire': '🔥', 'time': '⏰', 'growth': '📈', 'grow': '📈', 'win': '🏆', 'success': '🏆', 'goal': '🎯', 'goals': '🎯',
          'customers': '🤝', 'customer': '🤝', 'sleep': '😴', 'health': '💪', 'food': '🍽️', 'music': '🎵', 'book': '📚',
@@ -164,6 +169,7 @@ EMOJI = {'money': '💰', 'revenue': '💰', 'price': '💰', 'pricing': '💰',
 
 def _rgb(c): return ImageColor.getrgb(c)[:3]
 
+# %% ../../nbs/produce/03_captions.ipynb #e675ea8e
 def rgba_to_yuva(img:Image.Image, hd:bool=True) -> tuple:
     "Y, U, V planes (U, V at half size) and alpha planes (full and half) of an RGBA image"
     a = np.asarray(img)
@@ -180,6 +186,7 @@ def rgba_to_yuva(img:Image.Image, hd:bool=True) -> tuple:
     q = lambda x: np.clip(np.round(x), 0, 255).astype(np.uint8)
     return q(16 + yuv[..., 0]), q(128 + uv[..., 0]), q(128 + uv[..., 1]), np.ascontiguousarray(a[..., 3]), q(ah)
 
+# %% ../../nbs/produce/03_captions.ipynb #6261aa4e
 def blend(frame, patch:tuple, x:int, y:int):
     "Blend a `rgba_to_yuva` patch into a yuv420p frame, top-left at even (x, y), in place"
     py, pu, pv, pa, pah = patch

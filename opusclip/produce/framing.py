@@ -16,7 +16,7 @@ __all__ = ['ASPECTS', 'OUTPUT_SIZES', 'LAYOUTS', 'parse_aspect', 'CropBox', 'cro
            'crop_path', 'check_layout', 'rgb_planes', 'crop_window', 'crop_planes', 'compose_fill', 'compose_fit',
            'half_box', 'compose_split', 'frame_rgb', 'mouth_motion', 'Speakers']
 
-# %% ../../nbs/produce/01_framing.ipynb #68d96374
+# %% ../../nbs/produce/01_framing.ipynb #ed34d214
 ASPECTS = {'9:16': (9, 16), '1:1': (1, 1), '4:5': (4, 5), '16:9': (16, 9)}
 OUTPUT_SIZES = {'9:16': (1080, 1920), '1:1': (1080, 1080), '4:5': (1080, 1350), '16:9': (1920, 1080)}   # default output pixels
 
@@ -25,6 +25,7 @@ def parse_aspect(aspect:str) -> tuple[int, int]:
     if aspect not in ASPECTS: raise ParameterError(f"--aspect must be one of {', '.join(ASPECTS)} (got {aspect!r})")
     return ASPECTS[aspect]
 
+# %% ../../nbs/produce/01_framing.ipynb #7412646c
 @dataclass
 class CropBox:
     "A crop window of `w` x `h` source pixels that slides along `axis` (0: x, 1: y) over a `span` of pixels"
@@ -37,6 +38,7 @@ class CropBox:
     def size(self) -> int: return self.w if self.axis == 0 else self.h
     def clamp(self, c:float) -> float: return float(np.clip(c, self.size / 2, self.span - self.size / 2))
 
+# %% ../../nbs/produce/01_framing.ipynb #661955a7
 def crop_box(src_w:int, src_h:int, aspect:str='9:16') -> CropBox:
     "The largest window of `aspect` inside a `src_w` x `src_h` frame"
     aw, ah = parse_aspect(aspect)
@@ -141,7 +143,7 @@ def crop_path(times:list[float], faces:list[list], cuts:list[float], src_w:int, 
         out += cam.feed(target, cut)
     return box, np.array(out + cam.flush()), followed
 
-# %% ../../nbs/produce/01_framing.ipynb #f5a63500
+# %% ../../nbs/produce/01_framing.ipynb #e78e830e
 import cv2
 from ..media.encode import frame_planes, planes_frame
 from ..media.decode import even
@@ -151,26 +153,31 @@ def check_layout(layout:str) -> str:
     if layout not in LAYOUTS: raise ParameterError(f"--layout must be one of {', '.join(LAYOUTS)} (got {layout!r})")
     return layout
 
+# %% ../../nbs/produce/01_framing.ipynb #8de467f5
 def rgb_planes(rgb:np.ndarray) -> tuple:
     "YUV 4:2:0 planes of an even-sized RGB array (for tests and stills)"
     h, w = rgb.shape[:2]
     i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
     return i420[:h], i420[h:h + h // 4].reshape(h // 2, w // 2), i420[h + h // 4:].reshape(h // 2, w // 2)
 
+# %% ../../nbs/produce/01_framing.ipynb #c560e678
 def crop_window(centre:float, box:CropBox) -> tuple[int, int]:
     "Start and end pixel (even) of the crop window centred at `centre` along its axis"
     a = int(round(box.clamp(centre) - box.size / 2)); a = min(max(a, 0), box.span - box.size) // 2 * 2
     return a, a + box.size
 
+# %% ../../nbs/produce/01_framing.ipynb #f5b75a51
 def crop_planes(planes, box:CropBox, a:int, b:int) -> tuple:
     y, u, v = planes
     if box.axis == 0: return y[:, a:b], u[:, a // 2:b // 2], v[:, a // 2:b // 2]
     return y[a:b], u[a // 2:b // 2], v[a // 2:b // 2]
 
+# %% ../../nbs/produce/01_framing.ipynb #abce2e0e
 def compose_fill(planes, box:CropBox, centre:float, out_w:int, out_h:int):
     "The crop window around `centre`, scaled to `out_w` x `out_h` (a yuv420p frame)"
     return planes_frame(*crop_planes(planes, box, *crop_window(centre, box))).reformat(width=out_w, height=out_h)
 
+# %% ../../nbs/produce/01_framing.ipynb #923628de
 def compose_fit(planes, out_w:int, out_h:int, blur:float=6, dim:float=0.6):
     "The whole frame fitted inside the output, over a blurred, dimmed fill of itself"
     h, w = planes[0].shape
@@ -191,10 +198,12 @@ def compose_fit(planes, out_w:int, out_h:int, blur:float=6, dim:float=0.6):
         o[oy // d:oy // d + f.shape[0], ox // d:ox // d + f.shape[1]] = f
     return planes_frame(*out)
 
+# %% ../../nbs/produce/01_framing.ipynb #c63291a7
 def half_box(src_w:int, src_h:int, out_w:int, out_h:int) -> CropBox:
     "The crop window of one half of a `split` layout"
     return CropBox(min(src_w, int(round(src_h * out_w / (out_h // 2)))) // 2 * 2, src_h // 2 * 2, 0, src_w)
 
+# %% ../../nbs/produce/01_framing.ipynb #9841a7f6
 def compose_split(planes, centres:tuple[float, float], out_w:int, out_h:int):
     "Two crops (x centres in source pixels, top then bottom) stacked in halves of the output"
     top = even(out_h / 2) if (out_h // 2) % 2 == 0 else out_h // 2 - 1
@@ -202,11 +211,12 @@ def compose_split(planes, centres:tuple[float, float], out_w:int, out_h:int):
     halves = [frame_planes(compose_fill(planes, box, c, out_w, hh)) for c, hh in zip(centres, (top, out_h - top))]
     return planes_frame(*[np.vstack([halves[0][k], halves[1][k]]) for k in range(3)])
 
+# %% ../../nbs/produce/01_framing.ipynb #aa26205f
 def frame_rgb(frame) -> np.ndarray:
     "An RGB array of a yuv420p frame (for tests, thumbnails and stills)"
     return frame.to_ndarray(format='rgb24')
 
-# %% ../../nbs/produce/01_framing.ipynb #f665ce17
+# %% ../../nbs/produce/01_framing.ipynb #ff547964
 def mouth_motion(y:np.ndarray, prev:np.ndarray, face:tuple) -> float:
     "Mean absolute luma change in the mouth area of `face` (relative box) between two grey frames"
     h, w = y.shape
@@ -216,6 +226,7 @@ def mouth_motion(y:np.ndarray, prev:np.ndarray, face:tuple) -> float:
     a, b = y[max(0, y0):y1, max(0, x0):x1], prev[max(0, y0):y1, max(0, x0):x1]
     return float(cv2.absdiff(a, b).mean()) if a.size else 0.0
 
+# %% ../../nbs/produce/01_framing.ipynb #a6338681
 class Speakers:
     "Smoothed mouth motion per face position; `speaker(faces, motions)` names the one talking, or None"
     def __init__(self, keep:float=0.6, lead:float=1.5, floor:float=0.1, near:float=0.1):

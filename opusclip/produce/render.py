@@ -56,13 +56,14 @@ def clip_audio(uri:str, keep:list[tuple[float, float]], rate:int=48000) -> np.nd
     return np.concatenate(out, axis=1) if out else np.zeros((1, 0), np.float32)
 
 
-# %% ../../nbs/produce/05_render.ipynb #83e8024e
+# %% ../../nbs/produce/05_render.ipynb #7b933662
 def limiter_envelope(x:np.ndarray, rate:int, ceiling:float=0.794, window:float=0.005) -> np.ndarray:
     "Per-sample gain (<= 1) that keeps `x` (channels, n) under `ceiling` (-2 dBFS, leaving AAC room to overshoot): held over `2 * window` s and smoothed over `window` s, so peaks are turned down, not clipped"
     need = np.minimum(1.0, ceiling / np.maximum(np.abs(x).max(axis=0), 1e-9)).astype(np.float32)
     w = max(1, int(window * rate))
     return np.minimum(1.0, uniform_filter1d(minimum_filter1d(need, 2 * w + 1), w)).astype(np.float32)
 
+# %% ../../nbs/produce/05_render.ipynb #3cc859f6
 def loudness_gain(audio:np.ndarray, rate:int, target:float=-14.0, max_gain_db:float=20.0) -> tuple[float, np.ndarray]:
     "Linear gain and limiter envelope that bring `audio` to `target` integrated loudness (ITU-R BS.1770, measured by pyloudnorm)"
     ones = np.ones(audio.shape[1], np.float32)
@@ -78,7 +79,6 @@ def loudness_gain(audio:np.ndarray, rate:int, target:float=-14.0, max_gain_db:fl
         if abs(got - target) < 0.2 or db >= max_gain_db: break
         db = min(max_gain_db, db + target - got)
     return float(g), env
-
 
 # %% ../../nbs/produce/05_render.ipynb #fc03ca9e
 @dataclass
@@ -109,7 +109,7 @@ def clip_words(words:list[Word], start:float, end:float, keep:list[tuple[float, 
     return inside
 
 
-# %% ../../nbs/produce/05_render.ipynb #de20d355
+# %% ../../nbs/produce/05_render.ipynb #b7cdc757
 def frame_filter(spec:RenderSpec, info) -> Reframer|Scaler|None:
     "The streaming filter the encode runs: a `Reframer` for a new aspect, a `Scaler` when captions need the output size, else none"
     if spec.aspect != 'source':
@@ -120,13 +120,13 @@ def frame_filter(spec:RenderSpec, info) -> Reframer|Scaler|None:
     if spec.max_height and h > spec.max_height: w, h = w * spec.max_height / h, spec.max_height
     return Scaler((w, h))
 
+# %% ../../nbs/produce/05_render.ipynb #b6c2bfdd
 def audio_gain(source:str, keep:list[tuple[float, float]], target:float|None, info):
     "`gain(samples, first sample)` that brings the clip's sound to `target` LUFS, or None to leave it alone"
     if target is None or not info.has_audio: return None
     rate = AUDIO_RATE                 # the rate encode_segment writes, so the gain lines up sample for sample
     g, env = loudness_gain(clip_audio(source, keep, rate), rate, target)
     return lambda y, s0: y * g * np.pad(env[s0:s0 + y.shape[1]], (0, max(0, s0 + y.shape[1] - len(env))), constant_values=1.0)
-
 
 # %% ../../nbs/produce/05_render.ipynb #bde14857
 def _side_files(p:dict, inside:list[Word], r, filt, spec:RenderSpec, source:str, keep, info, stem:str) -> dict:
@@ -169,7 +169,7 @@ def render_clip(source:str, # media URI
     return dict(files=files, duration=r.duration, trace=getattr(filt, 'trace', None))
 
 
-# %% ../../nbs/produce/05_render.ipynb #6d77a94c
+# %% ../../nbs/produce/05_render.ipynb #8f26ba64
 def still(source:str, start:float, end:float, words:list[Word], at:float, aspect:str='9:16', layout:str='auto',
           captions:CaptionStyle|None=None, keywords:list[str]=()) -> np.ndarray:
     "The output frame `at` seconds into a render of `[start, end)`"
@@ -181,6 +181,7 @@ def still(source:str, start:float, end:float, words:list[Word], at:float, aspect
                 if f.time is not None and f.time >= at - 1e-3: return f.to_ndarray(format='rgb24')
     raise MediaError(f"no frame at {at:.2f} s in a {end - start:.2f} s render")
 
+# %% ../../nbs/produce/05_render.ipynb #8e4cdedd
 def review_stills(source:str, words:list[Word], folder:str, start:float, end:float, at:float,
                   split:tuple|None=None, # (source, start, end, at, words) of a shot with two people, for the split layout
                   keywords:list[str]=(), width:int=360) -> dict:

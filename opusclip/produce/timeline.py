@@ -14,10 +14,11 @@ import opentimelineio as otio
 # %% auto #0
 __all__ = ['edit_timeline', 'write_timeline']
 
-# %% ../../nbs/produce/04_timeline.ipynb #8fdbc511
+# %% ../../nbs/produce/04_timeline.ipynb #51e8368e
 def _url(uri:str) -> str:
     return uri if '://' in uri else Path(os.path.abspath(uri)).as_uri()
 
+# %% ../../nbs/produce/04_timeline.ipynb #013be352
 def edit_timeline(source:str, # the source media URI
                   keep:list[tuple[float, float]], # source intervals the clip plays
                   fps:float, # timeline frame rate
@@ -36,6 +37,7 @@ def edit_timeline(source:str, # the source media URI
         tl.tracks.append(track)
     return tl
 
+# %% ../../nbs/produce/04_timeline.ipynb #73a93e1e
 def write_timeline(source:str, keep:list[tuple[float, float]], fps:float, name:str, otio_path:str, xml_path:str|None, info) -> None:
     "Write the clip's edit to `otio_path` (OTIO JSON) and `xml_path` (FCP 7 XML)"
     tl = edit_timeline(source, keep, float(fps), name, info.duration, info.has_audio)

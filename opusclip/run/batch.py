@@ -19,12 +19,13 @@ from .jobs import claim, enqueue, ingest, load_jobs, read_manifest, requeue, unf
 # %% auto #0
 __all__ = ['find_notebook', 'BatchSettings', 'run_batch', 'batch_summary', 'watch']
 
-# %% ../../nbs/run/06_batch.ipynb #448429bc
+# %% ../../nbs/run/06_batch.ipynb #4bf19aa1
 def _snapshot(cat:Catalog, min_interval:float):
     "Refresh the dashboards' copy of the catalog, best effort"
     try: cat.snapshot(min_interval)
     except Exception: pass
 
+# %% ../../nbs/run/06_batch.ipynb #b06d29bc
 def find_notebook(path:str|None=None) -> str:
     "The text of the `clip_video.ipynb` pipeline (`path`, else `pipelines/` of this checkout or of the working folder)"
     import opusclip
@@ -33,11 +34,11 @@ def find_notebook(path:str|None=None) -> str:
         if c and Path(c).is_file(): return Path(c).read_text()
     raise ParameterError(f"cannot find the pipeline notebook {'(' + str(path) + ')' if path else 'pipelines/clip_video.ipynb'}; pass --notebook PATH")
 
+# %% ../../nbs/run/06_batch.ipynb #48b20f1e
 def _say(msg:str, quiet:bool):
     if quiet: return
     from tqdm.auto import tqdm
     tqdm.write(msg, file=sys.stderr)
-
 
 # %% ../../nbs/run/06_batch.ipynb #14e401b8
 @dataclass

@@ -82,7 +82,7 @@ CREATE TABLE models(model_id VARCHAR PRIMARY KEY, name VARCHAR, kind VARCHAR, ve
 
 
 
-# %% ../../nbs/run/01_catalog.ipynb #53331500
+# %% ../../nbs/run/01_catalog.ipynb #7cf286c1
 def _connect(path:str, read_only:bool=False, wait:float=10.0):
     "Open the DuckDB file, retrying briefly while another process holds its write lock"
     deadline = time.monotonic() + wait
@@ -96,6 +96,7 @@ def _connect(path:str, read_only:bool=False, wait:float=10.0):
         except duckdb.Error as e:
             raise StorageError(f"cannot open catalog {path}: {' '.join(str(e).split())[:200]}") from None
 
+# %% ../../nbs/run/01_catalog.ipynb #643cd43a
 def migrate(con):
     "Create or upgrade the schema; refuse catalogs from a newer opusclip"
     con.execute("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
@@ -134,9 +135,10 @@ class Catalog:
 
     def schema_version(self) -> int: return self.query("SELECT max(version) FROM schema_version")[0][0]
 
-# %% ../../nbs/run/01_catalog.ipynb #8c0cc03a
+# %% ../../nbs/run/01_catalog.ipynb #9f35a354
 def new_run_id() -> str: return utc_now().strftime('%Y%m%dT%H%M%S') + '-' + uuid.uuid4().hex[:8]
 
+# %% ../../nbs/run/01_catalog.ipynb #5bcc8449
 @patch
 def start_run(self:Catalog, command:str, params:dict, input_uri:str|None=None, output_uri:str|None=None,
               run_id:str|None=None, notebook_uri:str|None=None) -> str:
@@ -148,6 +150,7 @@ def start_run(self:Catalog, command:str, params:dict, input_uri:str|None=None, o
                     [run_id, command, json.dumps(params, default=str), input_uri, output_uri, utc_now(), socket.gethostname(), os.getpid(), __version__, notebook_uri])
     return run_id
 
+# %% ../../nbs/run/01_catalog.ipynb #6cda4dc2
 @patch
 def finish_run(self:Catalog, run_id:str, status:str, stages:dict|None=None, error:BaseException|str|None=None, video_id:str|None=None):
     "Close run `run_id` as `succeeded` or `failed`"
@@ -157,11 +160,12 @@ def finish_run(self:Catalog, run_id:str, status:str, stages:dict|None=None, erro
                     "video_id = coalesce(?, video_id) WHERE run_id = ?",
                     [status, utc_now(), utc_now(), json.dumps(stages or {}), None if error is None else ' '.join(str(error).split()), et, video_id, run_id])
 
-# %% ../../nbs/run/01_catalog.ipynb #a77b6053
+# %% ../../nbs/run/01_catalog.ipynb #2b49144a
 def clip_id(video_id:str, start:float, end:float) -> str:
     "Stable id of the clip `[start, end)` of `video_id`"
     return hashlib.sha1(f'{video_id}:{start:.3f}:{end:.3f}'.encode()).hexdigest()[:16]
 
+# %% ../../nbs/run/01_catalog.ipynb #6ac0565f
 def _insert_video(con, video_id:str, info:dict):
     now = utc_now()
     con.execute("INSERT INTO videos (video_id, uri, duration, width, height, fps, rotation, sar, has_audio, size_bytes, info, first_seen, last_seen) "
@@ -170,6 +174,7 @@ def _insert_video(con, video_id:str, info:dict):
                 [video_id, info.get('uri'), info.get('duration'), info.get('width'), info.get('height'), info.get('fps'),
                  info.get('rotation'), info.get('sar'), info.get('has_audio'), info.get('size_bytes'), json.dumps(info), now, now])
 
+# %% ../../nbs/run/01_catalog.ipynb #a672d47e
 def _insert_transcript(con, transcript_id:str, video_id:str, t):
     if con.execute("SELECT 1 FROM transcripts WHERE transcript_id = ?", [transcript_id]).fetchone(): return
     ws = [(si, w) for si, s in enumerate(t.segments) for w in s.words]
@@ -235,12 +240,13 @@ def record_evaluation(self:Catalog, run_id:str, name:str, metrics:dict, details:
                          socket.gethostname(), utc_now()])
         con.execute("COMMIT")
 
-# %% ../../nbs/run/01_catalog.ipynb #e7758339
+# %% ../../nbs/run/01_catalog.ipynb #13368d44
 def snapshot_path(catalog_path:str) -> str:
     "Where the read-only snapshot of the catalog at `catalog_path` lives"
     p = os.path.abspath(str(catalog_path))
     return (p[:-7] if p.endswith('.duckdb') else p) + '.snapshot.duckdb'
 
+# %% ../../nbs/run/01_catalog.ipynb #673e4126
 @patch
 def snapshot(self:Catalog, min_interval:float=0.0) -> str|None:
     "Publish a consistent read-only copy of the catalog for dashboards; its path, or None when the last one is recent enough"

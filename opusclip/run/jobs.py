@@ -23,9 +23,10 @@ __all__ = ['MEDIA_EXTS', 'STATES', 'JOB_COLUMNS', 'job_id', 'read_manifest', 'en
 MEDIA_EXTS = ('.mp4', '.mov', '.mkv', '.webm', '.m4v', '.avi', '.mpg', '.mpeg', '.ts', '.flv', '.wmv', '.mts')
 
 
-# %% ../../nbs/run/04_jobs.ipynb #66404f8b
+# %% ../../nbs/run/04_jobs.ipynb #56376af9
 def _is_media(p:str) -> bool: return p.lower().endswith(MEDIA_EXTS)
 
+# %% ../../nbs/run/04_jobs.ipynb #5498a8f6
 def _rows(spec:str) -> list[tuple[int, dict]]:
     "`(row number, fields)` of the manifest at `spec` (CSV, JSONL, folder, prefix or glob)"
     low = spec.lower()
@@ -54,10 +55,12 @@ def _rows(spec:str) -> list[tuple[int, dict]]:
     uri = lambda p: p if proto == 'file' else f"{proto}://{p}"
     return [(i, {'source': uri(p)}) for i, p in enumerate(sorted(p for p in found if _is_media(p)), 1)]
 
+# %% ../../nbs/run/04_jobs.ipynb #faad1243
 def job_id(source:str, params:dict, output:str) -> str:
     "Stable id of the job that makes `params` clips of `source` in `output`"
     return hashlib.sha1(json.dumps([source, params, output], sort_keys=True, default=str).encode()).hexdigest()[:16]
 
+# %% ../../nbs/run/04_jobs.ipynb #21d76ac8
 def read_manifest(spec:str, # CSV/JSONL file, folder, prefix or glob (a path or any fsspec URI)
                   defaults:ClipParams|None=None, # options of every job (a row's own columns override them)
                   output:str='clips', # jobs write to <output>/<source name>
@@ -95,7 +98,7 @@ def read_manifest(spec:str, # CSV/JSONL file, folder, prefix or glob (a path or 
             del j['stem']
     return jobs, problems
 
-# %% ../../nbs/run/04_jobs.ipynb #86a402d6
+# %% ../../nbs/run/04_jobs.ipynb #7867830e
 STATES = ('queued', 'running', 'succeeded', 'failed', 'cancelled')
 
 def enqueue(cat:Catalog, batch_id:str, jobs:list[dict], max_attempts:int=3, resume:bool=False,
@@ -131,6 +134,7 @@ def enqueue(cat:Catalog, batch_id:str, jobs:list[dict], max_attempts:int=3, resu
             con.execute("ROLLBACK"); raise
     return out
 
+# %% ../../nbs/run/04_jobs.ipynb #c3ba82d9
 def unfinished(cat:Catalog, batch_id:str, max_attempts:int|None=None) -> list[dict]:
     "Every job left `queued` or `running` (by a batch that stopped), put back in the queue under `batch_id`"
     with cat.connect() as con:
@@ -138,6 +142,7 @@ def unfinished(cat:Catalog, batch_id:str, max_attempts:int|None=None) -> list[di
                     "WHERE state IN ('queued', 'running')", [batch_id, max_attempts])
     return load_jobs(cat, "state = 'queued' AND batch_id = ?", [batch_id])
 
+# %% ../../nbs/run/04_jobs.ipynb #79ccb2b8
 JOB_COLUMNS = ['job_id', 'batch_id', 'seq', 'source_uri', 'output_uri', 'params', 'priority', 'state', 'attempts', 'max_attempts', 'worker',
          'run_id', 'notebook_uri', 'papermill', 'clips', 'error', 'error_type', 'transient', 'queued_at', 'started_at', 'finished_at', 'duration_s']
 
@@ -152,6 +157,7 @@ def load_jobs(cat:Catalog, where:str='TRUE', params=None, order:str='priority DE
         out.append(d)
     return out
 
+# %% ../../nbs/run/04_jobs.ipynb #0fb14b87
 def claim(cat:Catalog, job_id:str, worker:str) -> int|None:
     "Mark a queued job running; its attempt number, or None when it is no longer queued (cancelled meanwhile)"
     with cat.connect() as con:
@@ -159,6 +165,7 @@ def claim(cat:Catalog, job_id:str, worker:str) -> int|None:
                         "WHERE job_id = ? AND state = 'queued' RETURNING attempts", [utc_now(), worker, job_id]).fetchone()
     return None if r is None else r[0]
 
+# %% ../../nbs/run/04_jobs.ipynb #a47b63e2
 def requeue(cat:Catalog, job_id:str, res:dict, delay:float):
     "Put a job whose attempt failed for a transient reason back in the queue, due in `delay` seconds"
     with cat.connect() as con:

@@ -211,7 +211,7 @@ def coerce_option(name:str, value, schema=ClipParams):
     except (KeyError, ValueError):
         raise ParameterError(f"option {name} must be {_WHAT.get(f.metadata['kind'], 'text')} (got {value!r})") from None
 
-# %% ../../nbs/run/02_options.ipynb #7ece840e
+# %% ../../nbs/run/02_options.ipynb #536c1423
 _ENFORCED = {'length', 'backend'}
 
 def _cli_type(kind:str):
@@ -220,6 +220,7 @@ def _cli_type(kind:str):
     convert.__name__ = kind.replace('_', ' ')
     return convert
 
+# %% ../../nbs/run/02_options.ipynb #7bc3e5c0
 def _cli_kwargs(f) -> dict:
     m = f.metadata; kind = m['kind']
     hlp = m['help'].replace('%', '%%') + ('' if f.default in (None, False) else f' (default: {f.default})')
@@ -230,7 +231,7 @@ def _cli_kwargs(f) -> dict:
     if f.name in _ENFORCED: kw.update(choices=m['choices'], type=str)
     return kw
 
-# %% ../../nbs/run/02_options.ipynb #d4bbc547
+# %% ../../nbs/run/02_options.ipynb #daa93ad4
 def add_options(parser:argparse.ArgumentParser, groups:tuple=GROUPS, schema=ClipParams):
     "Add `schema`'s options in `groups` to `parser`, one argument group each"
     for g in groups:
@@ -238,6 +239,7 @@ def add_options(parser:argparse.ArgumentParser, groups:tuple=GROUPS, schema=Clip
         for f in fields(schema):
             if f.metadata['group'] == g: ag.add_argument('--' + f.name.replace('_', '-'), **_cli_kwargs(f))
 
+# %% ../../nbs/run/02_options.ipynb #b5078daf
 def options_from_args(a:argparse.Namespace, schema=ClipParams):
     "The `schema` instance for the options found on parsed arguments `a` (others keep their defaults)"
     return schema(**{f.name: getattr(a, f.name) for f in fields(schema) if hasattr(a, f.name)})
@@ -257,13 +259,14 @@ def parameters_cell(schema=ClipParams) -> str:
     lines = [f'{k} = {v!r}  # {note(h)}' for k, (v, h) in RUN_PARAMETERS.items()]
     return '\n'.join(lines + [f"{f.name} = {f.default!r}  # {note(f.metadata['help'])}" for f in fields(schema)])
 
-# %% ../../nbs/run/02_options.ipynb #e3b7373e
+# %% ../../nbs/run/02_options.ipynb #9272f311
 def _parameters_source(nb_path:str) -> str:
     cells = json.loads(open(nb_path).read())['cells']
     found = [c for c in cells if 'parameters' in c.get('metadata', {}).get('tags', [])]
     if not found: raise ParameterError(f"{nb_path} has no cell tagged 'parameters'")
     return ''.join(found[0]['source'])
 
+# %% ../../nbs/run/02_options.ipynb #0ef61679
 def parameter_problems(nb_path:str, schema=ClipParams) -> list[str]:
     "How the `parameters` cell of the notebook at `nb_path` differs from `parameters_cell(schema)`, one line each"
     got = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(_parameters_source(nb_path)).body if isinstance(n, ast.Assign)}

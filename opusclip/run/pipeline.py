@@ -40,9 +40,10 @@ def recorded_run(catalog:Catalog, command:str, params:dict, input_uri:str, outpu
         except OpusclipError: pass
         raise
 
-# %% ../../nbs/run/03_pipeline.ipynb #1197e661
+# %% ../../nbs/run/03_pipeline.ipynb #93b27645
 def _bar(desc, quiet, unit='s'): return Progress(desc, unit=unit, quiet=quiet)
 
+# %% ../../nbs/run/03_pipeline.ipynb #8d074a54
 def source_transcript(uri:str, p:ClipParams, cache:StageCache, timer:StageTimer, quiet:bool=True, signals:dict|None=None):
     "`(info, video_id, transcript, transcript_id)` for `uri`, from the cache when possible (`signals` receives the prosody track when the audio is decoded)"
     with timer.stage('probe'):
@@ -92,12 +93,13 @@ def source_signals(uri:str, video_id:str, info, cache:StageCache, timer:StageTim
                                                        faces=[[[float(x) for x in b] for b in f] for f in frames.faces]))
     return track, frames
 
-# %% ../../nbs/run/03_pipeline.ipynb #60439bb6
+# %% ../../nbs/run/03_pipeline.ipynb #94370152
 def _prepare_outdir(outdir:str):
     fs, path = get_fs(outdir, write=True)
     if fs.exists(path) and not fs.isdir(path): raise StorageError(f"-o {outdir} is a file; give a folder for the clips")
     return fs, path
 
+# %% ../../nbs/run/03_pipeline.ipynb #e1732828
 def publish(staging:str, outdir:str, names:list[str]) -> list[str]:
     "Move `names` from the local `staging` folder into `outdir`; returns their URIs"
     fs, path = _prepare_outdir(outdir); fs.makedirs(path, exist_ok=True); done = []
@@ -111,10 +113,12 @@ def publish(staging:str, outdir:str, names:list[str]) -> list[str]:
         unpublish(done); raise
     return done
 
+# %% ../../nbs/run/03_pipeline.ipynb #4c51f390
 def _absolute(uri:str) -> str:
     "Local paths made absolute (what the catalog records); other URIs unchanged"
     return local_path(uri) if is_local(uri) else str(uri)
 
+# %% ../../nbs/run/03_pipeline.ipynb #125adc60
 def unpublish(uris:list[str]):
     "Best-effort removal of published files"
     for u in uris:
@@ -143,7 +147,7 @@ def transcribe_video(uri:str, out:str, p:ClipParams|None=None, catalog:Catalog|N
             except BaseException: unpublish(written); raise
     return dict(run_id=run_id, video_id=video_id, language=t.language, words=len(t.words), outputs=written, stages=timer.stages)
 
-# %% ../../nbs/run/03_pipeline.ipynb #57d25834
+# %% ../../nbs/run/03_pipeline.ipynb #09c30599
 def _clip_entry(rank:int, c:dict, video_id:str, keep:list, r:dict) -> dict:
     "The `clips.json` entry of the clip `c` of the plan, rendered as `r`"
     return dict(rank=rank, id=clip_id(video_id, c['start'], c['end']), start=c['start'], end=c['end'],
@@ -153,6 +157,7 @@ def _clip_entry(rank:int, c:dict, video_id:str, keep:list, r:dict) -> dict:
                 files={k: os.path.basename(v) for k, v in r['files'].items() if v},
                 **({'scoring': c['scoring']} if c.get('scoring') else {}))
 
+# %% ../../nbs/run/03_pipeline.ipynb #13ca6869
 def render_plan(uri:str, plan:list[dict], words:list, p:ClipParams, staging:str, video_id:str, info, quiet:bool=True) -> list[dict]:
     "Render every clip of the selection `plan` into `staging`; returns their `clips.json` entries"
     spec = RenderSpec(aspect=p.aspect, layout=p.layout, face_detector=p.face_detector, captions=p.caption_style, fps=p.fps or None,
@@ -166,7 +171,6 @@ def render_plan(uri:str, plan:list[dict], words:list, p:ClipParams, staging:str,
         bar.close()
         clips.append(_clip_entry(rank, c, video_id, keep, r))
     return clips
-
 
 # %% ../../nbs/run/03_pipeline.ipynb #0651769a
 def publish_clips(staging:str, outdir:str, doc:dict) -> list[str]:
@@ -213,13 +217,14 @@ def clip_video(uri:str, outdir:str, p:ClipParams|None=None, catalog:Catalog|None
     return dict(doc, run_id=run_id, stages=timer.stages)
 
 
-# %% ../../nbs/run/03_pipeline.ipynb #2d3757f4
+# %% ../../nbs/run/03_pipeline.ipynb #844a2d95
 def clips_table(res:dict) -> str:
     "A Markdown table of the clips `clip_video` made"
     rows = [f"| {c['rank']} | {c['start']:.2f}-{c['end']:.2f} s | {c['score']:.1f} | {c['title']} | {c['files'].get('video', '')} |" for c in res['clips']]
     return '\n'.join([f"{len(res['clips'])} clips from `{res['video']['uri']}` (run `{res['run_id']}`)", '',
                       '| # | time | score | title | file |', '|---|---|---|---|---|', *rows])
 
+# %% ../../nbs/run/03_pipeline.ipynb #a18cd6eb
 def _old_outputs(outdir:str, keep:set) -> list[str]:
     "Files listed by an earlier `clips.json` in `outdir` that this run does not rewrite"
     try: prev = json.loads(read_text(join(outdir, 'clips.json')))

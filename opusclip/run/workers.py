@@ -16,7 +16,7 @@ from .catalog import new_run_id
 __all__ = ['TRANSIENT', 'is_transient', 'stop_kernels', 'kernel_env', 'worker_kernel', 'kernel_pid', 'error_line',
            'FsspecHandler', 'papermill_io_for', 'run_job', 'default_workers', 'LocalEngine', 'DaskEngine']
 
-# %% ../../nbs/run/05_workers.ipynb #ca47c24e
+# %% ../../nbs/run/05_workers.ipynb #c14a68d4
 TRANSIENT = {'MemoryError', 'OutOfMemoryError', 'TimeoutError', 'ConnectionError', 'ConnectionResetError', 'BrokenPipeError',
              'WorkerLost', 'KilledWorker', 'CommClosedError', 'ReadTimeoutError', 'ConnectTimeoutError', 'ServerTimeoutError'}
 
@@ -25,23 +25,27 @@ def is_transient(error_type:str, message:str='') -> bool:
     m = message.lower()
     return error_type in TRANSIENT or 'out of memory' in m or ('timed out' in m and error_type not in ('MediaError', 'ParameterError'))
 
+# %% ../../nbs/run/05_workers.ipynb #a565bc54
 _TL, _KERNELS, _KLOCK = threading.local(), [], threading.Lock()
 
 def _stop_kernel(km):
     try: km.shutdown_kernel(now=True)
     except Exception: pass
 
+# %% ../../nbs/run/05_workers.ipynb #40eb2dd0
 @atexit.register
 def stop_kernels():
     "Shut down every worker kernel this process started"
     with _KLOCK: ks, _KERNELS[:] = list(_KERNELS), []
     for km in ks: _stop_kernel(km)
 
+# %% ../../nbs/run/05_workers.ipynb #a93b239c
 def _gpus() -> int:
     try:
         import ctranslate2; return ctranslate2.get_cuda_device_count()
     except Exception: return 0
 
+# %% ../../nbs/run/05_workers.ipynb #7f8ae4c3
 def kernel_env(threads:int, index:int=0, gpus:int=0, base:dict|None=None) -> dict:
     "Environment of worker `index`'s kernel: `threads` CPU threads for every pool, and GPU `index mod gpus` (unless the host pinned one already)"
     t = str(max(1, int(threads)))
@@ -50,6 +54,7 @@ def kernel_env(threads:int, index:int=0, gpus:int=0, base:dict|None=None) -> dic
     if gpus and 'CUDA_VISIBLE_DEVICES' not in env: env['CUDA_VISIBLE_DEVICES'] = str(index % gpus)   # one GPU per worker
     return env
 
+# %% ../../nbs/run/05_workers.ipynb #33980bb9
 def worker_kernel(threads:int, index:int=0):
     "This worker thread's kernel, started on first use (or again after it died) with `threads` CPU threads"
     km = getattr(_TL, 'km', None)
@@ -62,13 +67,16 @@ def worker_kernel(threads:int, index:int=0):
     with _KLOCK: _KERNELS.append(km)
     return km
 
+# %% ../../nbs/run/05_workers.ipynb #36a0c1f7
 def kernel_pid() -> int|None:
     "Process id of this thread's worker kernel (for tests that kill it)"
     km = getattr(_TL, 'km', None)
     return None if km is None or km.provisioner is None else km.provisioner.process.pid
 
+# %% ../../nbs/run/05_workers.ipynb #4db0d648
 def error_line(x) -> str: return ' '.join(str(x).split())[:500]
 
+# %% ../../nbs/run/05_workers.ipynb #6903b33b
 class FsspecHandler:
     "papermill I/O through fsspec, so executed notebooks go wherever opusclip's outputs can (s3://, gs://, az://, memory://, ...)"
     def read(self, path): return read_text(path)
@@ -76,6 +84,7 @@ class FsspecHandler:
     def write(self, buf, path): write_text(path, buf)
     def pretty_path(self, path): return path
 
+# %% ../../nbs/run/05_workers.ipynb #95570095
 def papermill_io_for(uri:str):
     "Make papermill read and write `uri`'s scheme through fsspec (plain paths keep papermill's own handler)"
     proto = protocol(uri)
@@ -84,6 +93,7 @@ def papermill_io_for(uri:str):
     key = f'{proto}://'
     if not any(sch == key and isinstance(h, FsspecHandler) for sch, h in papermill_io._handlers): papermill_io.register(key, FsspecHandler())
 
+# %% ../../nbs/run/05_workers.ipynb #398be565
 def run_job(job:dict) -> dict:
     "Run one job (a papermill run of the notebook in `job['notebook']`) in this worker's kernel; returns its outcome"
     import papermill as pm
@@ -124,7 +134,7 @@ def run_job(job:dict) -> dict:
         out['seconds'] = round(time.time() - t0, 3)
     return out
 
-# %% ../../nbs/run/05_workers.ipynb #80775a0d
+# %% ../../nbs/run/05_workers.ipynb #00a43bed
 def default_workers(threads:int|None=None) -> tuple[int, int]:
     "`(workers, threads)` for this machine: one thread per worker up to 4 cores, two above; no more workers than memory for 1.5 GB each"
     cores = cpu_threads()
@@ -134,6 +144,7 @@ def default_workers(threads:int|None=None) -> tuple[int, int]:
     except Exception: mem = 8.0
     return max(1, min(cores // t, int(mem // 1.5))), t
 
+# %% ../../nbs/run/05_workers.ipynb #7d3c5157
 class LocalEngine:
     "Jobs on `workers` threads of this process, each driving its own kernel process with `threads` CPU threads"
     def __init__(self, workers:int|None=None, threads:int|None=None):
@@ -146,6 +157,7 @@ class LocalEngine:
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True); stop_kernels()
 
+# %% ../../nbs/run/05_workers.ipynb #12af2977
 class DaskEngine:
     "Jobs as Dask tasks (one per job) on the `distributed` cluster at `address` (or a `Client`)"
     def __init__(self, address, threads:int|None=None):

@@ -15,17 +15,18 @@ from .topics import SentenceEncoder
 __all__ = ['EMOTIONS', 'GENRES', 'VALUE', 'sentiment', 'classify', 'top', 'disfluency', 'keywords', 'syllables',
            'readability_grade', 'audience', 'analyse_text', 'prosody_track', 'prosody']
 
-# %% ../../nbs/understand/03_analysis.ipynb #927c9a42
+# %% ../../nbs/understand/03_analysis.ipynb #258d93b9
 @lru_cache(maxsize=1)
 def _vader():
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
     return SentimentIntensityAnalyzer()
 
+# %% ../../nbs/understand/03_analysis.ipynb #ca5a0b72
 def sentiment(text:str) -> dict:
     "VADER scores of `text`: compound, pos, neg, neu"
     return {k: round(float(v), 4) for k, v in _vader().polarity_scores(text).items()}
 
-# %% ../../nbs/understand/03_analysis.ipynb #95a3086a
+# %% ../../nbs/understand/03_analysis.ipynb #066e6de7
 EMOTIONS = {
     'joy': ['I am so happy, this is the best day of my life!', 'We did it, I am thrilled and grateful.', 'That made me laugh so hard, what a delight.'],
     'anger': ['This is outrageous and I am furious about it.', 'I am sick of being lied to, it makes me so angry.', 'That is completely unacceptable, how dare they.'],
@@ -73,6 +74,7 @@ def _prototypes(enc:SentenceEncoder, labels:dict) -> tuple[list[str], np.ndarray
             _PROTOS[key] = (names, P / np.linalg.norm(P, axis=1, keepdims=True))
         return _PROTOS[key]
 
+# %% ../../nbs/understand/03_analysis.ipynb #05ab47f5
 def classify(E:np.ndarray, enc:SentenceEncoder, labels:dict, temperature:float=0.05) -> list[dict]:
     "Per row of unit embeddings `E`, a `{label: probability}` over `labels` by prototype similarity"
     names, P = _prototypes(enc, labels)
@@ -80,6 +82,7 @@ def classify(E:np.ndarray, enc:SentenceEncoder, labels:dict, temperature:float=0
     S = np.exp(S - S.max(1, keepdims=True)); S /= S.sum(1, keepdims=True)
     return [{n: round(float(p), 4) for n, p in zip(names, row)} for row in S]
 
+# %% ../../nbs/understand/03_analysis.ipynb #9bf81fc6
 def top(d:dict) -> str: return max(d, key=d.get)
 
 # %% ../../nbs/understand/03_analysis.ipynb #51eb9dec
@@ -113,7 +116,7 @@ def keywords(text:str, n:int=5, max_words:int=2, enc:SentenceEncoder|None=None, 
         picked.append(int(np.argmax(mmr)))
     return [cands[i] for i in picked]
 
-# %% ../../nbs/understand/03_analysis.ipynb #bca605b0
+# %% ../../nbs/understand/03_analysis.ipynb #f37c7c70
 def syllables(word:str) -> int:
     "Approximate English syllable count"
     w = re.sub(r'[^a-z]', '', word.lower())
@@ -122,6 +125,7 @@ def syllables(word:str) -> int:
     if w.endswith('e') and not w.endswith(('le', 'ee')) and n > 1: n -= 1
     return max(1, n)
 
+# %% ../../nbs/understand/03_analysis.ipynb #cf4d7daa
 def readability_grade(text:str) -> float:
     "Flesch-Kincaid grade level of `text`"
     words = re.findall(r"[A-Za-z']+", text)
@@ -129,6 +133,7 @@ def readability_grade(text:str) -> float:
     sents = max(1, len(re.findall(r'[.!?]+', text)))
     return round(0.39 * len(words) / sents + 11.8 * sum(map(syllables, words)) / len(words) - 15.59, 2)
 
+# %% ../../nbs/understand/03_analysis.ipynb #97609117
 def audience(grade:float, category:str|None=None) -> str:
     "Who the text speaks to, from its grade level and category"
     a = 'general audience' if grade <= 6 else 'teens and adults' if grade <= 10 else 'professionals and enthusiasts'
@@ -147,7 +152,7 @@ def analyse_text(texts:list[str], enc:SentenceEncoder|None=None, E:np.ndarray|No
                         keywords=keywords(t), complexity=dict(grade=g), audience=audience(g, top(cat))))
     return out
 
-# %% ../../nbs/understand/03_analysis.ipynb #7a4dce58
+# %% ../../nbs/understand/03_analysis.ipynb #e3de8204
 def prosody_track(audio:np.ndarray, sample_rate:int=16000, hop:float=0.1, win:float=0.04,
                   fmin:float=60.0, fmax:float=400.0) -> dict:
     "Loudness (dBFS) and pitch (Hz, 0 when unvoiced) every `hop` seconds"
@@ -167,6 +172,7 @@ def prosody_track(audio:np.ndarray, sample_rate:int=16000, hop:float=0.1, win:fl
     f0 = np.where(voiced, sample_rate / lag, 0.0)
     return dict(hop=hop, db=np.round(db, 1).tolist(), f0=np.round(f0, 1).tolist())
 
+# %% ../../nbs/understand/03_analysis.ipynb #c8d587d4
 def prosody(track:dict, start:float, end:float, n_words:int=0) -> dict:
     "Speech rate (words a minute), loudness and pitch variation between `start` and `end`"
     i0, i1 = int(start / track['hop']), int(np.ceil(end / track['hop']))

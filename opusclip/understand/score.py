@@ -31,7 +31,7 @@ _HUMOUR = r"\b(laugh|laughed|laughing|funny|joke|hilarious|haha|lol)\b"
 
 def _rate(pattern:str, text:str) -> float: return len(re.findall(pattern, text, flags=re.I))
 
-# %% ../../nbs/understand/05_score.ipynb #a40676fc
+# %% ../../nbs/understand/05_score.ipynb #15676036
 @dataclass
 class Sent:
     "A sentence of a candidate, with its times and topic"
@@ -40,6 +40,7 @@ class Sent:
     end: float
     topic: int = 0
 
+# %% ../../nbs/understand/05_score.ipynb #dccb546b
 def clip_features(sents:list[Sent], E:np.ndarray, emotion:dict|None=None, prompt:np.ndarray|None=None,
                   keywords:list[str]=(), hook_seconds:float=3.0, value:dict|None=None,
                   pause_before:float|None=None, pause_after:float|None=None) -> dict:
@@ -103,7 +104,7 @@ def parse_weights(spec:str|dict|None) -> dict:
     if sum(w.values()) <= 0: raise ParameterError("--weights: at least one weight must be positive")
     return w
 
-# %% ../../nbs/understand/05_score.ipynb #b1b3e56f
+# %% ../../nbs/understand/05_score.ipynb #3b75432c
 @dataclass
 class ScoreResult:
     "What a scorer says about one candidate"
@@ -113,6 +114,7 @@ class ScoreResult:
     reason: str = ''
     extra: dict = field(default_factory=dict)          # what else a scorer reports (a learned model: its prediction and weight)
 
+# %% ../../nbs/understand/05_score.ipynb #08447389
 class HeuristicScorer:
     "The documented hand-weighted score; replace or blend with a learned model through the same `score` method"
     name = 'heuristic-v1'

@@ -17,7 +17,7 @@ __all__ = ['WEAK_OPENERS', 'FILLERS', 'Sentence', 'ends_sentence', 'split_senten
            'candidate_windows', 'placeholder_score', 'select_clips', 'cut_points', 'is_filler', 'edit_list', 'map_time',
            'no_candidates_error', 'plan_clips']
 
-# %% ../../nbs/understand/01_segment.ipynb #0389b253
+# %% ../../nbs/understand/01_segment.ipynb #131981fe
 @dataclass
 class Sentence:
     "Words `[i0, i1)` of a transcript that form one sentence"
@@ -27,9 +27,13 @@ class Sentence:
     end: float
     text: str
 
+# %% ../../nbs/understand/01_segment.ipynb #505789ce
 def ends_sentence(w:str) -> bool: return w.strip().rstrip('"\')]»”’')[-1:] in ('.', '?', '!', '…')
+
+# %% ../../nbs/understand/01_segment.ipynb #4b67047d
 def _ends_clause(w:str) -> bool: return w.strip().rstrip('"\')]»”’')[-1:] in (',', ';', ':')
 
+# %% ../../nbs/understand/01_segment.ipynb #6fb91f47
 def split_sentences(words:list[Word], max_pause:float=0.65, soft_words:int=30, max_words:int=80,
                     clause_pause:float=0.2) -> list[Sentence]:
     "Split `words` into sentences at terminal punctuation and long pauses (and at clauses in long run-ons)"
@@ -43,13 +47,14 @@ def split_sentences(words:list[Word], max_pause:float=0.65, soft_words:int=30, m
             out.append(Sentence(i0, i + 1, ws[0].start, ws[-1].end, join_words(ws))); i0 = i + 1
     return out
 
-# %% ../../nbs/understand/01_segment.ipynb #85812b75
+# %% ../../nbs/understand/01_segment.ipynb #3ea9ebfd
 WEAK_OPENERS = ('so', 'and', 'um', 'uh', 'er', 'erm', 'ah', 'hmm', 'mm', 'well', 'okay', 'ok', 'yeah', 'yes', 'anyway',
                 'alright', 'right', 'like', 'now', 'you know', 'i mean', 'oh')
 _OPENER_SET = {tuple(w.split()) for w in WEAK_OPENERS}
 
 def _bare(w:str) -> str: return w.strip().strip('.,!?;:"\'()[]…-').lower()
 
+# %% ../../nbs/understand/01_segment.ipynb #b376bb87
 def opener_skip(words:list[Word], keep:int=3) -> int:
     "How many leading `words` are weak openers to trim (leaving at least `keep` words)"
     toks, i = [_bare(w.word) for w in words], 0
@@ -58,7 +63,7 @@ def opener_skip(words:list[Word], keep:int=3) -> int:
             if tuple(toks[i:i + n]) in _OPENER_SET and len(toks) - (i + n) >= keep: i += n; break
         else: return i
 
-# %% ../../nbs/understand/01_segment.ipynb #5b9e4d00
+# %% ../../nbs/understand/01_segment.ipynb #d0c70a69
 @dataclass
 class Candidate:
     "Sentences `[s0, s1)` as a possible clip, with its words `[i0, i1)` and score"
@@ -74,8 +79,10 @@ class Candidate:
     @property
     def duration(self) -> float: return self.end - self.start
 
+# %% ../../nbs/understand/01_segment.ipynb #61fd64e1
 def _cap(s:str) -> str: return s[:1].upper() + s[1:]
 
+# %% ../../nbs/understand/01_segment.ipynb #6c4fa7a3
 def candidate_windows(sentences:list[Sentence], min_duration:float=15, max_duration:float=60,
                       words:list[Word]|None=None) -> list[Candidate]:
     "All runs of whole sentences lasting `min_duration`..`max_duration` seconds (weak openers trimmed when `words` are given)"
@@ -122,11 +129,12 @@ def cut_points(words:list[Word], i0:int, i1:int, duration:float, pad:float=0.2, 
     if i1 < len(words): end = min(end, max(words[i1].start - guard, words[i1 - 1].end))
     return round(max(0.0, start), 3), round(min(duration, end), 3)
 
-# %% ../../nbs/understand/01_segment.ipynb #85e749d1
+# %% ../../nbs/understand/01_segment.ipynb #45150f29
 FILLERS = ('um', 'uh', 'er', 'erm', 'ah', 'hmm', 'mm', 'uhm', 'umm', 'uhh', 'mhm')
 
 def is_filler(w:Word) -> bool: return _bare(w.word) in FILLERS
 
+# %% ../../nbs/understand/01_segment.ipynb #24ea0cea
 def edit_list(words:list[Word], start:float, end:float, remove_fillers:bool=False, tighten:bool=False,
               max_pause:float=0.6, keep_pause:float=0.3, min_cut:float=0.1) -> list[tuple[float, float]]:
     "Source intervals to keep inside `[start, end]`: fillers and long pauses cut out"
@@ -148,6 +156,7 @@ def edit_list(words:list[Word], start:float, end:float, remove_fillers:bool=Fals
     keep.append((round(t, 3), round(end, 3)))
     return keep
 
+# %% ../../nbs/understand/01_segment.ipynb #f7151fad
 def map_time(t:float, keep:list[tuple[float, float]]) -> float|None:
     "Clip time of source time `t` under the edit list `keep` (None if `t` was cut)"
     off = 0.0

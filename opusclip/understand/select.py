@@ -37,9 +37,10 @@ class Guidance:
         parse_weights(self.weights)
         return self
 
-# %% ../../nbs/understand/06_select.ipynb #0c9cf460
+# %% ../../nbs/understand/06_select.ipynb #bb29b13b
 def _tag(k:str) -> str: return '#' + ''.join(w[:1].upper() + w[1:] for w in re.findall(r'[A-Za-z0-9]+', k))
 
+# %% ../../nbs/understand/06_select.ipynb #0b34d67d
 def packaging(first_sentence:str, kws:list[str], category:str, emotion:str) -> dict:
     "Title, hashtags and one-line description of a clip"
     first = first_sentence.strip()

