@@ -16,28 +16,23 @@ __all__ = ['ProgressFn', 'OpusclipError', 'MediaError', 'NoSpeechError', 'Parame
            'report', 'Progress', 'StageTimer', 'cpu_threads', 'limited_threads', 'is_oom', 'auto_batch_size',
            'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video']
 
-# %% ../../nbs/core/01_basics.ipynb #8d882097
+# %% ../../nbs/core/01_basics.ipynb #2bf8eb58
 class OpusclipError(Exception):
     "A problem with the user's input or settings; the message says what was wrong and what to do"
     exit_code = 2
 
-# %% ../../nbs/core/01_basics.ipynb #a52eab96
 class MediaError(OpusclipError):
     "The source is missing, unreadable, truncated or lacks a stream we need"
 
-# %% ../../nbs/core/01_basics.ipynb #697eec35
 class NoSpeechError(OpusclipError):
     "The source has audio but no speech to transcribe or clip"
 
-# %% ../../nbs/core/01_basics.ipynb #3b726c14
 class ParameterError(OpusclipError):
     "A parameter is out of range or inconsistent with another"
 
-# %% ../../nbs/core/01_basics.ipynb #fd47b1fe
 class StorageError(OpusclipError):
     "A URI cannot be read or written (unknown protocol, read-only back end, outside the allowed root)"
 
-# %% ../../nbs/core/01_basics.ipynb #2e2f8461
 class ModelError(OpusclipError):
     "A model cannot be found, verified or loaded"
 
