@@ -69,19 +69,17 @@ class DetectionSchedule:
         return faces, [mouth_motion(small, ps, f) for f in faces], None
 
 
-# %% ../../nbs/produce/02_reframe.ipynb #ab249c92
+# %% ../../nbs/produce/02_reframe.ipynb #d36c9d8c
 def new_shot(self:DetectionSchedule, n:int):
     "A shot starts at frame `n`: look at once; a detection still running saw the old shot"
     self.pending, self.shot_n, self.next_det = None, n, n
 
-# %% ../../nbs/produce/02_reframe.ipynb #8640c95c
 def ready(self:DetectionSchedule, n:int) -> tuple|None:
     "The sample due at frame `n`, or None: taken a fixed number of frames after it started, threaded or not"
     if self.pending is None or n < self.pending[0]: return None
     found, self.pending = self.pending[1].result(), None
     return found
 
-# %% ../../nbs/produce/02_reframe.ipynb #f6ddf2d5
 def start(self:DetectionSchedule, n:int, planes, prev, calm:int):
     "Start the next sample when it is due: twice as often in a shot's first second (which picks its layout), half as often after `calm` still samples"
     if n < self.next_det or self.pending is not None: return
@@ -90,7 +88,6 @@ def start(self:DetectionSchedule, n:int, planes, prev, calm:int):
     else: fut = self.pool.submit(self.detect, planes, prev)
     self.pending, self.next_det = (n + gap - 1, fut), n + gap
 
-# %% ../../nbs/produce/02_reframe.ipynb #73e7e352
 def close(self:DetectionSchedule):
     if self.pool is not None: self.pool.shutdown(wait=False, cancel_futures=True)
 
@@ -157,7 +154,7 @@ class Composer:
         return compose_fit(planes, ow, oh), dict(layout='fit', face=None, band=((1 - fh) / 2, (1 + fh) / 2))
 
 
-# %% ../../nbs/produce/02_reframe.ipynb #aa3e7061
+# %% ../../nbs/produce/02_reframe.ipynb #877901a3
 def _fill(self:Composer, planes, pos:float):
     "`compose_fill`, except that a source frame filling two output slots (25 to 30 fps) under a still crop is scaled once"
     win = crop_window(pos, self.box)
@@ -167,7 +164,6 @@ def _fill(self:Composer, planes, pos:float):
     self.kept = (planes, win, [p.copy() for p in frame_planes(frame)]) if nxt is planes else None   # a copy: captions are drawn on `frame`
     return frame
 
-# %% ../../nbs/produce/02_reframe.ipynb #ab453f57
 def _auto(self:Composer) -> str:
     "The layout of the shot at the head of the queue, from its median face count"
     counts = []
@@ -177,7 +173,6 @@ def _auto(self:Composer) -> str:
     k = int(np.median(counts)) if counts else 0
     return {0: 'fit', 1: 'fill', 2: 'split'}.get(k, 'fit')
 
-# %% ../../nbs/produce/02_reframe.ipynb #6abd1638
 def _tile(self:Composer, planes, lay:str, pos:float, top, bottom, width:int=320):
     "A contact-sheet tile: the source frame with the crop window(s) outlined"
     y = planes[0]
@@ -195,7 +190,6 @@ def _tile(self:Composer, planes, lay:str, pos:float, top, bottom, width:int=320)
     if len(self.sheet) > 24: self.sheet = self.sheet[::2]; self.sheet_every *= 2     # bounded, whatever the clip length
 
 Composer._fill, Composer._auto, Composer._tile = _fill, _auto, _tile
-
 
 # %% ../../nbs/produce/02_reframe.ipynb #e9405cbc
 class Reframer:
@@ -222,7 +216,7 @@ class Reframer:
     def sheet(self) -> list: return self.composer.sheet
 
 
-# %% ../../nbs/produce/02_reframe.ipynb #3b2e4481
+# %% ../../nbs/produce/02_reframe.ipynb #15731243
 def push(self:Reframer, t:float, planes) -> list[tuple]:
     "Take in the next source frame; returns the `(frame, meta)` output frames now ready"
     cut = self.cuts(planes)
@@ -235,14 +229,12 @@ def push(self:Reframer, t:float, planes) -> list[tuple]:
     self.n += 1
     return self._frames(planes, cut or self.n == 1)
 
-# %% ../../nbs/produce/02_reframe.ipynb #a7939cb3
 def flush(self:Reframer) -> list[tuple]:
     "The output frames still held back by the look-ahead"
     self.schedule.close()
     pos, a, b = self.cam.flush(), self.cams[0].flush(), self.cams[1].flush()
     return [self.composer.compose(p, x, y) for p, x, y in zip(pos, a, b)]
 
-# %% ../../nbs/produce/02_reframe.ipynb #a118da3e
 def _frames(self:Reframer, planes, jump:bool) -> list[tuple]:
     "Move the cameras for this frame and compose the frames their look-ahead releases (`jump`: a cut, or the first frame)"
     fo, sh = self.shot.follower, self.shot
@@ -256,7 +248,6 @@ def _frames(self:Reframer, planes, jump:bool) -> list[tuple]:
     return [self.composer.compose(p, pair[0][k] if pair[0] else None, pair[1][k] if pair[1] else None) for k, p in enumerate(pos)]
 
 Reframer.push, Reframer.flush, Reframer._frames = push, flush, _frames
-
 
 # %% ../../nbs/produce/02_reframe.ipynb #151cbadd
 def contact_sheet(tiles:list[np.ndarray], columns:int=4) -> np.ndarray|None:
