@@ -140,12 +140,11 @@ def peak_rss_mb() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r / 1024 / (1024 if sys.platform == 'darwin' else 1)
 
-# %% ../../nbs/core/01_basics.ipynb #9edae9ad
+# %% ../../nbs/core/01_basics.ipynb #c35ae1cd
 def utc_now() -> dt.datetime:
     "Now in UTC, naive (as DuckDB `TIMESTAMP` columns store it)"
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
-# %% ../../nbs/core/01_basics.ipynb #f8e1405a
 def one_line(e:Exception) -> str:
     "`e` as one line of text"
     return ' '.join(str(e).split())

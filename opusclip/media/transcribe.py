@@ -18,7 +18,7 @@ __all__ = ['WHISPER_BASE_SHA256', 'BACKENDS', 'Word', 'Segment', 'Transcript', '
            'resolve_device', 'FasterWhisperTranscriber', 'TransformersWhisperTranscriber', 'get_transcriber',
            'normalize_text', 'word_error_rate']
 
-# %% ../../nbs/media/04_transcribe.ipynb #865b3286
+# %% ../../nbs/media/04_transcribe.ipynb #b5c5f79b
 @dataclass
 class Word:
     "One recognised word with its times in seconds"
@@ -27,7 +27,6 @@ class Word:
     end: float
     probability: float | None = None  # None when the backend gives no confidence
 
-# %% ../../nbs/media/04_transcribe.ipynb #51bf9e9a
 @dataclass
 class Segment:
     "A run of words the model emitted together"
