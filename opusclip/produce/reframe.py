@@ -8,12 +8,12 @@ Docs: https://opusclip.github.io/opusclip/produce/reframe.html.md"""
 from __future__ import annotations
 from collections import deque
 import cv2, numpy as np
+from fastcore.basics import patch
 from .framing import Camera, CropBox, Follower, OUTPUT_SIZES, Speakers, check_layout, compose_fill, compose_fit, compose_split, crop_box, crop_window, half_box, mouth_motion
 from ..media.encode import frame_planes, planes_frame
 
 # %% auto #0
-__all__ = ['thumb_rgb', 'SceneCuts', 'DetectionSchedule', 'new_shot', 'ready', 'start', 'close', 'ShotState', 'Composer',
-           'Reframer', 'push', 'flush', 'contact_sheet']
+__all__ = ['thumb_rgb', 'SceneCuts', 'DetectionSchedule', 'ShotState', 'Composer', 'Reframer', 'contact_sheet']
 
 # %% ../../nbs/produce/02_reframe.ipynb #c01be077
 from concurrent.futures import ThreadPoolExecutor, Future
@@ -70,16 +70,19 @@ class DetectionSchedule:
 
 
 # %% ../../nbs/produce/02_reframe.ipynb #d36c9d8c
+@patch
 def new_shot(self:DetectionSchedule, n:int):
     "A shot starts at frame `n`: look at once; a detection still running saw the old shot"
     self.pending, self.shot_n, self.next_det = None, n, n
 
+@patch
 def ready(self:DetectionSchedule, n:int) -> tuple|None:
     "The sample due at frame `n`, or None: taken a fixed number of frames after it started, threaded or not"
     if self.pending is None or n < self.pending[0]: return None
     found, self.pending = self.pending[1].result(), None
     return found
 
+@patch
 def start(self:DetectionSchedule, n:int, planes, prev, calm:int):
     "Start the next sample when it is due: twice as often in a shot's first second (which picks its layout), half as often after `calm` still samples"
     if n < self.next_det or self.pending is not None: return
@@ -88,10 +91,9 @@ def start(self:DetectionSchedule, n:int, planes, prev, calm:int):
     else: fut = self.pool.submit(self.detect, planes, prev)
     self.pending, self.next_det = (n + gap - 1, fut), n + gap
 
+@patch
 def close(self:DetectionSchedule):
     if self.pool is not None: self.pool.shutdown(wait=False, cancel_futures=True)
-
-DetectionSchedule.new_shot, DetectionSchedule.ready, DetectionSchedule.start, DetectionSchedule.close = new_shot, ready, start, close
 
 # %% ../../nbs/produce/02_reframe.ipynb #6f57ff3f
 class ShotState:
@@ -155,6 +157,7 @@ class Composer:
 
 
 # %% ../../nbs/produce/02_reframe.ipynb #877901a3
+@patch
 def _fill(self:Composer, planes, pos:float):
     "`compose_fill`, except that a source frame filling two output slots (25 to 30 fps) under a still crop is scaled once"
     win = crop_window(pos, self.box)
@@ -164,6 +167,7 @@ def _fill(self:Composer, planes, pos:float):
     self.kept = (planes, win, [p.copy() for p in frame_planes(frame)]) if nxt is planes else None   # a copy: captions are drawn on `frame`
     return frame
 
+@patch
 def _auto(self:Composer) -> str:
     "The layout of the shot at the head of the queue, from its median face count"
     counts = []
@@ -173,6 +177,7 @@ def _auto(self:Composer) -> str:
     k = int(np.median(counts)) if counts else 0
     return {0: 'fit', 1: 'fill', 2: 'split'}.get(k, 'fit')
 
+@patch
 def _tile(self:Composer, planes, lay:str, pos:float, top, bottom, width:int=320):
     "A contact-sheet tile: the source frame with the crop window(s) outlined"
     y = planes[0]
@@ -188,8 +193,6 @@ def _tile(self:Composer, planes, lay:str, pos:float, top, bottom, width:int=320)
     cv2.putText(rgb, f'{len(self.trace) / self.fps:.1f}s {lay}', (4, h - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
     self.sheet.append(rgb)
     if len(self.sheet) > 24: self.sheet = self.sheet[::2]; self.sheet_every *= 2     # bounded, whatever the clip length
-
-Composer._fill, Composer._auto, Composer._tile = _fill, _auto, _tile
 
 # %% ../../nbs/produce/02_reframe.ipynb #e9405cbc
 class Reframer:
@@ -217,24 +220,26 @@ class Reframer:
 
 
 # %% ../../nbs/produce/02_reframe.ipynb #15731243
+@patch
 def push(self:Reframer, t:float, planes) -> list[tuple]:
     "Take in the next source frame; returns the `(frame, meta)` output frames now ready"
     cut = self.cuts(planes)
     if cut: self.shot.reset(); self.schedule.new_shot(self.n)
     found = self.schedule.ready(self.n)
     if found is not None: self.shot.apply(found)
-    if self.n == 0: self.schedule.new_shot(0)
     prev = self.last_y if self.last_y is not planes[0] else self.prev_y
     self.schedule.start(self.n, planes, prev, self.shot.calm)
     self.n += 1
     return self._frames(planes, cut or self.n == 1)
 
+@patch
 def flush(self:Reframer) -> list[tuple]:
     "The output frames still held back by the look-ahead"
     self.schedule.close()
     pos, a, b = self.cam.flush(), self.cams[0].flush(), self.cams[1].flush()
     return [self.composer.compose(p, x, y) for p, x, y in zip(pos, a, b)]
 
+@patch
 def _frames(self:Reframer, planes, jump:bool) -> list[tuple]:
     "Move the cameras for this frame and compose the frames their look-ahead releases (`jump`: a cut, or the first frame)"
     fo, sh = self.shot.follower, self.shot
@@ -246,8 +251,6 @@ def _frames(self:Reframer, planes, jump:bool) -> list[tuple]:
     self.composer.queue.append([planes, None if sh.faces is None else len(sh.faces), 'cut' if jump else 'switch' if switch else None, subj])
     if self.last_y is not planes[0]: self.prev_y, self.last_y = self.last_y, planes[0]
     return [self.composer.compose(p, pair[0][k] if pair[0] else None, pair[1][k] if pair[1] else None) for k, p in enumerate(pos)]
-
-Reframer.push, Reframer.flush, Reframer._frames = push, flush, _frames
 
 # %% ../../nbs/produce/02_reframe.ipynb #151cbadd
 def contact_sheet(tiles:list[np.ndarray], columns:int=4) -> np.ndarray|None:

@@ -8,13 +8,13 @@ Docs: https://opusclip.github.io/opusclip/run/options.html.md"""
 from __future__ import annotations
 import argparse, ast, json
 from dataclasses import dataclass, field, fields
+from fastcore.basics import patch
 from ..core.basics import ParameterError, check
 
 # %% auto #0
 __all__ = ['KINDS', 'LENGTHS', 'X264_PRESETS', 'GROUPS', 'RUN_PARAMETERS', 'option', 'ClipOptions', 'ChoosingOptions',
            'EditingOptions', 'FramingOptions', 'CaptionOptions', 'EncodingOptions', 'TranscribeOptions', 'ClipParams',
-           'validate', 'coerce_option', 'add_options', 'options_from_args', 'parameters_cell', 'parameter_problems',
-           'json_schema']
+           'coerce_option', 'add_options', 'options_from_args', 'parameters_cell', 'parameter_problems', 'json_schema']
 
 # %% ../../nbs/run/02_options.ipynb #02823c1b
 KINDS = dict(  # kind: (text -> value, JSON Schema type)
@@ -179,13 +179,13 @@ def _check_sound(p:ClipParams):
     check(p.loudness is None or -40 <= p.loudness <= -5, f"--loudness must be between -40 and -5 LUFS (got {p.loudness})")
 
 # %% ../../nbs/run/02_options.ipynb #4f060e99
+@patch
 def validate(self:ClipParams) -> ClipParams:
     "Raise `ParameterError` for values that cannot work; fills the durations from `length`"
     _check_durations(self); _check_transcription(self); _check_picture(self); _check_sound(self)
     self.caption_style        # reads and checks the preset, font, logo
     self.guidance.validate()
     return self
-ClipParams.validate = validate
 
 # %% ../../nbs/run/02_options.ipynb #19944d30
 _BOOL = {'true': True, 'yes': True, 'y': True, '1': True, 'false': False, 'no': False, 'n': False, '0': False}
