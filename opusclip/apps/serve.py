@@ -1,4 +1,4 @@
-"""`opusclip dashboard`: the analytics, monitoring and review apps served by `panel serve` on the catalog, optionally behind basic auth.
+"""`opusclip dashboard`: the apps served by `panel serve` on the catalog.
 
 Docs: https://opusclip.github.io/opusclip/apps/serve.html.md"""
 

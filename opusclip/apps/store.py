@@ -1,4 +1,4 @@
-"""What the dashboards read and write: a read-only snapshot reader, the analytics and monitoring queries, alert rules and the review feedback.
+"""What the dashboards read and write: snapshot reader, queries, alert rules, review feedback.
 
 Docs: https://opusclip.github.io/opusclip/apps/store.html.md"""
 

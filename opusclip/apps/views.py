@@ -1,4 +1,4 @@
-"""The analytics, engagement, monitoring and review views: each takes a `Reader` and renders inline in JupyterLab or in a served page.
+"""The analytics, engagement, monitoring and review views, inline in JupyterLab or served.
 
 Docs: https://opusclip.github.io/opusclip/apps/views.html.md"""
 

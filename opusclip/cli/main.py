@@ -1,4 +1,4 @@
-"""`opusclip transcribe`, `clip`, `batch`, `watch`, `jobs` and `demo`: one-line errors, progress bars, `--quiet`.
+"""The `opusclip` command: one-line errors, progress bars, `--quiet`.
 
 Docs: https://opusclip.github.io/opusclip/cli/main.html.md"""
 

@@ -1,4 +1,4 @@
-"""Errors that speak to the user, progress reporting, stage timing, thread and batch sizing, and the few helpers every subpackage shares.
+"""Errors that speak to the user, progress, stage timing, thread sizing and shared helpers.
 
 Docs: https://opusclip.github.io/opusclip/core/basics.html.md"""
 

@@ -1,4 +1,4 @@
-"""Jobs per hour and peak memory of `opusclip batch` on pieces of the demo, against running the same jobs one after another.
+"""Jobs per hour and peak memory of `opusclip batch`, against running the jobs one by one.
 
 Docs: https://opusclip.github.io/opusclip/lab/batch_bench.html.md"""
 

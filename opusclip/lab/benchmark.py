@@ -1,5 +1,4 @@
-"""Per-stage wall time, real-time factor and peak memory of `opusclip clip`, each next to a plain
-PyAV baseline measured in the same run on the same file.
+"""Per-stage time, real-time factor and peak memory of `opusclip clip`, against a PyAV baseline.
 
 Docs: https://opusclip.github.io/opusclip/lab/benchmark.html.md"""
 

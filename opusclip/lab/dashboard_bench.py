@@ -1,4 +1,4 @@
-"""A synthetic catalog of a million clips, and how fast the dashboards load and refresh on it in a real browser.
+"""A synthetic catalog of a million clips, and how fast the dashboards load on it.
 
 Docs: https://opusclip.github.io/opusclip/lab/dashboard_bench.html.md"""
 

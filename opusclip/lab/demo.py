@@ -1,5 +1,4 @@
-"""Builds talking-head videos from real faces and synthetic narration: the bundled demo and the
-ten-minute benchmark input, deterministically.
+"""Talking-head videos from real faces and synthetic narration: the demo and benchmark inputs.
 
 Docs: https://opusclip.github.io/opusclip/lab/demo.html.md"""
 

@@ -1,5 +1,4 @@
-"""A labelled set of synthetic long talks (hooked stories, tips and emotional peaks between filler
-and small talk), and the measures that say whether the selector finds the good moments.
+"""A synthetic labelled set of long talks, and the measures of how well the selector picks.
 
 Docs: https://opusclip.github.io/opusclip/lab/evaluate.html.md"""
 

@@ -1,4 +1,4 @@
-"""The learned model against the heuristic: on a synthetic set (a regression check) and on real YouTube trending data.
+"""The learned virality model against the heuristic, on synthetic and on real data.
 
 Docs: https://opusclip.github.io/opusclip/lab/virality_eval.html.md"""
 

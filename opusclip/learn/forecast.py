@@ -1,4 +1,4 @@
-"""Where views are heading: seasonal-naive, ETS, SARIMAX and Prophet, each judged by a rolling-origin backtest, the best one per series chosen by its past errors.
+"""Where views are heading: four forecasters, each backtested, the best chosen per series.
 
 Docs: https://opusclip.github.io/opusclip/learn/forecast.html.md"""
 

@@ -1,4 +1,4 @@
-"""What works for this channel: growth, engagement rates, best posting times, length against performance, clusters described in words, and advice only where the evidence holds.
+"""What works for this channel, with advice only where the evidence holds.
 
 Docs: https://opusclip.github.io/opusclip/learn/trends.html.md"""
 

@@ -1,4 +1,4 @@
-"""Clip features to how clips actually did: a gradient-boosting baseline and a Lightning network, grouped cross-validation, a registry in the catalog, and a scorer that blends the active model with the heuristic.
+"""Clip features to how clips actually did: models, a registry, and a blended scorer.
 
 Docs: https://opusclip.github.io/opusclip/learn/virality.html.md"""
 

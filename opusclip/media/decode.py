@@ -1,4 +1,4 @@
-"""Open, probe, decode audio and sample frames of any source through PyAV, with one-line errors for what cannot be read.
+"""Open, probe, decode audio and sample frames of any source through PyAV.
 
 Docs: https://opusclip.github.io/opusclip/media/decode.html.md"""
 

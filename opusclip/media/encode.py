@@ -1,4 +1,4 @@
-"""Write videos, and cut frame-accurate H.264/AAC clips with edit lists, frame filters, overlays and gain, all through PyAV.
+"""Write videos, and cut frame-accurate H.264/AAC clips through PyAV.
 
 Docs: https://opusclip.github.io/opusclip/media/encode.html.md"""
 

@@ -1,6 +1,4 @@
-"""Word-timed captions burned into the picture: lines broken at phrase boundaries, presets
-(karaoke highlight, one-word pop, minimal), keyword colours, emoji, a position clear of the
-face, any TTF font, and brand presets in JSON with a logo.
+"""Word-timed captions burned into the picture, in presets and brand styles.
 
 Docs: https://opusclip.github.io/opusclip/produce/captions.html.md"""
 

@@ -1,4 +1,4 @@
-"""Where the crop window sits: crop geometry, the subject chosen per sample and followed, a virtual camera that holds still inside a dead zone, glides at a bounded speed and looks ahead, the layouts, and the active speaker.
+"""Where the crop window sits: geometry, subject, a smooth virtual camera, layouts, speaker.
 
 Docs: https://opusclip.github.io/opusclip/produce/framing.html.md"""
 

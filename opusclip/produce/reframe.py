@@ -1,4 +1,4 @@
-"""The streaming reframer `encode_segment` runs in its single decode pass: scene cuts, a detection schedule, the state of the current shot, and the composition of each output frame.
+"""The streaming reframer that `encode_segment` runs in its single decode pass.
 
 Docs: https://opusclip.github.io/opusclip/produce/reframe.html.md"""
 

@@ -1,5 +1,4 @@
-"""Each clip's edit as a timeline an editor opens: OpenTimelineIO JSON, and FCP 7 XML (which
-Premiere Pro, DaVinci Resolve and Final Cut Pro 7 import), built with OpenTimelineIO.
+"""Each clip's edit as a timeline an editor opens: OpenTimelineIO JSON and FCP 7 XML.
 
 Docs: https://opusclip.github.io/opusclip/produce/timeline.html.md"""
 

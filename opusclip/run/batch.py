@@ -1,4 +1,4 @@
-"""The coordinator: a manifest becomes jobs in the catalog, workers run `pipelines/clip_video.ipynb` through papermill, one writer keeps the catalog whole; `watch` turns new files into jobs.
+"""The batch coordinator: manifests to jobs, papermill workers, one catalog writer, `watch`.
 
 Docs: https://opusclip.github.io/opusclip/run/batch.html.md"""
 

@@ -1,4 +1,4 @@
-"""Manifests turned into jobs, the job queue in the catalog, and one transaction that ingests a finished job.
+"""Manifests turned into jobs, the job queue in the catalog, and ingesting a finished job.
 
 Docs: https://opusclip.github.io/opusclip/run/jobs.html.md"""
 

@@ -1,4 +1,4 @@
-"""The options of a clip run, declared once: type, default, help, CLI group, choices and validation. The CLI, the papermill parameters cell, manifest rows and the API's JSON Schema are made from this declaration or checked against it.
+"""The options of a clip run, declared once; CLI, papermill cell, manifests and JSON Schema follow.
 
 Docs: https://opusclip.github.io/opusclip/run/options.html.md"""
 

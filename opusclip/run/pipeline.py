@@ -1,5 +1,4 @@
-"""Wires the stages for `opusclip transcribe` and `opusclip clip`: parameters checked, stages timed and cached,
-progress shown, results written to the output folder and the catalog all-or-nothing.
+"""The stages of `opusclip transcribe` and `opusclip clip`, wired, timed, cached and recorded.
 
 Docs: https://opusclip.github.io/opusclip/run/pipeline.html.md"""
 

@@ -1,4 +1,4 @@
-"""Sentiment, emotion, content category, keywords, readability and audience of a clip's text, all local.
+"""Sentiment, emotion, category, keywords, readability and audience of a clip's text.
 
 Docs: https://opusclip.github.io/opusclip/understand/analysis.html.md"""
 

@@ -1,5 +1,4 @@
-"""An explainable 0-100 score from four sub-scores (hook, coherence, connection, trend), each built from
-named features whose contributions are kept, and a one-sentence reason; a pluggable `Scorer`.
+"""An explainable 0-100 score from four sub-scores of named features, with a reason.
 
 Docs: https://opusclip.github.io/opusclip/understand/score.html.md"""
 

@@ -1,5 +1,4 @@
-"""Sentences from word timings, candidate clip windows on sentence boundaries, a placeholder score,
-and non-overlapping picks with tight, word-safe cut points.
+"""Sentences, candidate windows on sentence boundaries, and word-safe cut points.
 
 Docs: https://opusclip.github.io/opusclip/understand/segment.html.md"""
 

@@ -1,5 +1,4 @@
-"""Sentences, topics, candidates, features and scores put together: the ranked, non-overlapping,
-topic-diverse clips with their analysis, title, hashtags and description.
+"""The ranked, non-overlapping, topic-diverse clips with analysis, title and hashtags.
 
 Docs: https://opusclip.github.io/opusclip/understand/select.html.md"""
 

@@ -1,4 +1,4 @@
-"""Sentence embeddings (packaged all-MiniLM-L6-v2) and topic boundaries from a TextTiling-like pass over them.
+"""Sentence embeddings and topic boundaries from a TextTiling-like pass.
 
 Docs: https://opusclip.github.io/opusclip/understand/topics.html.md"""
 

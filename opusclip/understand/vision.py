@@ -1,4 +1,4 @@
-"""Faces (OpenCV Haar cascade, or BlazeFace), motion and scene cuts from frames sampled at a low rate, in one decode pass.
+"""Faces, motion and scene cuts from frames sampled at a low rate, in one decode pass.
 
 Docs: https://opusclip.github.io/opusclip/understand/vision.html.md"""
 
