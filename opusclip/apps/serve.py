@@ -16,36 +16,78 @@ __all__ = ['KINDS', 'dashboards_dir', 'serve_command']
 # %% ../../nbs/apps/03_serve.ipynb #db50af4e
 KINDS = ('analytics', 'monitoring', 'review')
 
+
 def dashboards_dir() -> Path:
     import opusclip
-    for d in (Path(opusclip.__file__).resolve().parent.parent / 'dashboards', Path('dashboards'), Path('../dashboards')):
-        if (d / 'analytics.py').is_file(): return d
+
+    for d in (
+        Path(opusclip.__file__).resolve().parent.parent / 'dashboards',
+        Path('dashboards'),
+        Path('../dashboards'),
+    ):
+        if (d / 'analytics.py').is_file():
+            return d
     raise OpusclipError("cannot find the dashboards/ folder (run from an opusclip checkout)")
 
+
 # %% ../../nbs/apps/03_serve.ipynb #ef2e8fc0
-def serve_command(kind:str='all', catalog:str='opusclip.duckdb', port:int=5006, address:str='127.0.0.1', auth:str|None=None,
-                  show:bool=False, dry_run:bool=False) -> list[str]|int:
+def serve_command(
+    kind: str = 'all',
+    catalog: str = 'opusclip.duckdb',
+    port: int = 5006,
+    address: str = '127.0.0.1',
+    auth: str | None = None,
+    show: bool = False,
+    dry_run: bool = False,
+) -> list[str] | int:
     "Serve the dashboards with `panel serve` (blocks until stopped); with `dry_run`, the command and nothing served"
     import secrets, subprocess, sys
-    if kind != 'all' and kind not in KINDS: raise OpusclipError(f"dashboard must be one of {', '.join(KINDS)} or all (got {kind!r})")
-    if not 1 <= int(port) <= 65535: raise OpusclipError(f"--port must be between 1 and 65535 (got {port})")
+
+    if kind != 'all' and kind not in KINDS:
+        raise OpusclipError(f"dashboard must be one of {', '.join(KINDS)} or all (got {kind!r})")
+    if not 1 <= int(port) <= 65535:
+        raise OpusclipError(f"--port must be between 1 and 65535 (got {port})")
     files = [str(dashboards_dir() / f'{k}.py') for k in (KINDS if kind == 'all' else (kind,))]
     env = dict(os.environ, OPUSCLIP_CATALOG=os.path.abspath(catalog))
-    cmd = [sys.executable, '-m', 'panel', 'serve', *files, '--port', str(port), '--address', address,
-           '--allow-websocket-origin', f'{address}:{port}', '--allow-websocket-origin', f'localhost:{port}']
+    cmd = [
+        sys.executable,
+        '-m',
+        'panel',
+        'serve',
+        *files,
+        '--port',
+        str(port),
+        '--address',
+        address,
+        '--allow-websocket-origin',
+        f'{address}:{port}',
+        '--allow-websocket-origin',
+        f'localhost:{port}',
+    ]
     auth = auth or os.environ.get('OPUSCLIP_DASHBOARD_AUTH')
     if auth:
-        try: creds = json.loads(Path(auth).read_text())
-        except OSError: raise OpusclipError(f"--auth {auth}: cannot read the credentials file") from None
-        except ValueError: raise OpusclipError(f"--auth {auth}: not JSON; write {{\"user\": \"password\"}}") from None
-        if not (isinstance(creds, dict) and creds and all(isinstance(k, str) and isinstance(v, str) and v for k, v in creds.items())):
+        try:
+            creds = json.loads(Path(auth).read_text())
+        except OSError:
+            raise OpusclipError(f"--auth {auth}: cannot read the credentials file") from None
+        except ValueError:
+            raise OpusclipError(f"--auth {auth}: not JSON; write {{\"user\": \"password\"}}") from None
+        if not (
+            isinstance(creds, dict)
+            and creds
+            and all(isinstance(k, str) and isinstance(v, str) and v for k, v in creds.items())
+        ):
             raise OpusclipError(f"--auth {auth}: expected a JSON object of user names to non-empty passwords")
         cmd += ['--basic-auth', os.path.abspath(auth)]
     elif os.environ.get('OPUSCLIP_DASHBOARD_PASSWORD'):
         env['PANEL_BASIC_AUTH'] = os.environ['OPUSCLIP_DASHBOARD_PASSWORD']
     if auth or os.environ.get('OPUSCLIP_DASHBOARD_PASSWORD'):
         env['PANEL_COOKIE_SECRET'] = os.environ.get('OPUSCLIP_COOKIE_SECRET') or secrets.token_urlsafe(32)
-    if show: cmd.append('--show')
-    if dry_run: return cmd
-    try: return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt: return 0
+    if show:
+        cmd.append('--show')
+    if dry_run:
+        return cmd
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0

@@ -13,304 +13,565 @@ from ..core.basics import OpusclipError
 from ..run.catalog import Catalog, SCHEMA_VERSION, snapshot_path
 
 # %% auto #0
-__all__ = ['ALERT_RULES', 'FEEDBACK_SCHEMA', 'CatalogProblem', 'feedback_path', 'Reader', 'clip_where', 'kpis', 'score_histogram',
-           'subscore_means', 'counts_by', 'length_vs_score', 'top_clips', 'categories', 'job_counts', 'failures',
-           'queue_age_minutes', 'throughput', 'stage_rtf', 'notebook_error', 'system_stats', 'alerts', 'send_alerts',
-           'Feedback', 'export_approved']
+__all__ = [
+    'ALERT_RULES',
+    'FEEDBACK_SCHEMA',
+    'CatalogProblem',
+    'feedback_path',
+    'Reader',
+    'clip_where',
+    'kpis',
+    'score_histogram',
+    'subscore_means',
+    'counts_by',
+    'length_vs_score',
+    'top_clips',
+    'categories',
+    'job_counts',
+    'failures',
+    'queue_age_minutes',
+    'throughput',
+    'stage_rtf',
+    'notebook_error',
+    'system_stats',
+    'alerts',
+    'send_alerts',
+    'Feedback',
+    'export_approved',
+]
+
 
 # %% ../../nbs/apps/01_store.ipynb #a7848526
 class CatalogProblem(OpusclipError):
     "Why the dashboards cannot show a catalog (shown in the app instead of the views)"
 
+
 # %% ../../nbs/apps/01_store.ipynb #ddaa77d1
-def feedback_path(catalog:str) -> str:
+def feedback_path(catalog: str) -> str:
     "The review feedback file of the catalog at `catalog`"
     p = os.path.abspath(str(catalog))
     return (p[:-7] if p.endswith('.duckdb') else p) + '.feedback.duckdb'
 
+
 # %% ../../nbs/apps/01_store.ipynb #385a05e3
 class Reader:
     "Read-only, thread-safe access to a catalog's snapshot for one server process (a cursor per query)"
-    def __init__(self, catalog:str):
+
+    def __init__(self, catalog: str):
         self.catalog = os.path.abspath(str(catalog))
         self.snap = snapshot_path(self.catalog)
         self._con, self._stamp, self._lock = None, None, threading.Lock()
 
     def _ensure_snapshot(self):
-        if os.path.exists(self.snap): return
+        if os.path.exists(self.snap):
+            return
         if not os.path.exists(self.catalog):
-            raise CatalogProblem(f"No catalog at {self.catalog}. Run `opusclip clip VIDEO --catalog {self.catalog}` or "
-                                 f"`opusclip batch ... --catalog {self.catalog}` first, or start the dashboard with --catalog PATH.")
+            raise CatalogProblem(
+                f"No catalog at {self.catalog}. Run `opusclip clip VIDEO --catalog {self.catalog}` or "
+                f"`opusclip batch ... --catalog {self.catalog}` first, or start the dashboard with --catalog PATH."
+            )
         try:
             with duckdb.connect(self.catalog, read_only=True) as con:
                 v = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
         except duckdb.IOException as e:
-            if 'lock' in str(e).lower(): raise CatalogProblem("The catalog is busy with a writer and has no snapshot yet; this page shows it as soon as the writer publishes one.") from None
+            if 'lock' in str(e).lower():
+                raise CatalogProblem(
+                    "The catalog is busy with a writer and has no snapshot yet; this page shows it as soon "
+                    "as the writer publishes one."
+                ) from None
             raise CatalogProblem(f"{self.catalog} is not an opusclip catalog (DuckDB file).") from None
         except duckdb.Error:
-            raise CatalogProblem(f"{self.catalog} is not an opusclip catalog (it has no schema_version table).") from None
-        if v != SCHEMA_VERSION: raise CatalogProblem(_version_message(self.catalog, v))
+            raise CatalogProblem(
+                f"{self.catalog} is not an opusclip catalog (it has no schema_version table)."
+            ) from None
+        if v != SCHEMA_VERSION:
+            raise CatalogProblem(_version_message(self.catalog, v))
         Catalog(self.catalog).snapshot()
 
     def connection(self):
         "A DuckDB connection to the newest snapshot (re-opened when a writer publishes a new one)"
         with self._lock:
             self._ensure_snapshot()
-            st = os.stat(self.snap); stamp = (st.st_ino, st.st_mtime_ns)
-            if stamp != self._stamp:     # attached to a fresh in-memory database: `duckdb.connect(path)` would hand back the cached old copy
+            st = os.stat(self.snap)
+            stamp = (st.st_ino, st.st_mtime_ns)
+            if (
+                stamp != self._stamp
+            ):  # attached to a fresh in-memory database: `duckdb.connect(path)` would hand back the cached old copy
                 con = duckdb.connect(':memory:')
-                try: con.execute(f"ATTACH '{self.snap}' AS snap (READ_ONLY)"); con.execute("USE snap")
-                except duckdb.Error as e: raise CatalogProblem(f"cannot read the catalog snapshot {self.snap}: {' '.join(str(e).split())[:200]}") from None
+                try:
+                    con.execute(f"ATTACH '{self.snap}' AS snap (READ_ONLY)")
+                    con.execute("USE snap")
+                except duckdb.Error as e:
+                    raise CatalogProblem(
+                        f"cannot read the catalog snapshot {self.snap}: {' '.join(str(e).split())[:200]}"
+                    ) from None
                 v = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
-                if v != SCHEMA_VERSION: con.close(); raise CatalogProblem(_version_message(self.catalog, v))
-                self._con, self._stamp = con, stamp        # the old connection lives on in cursors still using it
+                if v != SCHEMA_VERSION:
+                    con.close()
+                    raise CatalogProblem(_version_message(self.catalog, v))
+                self._con, self._stamp = con, stamp  # the old connection lives on in cursors still using it
             return self._con
 
     def cursor(self):
         "A cursor of its own (one per query: sessions run in threads) on the newest snapshot"
-        cur = self.connection().cursor(); cur.execute("USE snap")
+        cur = self.connection().cursor()
+        cur.execute("USE snap")
         return cur
 
-    def query(self, sql:str, params=None):
+    def query(self, sql: str, params=None):
         "A pandas DataFrame of `sql` on the snapshot"
         cur = self.cursor()
-        try: return cur.execute(sql, params or []).df()
-        finally: cur.close()
+        try:
+            return cur.execute(sql, params or []).df()
+        finally:
+            cur.close()
 
-    def scalar(self, sql:str, params=None):
+    def scalar(self, sql: str, params=None):
         cur = self.cursor()
-        try: return cur.execute(sql, params or []).fetchone()[0]
-        finally: cur.close()
+        try:
+            return cur.execute(sql, params or []).fetchone()[0]
+        finally:
+            cur.close()
 
     @property
-    def path(self) -> str: return self.catalog
+    def path(self) -> str:
+        return self.catalog
 
     @contextlib.contextmanager
     def connect(self):
         "A read-only cursor, in the shape of `Catalog.connect`, so catalog queries (trends, models) run on the snapshot"
         cur = self.cursor()
-        try: yield cur
-        finally: cur.close()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
 
 # %% ../../nbs/apps/01_store.ipynb #85260613
-def _version_message(path:str, v) -> str:
+def _version_message(path: str, v) -> str:
     if v is None or v < SCHEMA_VERSION:
-        return (f"The catalog {path} has schema version {v}, older than this opusclip's ({SCHEMA_VERSION}). Upgrade it by running any "
-                f"opusclip command on it, e.g. `opusclip jobs list --catalog {path}`, then reload this page.")
-    return f"The catalog {path} has schema version {v}, newer than this opusclip understands ({SCHEMA_VERSION}); upgrade opusclip."
+        return (
+            f"The catalog {path} has schema version {v}, older than this opusclip's ({SCHEMA_VERSION}). "
+            "Upgrade it by running any "
+            f"opusclip command on it, e.g. `opusclip jobs list --catalog {path}`, then reload this page."
+        )
+    return (
+        f"The catalog {path} has schema version {v}, newer than this opusclip understands ({SCHEMA_VERSION}); "
+        "upgrade opusclip."
+    )
+
 
 # %% ../../nbs/apps/01_store.ipynb #2cedf2c2
-def clip_where(start=None, end=None, source:str='', category:str='all', score=(0, 100)) -> tuple[str, list]:
-    "`WHERE` clause (over `clips c`, joined to `videos v` when filtering by source) and its parameters for the analytics filters"
+def clip_where(start=None, end=None, source: str = '', category: str = 'all', score=(0, 100)) -> tuple[str, list]:
+    """`WHERE` clause (over `clips c`, joined to `videos v` when filtering by source) and its parameters for the
+    analytics filters"""
     conds, ps = ['TRUE'], []
-    if start: conds.append("c.created_at >= ?"); ps.append(dt.datetime.combine(start, dt.time()))
-    if end: conds.append("c.created_at < ?"); ps.append(dt.datetime.combine(end, dt.time()) + dt.timedelta(days=1))
-    if source: conds.append("v.uri ILIKE ?"); ps.append(f"%{source}%")
-    if category and category != 'all': conds.append("c.category = ?"); ps.append(category)
+    if start:
+        conds.append("c.created_at >= ?")
+        ps.append(dt.datetime.combine(start, dt.time()))
+    if end:
+        conds.append("c.created_at < ?")
+        ps.append(dt.datetime.combine(end, dt.time()) + dt.timedelta(days=1))
+    if source:
+        conds.append("v.uri ILIKE ?")
+        ps.append(f"%{source}%")
+    if category and category != 'all':
+        conds.append("c.category = ?")
+        ps.append(category)
     lo, hi = score or (0, 100)
-    if lo > 0 or hi < 100: conds.append("c.score BETWEEN ? AND ?"); ps += [float(lo), float(hi)]
+    if lo > 0 or hi < 100:
+        conds.append("c.score BETWEEN ? AND ?")
+        ps += [float(lo), float(hi)]
     return ' AND '.join(conds), ps
 
+
 # %% ../../nbs/apps/01_store.ipynb #e2071d7e
-def _from(source:str='', **_) -> str:
-    "The clips, joined to their videos only when the source filter needs it (the join is most of a query's cost at a million clips)"
+def _from(source: str = '', **_) -> str:
+    """The clips, joined to their videos only when the source filter needs it (the join is most of a query's cost at a
+    million clips)"""
     return "FROM clips c JOIN videos v USING (video_id)" if source else "FROM clips c"
 
+
 # %% ../../nbs/apps/01_store.ipynb #e067518c
-def kpis(rd:Reader, **f) -> dict:
+def kpis(rd: Reader, **f) -> dict:
     "Videos, hours of source, clips and mean score under the filters"
     w, ps = clip_where(**f)
-    r = rd.query(f"WITH sel AS (SELECT count(DISTINCT c.video_id) AS videos, count(*) AS clips, avg(c.score) AS mean_score, list(DISTINCT c.video_id) AS ids "
-                 f"{_from(**f)} WHERE {w}) SELECT videos, clips, mean_score, "
-                 "(SELECT coalesce(sum(duration), 0) / 3600 FROM videos WHERE video_id IN (SELECT unnest(ids) FROM sel)) AS hours FROM sel", ps).iloc[0]
-    return dict(videos=int(r.videos), hours=float(r.hours), clips=int(r.clips), mean_score=None if r.mean_score != r.mean_score else float(r.mean_score))
+    r = rd.query(
+        "WITH sel AS (SELECT count(DISTINCT c.video_id) AS videos, count(*) AS clips, avg(c.score) AS "
+        "mean_score, list(DISTINCT c.video_id) AS ids "
+        f"{_from(**f)} WHERE {w}) SELECT videos, clips, mean_score, "
+        "(SELECT coalesce(sum(duration), 0) / 3600 FROM videos WHERE video_id IN (SELECT unnest(ids) FROM "
+        "sel)) AS hours FROM sel",
+        ps,
+    ).iloc[0]
+    return dict(
+        videos=int(r.videos),
+        hours=float(r.hours),
+        clips=int(r.clips),
+        mean_score=None if r.mean_score != r.mean_score else float(r.mean_score),
+    )
+
 
 # %% ../../nbs/apps/01_store.ipynb #104b045d
-def score_histogram(rd:Reader, **f):
+def score_histogram(rd: Reader, **f):
     w, ps = clip_where(**f)
-    return rd.query(f"SELECT least(floor(c.score / 10) * 10, 90)::INT AS score, count(*) AS clips {_from(**f)} WHERE {w} GROUP BY 1 ORDER BY 1", ps)
+    return rd.query(
+        f"SELECT least(floor(c.score / 10) * 10, 90)::INT AS score, count(*) AS clips {_from(**f)} WHERE {w} "
+        "GROUP BY 1 ORDER BY 1",
+        ps,
+    )
+
 
 # %% ../../nbs/apps/01_store.ipynb #35cdc988
-def subscore_means(rd:Reader, **f):
+def subscore_means(rd: Reader, **f):
     w, ps = clip_where(**f)
-    df = rd.query(f"SELECT avg(c.hook) AS hook, avg(c.coherence) AS coherence, avg(c.connection) AS connection, avg(c.trend) AS trend {_from(**f)} WHERE {w}", ps)
+    df = rd.query(
+        "SELECT avg(c.hook) AS hook, avg(c.coherence) AS coherence, avg(c.connection) AS connection, "
+        f"avg(c.trend) AS trend {_from(**f)} WHERE {w}",
+        ps,
+    )
     return df.melt(var_name='subscore', value_name='mean').fillna(0)
 
+
 # %% ../../nbs/apps/01_store.ipynb #ad72c9c7
-def counts_by(rd:Reader, column:str, **f):
-    if column not in ('category', 'emotion'): raise ValueError(column)
+def counts_by(rd: Reader, column: str, **f):
+    if column not in ('category', 'emotion'):
+        raise ValueError(column)
     w, ps = clip_where(**f)
-    return rd.query(f"SELECT coalesce(c.{column}, 'unknown') AS {column}, count(*) AS clips {_from(**f)} WHERE {w} GROUP BY 1 ORDER BY 2 DESC LIMIT 12", ps)
+    return rd.query(
+        f"SELECT coalesce(c.{column}, 'unknown') AS {column}, count(*) AS clips {_from(**f)} WHERE {w} GROUP "
+        "BY 1 ORDER BY 2 DESC LIMIT 12",
+        ps,
+    )
+
 
 # %% ../../nbs/apps/01_store.ipynb #383ca2b6
-def length_vs_score(rd:Reader, n:int=2000, **f):
+def length_vs_score(rd: Reader, n: int = 2000, **f):
     "At most `n` clips (a fixed sample) as duration and score points"
     w, ps = clip_where(**f)
-    return rd.query(f"SELECT c.duration, c.score {_from(**f)} WHERE {w} USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE (7)", ps)
+    return rd.query(
+        f"SELECT c.duration, c.score {_from(**f)} WHERE {w} USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE (7)", ps
+    )
+
 
 # %% ../../nbs/apps/01_store.ipynb #cd07552f
-def top_clips(rd:Reader, limit:int=20, **f):
+def top_clips(rd: Reader, limit: int = 20, **f):
     w, ps = clip_where(**f)
-    return rd.query(f"SELECT t.score, t.title, t.duration, t.category, t.emotion, t.created_at, v.uri AS source, t.video_uri, t.clip_id FROM "
-                    f"(SELECT c.* {_from(**f)} WHERE {w} ORDER BY c.score DESC, c.clip_id LIMIT {int(limit)}) t JOIN videos v USING (video_id) "
-                    "ORDER BY t.score DESC, t.clip_id", ps)
+    return rd.query(
+        "SELECT t.score, t.title, t.duration, t.category, t.emotion, t.created_at, v.uri AS source, "
+        "t.video_uri, t.clip_id FROM "
+        f"(SELECT c.* {_from(**f)} WHERE {w} ORDER BY c.score DESC, c.clip_id LIMIT {int(limit)}) t JOIN "
+        "videos v USING (video_id) "
+        "ORDER BY t.score DESC, t.clip_id",
+        ps,
+    )
+
 
 # %% ../../nbs/apps/01_store.ipynb #77d46c04
-def categories(rd:Reader) -> list[str]:
-    return ['all'] + [r for r in rd.query("SELECT DISTINCT category FROM clips WHERE category IS NOT NULL ORDER BY 1")['category']]
+def categories(rd: Reader) -> list[str]:
+    return ['all'] + [
+        r for r in rd.query("SELECT DISTINCT category FROM clips WHERE category IS NOT NULL ORDER BY 1")['category']
+    ]
+
 
 # %% ../../nbs/apps/01_store.ipynb #dd2cef57
-def job_counts(rd:Reader) -> dict:
+def job_counts(rd: Reader) -> dict:
     "Jobs per state (every state present, zero when none)"
     df = rd.query("SELECT state, count(*) AS n FROM jobs GROUP BY 1")
-    return {s: int(df.set_index('state')['n'].get(s, 0)) for s in ('queued', 'running', 'succeeded', 'failed', 'cancelled')}
+    return {
+        s: int(df.set_index('state')['n'].get(s, 0)) for s in ('queued', 'running', 'succeeded', 'failed', 'cancelled')
+    }
+
 
 # %% ../../nbs/apps/01_store.ipynb #84dad1ed
-def failures(rd:Reader, limit:int=20):
+def failures(rd: Reader, limit: int = 20):
     "The latest failed jobs and failed runs, with their errors and run notebooks"
-    return rd.query("SELECT * FROM (SELECT 'job' AS kind, finished_at, source_uri AS source, error_type, error, attempts, notebook_uri FROM jobs WHERE state = 'failed' "
-                    "UNION ALL SELECT 'run', r.finished_at, r.input_uri, r.error_type, r.error, NULL, r.notebook_uri FROM runs r "
-                    "WHERE r.status = 'failed' AND (r.job_id IS NULL)) ORDER BY finished_at DESC NULLS LAST LIMIT ?", [int(limit)])
+    return rd.query(
+        "SELECT * FROM (SELECT 'job' AS kind, finished_at, source_uri AS source, error_type, error, "
+        "attempts, notebook_uri FROM jobs WHERE state = 'failed' "
+        "UNION ALL SELECT 'run', r.finished_at, r.input_uri, r.error_type, r.error, NULL, r.notebook_uri FROM runs r "
+        "WHERE r.status = 'failed' AND (r.job_id IS NULL)) ORDER BY finished_at DESC NULLS LAST LIMIT ?",
+        [int(limit)],
+    )
+
 
 # %% ../../nbs/apps/01_store.ipynb #1b0690a6
-def queue_age_minutes(rd:Reader) -> float|None:
+def queue_age_minutes(rd: Reader) -> float | None:
     "How long the oldest queued job has waited"
     t = rd.scalar("SELECT min(queued_at) FROM jobs WHERE state = 'queued'")
     return None if t is None else (dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - t).total_seconds() / 60
 
+
 # %% ../../nbs/apps/01_store.ipynb #24914014
-def throughput(rd:Reader, hours:int=24):
+def throughput(rd: Reader, hours: int = 24):
     "Videos finished per hour (succeeded clip runs) over the last `hours`"
-    return rd.query("SELECT date_trunc('hour', finished_at) AS hour, count(*) AS videos FROM runs WHERE command = 'clip' AND status = 'succeeded' "
-                    "AND finished_at >= now()::TIMESTAMP - to_hours(?) GROUP BY 1 ORDER BY 1", [int(hours)])
+    return rd.query(
+        "SELECT date_trunc('hour', finished_at) AS hour, count(*) AS videos FROM runs WHERE command = 'clip' "
+        "AND status = 'succeeded' "
+        "AND finished_at >= now()::TIMESTAMP - to_hours(?) GROUP BY 1 ORDER BY 1",
+        [int(hours)],
+    )
+
 
 # %% ../../nbs/apps/01_store.ipynb #6c94e966
-def stage_rtf(rd:Reader, hours:int=24 * 7):
+def stage_rtf(rd: Reader, hours: int = 24 * 7):
     "Real-time factor of each stage per hour (stage seconds over the video's duration)"
     import pandas as pd
-    df = rd.query("SELECT date_trunc('hour', r.finished_at) AS hour, r.stages, v.duration FROM runs r JOIN videos v USING (video_id) "
-                  "WHERE r.status = 'succeeded' AND r.finished_at >= now()::TIMESTAMP - to_hours(?)", [int(hours)])
-    rows = [(h, k, s.get('seconds', 0) / d) for h, st, d in zip(df['hour'], df['stages'], df['duration']) if d
-            for k, s in json.loads(st or '{}').items() if isinstance(s, dict) and k in ('transcribe', 'select', 'render', 'vision', 'prosody')]
+
+    df = rd.query(
+        "SELECT date_trunc('hour', r.finished_at) AS hour, r.stages, v.duration FROM runs r JOIN videos v "
+        "USING (video_id) "
+        "WHERE r.status = 'succeeded' AND r.finished_at >= now()::TIMESTAMP - to_hours(?)",
+        [int(hours)],
+    )
+    rows = [
+        (h, k, s.get('seconds', 0) / d)
+        for h, st, d in zip(df['hour'], df['stages'], df['duration'])
+        if d
+        for k, s in json.loads(st or '{}').items()
+        if isinstance(s, dict) and k in ('transcribe', 'select', 'render', 'vision', 'prosody')
+    ]
     out = pd.DataFrame(rows, columns=['hour', 'stage', 'rtf'])
     return out.groupby(['hour', 'stage'], as_index=False)['rtf'].mean() if len(out) else out
 
+
 # %% ../../nbs/apps/01_store.ipynb #6a40a60a
-def notebook_error(uri:str|None) -> str:
+def notebook_error(uri: str | None) -> str:
     "Markdown of a run notebook's failing cell and its error (what a link to the notebook would show first)"
     import re
-    if not uri: return 'This failure has no run notebook (it failed before its notebook started).'
+
+    if not uri:
+        return 'This failure has no run notebook (it failed before its notebook started).'
     try:
         from opusclip.media.storage import read_text
+
         nb = json.loads(read_text(uri))
-    except Exception as e: return f"Run notebook `{uri}` cannot be read here ({' '.join(str(e).split())[:200]})."
+    except Exception as e:
+        return f"Run notebook `{uri}` cannot be read here ({' '.join(str(e).split())[:200]})."
     for c in nb.get('cells', []):
         for o in c.get('outputs', []):
             if o.get('output_type') == 'error':
                 tb = re.sub(r'\x1b\[[0-9;]*m', '', '\n'.join(o.get('traceback', [])))[-3000:]
                 src = ''.join(c.get('source', ''))
-                return f"Run notebook `{uri}`, failing cell:\n\n```python\n{src}\n```\n\n**{o.get('ename')}**: {o.get('evalue')}\n\n```\n{tb}\n```"
+                return (
+                    f"Run notebook `{uri}`, failing cell:\n\n```python\n{src}\n```\n\n**{o.get('ename')}**: "
+                    f"{o.get('evalue')}\n\n```\n{tb}\n```"
+                )
     return f"Run notebook `{uri}` has no error output."
 
+
 # %% ../../nbs/apps/01_store.ipynb #133ae384
-def system_stats(path:str='.') -> dict:
+def system_stats(path: str = '.') -> dict:
     "CPU and memory use, free disk where `path` lives, and GPUs when nvidia-smi answers"
     import psutil, subprocess
+
     du = shutil.disk_usage(path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path)) or '.')
-    out = dict(cpu=psutil.cpu_percent(interval=None), memory=psutil.virtual_memory().percent, disk_free=100 * du.free / du.total, gpus=[])
+    out = dict(
+        cpu=psutil.cpu_percent(interval=None),
+        memory=psutil.virtual_memory().percent,
+        disk_free=100 * du.free / du.total,
+        gpus=[],
+    )
     if shutil.which('nvidia-smi'):
         try:
-            r = subprocess.run(['nvidia-smi', '--query-gpu=name,utilization.gpu,memory.used,memory.total', '--format=csv,noheader,nounits'],
-                               capture_output=True, text=True, timeout=5)
-            out['gpus'] = [dict(name=n.strip(), util=float(u), memory=100 * float(m) / float(t)) for n, u, m, t in
-                           (l.split(',') for l in r.stdout.strip().splitlines() if l.count(',') == 3)]
-        except Exception: pass
+            r = subprocess.run(
+                [
+                    'nvidia-smi',
+                    '--query-gpu=name,utilization.gpu,memory.used,memory.total',
+                    '--format=csv,noheader,nounits',
+                ],
+                capture_output=True,
+                text=True,
+                timeout=5,
+            )
+            out['gpus'] = [
+                dict(name=n.strip(), util=float(u), memory=100 * float(m) / float(t))
+                for n, u, m, t in (l.split(',') for l in r.stdout.strip().splitlines() if l.count(',') == 3)
+            ]
+        except Exception:
+            pass
     return out
+
 
 # %% ../../nbs/apps/01_store.ipynb #89f5dc26
 ALERT_RULES = dict(failure_rate=0.2, min_jobs=5, queue_age_minutes=30.0, disk_free_percent=10.0)
 
-def alerts(rd:Reader, system:dict|None=None, rules:dict=ALERT_RULES) -> list[dict]:
+
+def alerts(rd: Reader, system: dict | None = None, rules: dict = ALERT_RULES) -> list[dict]:
     "Each rule with `firing` and a one-line message"
-    r = rd.query("SELECT count(*) FILTER (WHERE state = 'failed') AS failed, count(*) AS done FROM jobs "
-                 "WHERE state IN ('failed', 'succeeded') AND finished_at >= now()::TIMESTAMP - INTERVAL 1 HOUR").iloc[0]
+    r = rd.query(
+        "SELECT count(*) FILTER (WHERE state = 'failed') AS failed, count(*) AS done FROM jobs "
+        "WHERE state IN ('failed', 'succeeded') AND finished_at >= now()::TIMESTAMP - INTERVAL 1 HOUR"
+    ).iloc[0]
     rate = float(r.failed) / r.done if r.done else 0.0
-    age = queue_age_minutes(rd); sysd = system or {}
-    return [dict(rule='failure rate', firing=bool(r.done >= rules['min_jobs'] and rate > rules['failure_rate']),
-                 message=f"{r.failed} of {r.done} jobs failed in the last hour ({rate:.0%}; alert above {rules['failure_rate']:.0%})"),
-            dict(rule='queue age', firing=bool(age is not None and age > rules['queue_age_minutes']),
-                 message='no job waiting' if age is None else f"the oldest queued job has waited {age:.0f} min (alert above {rules['queue_age_minutes']:.0f})"),
-            dict(rule='disk space', firing=bool(sysd.get('disk_free', 100) < rules['disk_free_percent']),
-                 message=f"{sysd.get('disk_free', float('nan')):.0f}% of the disk is free (alert below {rules['disk_free_percent']:.0f}%)")]
+    age = queue_age_minutes(rd)
+    sysd = system or {}
+    return [
+        dict(
+            rule='failure rate',
+            firing=bool(r.done >= rules['min_jobs'] and rate > rules['failure_rate']),
+            message=f"{r.failed} of {r.done} jobs failed in the last hour ({rate:.0%}; alert above "
+            f"{rules['failure_rate']:.0%})",
+        ),
+        dict(
+            rule='queue age',
+            firing=bool(age is not None and age > rules['queue_age_minutes']),
+            message='no job waiting'
+            if age is None
+            else f"the oldest queued job has waited {age:.0f} min (alert above {rules['queue_age_minutes']:.0f})",
+        ),
+        dict(
+            rule='disk space',
+            firing=bool(sysd.get('disk_free', 100) < rules['disk_free_percent']),
+            message=f"{sysd.get('disk_free', float('nan')):.0f}% of the disk is free (alert below "
+            f"{rules['disk_free_percent']:.0f}%)",
+        ),
+    ]
+
 
 # %% ../../nbs/apps/01_store.ipynb #42e6ed22
-def send_alerts(url:str, fired:list[dict], timeout:float=5.0) -> bool:
-    "POST newly firing alerts as JSON to a webhook (Slack-style `text` plus the alerts); False when it cannot be reached"
+def send_alerts(url: str, fired: list[dict], timeout: float = 5.0) -> bool:
+    """POST newly firing alerts as JSON to a webhook (Slack-style `text` plus the alerts); False when it cannot be
+    reached"""
     import urllib.request
+
     body = json.dumps(dict(text='opusclip: ' + '; '.join(a['message'] for a in fired), alerts=fired)).encode()
     try:
-        urllib.request.urlopen(urllib.request.Request(url, body, {'Content-Type': 'application/json'}), timeout=timeout).close(); return True
-    except Exception: return False
+        urllib.request.urlopen(
+            urllib.request.Request(url, body, {'Content-Type': 'application/json'}), timeout=timeout
+        ).close()
+        return True
+    except Exception:
+        return False
+
 
 # %% ../../nbs/apps/01_store.ipynb #00996e22
-FEEDBACK_SCHEMA = """CREATE TABLE IF NOT EXISTS clip_feedback(feedback_id VARCHAR PRIMARY KEY, clip_id VARCHAR, video_id VARCHAR,
-  action VARCHAR, status VARCHAR, starred BOOLEAN, title VARCHAR, hashtags JSON, note VARCHAR, reviewer VARCHAR, created_at TIMESTAMP)"""
+FEEDBACK_SCHEMA = """CREATE TABLE IF NOT EXISTS clip_feedback(feedback_id VARCHAR PRIMARY KEY, clip_id VARCHAR,
+  video_id VARCHAR,
+  action VARCHAR, status VARCHAR, starred BOOLEAN, title VARCHAR, hashtags JSON, note VARCHAR, reviewer VARCHAR,
+    created_at TIMESTAMP)"""
+
 
 class Feedback:
     "The review feedback of a catalog (`<catalog>.feedback.duckdb`)"
-    def __init__(self, catalog:str):
+
+    def __init__(self, catalog: str):
         self.path = feedback_path(catalog)
-        try: self.con = duckdb.connect(self.path)
+        try:
+            self.con = duckdb.connect(self.path)
         except duckdb.IOException:
-            raise CatalogProblem(f"The review feedback file {self.path} is open in another dashboard server; review clips there.") from None
-        self.con.execute(FEEDBACK_SCHEMA); self.lock = threading.RLock()
+            raise CatalogProblem(
+                f"The review feedback file {self.path} is open in another dashboard server; review clips there."
+            ) from None
+        self.con.execute(FEEDBACK_SCHEMA)
+        self.lock = threading.RLock()
 
-    def state(self, clip_ids:list[str]) -> dict:
+    def state(self, clip_ids: list[str]) -> dict:
         "`clip_id -> {status, starred, title, hashtags, note}` for the clips that have feedback"
-        if not clip_ids: return {}
+        if not clip_ids:
+            return {}
         with self.lock:
-            rows = self.con.execute("SELECT clip_id, status, starred, title, hashtags, note FROM clip_feedback WHERE clip_id IN (SELECT unnest(?)) "
-                                    "QUALIFY row_number() OVER (PARTITION BY clip_id ORDER BY created_at DESC, feedback_id DESC) = 1", [list(clip_ids)]).fetchall()
-        return {r[0]: dict(status=r[1], starred=bool(r[2]), title=r[3], hashtags=json.loads(r[4]) if r[4] else [], note=r[5]) for r in rows}
+            rows = self.con.execute(
+                "SELECT clip_id, status, starred, title, hashtags, note FROM clip_feedback WHERE clip_id IN "
+                "(SELECT unnest(?)) "
+                "QUALIFY row_number() OVER (PARTITION BY clip_id ORDER BY created_at DESC, feedback_id DESC) = 1",
+                [list(clip_ids)],
+            ).fetchall()
+        return {
+            r[0]: dict(
+                status=r[1], starred=bool(r[2]), title=r[3], hashtags=json.loads(r[4]) if r[4] else [], note=r[5]
+            )
+            for r in rows
+        }
 
-    def record(self, clip_id:str, video_id:str, action:str, reviewer:str='', **change) -> dict:
+    def record(self, clip_id: str, video_id: str, action: str, reviewer: str = '', **change) -> dict:
         "Write one row: the clip's state after `action` (approve, reject, star, unstar, edit)"
-        if action not in ('approve', 'reject', 'star', 'unstar', 'edit', 'reset'): raise ValueError(f"unknown review action {action!r}")
-        with self.lock:                                         # read and write as one step (sessions run in threads)
-            prev = self.state([clip_id]).get(clip_id, dict(status='pending', starred=False, title=None, hashtags=[], note=None))
+        if action not in ('approve', 'reject', 'star', 'unstar', 'edit', 'reset'):
+            raise ValueError(f"unknown review action {action!r}")
+        with self.lock:  # read and write as one step (sessions run in threads)
+            prev = self.state([clip_id]).get(
+                clip_id, dict(status='pending', starred=False, title=None, hashtags=[], note=None)
+            )
             new = dict(prev, **{k: v for k, v in change.items() if k in ('title', 'hashtags', 'note')})
-            if action in ('approve', 'reject'): new['status'] = 'approved' if action == 'approve' else 'rejected'
-            if action == 'reset': new['status'] = 'pending'
-            if action in ('star', 'unstar'): new['starred'] = action == 'star'
-            self.con.execute("INSERT INTO clip_feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             [uuid.uuid4().hex, clip_id, video_id, action, new['status'], new['starred'], new['title'], json.dumps(new['hashtags'] or []),
-                              new['note'], reviewer, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)])
+            if action in ('approve', 'reject'):
+                new['status'] = 'approved' if action == 'approve' else 'rejected'
+            if action == 'reset':
+                new['status'] = 'pending'
+            if action in ('star', 'unstar'):
+                new['starred'] = action == 'star'
+            self.con.execute(
+                "INSERT INTO clip_feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    uuid.uuid4().hex,
+                    clip_id,
+                    video_id,
+                    action,
+                    new['status'],
+                    new['starred'],
+                    new['title'],
+                    json.dumps(new['hashtags'] or []),
+                    new['note'],
+                    reviewer,
+                    dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                ],
+            )
         return new
 
     def approved(self) -> list[str]:
         with self.lock:
-            return [r[0] for r in self.con.execute("SELECT clip_id FROM clip_feedback QUALIFY row_number() OVER (PARTITION BY clip_id "
-                                                   "ORDER BY created_at DESC, feedback_id DESC) = 1 AND status = 'approved' ORDER BY clip_id").fetchall()]
+            return [
+                r[0]
+                for r in self.con.execute(
+                    "SELECT clip_id FROM clip_feedback QUALIFY row_number() OVER (PARTITION BY clip_id "
+                    "ORDER BY created_at DESC, feedback_id DESC) = 1 AND status = 'approved' ORDER BY clip_id"
+                ).fetchall()
+            ]
 
-    def close(self): self.con.close()
+    def close(self):
+        self.con.close()
+
 
 # %% ../../nbs/apps/01_store.ipynb #6f7a6910
-def export_approved(rd:Reader, fb:Feedback, dest:str) -> dict:
-    "Copy the approved clips' files to `dest/<video name>/` and write `dest/approved.csv` with the reviewed titles and hashtags"
+def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
+    """Copy the approved clips' files to `dest/<video name>/` and write `dest/approved.csv` with the reviewed titles
+    and hashtags"""
     import csv
-    ids = fb.approved(); st = fb.state(ids)
-    if not ids: return dict(clips=0, files=0, csv=None)
-    df = rd.query("SELECT c.clip_id, c.title, c.hashtags, c.score, c.video_uri, c.srt_uri, c.vtt_uri, c.thumbnail_uri, v.uri AS source "
-                  "FROM clips c JOIN videos v USING (video_id) WHERE c.clip_id IN (SELECT unnest(?)) ORDER BY c.score DESC", [ids])
-    os.makedirs(dest, exist_ok=True); n = 0; rows = []
+
+    ids = fb.approved()
+    st = fb.state(ids)
+    if not ids:
+        return dict(clips=0, files=0, csv=None)
+    df = rd.query(
+        "SELECT c.clip_id, c.title, c.hashtags, c.score, c.video_uri, c.srt_uri, c.vtt_uri, c.thumbnail_uri, "
+        "v.uri AS source "
+        "FROM clips c JOIN videos v USING (video_id) WHERE c.clip_id IN (SELECT unnest(?)) ORDER BY c.score DESC",
+        [ids],
+    )
+    os.makedirs(dest, exist_ok=True)
+    n = 0
+    rows = []
     for r in df.itertuples():
-        sub = os.path.join(dest, Path(str(r.source)).stem); os.makedirs(sub, exist_ok=True)
+        sub = os.path.join(dest, Path(str(r.source)).stem)
+        os.makedirs(sub, exist_ok=True)
         for f in (r.video_uri, r.srt_uri, r.vtt_uri, r.thumbnail_uri):
-            if f and os.path.exists(f): shutil.copy2(f, sub); n += 1
+            if f and os.path.exists(f):
+                shutil.copy2(f, sub)
+                n += 1
         s = st.get(r.clip_id, {})
-        rows.append(dict(clip_id=r.clip_id, title=s.get('title') or r.title, hashtags=' '.join(s.get('hashtags') or json.loads(r.hashtags or '[]')),
-                         note=s.get('note') or '', score=r.score, video=os.path.join(sub, os.path.basename(r.video_uri or '')), source=r.source))
+        rows.append(
+            dict(
+                clip_id=r.clip_id,
+                title=s.get('title') or r.title,
+                hashtags=' '.join(s.get('hashtags') or json.loads(r.hashtags or '[]')),
+                note=s.get('note') or '',
+                score=r.score,
+                video=os.path.join(sub, os.path.basename(r.video_uri or '')),
+                source=r.source,
+            )
+        )
     out = os.path.join(dest, 'approved.csv')
     with open(out, 'w', newline='') as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0])); w.writeheader(); w.writerows(rows)
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
     return dict(clips=len(rows), files=n, csv=out)

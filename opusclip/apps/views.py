@@ -9,87 +9,157 @@ from __future__ import annotations
 import datetime as dt, json, os
 from pathlib import Path
 from ..core.basics import OpusclipError
-from .store import CatalogProblem, Feedback, Reader, alerts, categories, counts_by, export_approved, failures, job_counts, kpis, length_vs_score, notebook_error, score_histogram, send_alerts, stage_rtf, subscore_means, system_stats, throughput, top_clips
+from .store import CatalogProblem, Feedback, Reader, alerts, categories, counts_by, export_approved
+from .store import failures, job_counts, kpis, length_vs_score, notebook_error, score_histogram
+from .store import send_alerts, stage_rtf, subscore_means, system_stats, throughput, top_clips
 
 # %% auto #0
 __all__ = ['analytics_data', 'AnalyticsView', 'EngagementView', 'MonitoringView', 'ReviewView', 'app', 'page']
 
+
 # %% ../../nbs/apps/02_views.ipynb #ff54170c
 def _pn():
     import panel as pn
+
     pn.extension('tabulator', sizing_mode='stretch_width', notifications=True)
     return pn
 
+
 # %% ../../nbs/apps/02_views.ipynb #0bde3ecd
-def _bars(df, x:str, y:str, title:str, color:str='#3b6ea5'):
+def _bars(df, x: str, y: str, title: str, color: str = '#3b6ea5'):
     "An hvplot bar chart (monitoring)"
     import hvplot.pandas  # noqa: F401 (registers .hvplot)
-    return df.hvplot.bar(x=x, y=y, title=title, height=260, color=color, responsive=True, xlabel='', ylabel=y, rot=30 if len(df) > 6 else 0)
+
+    return df.hvplot.bar(
+        x=x,
+        y=y,
+        title=title,
+        height=260,
+        color=color,
+        responsive=True,
+        xlabel='',
+        ylabel=y,
+        rot=30 if len(df) > 6 else 0,
+    )
+
 
 # %% ../../nbs/apps/02_views.ipynb #a28a51f1
-def _empty(pn, rd:Reader):
+def _empty(pn, rd: Reader):
     if rd.scalar("SELECT count(*) FROM clips") == 0:
-        return pn.pane.Alert("No clips in this catalog yet. Run `opusclip clip VIDEO` or `opusclip batch MANIFEST` with this catalog; "
-                             "this page shows them after the run.", alert_type='info')
+        return pn.pane.Alert(
+            "No clips in this catalog yet. Run `opusclip clip VIDEO` or `opusclip batch MANIFEST` with this catalog; "
+            "this page shows them after the run.",
+            alert_type='info',
+        )
     return None
 
+
 # %% ../../nbs/apps/02_views.ipynb #fee3b1eb
-def analytics_data(rd:Reader, **f) -> dict:
+def analytics_data(rd: Reader, **f) -> dict:
     "Everything the analytics page shows for the filters, the queries run side by side (a DuckDB cursor each)"
     from concurrent.futures import ThreadPoolExecutor
-    jobs = dict(kpis=lambda: kpis(rd, **f), hist=lambda: score_histogram(rd, **f), subscores=lambda: subscore_means(rd, **f),
-                categories=lambda: counts_by(rd, 'category', **f), emotions=lambda: counts_by(rd, 'emotion', **f),
-                points=lambda: length_vs_score(rd, **f), top=lambda: top_clips(rd, 20, **f))
+
+    jobs = dict(
+        kpis=lambda: kpis(rd, **f),
+        hist=lambda: score_histogram(rd, **f),
+        subscores=lambda: subscore_means(rd, **f),
+        categories=lambda: counts_by(rd, 'category', **f),
+        emotions=lambda: counts_by(rd, 'emotion', **f),
+        points=lambda: length_vs_score(rd, **f),
+        top=lambda: top_clips(rd, 20, **f),
+    )
     with ThreadPoolExecutor(4) as ex:
         futs = {k: ex.submit(fn) for k, fn in jobs.items()}
         return {k: fu.result() for k, fu in futs.items()}
 
+
 # %% ../../nbs/apps/02_views.ipynb #5b8c70b6
-def _figure(title:str, x_range=None, **kw):
+def _figure(title: str, x_range=None, **kw):
     from bokeh.plotting import figure
-    if x_range is not None: kw['x_range'] = x_range
+
+    if x_range is not None:
+        kw['x_range'] = x_range
     f = figure(title=title, height=260, sizing_mode='stretch_width', toolbar_location=None, **kw)
     f.grid.grid_line_alpha = 0.3
     return f
 
+
 # %% ../../nbs/apps/02_views.ipynb #ac1c27e2
 class AnalyticsView:
     "What was produced and how it scores: KPIs, distributions, top clips with a player; every filter pushed into SQL"
-    def __init__(self, rd:Reader):
+
+    def __init__(self, rd: Reader):
         from bokeh.models import ColumnDataSource
-        pn = self.pn = _pn(); self.rd = rd
+
+        pn = self.pn = _pn()
+        self.rd = rd
         self.start = pn.widgets.DatePicker(name='From', value=None)
         self.end = pn.widgets.DatePicker(name='To', value=None)
         self.source = pn.widgets.TextInput(name='Source contains', placeholder='part of a path or URI')
-        self.category = pn.widgets.Select(name='Category', options=categories(rd), value='all', css_classes=['filter-category'])
+        self.category = pn.widgets.Select(
+            name='Category', options=categories(rd), value='all', css_classes=['filter-category']
+        )
         self.score = pn.widgets.RangeSlider(name='Score', start=0, end=100, value=(0, 100), step=1)
         self.widgets = [self.start, self.end, self.source, self.category, self.score]
-        num = lambda name, fmt: pn.indicators.Number(name=name, value=0, format=fmt, font_size='28pt', title_size='11pt',
-                                                     css_classes=[f"kpi-{name.split()[0].lower()}"])
-        self.kpi = dict(videos=num('Videos', '{value:,.0f}'), hours=num('Hours of source', '{value:,.2f}'), clips=num('Clips', '{value:,.0f}'),
-                        mean_score=num('Mean score', '{value:.1f}'))
+        num = lambda name, fmt: pn.indicators.Number(
+            name=name,
+            value=0,
+            format=fmt,
+            font_size='28pt',
+            title_size='11pt',
+            css_classes=[f"kpi-{name.split()[0].lower()}"],
+        )
+        self.kpi = dict(
+            videos=num('Videos', '{value:,.0f}'),
+            hours=num('Hours of source', '{value:,.2f}'),
+            clips=num('Clips', '{value:,.0f}'),
+            mean_score=num('Mean score', '{value:.1f}'),
+        )
         self.src = {k: ColumnDataSource() for k in ('hist', 'subscores', 'categories', 'emotions', 'points')}
-        h = _figure('Score distribution'); h.vbar(x='score', top='clips', width=8, source=self.src['hist'], color='#3b6ea5')
-        s = _figure('Mean sub-scores', x_range=['hook', 'coherence', 'connection', 'trend']); s.vbar(x='subscore', top='mean', width=0.7, source=self.src['subscores'], color='#5a9e6f')
-        self.cat_fig = _figure('Categories', x_range=[]); self.cat_fig.vbar(x='category', top='clips', width=0.7, source=self.src['categories'], color='#c97b3a')
-        self.emo_fig = _figure('Emotions', x_range=[]); self.emo_fig.vbar(x='emotion', top='clips', width=0.7, source=self.src['emotions'], color='#8a5aa8')
-        p = _figure('Clip length (s) vs score'); p.scatter(x='duration', y='score', source=self.src['points'], alpha=0.4, size=5)
+        h = _figure('Score distribution')
+        h.vbar(x='score', top='clips', width=8, source=self.src['hist'], color='#3b6ea5')
+        s = _figure('Mean sub-scores', x_range=['hook', 'coherence', 'connection', 'trend'])
+        s.vbar(x='subscore', top='mean', width=0.7, source=self.src['subscores'], color='#5a9e6f')
+        self.cat_fig = _figure('Categories', x_range=[])
+        self.cat_fig.vbar(x='category', top='clips', width=0.7, source=self.src['categories'], color='#c97b3a')
+        self.emo_fig = _figure('Emotions', x_range=[])
+        self.emo_fig.vbar(x='emotion', top='clips', width=0.7, source=self.src['emotions'], color='#8a5aa8')
+        p = _figure('Clip length (s) vs score')
+        p.scatter(x='duration', y='score', source=self.src['points'], alpha=0.4, size=5)
         self.charts = pn.GridBox(*[pn.pane.Bokeh(f) for f in (h, s, self.cat_fig, self.emo_fig, p)], ncols=2)
-        self.table = pn.widgets.Tabulator(disabled=True, selectable=1, show_index=False, height=420, css_classes=['top-clips'],
-                                          formatters={'score': {'type': 'money', 'precision': 1, 'symbol': ''}, 'duration': {'type': 'money', 'precision': 1, 'symbol': ''}})
+        self.table = pn.widgets.Tabulator(
+            disabled=True,
+            selectable=1,
+            show_index=False,
+            height=420,
+            css_classes=['top-clips'],
+            formatters={
+                'score': {'type': 'money', 'precision': 1, 'symbol': ''},
+                'duration': {'type': 'money', 'precision': 1, 'symbol': ''},
+            },
+        )
         self.player = pn.Column(pn.pane.Markdown('Select a clip in the table to play it.'), width=300)
         self.table.param.watch(self._play, 'selection')
-        for w in self.widgets: w.param.watch(self.update, 'value')
+        for w in self.widgets:
+            w.param.watch(self.update, 'value')
         self.update()
 
     def filters(self) -> dict:
-        return dict(start=self.start.value, end=self.end.value, source=self.source.value.strip(), category=self.category.value, score=tuple(self.score.value))
+        return dict(
+            start=self.start.value,
+            end=self.end.value,
+            source=self.source.value.strip(),
+            category=self.category.value,
+            score=tuple(self.score.value),
+        )
 
     def update(self, *_):
         "Run the queries for the current filters and update the page in place"
         d = analytics_data(self.rd, **self.filters())
-        for k, v in d['kpis'].items(): self.kpi[k].value = round(v or 0, 2)
-        for k in ('hist', 'subscores', 'categories', 'emotions', 'points'): self.src[k].data = {c: d[k][c].tolist() for c in d[k].columns}
+        for k, v in d['kpis'].items():
+            self.kpi[k].value = round(v or 0, 2)
+        for k in ('hist', 'subscores', 'categories', 'emotions', 'points'):
+            self.src[k].data = {c: d[k][c].tolist() for c in d[k].columns}
         self.cat_fig.x_range.factors = d['categories']['category'].tolist()
         self.emo_fig.x_range.factors = d['emotions']['emotion'].tolist()
         self.top = d['top']
@@ -97,207 +167,394 @@ class AnalyticsView:
 
     def _play(self, event):
         pn = self.pn
-        if not event.new: return
+        if not event.new:
+            return
         r = self.top.iloc[event.new[0]]
         path = r['video_uri']
-        self.player[:] = [pn.pane.Markdown(f"**{r['title']}** (score {r['score']:.0f})"),
-                          pn.pane.Video(path, width=270, height=480) if path and os.path.exists(path) else pn.pane.Markdown(f'`{path}` is not on this machine.')]
+        self.player[:] = [
+            pn.pane.Markdown(f"**{r['title']}** (score {r['score']:.0f})"),
+            pn.pane.Video(path, width=270, height=480)
+            if path and os.path.exists(path)
+            else pn.pane.Markdown(f'`{path}` is not on this machine.'),
+        ]
 
     def __panel__(self):
         pn = self.pn
         empty = _empty(pn, self.rd)
-        if empty is not None: return empty
-        clips = pn.Column(pn.Row(*self.widgets), pn.Row(*self.kpi.values()), self.charts, pn.Row(pn.Column('## Top clips', self.table), self.player))
+        if empty is not None:
+            return empty
+        clips = pn.Column(
+            pn.Row(*self.widgets),
+            pn.Row(*self.kpi.values()),
+            self.charts,
+            pn.Row(pn.Column('## Top clips', self.table), self.player),
+        )
         eng = pn.Column(pn.pane.Markdown('Loading engagement...'), css_classes=['engagement-tab'])
         tabs = pn.Tabs(('Clips', clips), ('Engagement', eng), dynamic=True)
-        def load(event):                  # built when first opened, so the clips page renders as fast as before
+
+        def load(event):  # built when first opened, so the clips page renders as fast as before
             if event.new == 1 and not getattr(self, 'engagement', None):
-                self.engagement = EngagementView(self.rd); eng[:] = [self.engagement.__panel__()]
+                self.engagement = EngagementView(self.rd)
+                eng[:] = [self.engagement.__panel__()]
+
         tabs.param.watch(load, 'active')
         return tabs
 
 
 # %% ../../nbs/apps/02_views.ipynb #93a802b4
 class EngagementView:
-    "How posted clips did: totals, trends with intervals, forecasts with their bands, recommendations, segments, the active model"
-    def __init__(self, rd:Reader):
+    """How posted clips did: totals, trends with intervals, forecasts with their bands, recommendations, segments, the
+    active model"""
+
+    def __init__(self, rd: Reader):
         from opusclip.learn import trends as tr
+
         self.pn, self.rd = _pn(), rd
         self.n = rd.scalar("SELECT count(*) FROM engagement")
-        if not self.n: return
+        if not self.n:
+            return
         self.P = tr.posts(rd)
-        self.kpis = dict(posts=len(self.P), views=float(self.P['views'].sum()), rate=float(self.P['engagement_rate'].median() or 0),
-                         linked=int(self.P['clip_id'].notna().sum()))
+        self.kpis = dict(
+            posts=len(self.P),
+            views=float(self.P['views'].sum()),
+            rate=float(self.P['engagement_rate'].median() or 0),
+            linked=int(self.P['clip_id'].notna().sum()),
+        )
         self.trends = tr.trends(rd, 'channel')
         self.recs = tr.recommendations(rd)
-        try: self.segments = tr.segments(self.P)[1]
-        except OpusclipError as e: self.segments = str(e)
+        try:
+            self.segments = tr.segments(self.P)[1]
+        except OpusclipError as e:
+            self.segments = str(e)
         self.daily = tr.daily_views(rd, 'channel')
         self.forecasts = rd.query("SELECT series, model, ds, yhat, yhat_lo, yhat_hi FROM forecasts ORDER BY series, ds")
-        self.model = rd.query("SELECT model_id, kind, target, n_train, metrics->>'spearman_cv' AS spearman_cv, metrics->>'heuristic_spearman' AS heuristic, "
-                              "metrics->>'blend_weight' AS weight FROM models WHERE active")
+        self.model = rd.query(
+            "SELECT model_id, kind, target, n_train, metrics->>'spearman_cv' AS spearman_cv, "
+            "metrics->>'heuristic_spearman' AS heuristic, "
+            "metrics->>'blend_weight' AS weight FROM models WHERE active"
+        )
 
-    def chart(self, series:str):
+    def chart(self, series: str):
         "Daily views of `series` (`views:<channel>`) with their 7-day mean, its forecast and 80% band"
         from bokeh.models import ColumnDataSource
+
         f = _figure(f'{series}: daily views and forecast', x_axis_type='datetime')
         grp = series.split(':', 1)[1] if series.startswith('views:') else None
         act = self.daily[self.daily['grp'] == grp] if grp else self.daily.iloc[:0]
         if len(act):
             from opusclip.learn.trends import rolling
+
             src = ColumnDataSource(rolling(act)[['ds', 'views', 'rolling']])
             f.line(x='ds', y='views', source=src, color='#243447', alpha=0.5, legend_label='actual')
             f.line(x='ds', y='rolling', source=src, color='#c97b3a', line_width=2, legend_label='7-day mean')
         fc = self.forecasts[self.forecasts['series'] == series]
         if len(fc):
             src = ColumnDataSource(fc)
-            f.varea(x='ds', y1='yhat_lo', y2='yhat_hi', source=src, fill_alpha=0.25, color='#3b6ea5', legend_label='80% interval')
-            f.line(x='ds', y='yhat', source=src, color='#3b6ea5', line_dash='dashed', legend_label=f"forecast ({fc['model'].iloc[0]})")
+            f.varea(
+                x='ds',
+                y1='yhat_lo',
+                y2='yhat_hi',
+                source=src,
+                fill_alpha=0.25,
+                color='#3b6ea5',
+                legend_label='80% interval',
+            )
+            f.line(
+                x='ds',
+                y='yhat',
+                source=src,
+                color='#3b6ea5',
+                line_dash='dashed',
+                legend_label=f"forecast ({fc['model'].iloc[0]})",
+            )
         f.legend.location = 'top_left'
         return self.pn.pane.Bokeh(f)
 
     def __panel__(self):
         pn = self.pn
         if not self.n:
-            return pn.pane.Alert("No engagement imported yet. Export your analytics and run `opusclip engagement import FILE --platform youtube` "
-                                 "(or tiktok, instagram, generic) with this catalog.", alert_type='info', css_classes=['engagement-empty'])
-        num = lambda name, v, fmt, css: pn.indicators.Number(name=name, value=v, format=fmt, font_size='26pt', title_size='11pt', css_classes=[css])
+            return pn.pane.Alert(
+                "No engagement imported yet. Export your analytics and run `opusclip engagement import FILE "
+                "--platform youtube` "
+                "(or tiktok, instagram, generic) with this catalog.",
+                alert_type='info',
+                css_classes=['engagement-empty'],
+            )
+        num = lambda name, v, fmt, css: pn.indicators.Number(
+            name=name, value=v, format=fmt, font_size='26pt', title_size='11pt', css_classes=[css]
+        )
         k = self.kpis
-        kpis = pn.Row(num('Posts', k['posts'], '{value:,.0f}', 'eng-posts'), num('Views', k['views'], '{value:,.0f}', 'eng-views'),
-                      num('Median engagement rate %', 100 * k['rate'], '{value:.2f}', 'eng-rate'), num('Linked to clips', k['linked'], '{value:,.0f}', 'eng-linked'))
+        kpis = pn.Row(
+            num('Posts', k['posts'], '{value:,.0f}', 'eng-posts'),
+            num('Views', k['views'], '{value:,.0f}', 'eng-views'),
+            num('Median engagement rate %', 100 * k['rate'], '{value:.2f}', 'eng-rate'),
+            num('Linked to clips', k['linked'], '{value:,.0f}', 'eng-linked'),
+        )
         forecast = sorted(set(self.forecasts['series']))
-        series = forecast + sorted({f'views:{g}' for g in self.daily['grp'].unique()} - set(forecast))   # forecast series first
+        series = forecast + sorted(
+            {f'views:{g}' for g in self.daily['grp'].unique()} - set(forecast)
+        )  # forecast series first
         pick = pn.widgets.Select(name='Series', options=series, value=series[0] if series else None)
         charts = pn.Column(pn.bind(lambda s: self.chart(s) if s else pn.pane.Markdown('No daily views yet.'), pick))
         recs = '\n\n'.join(f"**{ch}**\n\n" + '\n'.join(f"- {r}" for r in rs) for ch, rs in self.recs.items())
-        seg = (pn.widgets.Tabulator(self.segments, disabled=True, show_index=False, css_classes=['eng-segments']) if not isinstance(self.segments, str)
-               else pn.pane.Markdown(f"Segments: {self.segments}"))
-        model = ('No learned model is active; clips are scored by the heuristic. Train one with `opusclip model train --activate`.' if self.model.empty else
-                 "Active model **{model_id}** ({kind}, {target}, {n_train} clips): Spearman {spearman_cv} cross-validated by video against the heuristic's "
-                 "{heuristic}; blend weight {weight}.".format(**self.model.iloc[0].to_dict()))
-        return pn.Column(kpis, '## Views and forecasts', pick, charts,
-                         '## Trends per channel (95% intervals)', pn.widgets.Tabulator(self.trends.round(4), disabled=True, show_index=False, css_classes=['eng-trends']),
-                         '## Recommendations', pn.pane.Markdown(recs, css_classes=['eng-recs']), '## Segments of clips', seg,
-                         '## Model', pn.pane.Markdown(model, css_classes=['eng-model']))
+        seg = (
+            pn.widgets.Tabulator(self.segments, disabled=True, show_index=False, css_classes=['eng-segments'])
+            if not isinstance(self.segments, str)
+            else pn.pane.Markdown(f"Segments: {self.segments}")
+        )
+        model = (
+            'No learned model is active; clips are scored by the heuristic. Train one with `opusclip model '
+            'train --activate`.'
+            if self.model.empty
+            else "Active model **{model_id}** ({kind}, {target}, {n_train} clips): Spearman {spearman_cv} "
+            "cross-validated by video against the heuristic's "
+            "{heuristic}; blend weight {weight}.".format(**self.model.iloc[0].to_dict())
+        )
+        return pn.Column(
+            kpis,
+            '## Views and forecasts',
+            pick,
+            charts,
+            '## Trends per channel (95% intervals)',
+            pn.widgets.Tabulator(self.trends.round(4), disabled=True, show_index=False, css_classes=['eng-trends']),
+            '## Recommendations',
+            pn.pane.Markdown(recs, css_classes=['eng-recs']),
+            '## Segments of clips',
+            seg,
+            '## Model',
+            pn.pane.Markdown(model, css_classes=['eng-model']),
+        )
 
 
 # %% ../../nbs/apps/02_views.ipynb #d9ec45e5
 class MonitoringView:
     "The queue, failures, throughput, the machine and alerts; `refresh()` re-queries (every few seconds when served)"
-    def __init__(self, rd:Reader, webhook:str|None=None):
-        pn = self.pn = _pn(); self.rd, self.webhook, self._fired = rd, webhook or os.environ.get('OPUSCLIP_ALERT_WEBHOOK'), set()
+
+    def __init__(self, rd: Reader, webhook: str | None = None):
+        pn = self.pn = _pn()
+        self.rd, self.webhook, self._fired = rd, webhook or os.environ.get('OPUSCLIP_ALERT_WEBHOOK'), set()
         self.counts, self.alerts, self.system = pn.Row(), pn.Column(), pn.Row()
-        self.failed = pn.widgets.Tabulator(failures(rd), disabled=True, show_index=False, height=300, css_classes=['failures'], selectable=1)
-        self.detail = pn.pane.Markdown('Select a failure to see its run notebook\'s error.', css_classes=['failure-detail'])
-        self.failed.param.watch(lambda e: setattr(self.detail, 'object', notebook_error(self.failed.value['notebook_uri'].iloc[e.new[0]])) if e.new else None, 'selection')
+        self.failed = pn.widgets.Tabulator(
+            failures(rd), disabled=True, show_index=False, height=300, css_classes=['failures'], selectable=1
+        )
+        self.detail = pn.pane.Markdown(
+            'Select a failure to see its run notebook\'s error.', css_classes=['failure-detail']
+        )
+        self.failed.param.watch(
+            lambda e: (
+                setattr(self.detail, 'object', notebook_error(self.failed.value['notebook_uri'].iloc[e.new[0]]))
+                if e.new
+                else None
+            ),
+            'selection',
+        )
         self.charts = pn.Row()
         self.updated = pn.pane.Markdown('')
         self.refresh()
 
     def refresh(self):
         pn, rd = self.pn, self.rd
-        c = job_counts(rd); s = system_stats(rd.catalog)
-        self.counts[:] = [pn.indicators.Number(name=k, value=v, format='{value:,.0f}', font_size='26pt', title_size='11pt', css_classes=[f'jobs-{k}']) for k, v in c.items()]
+        c = job_counts(rd)
+        s = system_stats(rd.catalog)
+        self.counts[:] = [
+            pn.indicators.Number(
+                name=k, value=v, format='{value:,.0f}', font_size='26pt', title_size='11pt', css_classes=[f'jobs-{k}']
+            )
+            for k, v in c.items()
+        ]
         al = alerts(rd, s)
-        self.alerts[:] = [pn.pane.Alert(f"**{a['rule']}**: {a['message']}", alert_type='danger' if a['firing'] else 'success') for a in al]
+        self.alerts[:] = [
+            pn.pane.Alert(f"**{a['rule']}**: {a['message']}", alert_type='danger' if a['firing'] else 'success')
+            for a in al
+        ]
         new = [a for a in al if a['firing'] and a['rule'] not in self._fired]
         self._fired = {a['rule'] for a in al if a['firing']}
-        if new and self.webhook: send_alerts(self.webhook, new)
+        if new and self.webhook:
+            send_alerts(self.webhook, new)
         gp = ', '.join(f"{g['name']}: {g['util']:.0f}% busy, {g['memory']:.0f}% memory" for g in s['gpus']) or 'no GPU'
-        self.system[:] = [pn.pane.Markdown(f"**CPU** {s['cpu']:.0f}% · **memory** {s['memory']:.0f}% · **disk free** {s['disk_free']:.0f}% · **GPU** {gp}")]
+        self.system[:] = [
+            pn.pane.Markdown(
+                f"**CPU** {s['cpu']:.0f}% · **memory** {s['memory']:.0f}% · **disk free** "
+                f"{s['disk_free']:.0f}% · **GPU** {gp}"
+            )
+        ]
         self.failed.value = failures(rd)
         import hvplot.pandas  # noqa: F401
+
         tp, rtf = throughput(rd), stage_rtf(rd)
-        self.charts[:] = [pn.pane.HoloViews(_bars(tp.assign(hour=tp['hour'].astype(str)), 'hour', 'videos', 'Videos per hour (24 h)')) if len(tp) else pn.pane.Markdown('No videos finished in the last 24 h.'),
-                          pn.pane.HoloViews(rtf.hvplot.line(x='hour', y='rtf', by='stage', title='Real-time factor per stage', height=260, responsive=True)
-                                            * rtf.hvplot.scatter(x='hour', y='rtf', by='stage', size=40)) if len(rtf) else pn.pane.Markdown('No runs in the last week.')]
+        self.charts[:] = [
+            pn.pane.HoloViews(_bars(tp.assign(hour=tp['hour'].astype(str)), 'hour', 'videos', 'Videos per hour (24 h)'))
+            if len(tp)
+            else pn.pane.Markdown('No videos finished in the last 24 h.'),
+            pn.pane.HoloViews(
+                rtf.hvplot.line(
+                    x='hour', y='rtf', by='stage', title='Real-time factor per stage', height=260, responsive=True
+                )
+                * rtf.hvplot.scatter(x='hour', y='rtf', by='stage', size=40)
+            )
+            if len(rtf)
+            else pn.pane.Markdown('No runs in the last week.'),
+        ]
         self.updated.object = f"Updated {dt.datetime.now():%H:%M:%S}; refreshes every few seconds."
 
     def __panel__(self):
         pn = self.pn
-        return pn.Column('## Jobs', self.counts, '## Alerts', self.alerts, '## Machine', self.system, '## Failures', self.failed, self.detail,
-                         '## Throughput', self.charts, self.updated)
+        return pn.Column(
+            '## Jobs',
+            self.counts,
+            '## Alerts',
+            self.alerts,
+            '## Machine',
+            self.system,
+            '## Failures',
+            self.failed,
+            self.detail,
+            '## Throughput',
+            self.charts,
+            self.updated,
+        )
 
 
 # %% ../../nbs/apps/02_views.ipynb #21568fe7
 class ReviewView:
-    "Each video's clips: player, transcript, score breakdown and reason; approve, reject, star, retitle, notes; export the approved"
-    def __init__(self, rd:Reader, fb:Feedback, export_to:str='approved_clips'):
-        pn = self.pn = _pn(); self.rd, self.fb, self.export_to = rd, fb, export_to
-        vids = rd.query("SELECT v.video_id, v.uri, count(*) AS n, max(c.created_at) AS t FROM clips c JOIN videos v USING (video_id) GROUP BY 1, 2 ORDER BY t DESC")
-        self.video = pn.widgets.Select(name='Video', options={f"{Path(u).name} ({n} clips)": v for v, u, n in zip(vids['video_id'], vids['uri'], vids['n'])})
+    """Each video's clips: player, transcript, score breakdown and reason; approve, reject, star, retitle, notes;
+    export the approved"""
+
+    def __init__(self, rd: Reader, fb: Feedback, export_to: str = 'approved_clips'):
+        pn = self.pn = _pn()
+        self.rd, self.fb, self.export_to = rd, fb, export_to
+        vids = rd.query(
+            "SELECT v.video_id, v.uri, count(*) AS n, max(c.created_at) AS t FROM clips c JOIN videos v "
+            "USING (video_id) GROUP BY 1, 2 ORDER BY t DESC"
+        )
+        self.video = pn.widgets.Select(
+            name='Video',
+            options={f"{Path(u).name} ({n} clips)": v for v, u, n in zip(vids['video_id'], vids['uri'], vids['n'])},
+        )
         self.export = pn.widgets.Button(name='Export approved clips', button_type='primary')
         self.export.on_click(self._export)
         self.status = pn.pane.Markdown('')
 
     def _export(self, _):
         r = export_approved(self.rd, self.fb, self.export_to)
-        self.status.object = f"Exported {r['clips']} approved clips ({r['files']} files) to `{self.export_to}`" + (f"; list in `{r['csv']}`" if r['csv'] else '')
+        self.status.object = f"Exported {r['clips']} approved clips ({r['files']} files) to `{self.export_to}`" + (
+            f"; list in `{r['csv']}`" if r['csv'] else ''
+        )
 
-    def _card(self, c, st:dict):
+    def _card(self, c, st: dict):
         pn = self.pn
         state = pn.pane.Markdown(self._state_text(st), css_classes=['review-state'])
         title = pn.widgets.TextInput(name='Title', value=st.get('title') or c.title or '')
-        tags = pn.widgets.TextInput(name='Hashtags', value=' '.join(st.get('hashtags') or json.loads(c.hashtags or '[]')))
+        tags = pn.widgets.TextInput(
+            name='Hashtags', value=' '.join(st.get('hashtags') or json.loads(c.hashtags or '[]'))
+        )
         note = pn.widgets.TextAreaInput(name='Notes', value=st.get('note') or '', height=70)
+
         def act(action):
             def go(_):
-                new = self.fb.record(c.clip_id, c.video_id, action, title=title.value.strip() or None,
-                                     hashtags=[t for t in tags.value.split() if t], note=note.value.strip() or None)
+                new = self.fb.record(
+                    c.clip_id,
+                    c.video_id,
+                    action,
+                    title=title.value.strip() or None,
+                    hashtags=[t for t in tags.value.split() if t],
+                    note=note.value.strip() or None,
+                )
                 state.object = self._state_text(new)
+
             return go
+
         buttons = []
-        for action, label, kind in (('approve', 'Approve', 'success'), ('reject', 'Reject', 'danger'), ('star', 'Star', 'warning'),
-                                    ('unstar', 'Unstar', 'light'), ('edit', 'Save edits', 'primary')):
-            b = pn.widgets.Button(name=label, button_type=kind, css_classes=[f'review-{action}']); b.on_click(act(action)); buttons.append(b)
+        for action, label, kind in (
+            ('approve', 'Approve', 'success'),
+            ('reject', 'Reject', 'danger'),
+            ('star', 'Star', 'warning'),
+            ('unstar', 'Unstar', 'light'),
+            ('edit', 'Save edits', 'primary'),
+        ):
+            b = pn.widgets.Button(name=label, button_type=kind, css_classes=[f'review-{action}'])
+            b.on_click(act(action))
+            buttons.append(b)
         sub = json.loads(c.subscores or '{}')
-        video = pn.pane.Video(c.video_uri, width=240, height=426) if c.video_uri and os.path.exists(c.video_uri) else pn.pane.Markdown(f'`{c.video_uri}` is not on this machine.')
-        info = pn.Column(pn.pane.Markdown(f"### #{c.rank} · score {c.score:.0f}\n{c.reason or ''}\n\n"
-                                          + ' · '.join(f"{k} {v:.0f}" for k, v in sub.items()) + f"\n\n> {c.text[:600]}"),
-                         state, title, tags, note, pn.Row(*buttons))
+        video = (
+            pn.pane.Video(c.video_uri, width=240, height=426)
+            if c.video_uri and os.path.exists(c.video_uri)
+            else pn.pane.Markdown(f'`{c.video_uri}` is not on this machine.')
+        )
+        info = pn.Column(
+            pn.pane.Markdown(
+                f"### #{c.rank} · score {c.score:.0f}\n{c.reason or ''}\n\n"
+                + ' · '.join(f"{k} {v:.0f}" for k, v in sub.items())
+                + f"\n\n> {c.text[:600]}"
+            ),
+            state,
+            title,
+            tags,
+            note,
+            pn.Row(*buttons),
+        )
         return pn.Card(pn.Row(video, info), title=f"{c.title}", collapsible=False, css_classes=['clip-card'])
 
     @staticmethod
-    def _state_text(st:dict) -> str:
+    def _state_text(st: dict) -> str:
         return f"**Review:** {st.get('status', 'pending')}{' ★' if st.get('starred') else ''}"
 
     def _cards(self, video_id):
         pn = self.pn
-        if not video_id: return pn.pane.Markdown('No video selected.')
-        df = self.rd.query("SELECT clip_id, video_id, rank, score, title, hashtags, subscores, reason, text, video_uri FROM clips WHERE video_id = ? ORDER BY rank", [video_id])
+        if not video_id:
+            return pn.pane.Markdown('No video selected.')
+        df = self.rd.query(
+            "SELECT clip_id, video_id, rank, score, title, hashtags, subscores, reason, text, video_uri FROM "
+            "clips WHERE video_id = ? ORDER BY rank",
+            [video_id],
+        )
         st = self.fb.state(list(df['clip_id']))
         return pn.Column(*[self._card(c, st.get(c.clip_id, {})) for c in df.itertuples()])
 
     def __panel__(self):
         pn = self.pn
         empty = _empty(pn, self.rd)
-        if empty is not None: return empty
+        if empty is not None:
+            return empty
         return pn.Column(pn.Row(self.video, self.export), self.status, pn.bind(self._cards, self.video.param.value))
 
 
 # %% ../../nbs/apps/02_views.ipynb #1fbd7fe0
 _FEEDBACK = {}
-def app(kind:str, catalog:str|None=None, refresh_ms:int=3000):
-    "The `kind` view (analytics, monitoring, review) on `catalog` (default `$OPUSCLIP_CATALOG` or ./opusclip.duckdb), or the catalog's problem"
+
+
+def app(kind: str, catalog: str | None = None, refresh_ms: int = 3000):
+    """The `kind` view (analytics, monitoring, review) on `catalog` (default `$OPUSCLIP_CATALOG` or ./opusclip.duckdb),
+    or the catalog's problem"""
     pn = _pn()
     catalog = catalog or os.environ.get('OPUSCLIP_CATALOG', 'opusclip.duckdb')
     try:
-        rd = Reader(catalog); rd.connection()
-        if kind == 'analytics': body = AnalyticsView(rd)
+        rd = Reader(catalog)
+        rd.connection()
+        if kind == 'analytics':
+            body = AnalyticsView(rd)
         elif kind == 'monitoring':
             body = MonitoringView(rd)
-            if pn.state.curdoc is not None: pn.state.add_periodic_callback(body.refresh, period=refresh_ms)   # served: live
+            if pn.state.curdoc is not None:
+                pn.state.add_periodic_callback(body.refresh, period=refresh_ms)  # served: live
         elif kind == 'review':
-            if catalog not in _FEEDBACK: _FEEDBACK[catalog] = Feedback(catalog)     # one writer per server process
+            if catalog not in _FEEDBACK:
+                _FEEDBACK[catalog] = Feedback(catalog)  # one writer per server process
             body = ReviewView(rd, _FEEDBACK[catalog])
-        else: raise ValueError(f"unknown dashboard {kind!r}")
+        else:
+            raise ValueError(f"unknown dashboard {kind!r}")
     except CatalogProblem as e:
         body = pn.pane.Alert(str(e), alert_type='warning', css_classes=['catalog-problem'])
     return body
 
+
 # %% ../../nbs/apps/02_views.ipynb #0fb51e0f
-def page(kind:str, catalog:str|None=None):
+def page(kind: str, catalog: str | None = None):
     "The `kind` view in a page template, for `panel serve`"
     pn = _pn()
-    return pn.template.FastListTemplate(title=f'opusclip · {kind}', main=[pn.panel(app(kind, catalog))], header_background='#243447',
-                                        accent_base_color='#3b6ea5')
+    return pn.template.FastListTemplate(
+        title=f'opusclip · {kind}',
+        main=[pn.panel(app(kind, catalog))],
+        header_background='#243447',
+        accent_base_color='#3b6ea5',
+    )

@@ -11,29 +11,51 @@ from pathlib import Path
 from ..core.basics import OpusclipError, ParameterError
 
 # %% auto #0
-__all__ = ['publish_snapshot', 'output_stem', 'run_summary', 'engagement_command', 'report_command', 'model_command',
-           'jobs_table', 'jobs_command']
+__all__ = [
+    'publish_snapshot',
+    'output_stem',
+    'run_summary',
+    'engagement_command',
+    'report_command',
+    'model_command',
+    'jobs_table',
+    'jobs_command',
+]
+
 
 # %% ../../nbs/cli/01_commands.ipynb #a8a6e732
 def publish_snapshot(cat):
     "Refresh the catalog copy dashboards read (best effort: a failure here never fails the command)"
-    try: cat.snapshot()
-    except Exception: pass
+    try:
+        cat.snapshot()
+    except Exception:
+        pass
+
 
 # %% ../../nbs/cli/01_commands.ipynb #c0e428f9
-def output_stem(uri:str) -> str: return Path(str(uri).rstrip('/').split('/')[-1]).stem or 'output'
+def output_stem(uri: str) -> str:
+    return Path(str(uri).rstrip('/').split('/')[-1]).stem or 'output'
+
 
 # %% ../../nbs/cli/01_commands.ipynb #a40f0c07
-def run_summary(res:dict, command:str) -> str:
-    st = res['stages']; t = st.get('transcribe', {})
+def run_summary(res: dict, command: str) -> str:
+    st = res['stages']
+    t = st.get('transcribe', {})
     cached = ' (cached transcript)' if t.get('cached') else ''
     secs = sum(v.get('seconds', 0) for v in st.values())
     if command == 'transcribe':
-        return f"transcribed {res['words']} words ({res['language']}) in {secs:.1f} s{cached}: " + ', '.join(res['outputs'])
+        return f"transcribed {res['words']} words ({res['language']}) in {secs:.1f} s{cached}: " + ', '.join(
+            res['outputs']
+        )
     lines = [f"{len(res['clips'])} clips from {res['video']['uri']} in {secs:.1f} s{cached}:"]
-    lines += [f"  #{c['rank']} {c['start']:7.2f}-{c['end']:7.2f} s  score {c['score']:5.1f}  {c['files']['video']}  {c['title'][:50]}\n"
-              f"      {c['reason']}" for c in res['clips']]
+    lines += [
+        f"  #{c['rank']} {c['start']:7.2f}-{c['end']:7.2f} s  score {c['score']:5.1f}  {c['files']['video']} "
+        f" {c['title'][:50]}\n"
+        f"      {c['reason']}"
+        for c in res['clips']
+    ]
     return '\n'.join(lines)
+
 
 # %% ../../nbs/cli/01_commands.ipynb #f05b482f
 def engagement_command(a) -> int:
@@ -41,102 +63,185 @@ def engagement_command(a) -> int:
     import datetime as dt
     from opusclip.run.catalog import Catalog
     from opusclip.learn import engagement as eg
+
     cat = Catalog(a.catalog)
-    if a.action == 'report': return report_command(cat, a.by)
+    if a.action == 'report':
+        return report_command(cat, a.by)
     if a.action == 'forecast':
         from opusclip.learn.trends import forecast_engagement
-        try: res = forecast_engagement(cat, a.by, a.horizon)
-        finally: publish_snapshot(cat)
+
+        try:
+            res = forecast_engagement(cat, a.by, a.horizon)
+        finally:
+            publish_snapshot(cat)
         for k, r in res.items():
-            print(f"{k}: " + (r if isinstance(r, str) else f"{r['best']} (backtest MAPE {r['mape'][r['best']]:.1f}%, seasonal naive {r['mape']['seasonal_naive']:.1f}%), "
-                              f"{len(r['forecast'])} days ahead: {r['forecast'].yhat.iloc[0]:,.0f} to {r['forecast'].yhat.iloc[-1]:,.0f} a day"))
+            print(
+                f"{k}: "
+                + (
+                    r
+                    if isinstance(r, str)
+                    else f"{r['best']} (backtest MAPE {r['mape'][r['best']]:.1f}%, seasonal naive "
+                    f"{r['mape']['seasonal_naive']:.1f}%), "
+                    f"{len(r['forecast'])} days ahead: {r['forecast'].yhat.iloc[0]:,.0f} to "
+                    f"{r['forecast'].yhat.iloc[-1]:,.0f} a day"
+                )
+            )
         return 0
-    if not a.file: raise OpusclipError(f"engagement {a.action} needs a FILE")
+    if not a.file:
+        raise OpusclipError(f"engagement {a.action} needs a FILE")
     try:
         if a.action == 'link':
-            n = eg.link_posts(cat, eg.read_links(a.file)); print(f"linked; {n:,} engagement rows now point at these clips", file=sys.stderr); return 0
-        try: as_of = dt.date.fromisoformat(a.as_of) if a.as_of else None
-        except ValueError: raise OpusclipError(f"--as-of {a.as_of!r}: give a date as YYYY-MM-DD") from None
+            n = eg.link_posts(cat, eg.read_links(a.file))
+            print(f"linked; {n:,} engagement rows now point at these clips", file=sys.stderr)
+            return 0
+        try:
+            as_of = dt.date.fromisoformat(a.as_of) if a.as_of else None
+        except ValueError:
+            raise OpusclipError(f"--as-of {a.as_of!r}: give a date as YYYY-MM-DD") from None
         res = eg.import_engagement(cat, a.file, a.platform, as_of)
         print(eg.import_summary(res), file=sys.stderr)
-        if not res['rows']: raise OpusclipError(f"{a.file}: no row could be imported (see the lines above)")
+        if not res['rows']:
+            raise OpusclipError(f"{a.file}: no row could be imported (see the lines above)")
         return 1 if res['problems'] else 0
-    finally: publish_snapshot(cat)
+    finally:
+        publish_snapshot(cat)
+
 
 # %% ../../nbs/cli/01_commands.ipynb #bc059ef4
-def report_command(cat, by:str) -> int:
+def report_command(cat, by: str) -> int:
     "`opusclip engagement report`: trends with intervals, recommendations and clip segments, as text"
     from opusclip.learn import trends as tr
+
     T = tr.trends(cat, by)
     print(f"Trends per {by} (95% intervals):")
     for r in T.itertuples():
-        print(f"  {getattr(r, by)}: {r.posts} posts, {r.views:,} views, engagement rate {r.engagement_rate:.2%} ({r.engagement_rate_lo:.2%}-{r.engagement_rate_hi:.2%}), "
-              f"weekly growth {r.weekly_growth_pct:+.1f}% ({r.growth_lo:+.1f}% to {r.growth_hi:+.1f}%)")
+        print(
+            f"  {getattr(r, by)}: {r.posts} posts, {r.views:,} views, engagement rate "
+            f"{r.engagement_rate:.2%} ({r.engagement_rate_lo:.2%}-{r.engagement_rate_hi:.2%}), "
+            f"weekly growth {r.weekly_growth_pct:+.1f}% ({r.growth_lo:+.1f}% to {r.growth_hi:+.1f}%)"
+        )
     print('Recommendations:')
     for ch, recs in tr.recommendations(cat).items():
-        print(f"  {ch}:"); [print(f"    - {s}") for s in recs]
+        print(f"  {ch}:")
+        [print(f"    - {s}") for s in recs]
     try:
         _, S = tr.segments(tr.posts(cat))
-        print('Clip segments:'); [print(f"  {r.size} clips: {r.description}") for r in S.itertuples()]
-    except OpusclipError as e: print(f"Clip segments: none ({e})")
+        print('Clip segments:')
+        [print(f"  {r.size} clips: {r.description}") for r in S.itertuples()]
+    except OpusclipError as e:
+        print(f"Clip segments: none ({e})")
     return 0
+
 
 # %% ../../nbs/cli/01_commands.ipynb #4f576ae1
 def model_command(a) -> int:
     "`opusclip model train|list|activate`"
     from opusclip.run.catalog import Catalog
     from opusclip.learn import virality as v
+
     cat = Catalog(a.catalog)
     try:
         if a.action == 'list':
             df = v.list_models(cat)
-            print(df.to_string(index=False) if len(df) else f"no models in {cat.path}; train one with `opusclip model train`"); return 0
+            print(
+                df.to_string(index=False)
+                if len(df)
+                else f"no models in {cat.path}; train one with `opusclip model train`"
+            )
+            return 0
         if a.action == 'activate':
-            if not a.model_id: raise OpusclipError("model activate needs a model id (see `opusclip model list`), or none")
-            print(f"active model: {v.activate_model(cat, a.model_id)}", file=sys.stderr); return 0
-        if not 2 <= a.folds <= 20: raise OpusclipError(f"--folds must be between 2 and 20 (got {a.folds})")
+            if not a.model_id:
+                raise OpusclipError("model activate needs a model id (see `opusclip model list`), or none")
+            print(f"active model: {v.activate_model(cat, a.model_id)}", file=sys.stderr)
+            return 0
+        if not 2 <= a.folds <= 20:
+            raise OpusclipError(f"--folds must be between 2 and 20 (got {a.folds})")
         row = v.train_model(cat, a.kind, a.target, a.name, folds=a.folds)
         m = row['metrics']
-        print(f"trained {row['model_id']} ({a.kind}, {a.target}) on {m['n']} posted clips from {m['videos']} videos: Spearman {m['spearman_cv']:.3f} "
-              f"cross-validated by video (heuristic score {m['heuristic_spearman'] if m['heuristic_spearman'] is not None else 'n/a'}), "
-              f"blend weight {m['blend_weight']:g}", file=sys.stderr)
-        if a.activate: print(f"active model: {v.activate_model(cat, row['model_id'])}", file=sys.stderr)
-        print(row['model_id']); return 0
-    finally: publish_snapshot(cat)
+        print(
+            f"trained {row['model_id']} ({a.kind}, {a.target}) on {m['n']} posted clips from {m['videos']} "
+            f"videos: Spearman {m['spearman_cv']:.3f} "
+            "cross-validated by video (heuristic score "
+            f"{m['heuristic_spearman'] if m['heuristic_spearman'] is not None else 'n/a'}), "
+            f"blend weight {m['blend_weight']:g}",
+            file=sys.stderr,
+        )
+        if a.activate:
+            print(f"active model: {v.activate_model(cat, row['model_id'])}", file=sys.stderr)
+        print(row['model_id'])
+        return 0
+    finally:
+        publish_snapshot(cat)
+
 
 # %% ../../nbs/cli/01_commands.ipynb #4224ba17
-def jobs_table(rows:list[dict]) -> str:
+def jobs_table(rows: list[dict]) -> str:
     "Jobs as an aligned text table"
     head = ('job', 'state', 'tries', 'prio', 'clips', 'secs', 'source', 'error')
-    cells = [(r['job_id'], r['state'], f"{r['attempts']}/{r['max_attempts']}", str(r['priority']), '' if r['clips'] is None else str(r['clips']),
-              '' if r['duration_s'] is None else f"{r['duration_s']:.1f}", Path(r['source']).name,
-              '' if not r['error'] else f"{r['error_type']}: {r['error']}"[:60]) for r in rows]
+    cells = [
+        (
+            r['job_id'],
+            r['state'],
+            f"{r['attempts']}/{r['max_attempts']}",
+            str(r['priority']),
+            '' if r['clips'] is None else str(r['clips']),
+            '' if r['duration_s'] is None else f"{r['duration_s']:.1f}",
+            Path(r['source']).name,
+            '' if not r['error'] else f"{r['error_type']}: {r['error']}"[:60],
+        )
+        for r in rows
+    ]
     w = [max(len(c[k]) for c in [head] + cells) for k in range(len(head))]
     return '\n'.join('  '.join(c[k].ljust(w[k]) for k in range(len(head))).rstrip() for c in [head] + cells)
 
+
 # %% ../../nbs/cli/01_commands.ipynb #cb2b3b69
-def jobs_command(cat, # the `Catalog`
-                  action:str='list', ids:list[str]=(), state:str|None=None, limit:int=50) -> int:
+def jobs_command(
+    cat,  # the `Catalog`
+    action: str = 'list',
+    ids: list[str] = (),
+    state: str | None = None,
+    limit: int = 50,
+) -> int:
     "`opusclip jobs list|show|cancel|retry`: prints to stdout; returns the exit code"
     from opusclip.run.jobs import JOB_COLUMNS, load_jobs, resolve
+
     if action == 'list':
-        rows = load_jobs(cat, 'state = ?' if state else 'TRUE', [state] if state else None, order='queued_at DESC, seq', limit=limit)
-        print(jobs_table(rows) if rows else 'no jobs'); return 0
-    if action == 'retry' and not ids: ids = [r[0] for r in cat.query("SELECT job_id FROM jobs WHERE state = 'failed'")]
-    elif not ids: raise ParameterError(f"opusclip jobs {action} needs one or more job ids")
-    else: ids = resolve(cat, ids)
+        rows = load_jobs(
+            cat, 'state = ?' if state else 'TRUE', [state] if state else None, order='queued_at DESC, seq', limit=limit
+        )
+        print(jobs_table(rows) if rows else 'no jobs')
+        return 0
+    if action == 'retry' and not ids:
+        ids = [r[0] for r in cat.query("SELECT job_id FROM jobs WHERE state = 'failed'")]
+    elif not ids:
+        raise ParameterError(f"opusclip jobs {action} needs one or more job ids")
+    else:
+        ids = resolve(cat, ids)
     code = 0
     for i in ids:
         r = load_jobs(cat, 'job_id = ?', [i])[0]
         if action == 'show':
-            for k in JOB_COLUMNS: print(f"{k:13} {json.dumps(r[k]) if k in ('params', 'papermill') else r[k]}")
+            for k in JOB_COLUMNS:
+                print(f"{k:13} {json.dumps(r[k]) if k in ('params', 'papermill') else r[k]}")
             continue
         ok = {'cancel': ('queued', 'failed'), 'retry': ('failed', 'cancelled')}[action]
         if r['state'] not in ok:
-            why = 'it is running on its worker and will finish there' if r['state'] == 'running' else f"it is {r['state']}"
-            print(f"{i}: not {action}led: {why}" if action == 'cancel' else f"{i}: not queued again: {why}"); code = 1; continue
+            why = (
+                'it is running on its worker and will finish there'
+                if r['state'] == 'running'
+                else f"it is {r['state']}"
+            )
+            print(f"{i}: not {action}led: {why}" if action == 'cancel' else f"{i}: not queued again: {why}")
+            code = 1
+            continue
         new = 'cancelled' if action == 'cancel' else 'queued'
-        cat.query("UPDATE jobs SET state = ?, attempts = CASE WHEN ? = 'queued' THEN 0 ELSE attempts END, next_try_at = NULL WHERE job_id = ?", [new, new, i])
+        cat.query(
+            "UPDATE jobs SET state = ?, attempts = CASE WHEN ? = 'queued' THEN 0 ELSE attempts END, "
+            "next_try_at = NULL WHERE job_id = ?",
+            [new, new, i],
+        )
         print(f"{i}: {new}")
-    if action == 'retry' and ids: print("run `opusclip batch --resume` to run the queued jobs")
+    if action == 'retry' and ids:
+        print("run `opusclip batch --resume` to run the queued jobs")
     return code

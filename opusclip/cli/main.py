@@ -10,114 +10,263 @@ import argparse, os, sys
 from .. import __version__
 from ..core.basics import OpusclipError, demo_video
 from ..run.options import ClipParams, GROUPS, add_options, options_from_args
-from .commands import (publish_snapshot, output_stem, run_summary, engagement_command,
-                                   model_command, jobs_command)
+from .commands import publish_snapshot, output_stem, run_summary, engagement_command, model_command
+from .commands import jobs_command
 
 # %% auto #0
 __all__ = ['build_parser', 'run', 'main']
 
+
 # %% ../../nbs/cli/02_main.ipynb #c8cd15ce
-def _bookkeeping(p:argparse.ArgumentParser):
+def _bookkeeping(p: argparse.ArgumentParser):
     g = p.add_argument_group('bookkeeping')
     g.add_argument('--catalog', default='opusclip.duckdb', help='DuckDB catalog file (default ./opusclip.duckdb)')
-    g.add_argument('--cache', default=None, help='stage cache location, any fsspec URI (default $OPUSCLIP_CACHE or ~/.cache/opusclip)')
+    g.add_argument(
+        '--cache',
+        default=None,
+        help='stage cache location, any fsspec URI (default $OPUSCLIP_CACHE or ~/.cache/opusclip)',
+    )
     g.add_argument('--no-cache', action='store_true', help='recompute every stage')
     g.add_argument('-q', '--quiet', action='store_true', help='no progress bars or summary')
 
+
 # %% ../../nbs/cli/02_main.ipynb #86f1071a
 def _transcribe_and_clip(sub, schema):
-    t = sub.add_parser('transcribe', help='word-timed transcript as JSON, SRT and VTT',
-                       description='Transcribe INPUT to JSON {language, duration, text, segments: [{start, end, text, words}]} plus .srt and .vtt beside it.')
-    t.add_argument('input', metavar='INPUT', help='video or audio file: a path or any fsspec URI (s3://, gs://, az://, https://, memory://)')
+    t = sub.add_parser(
+        'transcribe',
+        help='word-timed transcript as JSON, SRT and VTT',
+        description='Transcribe INPUT to JSON {language, duration, text, segments: [{start, end, text, words}]} plus '
+        '.srt and .vtt beside it.',
+    )
+    t.add_argument(
+        'input',
+        metavar='INPUT',
+        help='video or audio file: a path or any fsspec URI (s3://, gs://, az://, https://, memory://)',
+    )
     t.add_argument('-o', '--output', metavar='OUT.json', help='where to write the JSON (default: ./<input name>.json)')
-    add_options(t, ('transcription',), schema); _bookkeeping(t)
-    c = sub.add_parser('clip', help='cut INPUT into ranked, captioned clips',
-                       description='Find the best self-contained moments of INPUT and write one MP4, SRT, VTT and thumbnail per clip plus clips.json.')
+    add_options(t, ('transcription',), schema)
+    _bookkeeping(t)
+    c = sub.add_parser(
+        'clip',
+        help='cut INPUT into ranked, captioned clips',
+        description='Find the best self-contained moments of INPUT and write one MP4, SRT, VTT and thumbnail per clip '
+        'plus clips.json.',
+    )
     c.add_argument('input', metavar='INPUT', help='video file: a path or any fsspec URI')
     c.add_argument('-o', '--output', metavar='OUTDIR', help='output folder or URI (default: ./<input name>_clips)')
-    add_options(c, GROUPS, schema); _bookkeeping(c)
+    add_options(c, GROUPS, schema)
+    _bookkeeping(c)
+
 
 # %% ../../nbs/cli/02_main.ipynb #14ad5059
 def _batch_and_watch(sub, schema):
     for name in ('batch', 'watch'):
-        b = sub.add_parser(name, help='run many videos from a manifest as jobs' if name == 'batch' else 'turn new files under a folder or prefix into jobs',
-                           description='Run `clip` on every row of MANIFEST (CSV or JSONL with a source column and optional priority and per-row options, '
-                           'a folder, a prefix or a glob) as jobs in the catalog, on a local pool or a Dask cluster. Each job is a papermill run of '
-                           'pipelines/clip_video.ipynb whose executed notebook is kept under --runs.' if name == 'batch' else
-                           'Scan FOLDER (a path, prefix or glob, any fsspec URI) every --interval seconds and run each new media file once as a job.')
-        if name == 'batch': b.add_argument('manifest', nargs='?', metavar='MANIFEST', help='CSV/JSONL file, folder, prefix or glob (leave out with --resume to finish every unfinished job)')
-        else: b.add_argument('manifest', metavar='FOLDER', help='folder, prefix or glob to watch')
-        g = b.add_argument_group('jobs')
-        g.add_argument('-o', '--output', default='clips', metavar='OUTROOT', help='each job writes to OUTROOT/<source name> (default ./clips)')
-        g.add_argument('--runs', default='runs', metavar='URI', help='executed notebooks go to URI/<run_id>/ (default ./runs)')
-        g.add_argument('--workers', type=int, default=None, help='local worker processes (default: sized to the cores and memory)')
-        g.add_argument('--threads', type=int, default=None, help='CPU threads per worker (default: cores / workers)')
-        g.add_argument('--scheduler', default=os.environ.get('OPUSCLIP_SCHEDULER'), metavar='tcp://HOST:8786',
-                       help='run the jobs on this Dask cluster instead (default $OPUSCLIP_SCHEDULER)')
-        g.add_argument('--retries', type=int, default=2, help='extra tries for transient failures: lost worker, out of memory, storage timeout (default 2)')
-        g.add_argument('--backoff', type=float, default=2.0, metavar='S', help='wait S, 2S, 4S, ... seconds between tries (default 2)')
-        g.add_argument('--timeout', type=float, default=None, metavar='S', help='give up on a notebook cell after S seconds')
-        g.add_argument('--notebook', default=None, help='pipeline notebook (default pipelines/clip_video.ipynb)')
-        if name == 'batch': g.add_argument('--resume', action='store_true', help='take up the jobs a stopped batch left queued or running')
+        b = sub.add_parser(
+            name,
+            help='run many videos from a manifest as jobs'
+            if name == 'batch'
+            else 'turn new files under a folder or prefix into jobs',
+            description='Run `clip` on every row of MANIFEST (CSV or JSONL with a source column and optional priority '
+            'and per-row options, '
+            'a folder, a prefix or a glob) as jobs in the catalog, on a local pool or a Dask cluster. Each '
+            'job is a papermill run of '
+            'pipelines/clip_video.ipynb whose executed notebook is kept under --runs.'
+            if name == 'batch'
+            else 'Scan FOLDER (a path, prefix or glob, any fsspec URI) every --interval seconds and run each new '
+            'media file once as a job.',
+        )
+        if name == 'batch':
+            b.add_argument(
+                'manifest',
+                nargs='?',
+                metavar='MANIFEST',
+                help='CSV/JSONL file, folder, prefix or glob (leave out with --resume to finish every unfinished job)',
+            )
         else:
-            g.add_argument('--interval', type=float, default=30.0, metavar='S', help='seconds between scans (default 30)')
+            b.add_argument('manifest', metavar='FOLDER', help='folder, prefix or glob to watch')
+        g = b.add_argument_group('jobs')
+        g.add_argument(
+            '-o',
+            '--output',
+            default='clips',
+            metavar='OUTROOT',
+            help='each job writes to OUTROOT/<source name> (default ./clips)',
+        )
+        g.add_argument(
+            '--runs', default='runs', metavar='URI', help='executed notebooks go to URI/<run_id>/ (default ./runs)'
+        )
+        g.add_argument(
+            '--workers', type=int, default=None, help='local worker processes (default: sized to the cores and memory)'
+        )
+        g.add_argument('--threads', type=int, default=None, help='CPU threads per worker (default: cores / workers)')
+        g.add_argument(
+            '--scheduler',
+            default=os.environ.get('OPUSCLIP_SCHEDULER'),
+            metavar='tcp://HOST:8786',
+            help='run the jobs on this Dask cluster instead (default $OPUSCLIP_SCHEDULER)',
+        )
+        g.add_argument(
+            '--retries',
+            type=int,
+            default=2,
+            help='extra tries for transient failures: lost worker, out of memory, storage timeout (default 2)',
+        )
+        g.add_argument(
+            '--backoff',
+            type=float,
+            default=2.0,
+            metavar='S',
+            help='wait S, 2S, 4S, ... seconds between tries (default 2)',
+        )
+        g.add_argument(
+            '--timeout', type=float, default=None, metavar='S', help='give up on a notebook cell after S seconds'
+        )
+        g.add_argument('--notebook', default=None, help='pipeline notebook (default pipelines/clip_video.ipynb)')
+        if name == 'batch':
+            g.add_argument(
+                '--resume', action='store_true', help='take up the jobs a stopped batch left queued or running'
+            )
+        else:
+            g.add_argument(
+                '--interval', type=float, default=30.0, metavar='S', help='seconds between scans (default 30)'
+            )
             g.add_argument('--once', action='store_true', help='scan once, run what is new, and exit (for cron)')
-        add_options(b, GROUPS, schema); _bookkeeping(b)
+        add_options(b, GROUPS, schema)
+        _bookkeeping(b)
 
 
 # %% ../../nbs/cli/02_main.ipynb #366ec65d
 def _other_commands(sub):
-    j = sub.add_parser('jobs', help='list, show, cancel or retry batch jobs', description='Look at and steer the jobs in the catalog.')
+    j = sub.add_parser(
+        'jobs', help='list, show, cancel or retry batch jobs', description='Look at and steer the jobs in the catalog.'
+    )
     j.add_argument('action', nargs='?', default='list', choices=['list', 'show', 'cancel', 'retry'])
-    j.add_argument('ids', nargs='*', metavar='JOB', help='job ids (a unique prefix is enough); retry without ids: every failed job')
-    j.add_argument('--state', default=None, choices=['queued', 'running', 'succeeded', 'failed', 'cancelled'], help='list only jobs in this state')
+    j.add_argument(
+        'ids', nargs='*', metavar='JOB', help='job ids (a unique prefix is enough); retry without ids: every failed job'
+    )
+    j.add_argument(
+        '--state',
+        default=None,
+        choices=['queued', 'running', 'succeeded', 'failed', 'cancelled'],
+        help='list only jobs in this state',
+    )
     j.add_argument('--limit', type=int, default=50, help='list at most this many (default 50)')
     j.add_argument('--catalog', default='opusclip.duckdb')
-    b = sub.add_parser('dashboard', help='serve the analytics, monitoring and review dashboards',
-                       description='Serve the Panel dashboards on the catalog (a wrapper of `panel serve`); open http://ADDRESS:PORT/ in a browser.')
-    b.add_argument('app', nargs='?', default='all', choices=['analytics', 'monitoring', 'review', 'all'], help='which dashboard (default all)')
+    b = sub.add_parser(
+        'dashboard',
+        help='serve the analytics, monitoring and review dashboards',
+        description='Serve the Panel dashboards on the catalog (a wrapper of `panel serve`); open http://ADDRESS:PORT/ '
+        'in a browser.',
+    )
+    b.add_argument(
+        'app',
+        nargs='?',
+        default='all',
+        choices=['analytics', 'monitoring', 'review', 'all'],
+        help='which dashboard (default all)',
+    )
     b.add_argument('--catalog', default='opusclip.duckdb', help='DuckDB catalog file (default ./opusclip.duckdb)')
     b.add_argument('--port', type=int, default=5006, help='port (default 5006)')
     b.add_argument('--address', default='127.0.0.1', help='address to listen on (default 127.0.0.1, this machine only)')
-    b.add_argument('--auth', default=None, metavar='FILE', help='JSON file of {"user": "password"} (or $OPUSCLIP_DASHBOARD_AUTH; '
-                   '$OPUSCLIP_DASHBOARD_PASSWORD sets one shared password); never keep it in the repo')
+    b.add_argument(
+        '--auth',
+        default=None,
+        metavar='FILE',
+        help='JSON file of {"user": "password"} (or $OPUSCLIP_DASHBOARD_AUTH; '
+        '$OPUSCLIP_DASHBOARD_PASSWORD sets one shared password); never keep it in the repo',
+    )
     b.add_argument('--show', action='store_true', help='open a browser')
-    e = sub.add_parser('engagement', help='import platform analytics exports and link posts to clips',
-                       description='Import the analytics a platform exports (CSV) into the catalog, record where clips were posted, report trends and '
-                                   'recommendations, forecast views.')
-    e.add_argument('action', choices=['import', 'link', 'report', 'forecast'],
-                   help='import: FILE is an analytics export; link: FILE is a CSV of clip_id,url; report: trends, recommendations and segments; '
-                        'forecast: forecast daily views per --by group into the catalog')
+    e = sub.add_parser(
+        'engagement',
+        help='import platform analytics exports and link posts to clips',
+        description='Import the analytics a platform exports (CSV) into the catalog, record where clips were posted, '
+        'report trends and '
+        'recommendations, forecast views.',
+    )
+    e.add_argument(
+        'action',
+        choices=['import', 'link', 'report', 'forecast'],
+        help='import: FILE is an analytics export; link: FILE is a CSV of clip_id,url; report: trends, '
+        'recommendations and segments; '
+        'forecast: forecast daily views per --by group into the catalog',
+    )
     e.add_argument('--horizon', type=int, default=30, help='forecast: days ahead (default 30)')
     e.add_argument('file', metavar='FILE', nargs='?', help='a CSV file (any fsspec URI)')
-    e.add_argument('--by', default='channel', choices=['channel', 'category', 'topic', 'platform'], help='report and forecast: per which group (default channel)')
-    e.add_argument('--platform', default='generic', choices=['youtube', 'tiktok', 'instagram', 'generic'], help='whose export it is (default generic)')
-    e.add_argument('--as-of', default=None, metavar='YYYY-MM-DD', help='the day a file without a date column was exported (default today)')
+    e.add_argument(
+        '--by',
+        default='channel',
+        choices=['channel', 'category', 'topic', 'platform'],
+        help='report and forecast: per which group (default channel)',
+    )
+    e.add_argument(
+        '--platform',
+        default='generic',
+        choices=['youtube', 'tiktok', 'instagram', 'generic'],
+        help='whose export it is (default generic)',
+    )
+    e.add_argument(
+        '--as-of',
+        default=None,
+        metavar='YYYY-MM-DD',
+        help='the day a file without a date column was exported (default today)',
+    )
     e.add_argument('--catalog', default='opusclip.duckdb')
-    m = sub.add_parser('model', help='train, list and activate the learned virality model',
-                       description='Train a virality model on the engagement linked to clips, list the registry, choose the model `clip` uses.')
+    m = sub.add_parser(
+        'model',
+        help='train, list and activate the learned virality model',
+        description='Train a virality model on the engagement linked to clips, list the registry, choose the model '
+        '`clip` uses.',
+    )
     m.add_argument('action', choices=['train', 'list', 'activate'])
-    m.add_argument('model_id', nargs='?', metavar='MODEL', help='activate: the model id (a unique prefix), or none for the heuristic alone')
-    m.add_argument('--kind', default='gbm', choices=['gbm', 'lightning'], help='train: gradient boosting (default) or the Lightning network')
-    m.add_argument('--target', default='views', choices=['views', 'engagement_rate'], help='train: what to predict (default log views)')
+    m.add_argument(
+        'model_id',
+        nargs='?',
+        metavar='MODEL',
+        help='activate: the model id (a unique prefix), or none for the heuristic alone',
+    )
+    m.add_argument(
+        '--kind',
+        default='gbm',
+        choices=['gbm', 'lightning'],
+        help='train: gradient boosting (default) or the Lightning network',
+    )
+    m.add_argument(
+        '--target',
+        default='views',
+        choices=['views', 'engagement_rate'],
+        help='train: what to predict (default log views)',
+    )
     m.add_argument('--name', default='virality', help='train: the model name in the registry (default virality)')
     m.add_argument('--folds', type=int, default=5, help='train: cross-validation folds, grouped by video (default 5)')
     m.add_argument('--activate', action='store_true', help='train: make the new model active')
     m.add_argument('--catalog', default='opusclip.duckdb')
-    d = sub.add_parser('demo', help='run `clip` on the bundled demo video', description='Cut the bundled two-minute demo video into clips.')
-    d.add_argument('-o', '--output', default='demo_clips', metavar='OUTDIR', help='output folder (default ./demo_clips)')
+    d = sub.add_parser(
+        'demo',
+        help='run `clip` on the bundled demo video',
+        description='Cut the bundled two-minute demo video into clips.',
+    )
+    d.add_argument(
+        '-o', '--output', default='demo_clips', metavar='OUTDIR', help='output folder (default ./demo_clips)'
+    )
     d.add_argument('--clips', type=int, default=3, help='how many clips (default 3)')
-    d.add_argument('--catalog', default='opusclip.duckdb'); d.add_argument('-q', '--quiet', action='store_true')
+    d.add_argument('--catalog', default='opusclip.duckdb')
+    d.add_argument('-q', '--quiet', action='store_true')
 
 
 # %% ../../nbs/cli/02_main.ipynb #68892af6
 def build_parser(schema=ClipParams) -> argparse.ArgumentParser:
     "The `opusclip` argument parser; the clip options come from `schema`"
-    ap = argparse.ArgumentParser(prog='opusclip', description='Turn long videos into short, captioned clips ranked by how likely they are to perform.')
+    ap = argparse.ArgumentParser(
+        prog='opusclip',
+        description='Turn long videos into short, captioned clips ranked by how likely they are to perform.',
+    )
     ap.add_argument('--version', action='version', version=f'opusclip {__version__}')
     sub = ap.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    _transcribe_and_clip(sub, schema); _batch_and_watch(sub, schema); _other_commands(sub)
+    _transcribe_and_clip(sub, schema)
+    _batch_and_watch(sub, schema)
+    _other_commands(sub)
     return ap
+
 
 # %% ../../nbs/cli/02_main.ipynb #96313fee
 def _batch(a) -> int:
@@ -125,16 +274,33 @@ def _batch(a) -> int:
     from opusclip.run.catalog import Catalog
     from opusclip.run import batch
     from opusclip.learn.virality import active_model
+
     cat = Catalog(a.catalog)
-    if a.command == 'jobs': return jobs_command(cat, a.action, a.ids, a.state, a.limit)
-    s = batch.BatchSettings(output=a.output, runs=a.runs, workers=a.workers, threads=a.threads, scheduler=a.scheduler, retries=a.retries,
-                            backoff=a.backoff, timeout=a.timeout, notebook=a.notebook, cache=a.cache, no_cache=a.no_cache,
-                            active_model=active_model(cat), quiet=a.quiet)
+    if a.command == 'jobs':
+        return jobs_command(cat, a.action, a.ids, a.state, a.limit)
+    s = batch.BatchSettings(
+        output=a.output,
+        runs=a.runs,
+        workers=a.workers,
+        threads=a.threads,
+        scheduler=a.scheduler,
+        retries=a.retries,
+        backoff=a.backoff,
+        timeout=a.timeout,
+        notebook=a.notebook,
+        cache=a.cache,
+        no_cache=a.no_cache,
+        active_model=active_model(cat),
+        quiet=a.quiet,
+    )
     kw = dict(catalog=cat, defaults=options_from_args(a), settings=s)
-    if a.command == 'watch': return batch.watch(a.manifest, interval=a.interval, once=a.once, quiet=a.quiet, **kw)
+    if a.command == 'watch':
+        return batch.watch(a.manifest, interval=a.interval, once=a.once, quiet=a.quiet, **kw)
     res = batch.run_batch(a.manifest, resume=a.resume, **kw)
-    if not a.quiet: print(batch.batch_summary(res), file=sys.stderr)
+    if not a.quiet:
+        print(batch.batch_summary(res), file=sys.stderr)
     return 0 if not res['failed'] and not res['problems'] else 1
+
 
 # %% ../../nbs/cli/02_main.ipynb #6ae47e18
 def _media(a) -> int:
@@ -143,40 +309,78 @@ def _media(a) -> int:
     from opusclip.run.catalog import Catalog
     from opusclip.media.storage import StageCache
     from opusclip.run import pipeline
+
     cat, cache = Catalog(a.catalog), StageCache(a.cache, enabled=not a.no_cache)
     try:
         if a.command == 'transcribe':
-            res = pipeline.transcribe_video(a.input, a.output or f'{output_stem(a.input)}.json', options_from_args(a), cat, cache, a.quiet)
+            res = pipeline.transcribe_video(
+                a.input, a.output or f'{output_stem(a.input)}.json', options_from_args(a), cat, cache, a.quiet
+            )
         else:
             from opusclip.learn.virality import active_scorer
-            res = pipeline.clip_video(a.input, a.output or f'{output_stem(a.input)}_clips', options_from_args(a), cat, cache, a.quiet,
-                                      scorer=partial(active_scorer, cat))
-    finally: publish_snapshot(cat)
-    if not a.quiet: print(run_summary(res, a.command), file=sys.stderr)
+
+            res = pipeline.clip_video(
+                a.input,
+                a.output or f'{output_stem(a.input)}_clips',
+                options_from_args(a),
+                cat,
+                cache,
+                a.quiet,
+                scorer=partial(active_scorer, cat),
+            )
+    finally:
+        publish_snapshot(cat)
+    if not a.quiet:
+        print(run_summary(res, a.command), file=sys.stderr)
     return 0
+
 
 # %% ../../nbs/cli/02_main.ipynb #effab391
 def _dispatch(a) -> int:
-    if a.command == 'demo':   # `clip` on the bundled video, every other option at its `clip` default
-        a = build_parser().parse_args(['clip', demo_video(), '-o', a.output, '--clips', str(a.clips), '--catalog', a.catalog,
-                                       '--min-duration', '15', '--max-duration', '45'] + (['-q'] if a.quiet else []))
+    if a.command == 'demo':  # `clip` on the bundled video, every other option at its `clip` default
+        a = build_parser().parse_args(
+            [
+                'clip',
+                demo_video(),
+                '-o',
+                a.output,
+                '--clips',
+                str(a.clips),
+                '--catalog',
+                a.catalog,
+                '--min-duration',
+                '15',
+                '--max-duration',
+                '45',
+            ]
+            + (['-q'] if a.quiet else [])
+        )
     if a.command == 'dashboard':
         from opusclip.apps.serve import serve_command
+
         return serve_command(a.app, a.catalog, a.port, a.address, a.auth, a.show)
-    if a.command == 'engagement': return engagement_command(a)
-    if a.command == 'model': return model_command(a)
-    if a.command in ('batch', 'watch', 'jobs'): return _batch(a)
+    if a.command == 'engagement':
+        return engagement_command(a)
+    if a.command == 'model':
+        return model_command(a)
+    if a.command in ('batch', 'watch', 'jobs'):
+        return _batch(a)
     return _media(a)
 
+
 # %% ../../nbs/cli/02_main.ipynb #87673dc1
-def run(argv:list[str]|None=None) -> int:
+def run(argv: list[str] | None = None) -> int:
     "Run the CLI on `argv`; returns the exit code"
     a = build_parser().parse_args(argv)
-    try: return _dispatch(a)
+    try:
+        return _dispatch(a)
     except OpusclipError as e:
-        print(f"opusclip: error: {' '.join(str(e).split())}", file=sys.stderr); return e.exit_code
+        print(f"opusclip: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
-        print('opusclip: interrupted', file=sys.stderr); return 130
+        print('opusclip: interrupted', file=sys.stderr)
+        return 130
+
 
 # %% ../../nbs/cli/02_main.ipynb #91054432
 def main():

@@ -12,142 +12,223 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 # %% auto #0
-__all__ = ['ProgressFn', 'OpusclipError', 'MediaError', 'NoSpeechError', 'ParameterError', 'StorageError', 'ModelError', 'check',
-           'report', 'Progress', 'StageTimer', 'cpu_threads', 'limited_threads', 'is_oom', 'auto_batch_size',
-           'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video']
+__all__ = [
+    'ProgressFn',
+    'OpusclipError',
+    'MediaError',
+    'NoSpeechError',
+    'ParameterError',
+    'StorageError',
+    'ModelError',
+    'check',
+    'report',
+    'Progress',
+    'StageTimer',
+    'cpu_threads',
+    'limited_threads',
+    'is_oom',
+    'auto_batch_size',
+    'with_halving',
+    'peak_rss_mb',
+    'utc_now',
+    'one_line',
+    'demo_video',
+]
+
 
 # %% ../../nbs/core/01_basics.ipynb #2bf8eb58
 class OpusclipError(Exception):
     "A problem with the user's input or settings; the message says what was wrong and what to do"
+
     exit_code = 2
+
 
 class MediaError(OpusclipError):
     "The source is missing, unreadable, truncated or lacks a stream we need"
 
+
 class NoSpeechError(OpusclipError):
     "The source has audio but no speech to transcribe or clip"
+
 
 class ParameterError(OpusclipError):
     "A parameter is out of range or inconsistent with another"
 
+
 class StorageError(OpusclipError):
     "A URI cannot be read or written (unknown protocol, read-only back end, outside the allowed root)"
+
 
 class ModelError(OpusclipError):
     "A model cannot be found, verified or loaded"
 
+
 # %% ../../nbs/core/01_basics.ipynb #c1683b6e
-def check(ok:bool, # condition that must hold
-          msg:str, # what the user should know when it does not
-         ):
+def check(
+    ok: bool,  # condition that must hold
+    msg: str,  # what the user should know when it does not
+):
     "Raise `ParameterError(msg)` unless `ok`"
-    if not ok: raise ParameterError(msg)
+    if not ok:
+        raise ParameterError(msg)
+
 
 # %% ../../nbs/core/01_basics.ipynb #7b5e6471
 ProgressFn = Callable[[float, float], None]
 
-def report(progress:ProgressFn|None, done:float, total:float):
+
+def report(progress: ProgressFn | None, done: float, total: float):
     "Call `progress(done, total)` if a callback was given"
-    if progress is not None: progress(done, total)
+    if progress is not None:
+        progress(done, total)
+
 
 # %% ../../nbs/core/01_basics.ipynb #9180550e
 class Progress:
     "A tqdm bar for one stage, driven by `progress(done, total)` callbacks"
-    def __init__(self, desc:str, unit:str='s', quiet:bool=False):
-        self.desc,self.unit,self.quiet,self.bar = desc,unit,quiet,None
-    def __call__(self, done:float, total:float):
-        if self.quiet: return
+
+    def __init__(self, desc: str, unit: str = 's', quiet: bool = False):
+        self.desc, self.unit, self.quiet, self.bar = desc, unit, quiet, None
+
+    def __call__(self, done: float, total: float):
+        if self.quiet:
+            return
         if self.bar is None:
             from tqdm.auto import tqdm
-            self.bar = tqdm(total=round(total, 1), desc=self.desc, unit=self.unit, leave=False,
-                            bar_format='{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}]')
-        self.bar.n = round(min(done, total), 1); self.bar.refresh()
+
+            self.bar = tqdm(
+                total=round(total, 1),
+                desc=self.desc,
+                unit=self.unit,
+                leave=False,
+                bar_format='{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}]',
+            )
+        self.bar.n = round(min(done, total), 1)
+        self.bar.refresh()
+
     def close(self):
-        if self.bar is not None: self.bar.close(); self.bar = None
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
 
 # %% ../../nbs/core/01_basics.ipynb #6371b086
 @dataclass
 class StageTimer:
     "Collects wall time per named stage, plus notes such as `cached=True`"
+
     stages: dict = field(default_factory=dict)
 
     @contextlib.contextmanager
-    def stage(self, name:str, **notes):
+    def stage(self, name: str, **notes):
         "Time the body as stage `name`; `notes` (and any added to the yielded dict) are kept with it"
-        rec = dict(notes); t0 = time.perf_counter()
-        try: yield rec
+        rec = dict(notes)
+        t0 = time.perf_counter()
+        try:
+            yield rec
         finally:
             rec['seconds'] = round(time.perf_counter() - t0, 4)
             self.stages[name] = {**self.stages.get(name, {}), **rec}
 
-    def seconds(self, name:str) -> float: return self.stages.get(name, {}).get('seconds', 0.0)
+    def seconds(self, name: str) -> float:
+        return self.stages.get(name, {}).get('seconds', 0.0)
+
 
 # %% ../../nbs/core/01_basics.ipynb #4775e700
 def cpu_threads() -> int:
     "CPU threads this process should use: `$OPUSCLIP_THREADS`, else the cores it may run on"
     import os
+
     v = os.environ.get('OPUSCLIP_THREADS', '').strip()
-    if v.isdigit() and int(v) > 0: return int(v)
-    try: return len(os.sched_getaffinity(0))
-    except AttributeError: return os.cpu_count() or 1
+    if v.isdigit() and int(v) > 0:
+        return int(v)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
 
 # %% ../../nbs/core/01_basics.ipynb #ed315c69
 def limited_threads() -> int:
     "The `$OPUSCLIP_THREADS` limit (0 when unset); when set, OpenCV's and torch's own pools are held to it too"
     import os
+
     v = os.environ.get('OPUSCLIP_THREADS', '').strip()
-    if not (v.isdigit() and int(v) > 0): return 0
+    if not (v.isdigit() and int(v) > 0):
+        return 0
     n = int(v)
     try:
-        import cv2; cv2.setNumThreads(n)
-    except Exception: pass
+        import cv2
+
+        cv2.setNumThreads(n)
+    except Exception:
+        pass
     import sys
-    if 'torch' in sys.modules: sys.modules['torch'].set_num_threads(n)
+
+    if 'torch' in sys.modules:
+        sys.modules['torch'].set_num_threads(n)
     return n
 
+
 # %% ../../nbs/core/01_basics.ipynb #5ad5c887
-def is_oom(e:BaseException) -> bool:
+def is_oom(e: BaseException) -> bool:
     "Is `e` an out-of-memory error (Python, torch, CTranslate2/CUDA)?"
     return isinstance(e, MemoryError) or type(e).__name__ == 'OutOfMemoryError' or 'out of memory' in str(e).lower()
 
+
 # %% ../../nbs/core/01_basics.ipynb #e07e0465
-def auto_batch_size(device:str) -> int:
+def auto_batch_size(device: str) -> int:
     "A first batch size for batched inference on `device`: from the free GPU memory on CUDA, 1 on CPU"
-    if not str(device).startswith('cuda'): return 1
+    if not str(device).startswith('cuda'):
+        return 1
     try:
         import torch
+
         free = torch.cuda.mem_get_info(int(device.split(':')[1]) if ':' in device else 0)[0] / 2**30
-    except Exception: free = 8.0
+    except Exception:
+        free = 8.0
     return 32 if free >= 24 else 16 if free >= 12 else 8 if free >= 6 else 4
 
+
 # %% ../../nbs/core/01_basics.ipynb #d9c1fb21
-def with_halving(fn, batch:int, on_halve=None):
+def with_halving(fn, batch: int, on_halve=None):
     "`(fn(batch), batch)`, halving `batch` after each out-of-memory error down to 1 (then the error is raised)"
     while True:
-        try: return fn(batch), batch
+        try:
+            return fn(batch), batch
         except Exception as e:
-            if not is_oom(e) or batch <= 1: raise
+            if not is_oom(e) or batch <= 1:
+                raise
             batch = max(1, batch // 2)
             try:
-                import torch; torch.cuda.empty_cache()
-            except Exception: pass
-            if on_halve: on_halve(batch)
+                import torch
+
+                torch.cuda.empty_cache()
+            except Exception:
+                pass
+            if on_halve:
+                on_halve(batch)
+
 
 # %% ../../nbs/core/01_basics.ipynb #d0538ba0
 def peak_rss_mb() -> float:
     "Peak resident set size of this process (and waited-for children excluded) in MiB"
     import resource, sys
+
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r / 1024 / (1024 if sys.platform == 'darwin' else 1)
+
 
 # %% ../../nbs/core/01_basics.ipynb #c35ae1cd
 def utc_now() -> dt.datetime:
     "Now in UTC, naive (as DuckDB `TIMESTAMP` columns store it)"
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
-def one_line(e:Exception) -> str:
+
+def one_line(e: Exception) -> str:
     "`e` as one line of text"
     return ' '.join(str(e).split())
+
 
 # %% ../../nbs/core/01_basics.ipynb #3acb092f
 def demo_video() -> str:

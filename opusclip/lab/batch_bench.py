@@ -18,103 +18,200 @@ from ..run.workers import run_job, stop_kernels
 # %% auto #0
 __all__ = ['demo_pieces', 'benchmark_batch', 'probe_seconds', 'batch_markdown']
 
+
 # %% ../../nbs/lab/04_batch_bench.ipynb #4433326e
-def demo_pieces(folder:str, n:int=8, seconds:float=13.0) -> list[str]:
+def demo_pieces(folder: str, n: int = 8, seconds: float = 13.0) -> list[str]:
     "`n` short real videos: pieces of the bundled demo, each with its own speech"
     from opusclip.media.encode import encode_segment
     from opusclip.core.basics import demo_video
+
     Path(folder).mkdir(parents=True, exist_ok=True)
     out = []
     for k in range(n):
         p = os.path.join(folder, f'talk{k}.mp4')
         a = 2.0 + (k % 8) * 14.5
-        if not os.path.exists(p): encode_segment(demo_video(), a, a + seconds, p, preset='ultrafast', max_height=360)
+        if not os.path.exists(p):
+            encode_segment(demo_video(), a, a + seconds, p, preset='ultrafast', max_height=360)
         out.append(p)
     return out
 
+
 # %% ../../nbs/lab/04_batch_bench.ipynb #120b30fb
-def benchmark_batch(workdir:str, jobs:int=8, params:ClipParams|None=None, label:str='batch') -> list[dict]:
+def benchmark_batch(workdir: str, jobs: int = 8, params: ClipParams | None = None, label: str = 'batch') -> list[dict]:
     "Benchmark rows: per-job overhead (cold and warm) against a direct call, and 2 workers against 1"
     from opusclip.run.pipeline import clip_video
     from opusclip.media.storage import StageCache
-    wd = Path(workdir); wd.mkdir(parents=True, exist_ok=True)
+
+    wd = Path(workdir)
+    wd.mkdir(parents=True, exist_ok=True)
     p = params or ClipParams(clips=1, min_duration=3.0, max_duration=13.0)
     srcs = demo_pieces(str(wd / 'pieces'), max(jobs, 2))
     nb = find_notebook()
     base = dict(notebook=nb, runs=str(wd / 'runs'), threads=cpu_threads(), no_cache=True, attempt=1)
     job = lambda src, out: dict(base, job_id=f'bench-{out}', source=src, output=str(wd / 'out' / out), params=asdict(p))
+
     def direct(out):
         t = time.perf_counter()
-        clip_video(srcs[0], str(wd / 'out' / out), ClipParams(**asdict(p)), Catalog(str(wd / f'{out}.duckdb')), StageCache(enabled=False))
+        clip_video(
+            srcs[0],
+            str(wd / 'out' / out),
+            ClipParams(**asdict(p)),
+            Catalog(str(wd / f'{out}.duckdb')),
+            StageCache(enabled=False),
+        )
         return time.perf_counter() - t
-    def fresh(out):                                    # a direct call in a new process: it pays for imports and model loads too
-        code = (f"from opusclip.run.options import ClipParams; from opusclip.run.pipeline import clip_video; from opusclip.run.catalog import Catalog; from opusclip.media.storage import StageCache; "
-                f"clip_video({srcs[0]!r}, {str(wd / 'out' / out)!r}, ClipParams(**{asdict(p)!r}), Catalog({str(wd / (out + '.duckdb'))!r}), StageCache(enabled=False))")
-        t = time.perf_counter(); subprocess.run([sys.executable, '-c', code], check=True, capture_output=True)
+
+    def fresh(out):  # a direct call in a new process: it pays for imports and model loads too
+        code = (
+            "from opusclip.run.options import ClipParams; from opusclip.run.pipeline import clip_video; "
+            "from opusclip.run.catalog import Catalog; from opusclip.media.storage import StageCache; "
+            f"clip_video({srcs[0]!r}, {str(wd / 'out' / out)!r}, ClipParams(**{asdict(p)!r}), "
+            f"Catalog({str(wd / (out + '.duckdb'))!r}), StageCache(enabled=False))"
+        )
+        t = time.perf_counter()
+        subprocess.run([sys.executable, '-c', code], check=True, capture_output=True)
         return time.perf_counter() - t
+
     f1 = fresh('fresh1')
-    direct('warmup')                                   # models loaded in this process, as in a warm kernel
+    direct('warmup')  # models loaded in this process, as in a warm kernel
     d1 = direct('direct1')
     from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(1, thread_name_prefix='bench-worker') as ex:
         cold = ex.submit(run_job, job(srcs[0], 'cold')).result()
         warm = ex.submit(run_job, job(srcs[0], 'warm')).result()
         ex.submit(stop_kernels).result()
-    if not (cold['ok'] and warm['ok']): raise OpusclipError(f"benchmark job failed: {cold.get('error') or warm.get('error')}")
+    if not (cold['ok'] and warm['ok']):
+        raise OpusclipError(f"benchmark job failed: {cold.get('error') or warm.get('error')}")
     d2, f2 = direct('direct2'), fresh('fresh2')
     dmin, fmin = min(d1, d2), min(f1, f2)
-    rows = [dict(stage='job overhead, cold worker (kernel start + imports + model loads + papermill)', media_seconds=probe_seconds(srcs[0]),
-                 wall_s=round(cold['seconds'], 3), baseline='direct clip_video call in a new Python process, same input (best of 2)',
-                 baseline_s=round(fmin, 3), ratio=round(cold['seconds'] / fmin, 4), overhead_s=round(cold['seconds'] - fmin, 3)),
-            dict(stage='worker start (first job in a new kernel against a direct call with models loaded)', media_seconds=probe_seconds(srcs[0]),
-                 wall_s=round(cold['seconds'], 3), baseline='direct clip_video call, same input, models loaded (best of 2)',
-                 baseline_s=round(dmin, 3), ratio=round(cold['seconds'] / dmin, 4), overhead_s=round(cold['seconds'] - dmin, 3)),
-            dict(stage='job overhead, warm worker (papermill in a running kernel)', media_seconds=probe_seconds(srcs[0]),
-                 wall_s=round(warm['seconds'], 3), baseline='direct clip_video call, same input, models loaded (best of 2)',
-                 baseline_s=round(dmin, 3), ratio=round(warm['seconds'] / dmin, 4), overhead_s=round(warm['seconds'] - dmin, 3))]
+    rows = [
+        dict(
+            stage='job overhead, cold worker (kernel start + imports + model loads + papermill)',
+            media_seconds=probe_seconds(srcs[0]),
+            wall_s=round(cold['seconds'], 3),
+            baseline='direct clip_video call in a new Python process, same input (best of 2)',
+            baseline_s=round(fmin, 3),
+            ratio=round(cold['seconds'] / fmin, 4),
+            overhead_s=round(cold['seconds'] - fmin, 3),
+        ),
+        dict(
+            stage='worker start (first job in a new kernel against a direct call with models loaded)',
+            media_seconds=probe_seconds(srcs[0]),
+            wall_s=round(cold['seconds'], 3),
+            baseline='direct clip_video call, same input, models loaded (best of 2)',
+            baseline_s=round(dmin, 3),
+            ratio=round(cold['seconds'] / dmin, 4),
+            overhead_s=round(cold['seconds'] - dmin, 3),
+        ),
+        dict(
+            stage='job overhead, warm worker (papermill in a running kernel)',
+            media_seconds=probe_seconds(srcs[0]),
+            wall_s=round(warm['seconds'], 3),
+            baseline='direct clip_video call, same input, models loaded (best of 2)',
+            baseline_s=round(dmin, 3),
+            ratio=round(warm['seconds'] / dmin, 4),
+            overhead_s=round(warm['seconds'] - dmin, 3),
+        ),
+    ]
     walls = {}
     for w, t in ((1, 1), (2, 1), (1, 2)):
-        for old in (wd / f'batch-{w}x{t}.duckdb', wd / f'batch-{w}x{t}'):       # a fresh queue: a rerun would find every job done
+        for old in (
+            wd / f'batch-{w}x{t}.duckdb',
+            wd / f'batch-{w}x{t}',
+        ):  # a fresh queue: a rerun would find every job done
             shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
         cat = Catalog(str(wd / f'batch-{w}x{t}.duckdb'))
         man = wd / f'manifest-{w}x{t}.csv'
         man.write_text('source\n' + '\n'.join(srcs[:jobs]) + '\n')
         t0 = time.perf_counter()
-        res = run_batch(str(man), output=str(wd / f'batch-{w}x{t}'), runs=str(wd / 'runs'), catalog=cat, defaults=ClipParams(**asdict(p)),
-                        workers=w, threads=t, no_cache=True, quiet=True, notebook=None)
+        res = run_batch(
+            str(man),
+            output=str(wd / f'batch-{w}x{t}'),
+            runs=str(wd / 'runs'),
+            catalog=cat,
+            defaults=ClipParams(**asdict(p)),
+            workers=w,
+            threads=t,
+            no_cache=True,
+            quiet=True,
+            notebook=None,
+        )
         walls[(w, t)] = time.perf_counter() - t0
-        if res['succeeded'] != jobs: raise OpusclipError(f"benchmark batch {w}x{t}: {res['failed']} jobs failed")
+        if res['succeeded'] != jobs:
+            raise OpusclipError(f"benchmark batch {w}x{t}: {res['failed']} jobs failed")
     media = sum(probe_seconds(s) for s in srcs[:jobs])
-    rows += [dict(stage=f'batch of {jobs} short videos, 2 workers x 1 thread (throughput against 1 worker x 1 thread)', media_seconds=media,
-                  wall_s=round(walls[(2, 1)], 3), baseline='1 worker x 1 thread, same batch', baseline_s=round(walls[(1, 1)], 3),
-                  ratio=round(walls[(2, 1)] / walls[(1, 1)], 4), speedup=round(walls[(1, 1)] / walls[(2, 1)], 3)),
-             dict(stage=f'batch of {jobs} short videos, 2 workers x 1 thread (throughput against 1 worker x 2 threads)', media_seconds=media,
-                  wall_s=round(walls[(2, 1)], 3), baseline='1 worker x 2 threads, same batch', baseline_s=round(walls[(1, 2)], 3),
-                  ratio=round(walls[(2, 1)] / walls[(1, 2)], 4), speedup=round(walls[(1, 2)] / walls[(2, 1)], 3))]
-    for r in rows: r.update(name=label, input_uri=str(wd / 'pieces'), rtf=round(r['wall_s'] / r['media_seconds'], 5) if r['media_seconds'] else None,
-                            params=dict(jobs=jobs, cores=cpu_threads(), **{k: v for k, v in asdict(p).items() if k in ('clips', 'aspect', 'captions')}))
+    rows += [
+        dict(
+            stage=f'batch of {jobs} short videos, 2 workers x 1 thread (throughput against 1 worker x 1 thread)',
+            media_seconds=media,
+            wall_s=round(walls[(2, 1)], 3),
+            baseline='1 worker x 1 thread, same batch',
+            baseline_s=round(walls[(1, 1)], 3),
+            ratio=round(walls[(2, 1)] / walls[(1, 1)], 4),
+            speedup=round(walls[(1, 1)] / walls[(2, 1)], 3),
+        ),
+        dict(
+            stage=f'batch of {jobs} short videos, 2 workers x 1 thread (throughput against 1 worker x 2 threads)',
+            media_seconds=media,
+            wall_s=round(walls[(2, 1)], 3),
+            baseline='1 worker x 2 threads, same batch',
+            baseline_s=round(walls[(1, 2)], 3),
+            ratio=round(walls[(2, 1)] / walls[(1, 2)], 4),
+            speedup=round(walls[(1, 2)] / walls[(2, 1)], 3),
+        ),
+    ]
+    for r in rows:
+        r.update(
+            name=label,
+            input_uri=str(wd / 'pieces'),
+            rtf=round(r['wall_s'] / r['media_seconds'], 5) if r['media_seconds'] else None,
+            params=dict(
+                jobs=jobs,
+                cores=cpu_threads(),
+                **{k: v for k, v in asdict(p).items() if k in ('clips', 'aspect', 'captions')},
+            ),
+        )
     return rows
 
+
 # %% ../../nbs/lab/04_batch_bench.ipynb #06df2b98
-def probe_seconds(uri:str) -> float:
+def probe_seconds(uri: str) -> float:
     from opusclip.media.decode import probe
+
     return round(probe(uri).duration, 3)
 
+
 # %% ../../nbs/lab/04_batch_bench.ipynb #a3dcc623
-def batch_markdown(rows:list[dict]) -> str:
+def batch_markdown(rows: list[dict]) -> str:
     "The batch section of `docs/benchmarks.md`"
-    ov = [r for r in rows if 'overhead' in r['stage']]; tp = [r for r in rows if 'throughput' in r['stage']]
+    ov = [r for r in rows if 'overhead' in r['stage']]
+    tp = [r for r in rows if 'throughput' in r['stage']]
     start = next(r for r in rows if r['stage'].startswith('worker start'))
-    md = ['## Batch engine', '', f"Pieces of the bundled demo ({rows[0]['media_seconds']:.0f} s each), every stage computed, default rendering "
-          f"(9:16 1080x1920, karaoke captions, -14 LUFS), {rows[0]['params']['cores']} cores.", '',
-          '| target | measured | met |', '|---|---:|---|']
+    md = [
+        '## Batch engine',
+        '',
+        f"Pieces of the bundled demo ({rows[0]['media_seconds']:.0f} s each), every stage computed, default rendering "
+        f"(9:16 1080x1920, karaoke captions, -14 LUFS), {rows[0]['params']['cores']} cores.",
+        '',
+        '| target | measured | met |',
+        '|---|---:|---|',
+    ]
     cold = next(r for r in ov if 'cold' in r['stage'])
     warm = next(r for r in ov if 'warm' in r['stage'])
     two = next(r for r in tp if '1 worker x 1 thread' in r['baseline'])
-    md += [f"| per-job overhead of papermill + kernel + imports at most 5 s (cold worker) | {cold['overhead_s']:.2f} s | {'yes' if cold['overhead_s'] <= 5 else '**no**'} |",
-           f"| per-job overhead in a warm worker (models already loaded) | {warm['overhead_s']:.2f} s | {'yes' if warm['overhead_s'] <= 5 else '**no**'} |",
-           f"| once per worker: first job against a direct call with models loaded (kernel, imports, model loads) | {start['overhead_s']:.2f} s | - |",
-           f"| 2 workers at least 1.6x the throughput of 1 (1 thread each) | {two['speedup']:.2f}x | {'yes' if two['speedup'] >= 1.6 else '**no**'} |", '',
-           '| measure | wall s | baseline | baseline s |', '|---|---:|---|---:|']
+    md += [
+        "| per-job overhead of papermill + kernel + imports at most 5 s (cold worker) | "
+        f"{cold['overhead_s']:.2f} s | {'yes' if cold['overhead_s'] <= 5 else '**no**'} |",
+        f"| per-job overhead in a warm worker (models already loaded) | {warm['overhead_s']:.2f} s | "
+        f"{'yes' if warm['overhead_s'] <= 5 else '**no**'} |",
+        "| once per worker: first job against a direct call with models loaded (kernel, imports, model "
+        f"loads) | {start['overhead_s']:.2f} s | - |",
+        f"| 2 workers at least 1.6x the throughput of 1 (1 thread each) | {two['speedup']:.2f}x | "
+        f"{'yes' if two['speedup'] >= 1.6 else '**no**'} |",
+        '',
+        '| measure | wall s | baseline | baseline s |',
+        '|---|---:|---|---:|',
+    ]
     md += [f"| {r['stage']} | {r['wall_s']:.2f} | {r['baseline']} | {r['baseline_s']:.2f} |" for r in rows]
     return '\n'.join(md) + '\n'

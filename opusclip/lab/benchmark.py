@@ -21,186 +21,393 @@ from ..produce.framing import crop_box, crop_planes, crop_window
 from ..understand.vision import detect_faces, blazeface
 
 # %% auto #0
-__all__ = ['TARGETS', 'paired_best', 'plain_decode', 'plain_encode', 'run_clip_child', 'render_child', 'face_detection_times',
-           'benchmark_clip', 'benchmark_markdown', 'verdicts', 'run_benchmark']
+__all__ = [
+    'TARGETS',
+    'paired_best',
+    'plain_decode',
+    'plain_encode',
+    'run_clip_child',
+    'render_child',
+    'face_detection_times',
+    'benchmark_clip',
+    'benchmark_markdown',
+    'verdicts',
+    'run_benchmark',
+]
+
 
 # %% ../../nbs/lab/03_benchmark.ipynb #74e5c09c
 def _timed(fn, *a, **kw):
-    t0 = time.perf_counter(); r = fn(*a, **kw); return time.perf_counter() - t0, r
+    t0 = time.perf_counter()
+    r = fn(*a, **kw)
+    return time.perf_counter() - t0, r
+
 
 # %% ../../nbs/lab/03_benchmark.ipynb #f728e9f1
-def paired_best(ours, baseline, repeats:int=3) -> tuple[float, float]:
+def paired_best(ours, baseline, repeats: int = 3) -> tuple[float, float]:
     "Best-of-`repeats` wall times of `ours` and `baseline`, run alternately so both see the same machine"
     a, b = [], []
-    for _ in range(repeats): b.append(_timed(baseline)[0]); a.append(_timed(ours)[0])
+    for _ in range(repeats):
+        b.append(_timed(baseline)[0])
+        a.append(_timed(ours)[0])
     return min(a), min(b)
 
+
 # %% ../../nbs/lab/03_benchmark.ipynb #537784a3
-def plain_decode(uri:str, kind:str='audio') -> int:
+def plain_decode(uri: str, kind: str = 'audio') -> int:
     "Decode every frame of the first `kind` stream and keep nothing; returns the frame count"
     with open_media(uri) as c:
-        s = (c.streams.audio if kind == 'audio' else c.streams.video)[0]; s.thread_type = 'AUTO'
+        s = (c.streams.audio if kind == 'audio' else c.streams.video)[0]
+        s.thread_type = 'AUTO'
         return sum(1 for _ in c.decode(s))
 
+
 # %% ../../nbs/lab/03_benchmark.ipynb #6a43b9f8
-def plain_encode(uri:str, segments:list[tuple[float, float]], preset:str='veryfast', crf:int=23, dest:str|None=None,
-                 size:tuple[int, int]|None=None, fps:float|None=None, centre_crop:str|None=None) -> int:
-    "libx264-encode the frames of each `(start, end)` segment of `uri` (video only; the centre window of aspect `centre_crop`, scaled to `size`, each frame repeated or dropped to `fps`, if given); returns frames encoded"
+def plain_encode(
+    uri: str,
+    segments: list[tuple[float, float]],
+    preset: str = 'veryfast',
+    crf: int = 23,
+    dest: str | None = None,
+    size: tuple[int, int] | None = None,
+    fps: float | None = None,
+    centre_crop: str | None = None,
+) -> int:
+    """libx264-encode the frames of each `(start, end)` segment of `uri` (video only; the centre window of aspect
+    `centre_crop`, scaled to `size`, each frame repeated or dropped to `fps`, if given); returns frames encoded"""
     n = 0
     for i, (start, end) in enumerate(segments):
         out_path = dest or os.path.join(tempfile.gettempdir(), f'opusclip-plain-{os.getpid()}-{i}.mp4')
         with open_media(uri) as c, av.open(out_path, 'w', format='mp4') as out:
-            v = c.streams.video[0]; v.thread_type = 'AUTO'
+            v = c.streams.video[0]
+            v.thread_type = 'AUTO'
             src = Fraction(v.average_rate or 25).limit_denominator(100000)
             ofps = Fraction(fps).limit_denominator(1001) if fps else src
             w, h = size or (v.width, v.height)
-            vs = add_video_stream(out, ofps, w, h, preset, crf); vs.codec_context.time_base = 1 / ofps
+            vs = add_video_stream(out, ofps, w, h, preset, crf)
+            vs.codec_context.time_base = 1 / ofps
             c.seek(int(max(0.0, start - 0.5) / v.time_base), stream=v, backward=True)
             k, t0 = 0, None
             for f in c.decode(v):
                 t = f.time
-                if t < start - 0.5 / float(src): continue
-                if t >= end - 0.5 / float(src): break
+                if t < start - 0.5 / float(src):
+                    continue
+                if t >= end - 0.5 / float(src):
+                    break
                 t0 = t if t0 is None else t0
-                slots = max(0, math.ceil((t - t0 + 1 / float(src) - 0.25 / float(src)) * float(ofps)) - k)   # output slots this frame fills
-                if not slots: continue
+                slots = max(
+                    0, math.ceil((t - t0 + 1 / float(src) - 0.25 / float(src)) * float(ofps)) - k
+                )  # output slots this frame fills
+                if not slots:
+                    continue
                 if centre_crop:
                     box = crop_box(f.width, f.height, centre_crop)
-                    f = planes_frame(*crop_planes(frame_planes(f.reformat(format='yuv420p')), box, *crop_window(box.span / 2, box)))
+                    f = planes_frame(
+                        *crop_planes(frame_planes(f.reformat(format='yuv420p')), box, *crop_window(box.span / 2, box))
+                    )
                 g = f.reformat(width=w, height=h, format='yuv420p')
-                for _ in range(slots): g.pts, g.time_base = k, vs.codec_context.time_base; k += 1; out.mux(vs.encode(g))
-            out.mux(vs.encode()); n += k
-        if dest is None: os.remove(out_path)
+                for _ in range(slots):
+                    g.pts, g.time_base = k, vs.codec_context.time_base
+                    k += 1
+                    out.mux(vs.encode(g))
+            out.mux(vs.encode())
+            n += k
+        if dest is None:
+            os.remove(out_path)
     return n
 
+
 # %% ../../nbs/lab/03_benchmark.ipynb #540d6ccc
-def _child(cmd:list[str]) -> tuple[float, int, float, str]:
-    "Run `cmd`; its wall time, exit code, peak RSS in MB and stderr (kept in a file: a pipe read only at the end can fill and stall the child)"
+def _child(cmd: list[str]) -> tuple[float, int, float, str]:
+    """Run `cmd`; its wall time, exit code, peak RSS in MB and stderr (kept in a file: a pipe read only at the end can
+    fill and stall the child)"""
     with tempfile.TemporaryFile('w+') as err:
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, stderr=err, text=True)
         _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0; err.seek(0)
+        wall = time.perf_counter() - t0
+        err.seek(0)
         return wall, os.waitstatus_to_exitcode(status), ru.ru_maxrss / 1024, err.read().strip()
 
+
 # %% ../../nbs/lab/03_benchmark.ipynb #75d7074c
-def run_clip_child(uri:str, outdir:str, catalog:str, cache:str, args:list[str]=()) -> dict:
+def run_clip_child(uri: str, outdir: str, catalog: str, cache: str, args: list[str] = ()) -> dict:
     "Run `opusclip clip` in a child process; its wall time, peak RSS and the stage timings of its run"
-    cmd = [sys.executable, '-c', 'from opusclip.cli.main import main; main()', 'clip', str(uri), '-o', str(outdir),
-           '--catalog', str(catalog), '--cache', str(cache), '--no-cache', '-q', *map(str, args)]   # every stage measured, none read from a cache
+    cmd = [
+        sys.executable,
+        '-c',
+        'from opusclip.cli.main import main; main()',
+        'clip',
+        str(uri),
+        '-o',
+        str(outdir),
+        '--catalog',
+        str(catalog),
+        '--cache',
+        str(cache),
+        '--no-cache',
+        '-q',
+        *map(str, args),
+    ]  # every stage measured, none read from a cache
     wall, rc, rss, err = _child(cmd)
-    if rc != 0: raise RuntimeError(f'opusclip clip failed ({rc}): {err}')
-    run_id, stages = Catalog(catalog).query("SELECT run_id, stages FROM runs WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1")[0]
+    if rc != 0:
+        raise RuntimeError(f'opusclip clip failed ({rc}): {err}')
+    run_id, stages = Catalog(catalog).query(
+        "SELECT run_id, stages FROM runs WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1"
+    )[0]
     return dict(wall_s=wall, peak_rss_mb=rss, run_id=run_id, stages=json.loads(stages))
 
+
 # %% ../../nbs/lab/03_benchmark.ipynb #6b46b8b6
-def render_child(uri:str, start:float, end:float) -> dict:
-    "Render `[start, end)` of `uri` reframed to 9:16 with karaoke captions in a child process; its wall time and peak RSS"
-    code = ('import sys, tempfile; from opusclip.produce.render import render_clip; from opusclip.produce.captions import caption_style; '
-            'from opusclip.media.transcribe import Word; d = tempfile.mkdtemp(); '
-            'render_clip(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), [Word(" word", t, t + 0.3) for t in range(int(float(sys.argv[3])))], d, "c", aspect="9:16", captions=caption_style("karaoke"))')
+def render_child(uri: str, start: float, end: float) -> dict:
+    """Render `[start, end)` of `uri` reframed to 9:16 with karaoke captions in a child process; its wall time and peak
+    RSS"""
+    code = (
+        'import sys, tempfile; from opusclip.produce.render import render_clip; from '
+        'opusclip.produce.captions import caption_style; '
+        'from opusclip.media.transcribe import Word; d = tempfile.mkdtemp(); '
+        'render_clip(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), [Word(" word", t, t + 0.3) for t '
+        'in range(int(float(sys.argv[3])))], d, "c", aspect="9:16", captions=caption_style("karaoke"))'
+    )
     wall, rc, rss, err = _child([sys.executable, '-c', code, str(uri), str(start), str(end)])
-    if rc != 0: raise RuntimeError(f'render failed: {err}')
+    if rc != 0:
+        raise RuntimeError(f'render failed: {err}')
     return dict(wall_s=wall, peak_rss_mb=rss)
 
+
 # %% ../../nbs/lab/03_benchmark.ipynb #cb164afb
-def face_detection_times(uri:str, seconds:float, fps:float=2.0, width:int=400, repeats:int=3) -> dict:
-    "Best-of-`repeats` seconds the Haar cascade and BlazeFace take on the frames the reframer samples in the first `seconds` of `uri`, and in how many each finds a face"
+def face_detection_times(uri: str, seconds: float, fps: float = 2.0, width: int = 400, repeats: int = 3) -> dict:
+    """Best-of-`repeats` seconds the Haar cascade and BlazeFace take on the frames the reframer samples in the first
+    `seconds` of `uri`, and in how many each finds a face"""
     from itertools import takewhile
+
     frames = [rgb for _, rgb in takewhile(lambda x: x[0] < seconds, sample_frames(uri, fps=fps, width=width))]
     found = {}
+
     def run(name):
         found[name] = sum(bool(detect_faces(f, max(20, width // 27), name)) for f in frames)
-    blazeface()                      # load the model outside the timing
+
+    blazeface()  # load the model outside the timing
     blaze, haar = paired_best(lambda: run('blazeface'), lambda: run('haar'), repeats)
-    return dict(frames=len(frames), haar_s=haar, blazeface_s=blaze, haar_found=found.get('haar', 0), blazeface_found=found.get('blazeface', 0))
+    return dict(
+        frames=len(frames),
+        haar_s=haar,
+        blazeface_s=blaze,
+        haar_found=found.get('haar', 0),
+        blazeface_found=found.get('blazeface', 0),
+    )
+
 
 # %% ../../nbs/lab/03_benchmark.ipynb #9b52e576
-def benchmark_clip(uri:str, # input video
-                   workdir:str, # scratch folder (outputs, cache, catalog of the child run)
-                   model:str='base', device:str='auto', clips:int=5, preset:str='veryfast', crf:int=23,
-                   label:str='bench', reframe_s:float=60.0, # length of the reframed 1080x1920 clip timed against plain encodes
-                  ) -> list[dict]:
+def benchmark_clip(
+    uri: str,  # input video
+    workdir: str,  # scratch folder (outputs, cache, catalog of the child run)
+    model: str = 'base',
+    device: str = 'auto',
+    clips: int = 5,
+    preset: str = 'veryfast',
+    crf: int = 23,
+    label: str = 'bench',
+    reframe_s: float = 60.0,  # length of the reframed 1080x1920 clip timed against plain encodes
+) -> list[dict]:
     "Benchmark rows for one `opusclip clip` run on `uri` and its same-run baselines"
-    info = probe(uri); dur = info.duration
-    wd = Path(workdir); wd.mkdir(parents=True, exist_ok=True)
-    child = run_clip_child(uri, wd / f'{label}_clips', wd / f'{label}.duckdb', wd / f'{label}_cache',
-                           ['--model', model, '--device', device, '--clips', clips, '--preset', preset, '--crf', crf])
-    st = child['stages']; sec = lambda k: st.get(k, {}).get('seconds', 0.0)
+    info = probe(uri)
+    dur = info.duration
+    wd = Path(workdir)
+    wd.mkdir(parents=True, exist_ok=True)
+    child = run_clip_child(
+        uri,
+        wd / f'{label}_clips',
+        wd / f'{label}.duckdb',
+        wd / f'{label}_cache',
+        ['--model', model, '--device', device, '--clips', clips, '--preset', preset, '--crf', crf],
+    )
+    st = child['stages']
+    sec = lambda k: st.get(k, {}).get('seconds', 0.0)
     doc = json.loads((wd / f'{label}_clips' / 'clips.json').read_text())
-    segs = [(c['start'], c['end']) for c in doc['clips']]; clip_secs = sum(e - s for s, e in segs)
+    segs = [(c['start'], c['end']) for c in doc['clips']]
+    clip_secs = sum(e - s for s, e in segs)
     dec_audio, base_audio = paired_best(lambda: decode_audio(uri), lambda: plain_decode(uri, 'audio'))
     base_video, _ = _timed(plain_decode, uri, 'video')
     sample_1fps, _ = _timed(lambda: sum(1 for _ in sample_frames(uri, fps=1.0, width=320)))
     enc, base_enc = 0.0, 0.0
-    with tempfile.TemporaryDirectory() as td:   # each clip rendered again right after its plain encode, so both see the same machine
+    with (
+        tempfile.TemporaryDirectory() as td
+    ):  # each clip rendered again right after its plain encode, so both see the same machine
         for i, (a, b) in enumerate(segs):
             base_enc += _timed(plain_encode, uri, [(a, b)], preset, crf)[0]
             enc += _timed(render_clip, uri, a, b, [], td, f'c{i}', preset=preset, crf=crf, fps=None)[0]
-    words = [Word(*r) for r in Catalog(wd / f'{label}.duckdb').query(
-        "SELECT word, start_s, end_s, probability FROM words WHERE transcript_id = (SELECT max(transcript_id) FROM words) ORDER BY idx")]
-    a, b = 0.0, min(reframe_s, dur)       # a 60 s clip (by default), reframed to 1080x1920 9:16 with karaoke captions
+    words = [
+        Word(*r)
+        for r in Catalog(wd / f'{label}.duckdb').query(
+            "SELECT word, start_s, end_s, probability FROM words WHERE transcript_id = (SELECT "
+            "max(transcript_id) FROM words) ORDER BY idx"
+        )
+    ]
+    a, b = 0.0, min(reframe_s, dur)  # a 60 s clip (by default), reframed to 1080x1920 9:16 with karaoke captions
     ref_secs, style = b - a, caption_style('karaoke')
     with tempfile.TemporaryDirectory() as td:
-        full = lambda: render_clip(uri, a, b, words, td, 'reframed', preset=preset, crf=crf, aspect='9:16', captions=style)
-        ref, base_ref = paired_best(full, lambda: plain_encode(uri, [(a, b)], preset, crf, None, (1080, 1920), 30.0), repeats=2)
-        ref2, base_crop = paired_best(full, lambda: plain_encode(uri, [(a, b)], preset, crf, None, (1080, 1920), 30.0, '9:16'), repeats=2)
+        full = lambda: render_clip(
+            uri, a, b, words, td, 'reframed', preset=preset, crf=crf, aspect='9:16', captions=style
+        )
+        ref, base_ref = paired_best(
+            full, lambda: plain_encode(uri, [(a, b)], preset, crf, None, (1080, 1920), 30.0), repeats=2
+        )
+        ref2, base_crop = paired_best(
+            full, lambda: plain_encode(uri, [(a, b)], preset, crf, None, (1080, 1920), 30.0, '9:16'), repeats=2
+        )
         ref = min(ref, ref2)
     rss = {n: render_child(uri, a, a + n) for n in (min(15.0, ref_secs), ref_secs)}
     det = face_detection_times(uri, ref_secs)
     other = child['wall_s'] - sec('transcribe') - sec('render')
-    p = dict(model=model, device=device, clips=len(segs), preset=preset, crf=crf, width=info.width, height=info.height,
-             machine=f'{platform.machine()} {os.cpu_count()} cores')
+    p = dict(
+        model=model,
+        device=device,
+        clips=len(segs),
+        preset=preset,
+        crf=crf,
+        width=info.width,
+        height=info.height,
+        machine=f'{platform.machine()} {os.cpu_count()} cores',
+    )
     row = lambda stage, media, wall, baseline=None, base_s=None: dict(
-        name=label, stage=stage, input_uri=str(uri), media_seconds=round(media, 3), wall_s=round(wall, 4),
-        rtf=round(wall / media, 5) if media else None, peak_rss_mb=round(child['peak_rss_mb'], 1),
-        baseline=baseline, baseline_s=None if base_s is None else round(base_s, 4),
-        ratio=None if not base_s else round(wall / base_s, 4), params=p)
-    return [row('total', dur, child['wall_s']),
-            row('transcribe', dur, sec('transcribe')),
-            row('decode_audio', dur, sec('decode_audio')),
-            row('decode for analysis (audio to 16 kHz mono, best of 3)', dur, dec_audio, 'plain PyAV audio decode (best of 3)', base_audio),
-            row('sample_frames_1fps', dur, sample_1fps, 'plain PyAV video decode', base_video),
-            row('render', clip_secs, sec('render')),
-            row('clip encoding (render, paired)', clip_secs, enc, 'plain libx264 encode of the clip frames (paired)', base_enc),
-            row('reframed clip 1080x1920 (tracking + layout + captions + loudness + encode, paired, best of 2)', ref_secs, ref, 'for reference: plain libx264 encode of as many frames of the whole input squeezed to 1080x1920 (paired, best of 2)', base_ref),
-            row('reframed clip 1080x1920 against a static centre crop (paired, best of 2)', ref_secs, ref, 'plain libx264 encode of the same frames centre-cropped to 9:16 (paired, best of 2)', base_crop),
-            dict(row('face detection, BlazeFace', ref_secs, det['blazeface_s'],
-                     f"Haar cascade on the same {det['frames']} frames (2 fps, 400 px, best of 3, alternating); frames with a face: "
-                     f"BlazeFace {det['blazeface_found']}, Haar {det['haar_found']}", det['haar_s']),
-                 params={**p, **{k: v for k, v in det.items() if not k.endswith('_s')}}),
-            dict(row('reframed render peak RSS (60 s clip against 15 s)', ref_secs, rss[ref_secs]['wall_s']),
-                 peak_rss_mb=round(rss[ref_secs]['peak_rss_mb'], 1), baseline=f'peak RSS rendering {min(15.0, ref_secs):.0f} s',
-                 baseline_s=round(rss[min(15.0, ref_secs)]['peak_rss_mb'], 1), ratio=round(rss[ref_secs]['peak_rss_mb'] / rss[min(15.0, ref_secs)]['peak_rss_mb'], 4)),
-            row('other (all but transcribe and render)', dur, other),
-            row('scoring (select + prosody + vision)', dur, sec('select') + sec('prosody') + sec('vision')),
-            *[row(k, dur, sec(k)) for k in ('probe', 'hash', 'prosody', 'vision', 'select', 'publish')]]
+        name=label,
+        stage=stage,
+        input_uri=str(uri),
+        media_seconds=round(media, 3),
+        wall_s=round(wall, 4),
+        rtf=round(wall / media, 5) if media else None,
+        peak_rss_mb=round(child['peak_rss_mb'], 1),
+        baseline=baseline,
+        baseline_s=None if base_s is None else round(base_s, 4),
+        ratio=None if not base_s else round(wall / base_s, 4),
+        params=p,
+    )
+    return [
+        row('total', dur, child['wall_s']),
+        row('transcribe', dur, sec('transcribe')),
+        row('decode_audio', dur, sec('decode_audio')),
+        row(
+            'decode for analysis (audio to 16 kHz mono, best of 3)',
+            dur,
+            dec_audio,
+            'plain PyAV audio decode (best of 3)',
+            base_audio,
+        ),
+        row('sample_frames_1fps', dur, sample_1fps, 'plain PyAV video decode', base_video),
+        row('render', clip_secs, sec('render')),
+        row(
+            'clip encoding (render, paired)',
+            clip_secs,
+            enc,
+            'plain libx264 encode of the clip frames (paired)',
+            base_enc,
+        ),
+        row(
+            'reframed clip 1080x1920 (tracking + layout + captions + loudness + encode, paired, best of 2)',
+            ref_secs,
+            ref,
+            'for reference: plain libx264 encode of as many frames of the whole input squeezed to 1080x1920 '
+            '(paired, best of 2)',
+            base_ref,
+        ),
+        row(
+            'reframed clip 1080x1920 against a static centre crop (paired, best of 2)',
+            ref_secs,
+            ref,
+            'plain libx264 encode of the same frames centre-cropped to 9:16 (paired, best of 2)',
+            base_crop,
+        ),
+        dict(
+            row(
+                'face detection, BlazeFace',
+                ref_secs,
+                det['blazeface_s'],
+                f"Haar cascade on the same {det['frames']} frames (2 fps, 400 px, best of 3, alternating); "
+                "frames with a face: "
+                f"BlazeFace {det['blazeface_found']}, Haar {det['haar_found']}",
+                det['haar_s'],
+            ),
+            params={**p, **{k: v for k, v in det.items() if not k.endswith('_s')}},
+        ),
+        dict(
+            row('reframed render peak RSS (60 s clip against 15 s)', ref_secs, rss[ref_secs]['wall_s']),
+            peak_rss_mb=round(rss[ref_secs]['peak_rss_mb'], 1),
+            baseline=f'peak RSS rendering {min(15.0, ref_secs):.0f} s',
+            baseline_s=round(rss[min(15.0, ref_secs)]['peak_rss_mb'], 1),
+            ratio=round(rss[ref_secs]['peak_rss_mb'] / rss[min(15.0, ref_secs)]['peak_rss_mb'], 4),
+        ),
+        row('other (all but transcribe and render)', dur, other),
+        row('scoring (select + prosody + vision)', dur, sec('select') + sec('prosody') + sec('vision')),
+        *[row(k, dur, sec(k)) for k in ('probe', 'hash', 'prosody', 'vision', 'select', 'publish')],
+    ]
+
 
 # %% ../../nbs/lab/03_benchmark.ipynb #b5561594
-def benchmark_markdown(rows:list[dict], title:str='opusclip clip benchmark') -> str:
+def benchmark_markdown(rows: list[dict], title: str = 'opusclip clip benchmark') -> str:
     "A Markdown table of benchmark rows"
-    lines = [f'## {title}', '', '| run | stage | media s | wall s | × real time | baseline | baseline s | ratio | peak RSS MB |',
-             '|---|---|---:|---:|---:|---|---:|---:|---:|']
+    lines = [
+        f'## {title}',
+        '',
+        '| run | stage | media s | wall s | × real time | baseline | baseline s | ratio | peak RSS MB |',
+        '|---|---|---:|---:|---:|---|---:|---:|---:|',
+    ]
     f = lambda x, n=3: '' if x is None else f'{x:.{n}f}'
     for r in rows:
-        lines.append(f"| {r['name']} | {r['stage']} | {f(r['media_seconds'], 1)} | {f(r['wall_s'], 2)} | {f(r['rtf'], 4)} | "
-                     f"{r.get('baseline') or ''} | {f(r.get('baseline_s'), 2)} | {f(r.get('ratio'), 2)} | {f(r['peak_rss_mb'], 0)} |")
+        lines.append(
+            f"| {r['name']} | {r['stage']} | {f(r['media_seconds'], 1)} | {f(r['wall_s'], 2)} | {f(r['rtf'], 4)} | "
+            f"{r.get('baseline') or ''} | {f(r.get('baseline_s'), 2)} | {f(r.get('ratio'), 2)} | "
+            f"{f(r['peak_rss_mb'], 0)} |"
+        )
     return '\n'.join(lines) + '\n'
+
 
 # %% ../../nbs/lab/03_benchmark.ipynb #4ced39a0
 TARGETS = [  # (what, stage, field, limit)
     ('transcription at most 0.20x real time', 'transcribe', 'rtf', 0.20),
-    ('everything but transcription and clip encoding at most 0.05x real time', 'other (all but transcribe and render)', 'rtf', 0.05),
-    ('decode for analysis at most 1.2x the plain decode', 'decode for analysis (audio to 16 kHz mono, best of 3)', 'ratio', 1.2),
+    (
+        'everything but transcription and clip encoding at most 0.05x real time',
+        'other (all but transcribe and render)',
+        'rtf',
+        0.05,
+    ),
+    (
+        'decode for analysis at most 1.2x the plain decode',
+        'decode for analysis (audio to 16 kHz mono, best of 3)',
+        'ratio',
+        1.2,
+    ),
     ('clip encoding at most 1.2x the plain encode', 'clip encoding (render, paired)', 'ratio', 1.2),
-    ('reframed, captioned 1080x1920 clip at most 1.25x a plain libx264 encode of the same frames (static 9:16 crop; issue 4)', 'reframed clip 1080x1920 against a static centre crop (paired, best of 2)', 'ratio', 1.25),
-    ('optional face detector (BlazeFace) faster than the default Haar cascade (issue 4)', 'face detection, BlazeFace', 'ratio', 1.0),
+    (
+        'reframed, captioned 1080x1920 clip at most 1.25x a plain libx264 encode of the same frames (static '
+        '9:16 crop; issue 4)',
+        'reframed clip 1080x1920 against a static centre crop (paired, best of 2)',
+        'ratio',
+        1.25,
+    ),
+    (
+        'optional face detector (BlazeFace) faster than the default Haar cascade (issue 4)',
+        'face detection, BlazeFace',
+        'ratio',
+        1.0,
+    ),
     ('peak RSS under 2 GB', 'total', 'peak_rss_mb', 2048),
-    ('reframed render memory flat with clip length: 60 s at most 1.15x the peak RSS of 15 s', 'reframed render peak RSS (60 s clip against 15 s)', 'ratio', 1.15),
-    ('scoring (embeddings, topics, features, scores, prosody, keyframe vision) at most 0.03x real time', 'scoring (select + prosody + vision)', 'rtf', 0.03),
+    (
+        'reframed render memory flat with clip length: 60 s at most 1.15x the peak RSS of 15 s',
+        'reframed render peak RSS (60 s clip against 15 s)',
+        'ratio',
+        1.15,
+    ),
+    (
+        'scoring (embeddings, topics, features, scores, prosody, keyframe vision) at most 0.03x real time',
+        'scoring (select + prosody + vision)',
+        'rtf',
+        0.03,
+    ),
 ]
 
-def verdicts(rows:list[dict], name:str, double:str|None=None) -> list[tuple[str, float, bool]]:
+
+def verdicts(rows: list[dict], name: str, double: str | None = None) -> list[tuple[str, float, bool]]:
     "`(target, measured, met)` for the run `name` (and memory flatness against the run `double`)"
     get = lambda n, stage: next(r for r in rows if r['name'] == n and r['stage'] == stage)
     out = [(what, get(name, st)[f], get(name, st)[f] <= lim) for what, st, f, lim in TARGETS]
@@ -209,55 +416,109 @@ def verdicts(rows:list[dict], name:str, double:str|None=None) -> list[tuple[str,
         out.append(('peak RSS flat on an input twice as long (at most +15%)', round(b / a, 3), b <= 1.15 * a))
     return out
 
+
 # %% ../../nbs/lab/03_benchmark.ipynb #66e6c3f9
-def run_benchmark(input:str|None=None, model:str='base', device:str='auto', minutes:float=10.0, double:bool=True,
-                  catalog:str='opusclip.duckdb', workdir:str='runs/benchmark', docs:str|None='docs/benchmarks.md',
-                  faces_dir:str='../shared/data/video', clips:int=5, reframe_s:float=60.0) -> list[dict]:
-    "Benchmark `opusclip clip` on `input` (or the built talking head) and record rows and a report (`clips` per run, a `reframe_s` reframed clip)"
+def run_benchmark(
+    input: str | None = None,
+    model: str = 'base',
+    device: str = 'auto',
+    minutes: float = 10.0,
+    double: bool = True,
+    catalog: str = 'opusclip.duckdb',
+    workdir: str = 'runs/benchmark',
+    docs: str | None = 'docs/benchmarks.md',
+    faces_dir: str = '../shared/data/video',
+    clips: int = 5,
+    reframe_s: float = 60.0,
+) -> list[dict]:
+    """Benchmark `opusclip clip` on `input` (or the built talking head) and record rows and a report (`clips` per run,
+    a `reframe_s` reframed clip)"""
     from opusclip.lab.demo import benchmark_video
     from opusclip.run.catalog import new_run_id
-    wd = Path(workdir); wd.mkdir(parents=True, exist_ok=True)
+
+    wd = Path(workdir)
+    wd.mkdir(parents=True, exist_ok=True)
     faces = sorted(Path(faces_dir).glob('retalking_face_*.mp4'))
+
     def built(m):
         p = wd / f'talking_head_{m:g}min.mp4'
         if not p.exists():
-            if not faces: raise FileNotFoundError(f'no talking heads in {faces_dir}; pass input=')
+            if not faces:
+                raise FileNotFoundError(f'no talking heads in {faces_dir}; pass input=')
             benchmark_video(str(p), [str(f) for f in faces], minutes=m)
         return str(p)
+
     src = input or built(minutes)
     name = f'{minutes:g} min' if input is None else Path(src).name
-    rows = benchmark_clip(src, str(wd), model=model, device=device, label=name.replace(' ', ''), clips=clips, reframe_s=reframe_s)
-    for r in rows: r['name'] = name
+    rows = benchmark_clip(
+        src, str(wd), model=model, device=device, label=name.replace(' ', ''), clips=clips, reframe_s=reframe_s
+    )
+    for r in rows:
+        r['name'] = name
     dname = None
     if double and input is None:
         dname = f'{2 * minutes:g} min'
-        drows = benchmark_clip(built(2 * minutes), str(wd), model=model, device=device, label=dname.replace(' ', ''), clips=clips, reframe_s=reframe_s)
-        for r in drows: r['name'] = dname
+        drows = benchmark_clip(
+            built(2 * minutes),
+            str(wd),
+            model=model,
+            device=device,
+            label=dname.replace(' ', ''),
+            clips=clips,
+            reframe_s=reframe_s,
+        )
+        for r in drows:
+            r['name'] = dname
         rows += drows
-    run_id = new_run_id(); Catalog(catalog).record_benchmarks(run_id, rows)
+    run_id = new_run_id()
+    Catalog(catalog).record_benchmarks(run_id, rows)
     if docs:
         v = verdicts(rows, name, dname)
         dur = probe(src).duration
-        what = (f'a deterministic 1280x720 25 fps talking head (real faces from `{faces_dir}`, flite narration), {dur:.1f} s'
-                + (', and the same built twice as long' if dname else '')) if input is None else f'`{src}`, {dur:.1f} s'
-        md = ['# Benchmarks', '', f'Run `{run_id}` of `pipelines/benchmark.ipynb` on {platform.machine()} with {os.cpu_count()} cores, '
-              f'model `{model}`, device `{device}`; rows are in the catalog\'s `benchmarks` table.',
-              f'The executed notebook is [benchmark_run.ipynb](benchmark_run.ipynb). Input: {what}. `opusclip clip` runs in a child process '
-              'with `--no-cache`, so every stage is computed. Ratios compare against a plain PyAV baseline timed in the same run on the same file; '
-              '"decode for analysis" is `decode_audio` (decode + 16 kHz mono into one buffer) against a plain decode of the audio stream, '
-              'best of three each, alternating; "clip encoding" is `render_clip` (H.264 + AAC + captions + thumbnail) against a plain libx264 '
-              'encode of the same frames at the same preset and CRF, clip by clip, alternating. "Reframed clip" renders the first '
-              f'{min(reframe_s, dur):.0f} s '
-              'of the input at 1080x1920, 30 fps, tracked, laid out, captioned (karaoke, with the run\'s own words) and loudness-normalised, '
-              'against a plain libx264 encode of the same frames centre-cropped to 9:16 at the same preset and CRF (the yardstick: the same '
-              'picture encoded plainly, so the ratio is what tracking, layout, captions and loudness add) and, for reference, against a plain '
-              'encode of as many frames of the whole input squeezed to 1080x1920 (a different picture, about half the bits of a crop at the '
-              'same CRF, which libx264 encodes faster than any crop of the same frames), best of two each, alternating. "Face detection" '
-              'times BlazeFace (`--face-detector blazeface`) against the default Haar cascade on the frames the reframer samples. '
-              'Peak RSS is the child process. "Scoring" is '
-              'the clip-intelligence work: `select` (sentence embeddings, topics, features, scores, analysis of the picks), `prosody` '
-              '(loudness and pitch from the decoded audio) and `vision` (faces, motion, cuts from the keyframes).', '',
-              '| target | measured | met |', '|---|---:|---|'] + [f'| {w} | {m} | {"yes" if ok else "**no**"} |' for w, m, ok in v]
+        what = (
+            (
+                f'a deterministic 1280x720 25 fps talking head (real faces from `{faces_dir}`, flite '
+                f'narration), {dur:.1f} s' + (', and the same built twice as long' if dname else '')
+            )
+            if input is None
+            else f'`{src}`, {dur:.1f} s'
+        )
+        md = [
+            '# Benchmarks',
+            '',
+            f'Run `{run_id}` of `pipelines/benchmark.ipynb` on {platform.machine()} with {os.cpu_count()} cores, '
+            f'model `{model}`, device `{device}`; rows are in the catalog\'s `benchmarks` table.',
+            f'The executed notebook is [benchmark_run.ipynb](benchmark_run.ipynb). Input: {what}. `opusclip '
+            'clip` runs in a child process '
+            'with `--no-cache`, so every stage is computed. Ratios compare against a plain PyAV baseline '
+            'timed in the same run on the same file; '
+            '"decode for analysis" is `decode_audio` (decode + 16 kHz mono into one buffer) against a plain '
+            'decode of the audio stream, '
+            'best of three each, alternating; "clip encoding" is `render_clip` (H.264 + AAC + captions + '
+            'thumbnail) against a plain libx264 '
+            'encode of the same frames at the same preset and CRF, clip by clip, alternating. "Reframed '
+            'clip" renders the first '
+            f'{min(reframe_s, dur):.0f} s '
+            'of the input at 1080x1920, 30 fps, tracked, laid out, captioned (karaoke, with the run\'s own '
+            'words) and loudness-normalised, '
+            'against a plain libx264 encode of the same frames centre-cropped to 9:16 at the same preset and '
+            'CRF (the yardstick: the same '
+            'picture encoded plainly, so the ratio is what tracking, layout, captions and loudness add) and, '
+            'for reference, against a plain '
+            'encode of as many frames of the whole input squeezed to 1080x1920 (a different picture, about '
+            'half the bits of a crop at the '
+            'same CRF, which libx264 encodes faster than any crop of the same frames), best of two each, '
+            'alternating. "Face detection" '
+            'times BlazeFace (`--face-detector blazeface`) against the default Haar cascade on the frames '
+            'the reframer samples. '
+            'Peak RSS is the child process. "Scoring" is '
+            'the clip-intelligence work: `select` (sentence embeddings, topics, features, scores, analysis '
+            'of the picks), `prosody` '
+            '(loudness and pitch from the decoded audio) and `vision` (faces, motion, cuts from the keyframes).',
+            '',
+            '| target | measured | met |',
+            '|---|---:|---|',
+        ] + [f'| {w} | {m} | {"yes" if ok else "**no**"} |' for w, m, ok in v]
         Path(docs).parent.mkdir(parents=True, exist_ok=True)
         Path(docs).write_text('\n'.join(md) + '\n\n' + benchmark_markdown(rows))
     return rows

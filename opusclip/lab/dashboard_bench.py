@@ -13,116 +13,243 @@ from ..run.catalog import Catalog, clip_id, snapshot_path
 from ..apps.store import Reader
 
 # %% auto #0
-__all__ = ['CATEGORIES', 'EMOTIONS', 'sample_catalog', 'synthetic_catalog', 'outside_event_loop', 'benchmark_dashboard',
-           'dashboard_markdown']
+__all__ = [
+    'CATEGORIES',
+    'EMOTIONS',
+    'sample_catalog',
+    'synthetic_catalog',
+    'outside_event_loop',
+    'benchmark_dashboard',
+    'dashboard_markdown',
+]
+
 
 # %% ../../nbs/lab/05_dashboard_bench.ipynb #bad9276d
-def sample_catalog(path:str) -> Catalog:
-    "A small real catalog the dashboards' examples run on: two videos (10 and 20 min), five clips with known scores and categories"
+def sample_catalog(path: str) -> Catalog:
+    """A small real catalog the dashboards' examples run on: two videos (10 and 20 min), five clips with known scores
+    and categories"""
     from opusclip.media.transcribe import Transcript, Segment, Word
+
     cat = Catalog(path)
-    for vid, uri, dur, scores, cats in (('v1', '/media/talk.mp4', 600, [80, 40, 65], ['podcast', 'podcast', 'education']),
-                                       ('v2', '/media/interview.mp4', 1200, [90, 20], ['interview', 'podcast'])):
+    for vid, uri, dur, scores, cats in (
+        ('v1', '/media/talk.mp4', 600, [80, 40, 65], ['podcast', 'podcast', 'education']),
+        ('v2', '/media/interview.mp4', 1200, [90, 20], ['interview', 'podcast']),
+    ):
         rid = cat.start_run('clip', {}, uri)
         tr = Transcript('en', dur, [Segment(0, 2, 'Hi.', [Word('Hi.', 0, 2, 0.9)])], 'faster-whisper', 'base')
-        clips = [dict(id=clip_id(vid, k, k + 30), rank=k + 1, start=k, end=k + 30, duration=30.0, score=s, text=f'clip {k}', title=f'Title {k}',
-                      subscores=dict(hook=s, coherence=50, connection=60, trend=0), analysis=dict(category=c, emotion='joy'),
-                      reason='because', files={'video': f'/nowhere/{vid}-{k}.mp4'}) for k, (s, c) in enumerate(zip(scores, cats))]
+        clips = [
+            dict(
+                id=clip_id(vid, k, k + 30),
+                rank=k + 1,
+                start=k,
+                end=k + 30,
+                duration=30.0,
+                score=s,
+                text=f'clip {k}',
+                title=f'Title {k}',
+                subscores=dict(hook=s, coherence=50, connection=60, trend=0),
+                analysis=dict(category=c, emotion='joy'),
+                reason='because',
+                files={'video': f'/nowhere/{vid}-{k}.mp4'},
+            )
+            for k, (s, c) in enumerate(zip(scores, cats))
+        ]
         cat.record_clips(rid, vid, dict(uri=uri, duration=dur), f't-{vid}', tr, clips)
     return cat
+
 
 # %% ../../nbs/lab/05_dashboard_bench.ipynb #18956e26
 CATEGORIES = ('podcast', 'interview', 'education', 'gaming', 'sports', 'news', 'comedy', 'business', 'tech', 'faith')
 EMOTIONS = ('joy', 'anger', 'fear', 'sadness', 'surprise', 'neutral')
 
-def synthetic_catalog(path:str, clips:int=1_000_000, engagement:int=10_000_000, videos:int|None=None) -> str:
-    "A catalog at `path` with `clips` generated clips (and their videos) and `engagement` daily engagement rows, snapshotted"
+
+def synthetic_catalog(
+    path: str, clips: int = 1_000_000, engagement: int = 10_000_000, videos: int | None = None
+) -> str:
+    """A catalog at `path` with `clips` generated clips (and their videos) and `engagement` daily engagement rows,
+    snapshotted"""
     videos = videos or max(1, clips // 50)
     cat = Catalog(path)
-    cats = "['" + "','".join(CATEGORIES) + "']"; emos = "['" + "','".join(EMOTIONS) + "']"
+    cats = "['" + "','".join(CATEGORIES) + "']"
+    emos = "['" + "','".join(EMOTIONS) + "']"
     with cat.connect() as con:
-        con.execute("INSERT INTO videos (video_id, uri, duration, width, height, fps, first_seen, last_seen) "
-                    "SELECT 'v' || i, 's3://talks/episode-' || i || '.mp4', 600 + (hash(i) % 3000), 1280, 720, 30, "
-                    "TIMESTAMP '2026-01-01' + to_minutes(i * 20), TIMESTAMP '2026-01-01' + to_minutes(i * 20) FROM range(?) t(i)", [videos])
-        con.execute(f"INSERT INTO clips (clip_id, run_id, video_id, rank, start_s, end_s, duration, score, text, title, video_uri, created_at, "
-                    f"category, emotion, hook, coherence, connection, trend, subscores, reason) "
-                    f"SELECT 'c' || i, 'r' || (i % ?), 'v' || (i % ?), 1 + i % 5, (i % 50) * 20.0, (i % 50) * 20.0 + 15 + hash(i) % 45, "
-                    f"15 + hash(i) % 45, (hash(i * 7) % 10000) / 100.0, 'generated clip ' || i, 'Clip ' || i, NULL, "
-                    f"TIMESTAMP '2026-01-01' + to_seconds(CAST(i * 28 AS BIGINT)), {cats}[CAST(1 + hash(i * 3) % 10 AS BIGINT)], {emos}[CAST(1 + hash(i * 5) % 6 AS BIGINT)], "
-                    f"CAST(hash(i * 11) % 100 AS DOUBLE), CAST(hash(i * 13) % 100 AS DOUBLE), CAST(hash(i * 17) % 100 AS DOUBLE), CAST(hash(i * 19) % 100 AS DOUBLE), NULL, 'generated' FROM range(?) t(i)",
-                    [videos, videos, clips])
-        con.execute("INSERT INTO engagement (platform, post_id, clip_id, observed_at, views, likes, comments, shares) "
-                    "SELECT 'generic', 'p' || (i % ?), 'c' || (i % ?), DATE '2026-01-01' + CAST(i // ? AS INTEGER), hash(i) % 100000, hash(i * 3) % 5000, "
-                    "hash(i * 5) % 500, hash(i * 7) % 800 FROM range(?) t(i)", [clips, clips, max(1, clips), engagement])
+        con.execute(
+            "INSERT INTO videos (video_id, uri, duration, width, height, fps, first_seen, last_seen) "
+            "SELECT 'v' || i, 's3://talks/episode-' || i || '.mp4', 600 + (hash(i) % 3000), 1280, 720, 30, "
+            "TIMESTAMP '2026-01-01' + to_minutes(i * 20), TIMESTAMP '2026-01-01' + to_minutes(i * 20) FROM "
+            "range(?) t(i)",
+            [videos],
+        )
+        con.execute(
+            "INSERT INTO clips (clip_id, run_id, video_id, rank, start_s, end_s, duration, score, text, "
+            "title, video_uri, created_at, "
+            f"category, emotion, hook, coherence, connection, trend, subscores, reason) "
+            "SELECT 'c' || i, 'r' || (i % ?), 'v' || (i % ?), 1 + i % 5, (i % 50) * 20.0, (i % 50) * 20.0 + "
+            "15 + hash(i) % 45, "
+            f"15 + hash(i) % 45, (hash(i * 7) % 10000) / 100.0, 'generated clip ' || i, 'Clip ' || i, NULL, "
+            f"TIMESTAMP '2026-01-01' + to_seconds(CAST(i * 28 AS BIGINT)), {cats}[CAST(1 + hash(i * 3) % 10 "
+            f"AS BIGINT)], {emos}[CAST(1 + hash(i * 5) % 6 AS BIGINT)], "
+            "CAST(hash(i * 11) % 100 AS DOUBLE), CAST(hash(i * 13) % 100 AS DOUBLE), CAST(hash(i * 17) % "
+            "100 AS DOUBLE), CAST(hash(i * 19) % 100 AS DOUBLE), NULL, 'generated' FROM range(?) t(i)",
+            [videos, videos, clips],
+        )
+        con.execute(
+            "INSERT INTO engagement (platform, post_id, clip_id, observed_at, views, likes, comments, shares) "
+            "SELECT 'generic', 'p' || (i % ?), 'c' || (i % ?), DATE '2026-01-01' + CAST(i // ? AS INTEGER), "
+            "hash(i) % 100000, hash(i * 3) % 5000, "
+            "hash(i * 5) % 500, hash(i * 7) % 800 FROM range(?) t(i)",
+            [clips, clips, max(1, clips), engagement],
+        )
     cat.snapshot()
     return cat.path
 
+
 # %% ../../nbs/lab/05_dashboard_bench.ipynb #d21de75c
 def outside_event_loop(fn):
-    "`fn()`, run in a thread of its own when this one runs an asyncio loop (a Jupyter kernel): Playwright's sync API refuses a running loop"
+    """`fn()`, run in a thread of its own when this one runs an asyncio loop (a Jupyter kernel): Playwright's sync API
+    refuses a running loop"""
     import asyncio, concurrent.futures
-    try: asyncio.get_running_loop()
-    except RuntimeError: return fn()
-    with concurrent.futures.ThreadPoolExecutor(1) as ex: return ex.submit(fn).result()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn()
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        return ex.submit(fn).result()
+
 
 # %% ../../nbs/lab/05_dashboard_bench.ipynb #9a85648e
-def benchmark_dashboard(workdir:str, clips:int=1_000_000, engagement:int=10_000_000, loads:int=5, updates:int=20,
-                        chromium:str='/usr/bin/chromium') -> list[dict]:
-    "Benchmark rows: first render and filter-update latency of the analytics app on a generated catalog, measured in Chromium"
+def benchmark_dashboard(
+    workdir: str,
+    clips: int = 1_000_000,
+    engagement: int = 10_000_000,
+    loads: int = 5,
+    updates: int = 20,
+    chromium: str = '/usr/bin/chromium',
+) -> list[dict]:
+    """Benchmark rows: first render and filter-update latency of the analytics app on a generated catalog, measured in
+    Chromium"""
     import socket, subprocess, sys, urllib.request
     from playwright.sync_api import sync_playwright
-    wd = Path(workdir); wd.mkdir(parents=True, exist_ok=True)
+
+    wd = Path(workdir)
+    wd.mkdir(parents=True, exist_ok=True)
     path = wd / f'dash-{clips}.duckdb'
     if not os.path.exists(snapshot_path(str(path))):
-        for f in (path, Path(snapshot_path(str(path)))): f.unlink(missing_ok=True)
-        t = time.perf_counter(); synthetic_catalog(str(path), clips, engagement); build_s = time.perf_counter() - t
-    else: build_s = None
+        for f in (path, Path(snapshot_path(str(path)))):
+            f.unlink(missing_ok=True)
+        t = time.perf_counter()
+        synthetic_catalog(str(path), clips, engagement)
+        build_s = time.perf_counter() - t
+    else:
+        build_s = None
     rd = Reader(str(path))
     want = {c: int(rd.scalar("SELECT count(*) FROM clips WHERE category = ?", [c])) for c in CATEGORIES[:4]}
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    srv = subprocess.Popen([sys.executable, '-c', 'from opusclip.cli.main import main; main()', 'dashboard', 'analytics', '--catalog', str(path), '--port', str(port)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    srv = subprocess.Popen(
+        [
+            sys.executable,
+            '-c',
+            'from opusclip.cli.main import main; main()',
+            'dashboard',
+            'analytics',
+            '--catalog',
+            str(path),
+            '--port',
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f'http://127.0.0.1:{port}/analytics'
     try:
         for _ in range(300):
-            try: urllib.request.urlopen(url, timeout=2).close(); break
-            except OSError: time.sleep(0.2)
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+
         def measure():
             first, upd = [], []
             with sync_playwright() as p:
                 b = p.chromium.launch(executable_path=chromium, headless=True, args=['--no-sandbox'])
-                for k in range(loads + 1):                              # the first load warms the server's imports: not counted
-                    pg = b.new_page(); t = time.perf_counter()
-                    pg.goto(url); pg.wait_for_selector('.top-clips .tabulator-row', timeout=120000); pg.wait_for_selector('.kpi-clips')
-                    if k: first.append(time.perf_counter() - t)
-                    if k < loads: pg.close()
-                clip_count = lambda: pg.locator('.kpi-clips div').first.inner_text().split('\n')[-1].replace(',', '').strip()   # drawn in a shadow root
+                for k in range(loads + 1):  # the first load warms the server's imports: not counted
+                    pg = b.new_page()
+                    t = time.perf_counter()
+                    pg.goto(url)
+                    pg.wait_for_selector('.top-clips .tabulator-row', timeout=120000)
+                    pg.wait_for_selector('.kpi-clips')
+                    if k:
+                        first.append(time.perf_counter() - t)
+                    if k < loads:
+                        pg.close()
+                clip_count = lambda: (
+                    pg.locator('.kpi-clips div').first.inner_text().split('\n')[-1].replace(',', '').strip()
+                )  # drawn in a shadow root
                 sel = pg.locator('.filter-category select')
                 for k in range(updates):
-                    c = CATEGORIES[k % 4]; t = time.perf_counter()
+                    c = CATEGORIES[k % 4]
+                    t = time.perf_counter()
                     sel.select_option(c)
                     while clip_count() != str(want[c]):
-                        if time.perf_counter() - t > 30: raise OpusclipError(f"the analytics page did not show {want[c]} clips for {c} within 30 s")
+                        if time.perf_counter() - t > 30:
+                            raise OpusclipError(f"the analytics page did not show {want[c]} clips for {c} within 30 s")
                         time.sleep(0.002)
                     upd.append(time.perf_counter() - t)
                 b.close()
             return first, upd
+
         first, upd = outside_event_loop(measure)
     finally:
-        srv.terminate(); srv.wait(10)
+        srv.terminate()
+        srv.wait(10)
     q = lambda xs, f: float(sorted(xs)[min(len(xs) - 1, int(round(f * (len(xs) - 1))))])
-    base = dict(name='dashboard', input_uri=str(path), media_seconds=None, params=dict(clips=clips, engagement=engagement, build_s=build_s))
-    return [dict(base, stage=f'analytics first render, {clips:,} clips (p95 of {loads} page loads)', wall_s=round(q(first, 0.95), 4),
-                 baseline='median', baseline_s=round(q(first, 0.5), 4)),
-            dict(base, stage=f'analytics filter update, {clips:,} clips (p95 of {updates} category changes)', wall_s=round(q(upd, 0.95), 4),
-                 baseline='median', baseline_s=round(q(upd, 0.5), 4))]
+    base = dict(
+        name='dashboard',
+        input_uri=str(path),
+        media_seconds=None,
+        params=dict(clips=clips, engagement=engagement, build_s=build_s),
+    )
+    return [
+        dict(
+            base,
+            stage=f'analytics first render, {clips:,} clips (p95 of {loads} page loads)',
+            wall_s=round(q(first, 0.95), 4),
+            baseline='median',
+            baseline_s=round(q(first, 0.5), 4),
+        ),
+        dict(
+            base,
+            stage=f'analytics filter update, {clips:,} clips (p95 of {updates} category changes)',
+            wall_s=round(q(upd, 0.95), 4),
+            baseline='median',
+            baseline_s=round(q(upd, 0.5), 4),
+        ),
+    ]
+
 
 # %% ../../nbs/lab/05_dashboard_bench.ipynb #69302190
-def dashboard_markdown(rows:list[dict]) -> str:
+def dashboard_markdown(rows: list[dict]) -> str:
     "The dashboard section of `docs/benchmarks.md`"
     f, u = rows
     n, e = f['params']['clips'], f['params']['engagement']
-    return '\n'.join(['## Dashboards', '', f"Analytics app served by `opusclip dashboard` on a generated catalog of {n:,} clips and {e:,} engagement rows, "
-                      "driven in Chromium by Playwright on the same machine.", '', '| target | measured (p95) | median | met |', '|---|---:|---:|---|',
-                      f"| first render of analytics under 2 s | {f['wall_s']:.3f} s | {f['baseline_s']:.3f} s | {'yes' if f['wall_s'] < 2 else '**no**'} |",
-                      f"| filter update under 300 ms | {1000 * u['wall_s']:.0f} ms | {1000 * u['baseline_s']:.0f} ms | {'yes' if u['wall_s'] < 0.3 else '**no**'} |", ''])
+    return '\n'.join(
+        [
+            '## Dashboards',
+            '',
+            f"Analytics app served by `opusclip dashboard` on a generated catalog of {n:,} clips and {e:,} "
+            "engagement rows, "
+            "driven in Chromium by Playwright on the same machine.",
+            '',
+            '| target | measured (p95) | median | met |',
+            '|---|---:|---:|---|',
+            f"| first render of analytics under 2 s | {f['wall_s']:.3f} s | {f['baseline_s']:.3f} s | "
+            f"{'yes' if f['wall_s'] < 2 else '**no**'} |",
+            f"| filter update under 300 ms | {1000 * u['wall_s']:.0f} ms | {1000 * u['baseline_s']:.0f} ms | "
+            f"{'yes' if u['wall_s'] < 0.3 else '**no**'} |",
+            '',
+        ]
+    )

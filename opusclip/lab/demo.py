@@ -14,115 +14,179 @@ from ..media.decode import decode_audio, sample_frames
 from ..media.encode import write_video
 
 # %% auto #0
-__all__ = ['TOPICS', 'EXTRA_TOPICS', 'speak', 'face_loop', 'build_talking_head', 'benchmark_script', 'benchmark_video',
-           'side_by_side']
+__all__ = [
+    'TOPICS',
+    'EXTRA_TOPICS',
+    'speak',
+    'face_loop',
+    'build_talking_head',
+    'benchmark_script',
+    'benchmark_video',
+    'side_by_side',
+]
 
 # %% ../../nbs/lab/01_demo.ipynb #4460a902
 TOPICS = [
- ("slt", "Let's talk about pricing. Most founders charge far too little, and they only find out when it is too late. "
-         "Here is the rule I wish someone had told me. If nobody complains about your price, it is too low. "
-         "When we doubled our price, we lost a few small customers, but revenue went up by sixty percent. "
-         "The customers who stayed were happier, because they took the product seriously. "
-         "So raise your prices, and watch who stays."),
- ("rms", "Why do we sleep? Scientists have argued about this for more than a century. "
-         "One idea is that the brain cleans itself at night, washing away waste that builds up during the day. "
-         "Another is that sleep turns short term memories into long term ones. "
-         "In one study, people who slept after learning a task remembered twice as much as people who stayed awake. "
-         "The lesson is simple. If you want to remember something, sleep on it."),
- ("slt", "Remote work changed how teams communicate. In an office you can tap someone on the shoulder. "
-         "At home, every question becomes a message, and every message becomes an interruption. "
-         "The best remote teams I know write things down. They keep decisions in one place, and they meet less, not more. "
-         "Writing is slower at first, but it scales. A good document answers the same question a hundred times."),
- ("rms", "Can anyone learn to code? I think the answer is yes, with one condition. "
-         "You have to build something you actually care about. Tutorials teach syntax, but projects teach programming. "
-         "My first program was a tiny tool to track my running times. It was ugly, and it was mine. "
-         "Start small, finish it, and then build the next thing. That is the whole secret."),
- ("slt", "Here is something about coffee that surprised me. Caffeine does not give you energy. "
-         "It blocks the signal that tells you that you are tired. When it wears off, the tiredness comes back all at once. "
-         "That is why the afternoon crash feels so sudden. Try waiting an hour after waking up before your first cup."),
+    (
+        "slt",
+        "Let's talk about pricing. Most founders charge far too little, and they only find out when it is too late. "
+        "Here is the rule I wish someone had told me. If nobody complains about your price, it is too low. "
+        "When we doubled our price, we lost a few small customers, but revenue went up by sixty percent. "
+        "The customers who stayed were happier, because they took the product seriously. "
+        "So raise your prices, and watch who stays.",
+    ),
+    (
+        "rms",
+        "Why do we sleep? Scientists have argued about this for more than a century. "
+        "One idea is that the brain cleans itself at night, washing away waste that builds up during the day. "
+        "Another is that sleep turns short term memories into long term ones. "
+        "In one study, people who slept after learning a task remembered twice as much as people who stayed awake. "
+        "The lesson is simple. If you want to remember something, sleep on it.",
+    ),
+    (
+        "slt",
+        "Remote work changed how teams communicate. In an office you can tap someone on the shoulder. "
+        "At home, every question becomes a message, and every message becomes an interruption. "
+        "The best remote teams I know write things down. They keep decisions in one place, and they meet "
+        "less, not more. "
+        "Writing is slower at first, but it scales. A good document answers the same question a hundred times.",
+    ),
+    (
+        "rms",
+        "Can anyone learn to code? I think the answer is yes, with one condition. "
+        "You have to build something you actually care about. Tutorials teach syntax, but projects teach programming. "
+        "My first program was a tiny tool to track my running times. It was ugly, and it was mine. "
+        "Start small, finish it, and then build the next thing. That is the whole secret.",
+    ),
+    (
+        "slt",
+        "Here is something about coffee that surprised me. Caffeine does not give you energy. "
+        "It blocks the signal that tells you that you are tired. When it wears off, the tiredness comes back "
+        "all at once. "
+        "That is why the afternoon crash feels so sudden. Try waiting an hour after waking up before your first cup.",
+    ),
 ]
 
 EXTRA_TOPICS = [
- ("slt", "Public speaking scares almost everyone. The trick is not to feel less nervous. "
-         "The trick is to give the nerves something to do. Practice your first sentence until you could say it in your sleep. "
-         "Once the first minute goes well, the rest usually follows."),
- ("rms", "Let me tell you about compound interest. If you save a little every month from the age of twenty five, "
-         "you can end up with more money than someone who saves twice as much but starts at forty. "
-         "Time does most of the work. The best day to start was ten years ago. The second best day is today."),
- ("slt", "Why do some videos go viral? It is rarely luck. The first three seconds decide almost everything. "
-         "A question, a bold claim, or a surprising number makes people stop scrolling. "
-         "After that, the video has to deliver on its promise, or people leave, and the platform notices."),
+    (
+        "slt",
+        "Public speaking scares almost everyone. The trick is not to feel less nervous. "
+        "The trick is to give the nerves something to do. Practice your first sentence until you could say "
+        "it in your sleep. "
+        "Once the first minute goes well, the rest usually follows.",
+    ),
+    (
+        "rms",
+        "Let me tell you about compound interest. If you save a little every month from the age of twenty five, "
+        "you can end up with more money than someone who saves twice as much but starts at forty. "
+        "Time does most of the work. The best day to start was ten years ago. The second best day is today.",
+    ),
+    (
+        "slt",
+        "Why do some videos go viral? It is rarely luck. The first three seconds decide almost everything. "
+        "A question, a bold claim, or a surprising number makes people stop scrolling. "
+        "After that, the video has to deliver on its promise, or people leave, and the platform notices.",
+    ),
 ]
 
+
 # %% ../../nbs/lab/01_demo.ipynb #edf581a1
-def speak(text:str, voice:str='slt', sample_rate:int=16000) -> np.ndarray:
+def speak(text: str, voice: str = 'slt', sample_rate: int = 16000) -> np.ndarray:
     "Narrate `text` with Debian's flite; mono float32 at `sample_rate`"
     exe = shutil.which('flite')
-    if exe is None: raise OpusclipError("building demo media needs flite: apt-get install flite")
+    if exe is None:
+        raise OpusclipError("building demo media needs flite: apt-get install flite")
     with tempfile.TemporaryDirectory() as d:
         wav = os.path.join(d, 'speech.wav')
         subprocess.run([exe, '-voice', voice, '-t', text, '-o', wav], check=True, capture_output=True)
         return decode_audio(wav, sample_rate=sample_rate)
 
+
 # %% ../../nbs/lab/01_demo.ipynb #49026787
-def face_loop(face_video:str, size:int, fps:float) -> list[np.ndarray]:
+def face_loop(face_video: str, size: int, fps: float) -> list[np.ndarray]:
     "Frames of a talking head, centred on a square of `size` pixels, played forward then backward"
     fr = [img for _, img in sample_frames(face_video, fps=fps, width=size)]
     fr = [f[:size, :size] if f.shape[0] >= size else np.pad(f, ((0, size - f.shape[0]), (0, 0), (0, 0))) for f in fr]
     return fr + fr[-2:0:-1]
 
+
 # %% ../../nbs/lab/01_demo.ipynb #75bb9b31
-def build_talking_head(dest:str, # MP4 to write
-                       topics:Iterable[tuple[str, str]], # (flite voice, paragraph) pairs
-                       faces:list[str], # talking-head videos, one per topic in turn
-                       width:int=854, height:int=480, fps:float=25,
-                       pause:float=0.8, # silence between paragraphs, seconds
-                       crf:int=26, preset:str='veryfast',
-                       max_seconds:float|None=None, # stop adding topics once the narration is this long
-                      ):
+def build_talking_head(
+    dest: str,  # MP4 to write
+    topics: Iterable[tuple[str, str]],  # (flite voice, paragraph) pairs
+    faces: list[str],  # talking-head videos, one per topic in turn
+    width: int = 854,
+    height: int = 480,
+    fps: float = 25,
+    pause: float = 0.8,  # silence between paragraphs, seconds
+    crf: int = 26,
+    preset: str = 'veryfast',
+    max_seconds: float | None = None,  # stop adding topics once the narration is this long
+):
     "Write a talking-head video narrating `topics`, one face per topic, deterministically"
     sr, audio, frames, total = 16000, [], [], 0.0
     side = height
     bg = np.full((height, width, 3), 24, np.uint8)
     loops = {}
     for k, (voice, text) in enumerate(topics):
-        if max_seconds is not None and total >= max_seconds: break
+        if max_seconds is not None and total >= max_seconds:
+            break
         a = np.concatenate([speak(text, voice), np.zeros(int(pause * sr), np.float32)])
-        audio.append(a); total += len(a) / sr
+        audio.append(a)
+        total += len(a) / sr
         f = faces[k % len(faces)]
-        if f not in loops: loops[f] = face_loop(f, side, fps)
+        if f not in loops:
+            loops[f] = face_loop(f, side, fps)
         loop, n = loops[f], int(round(len(a) / sr * fps))
         frames.append((loop, n))
     x0 = (width - side) // 2
+
     def gen():
         for loop, n in frames:
             for i in range(n):
-                img = bg.copy(); img[:, x0:x0 + side] = loop[i % len(loop)]; yield img
+                img = bg.copy()
+                img[:, x0 : x0 + side] = loop[i % len(loop)]
+                yield img
+
     write_video(dest, gen(), fps=fps, audio=np.concatenate(audio), sample_rate=sr, preset=preset, crf=crf)
     return dest
+
 
 # %% ../../nbs/lab/01_demo.ipynb #732dd22e
 def benchmark_script() -> Iterable[tuple[str, str]]:
     "All topics, endlessly, voices swapped on every other round"
     allt = TOPICS + EXTRA_TOPICS
     for r in itertools.count():
-        for voice, text in allt: yield (voice if r % 2 == 0 else {'slt': 'rms', 'rms': 'slt'}[voice]), text
+        for voice, text in allt:
+            yield (voice if r % 2 == 0 else {'slt': 'rms', 'rms': 'slt'}[voice]), text
+
 
 # %% ../../nbs/lab/01_demo.ipynb #d77e8859
-def benchmark_video(dest:str, faces:list[str], minutes:float=10.0, width:int=1280, height:int=720) -> str:
+def benchmark_video(dest: str, faces: list[str], minutes: float = 10.0, width: int = 1280, height: int = 720) -> str:
     "A deterministic talking-head benchmark video of at least `minutes` at 720p"
-    return build_talking_head(dest, benchmark_script(), faces, width=width, height=height, fps=25, crf=23, max_seconds=minutes * 60)
+    return build_talking_head(
+        dest, benchmark_script(), faces, width=width, height=height, fps=25, crf=23, max_seconds=minutes * 60
+    )
+
 
 # %% ../../nbs/lab/01_demo.ipynb #fda422b6
-def side_by_side(src:str, dest:str, left:float, right:float, seconds:float, fps:float=25,
-                 frozen:str|None=None, # 'left' or 'right': that person holds still (a listener), for active-speaker tests
-                ) -> str:
+def side_by_side(
+    src: str,
+    dest: str,
+    left: float,
+    right: float,
+    seconds: float,
+    fps: float = 25,
+    frozen: str | None = None,  # 'left' or 'right': that person holds still (a listener), for active-speaker tests
+) -> str:
     "Write `seconds` of `src` from `left` beside the same length from `right` to `dest`"
     a = sample_frames(src, fps=fps, start=left, end=left + seconds)
     b = sample_frames(src, fps=fps, start=right, end=right + seconds)
-    if frozen not in (None, 'left', 'right'): raise OpusclipError(f"frozen must be 'left', 'right' or None (got {frozen!r})")
-    if frozen: a, b = (itertools.repeat(next(a)), b) if frozen == 'left' else (a, itertools.repeat(next(b)))
+    if frozen not in (None, 'left', 'right'):
+        raise OpusclipError(f"frozen must be 'left', 'right' or None (got {frozen!r})")
+    if frozen:
+        a, b = (itertools.repeat(next(a)), b) if frozen == 'left' else (a, itertools.repeat(next(b)))
     frames = (np.hstack([x, y]) for (_, x), (_, y) in zip(a, b))
-    audio = decode_audio(src)[int(left * 16000):int((left + seconds) * 16000)]
+    audio = decode_audio(src)[int(left * 16000) : int((left + seconds) * 16000)]
     write_video(dest, frames, fps=fps, audio=audio, sample_rate=16000)
     return dest

@@ -12,21 +12,43 @@ from ..media.transcribe import Word
 from ..media.transcribe import Transcript
 
 # %% auto #0
-__all__ = ['GOOD_KINDS', 'BAD_KINDS', 'LAYOUT', 'VOICES', 'ABLATIONS', 'compose_set', 'speech_span', 'synthesize', 'inside_word',
-           'match_clips', 'evaluate_talk', 'summarise', 'build_set', 'load_set', 'run_evaluation',
-           'evaluation_markdown', 'update_section', 'evaluate_selection']
+__all__ = [
+    'GOOD_KINDS',
+    'BAD_KINDS',
+    'LAYOUT',
+    'VOICES',
+    'ABLATIONS',
+    'compose_set',
+    'speech_span',
+    'synthesize',
+    'inside_word',
+    'match_clips',
+    'evaluate_talk',
+    'summarise',
+    'build_set',
+    'load_set',
+    'run_evaluation',
+    'evaluation_markdown',
+    'update_section',
+    'evaluate_selection',
+]
 
 # %% ../../nbs/lab/02_evaluate.ipynb #55fabc41
 GOOD_KINDS, BAD_KINDS = ('tip', 'story', 'peak'), ('filler', 'smalltalk')
-LAYOUT = 'BGBGBBGB'   # B: bad segment, G: good segment
+LAYOUT = 'BGBGBBGB'  # B: bad segment, G: good segment
 VOICES = [('slt', 'rms'), ('rms', 'slt'), ('awb', 'slt'), ('slt', 'awb'), ('rms', 'awb')]
 
-def compose_set(pool:dict, n:int=20, seed:int=0, layout:str=LAYOUT) -> list[dict]:
+
+def compose_set(pool: dict, n: int = 20, seed: int = 0, layout: str = LAYOUT) -> list[dict]:
     "`n` talks, each `{id, segments: [{kind, voice, text}]}` laid out as `layout`"
     rng = random.Random(seed)
+
     def deck(items):
         while True:
-            d = list(items); rng.shuffle(d); yield from d
+            d = list(items)
+            rng.shuffle(d)
+            yield from d
+
     good, bad = deck(pool['good']), deck(pool['bad'])
     talks = []
     for k in range(n):
@@ -35,86 +57,127 @@ def compose_set(pool:dict, n:int=20, seed:int=0, layout:str=LAYOUT) -> list[dict
         for slot in layout:
             src = good if slot == 'G' else bad
             s = next(src)
-            while s['text'] in seen: s = next(src)   # no repeat inside one talk
+            while s['text'] in seen:
+                s = next(src)  # no repeat inside one talk
             seen.add(s['text'])
             segs.append(dict(kind=s['kind'], voice=guest if slot == 'G' else host, text=s['text']))
         talks.append(dict(id=f'talk-{k + 1:02d}', segments=segs))
     return talks
 
+
 # %% ../../nbs/lab/02_evaluate.ipynb #b5a46f3f
-def speech_span(audio:np.ndarray, sample_rate:int=16000, threshold:float=0.02, frame:float=0.01) -> tuple[float, float]:
+def speech_span(
+    audio: np.ndarray, sample_rate: int = 16000, threshold: float = 0.02, frame: float = 0.01
+) -> tuple[float, float]:
     "First and last moment (seconds) where a 10 ms frame's peak exceeds `threshold`"
-    n = max(1, int(frame * sample_rate)); m = len(audio) // n
-    loud = np.flatnonzero(np.abs(audio[:m * n]).reshape(m, n).max(1) > threshold)
-    if not len(loud): return 0.0, 0.0
+    n = max(1, int(frame * sample_rate))
+    m = len(audio) // n
+    loud = np.flatnonzero(np.abs(audio[: m * n]).reshape(m, n).max(1) > threshold)
+    if not len(loud):
+        return 0.0, 0.0
     return loud[0] * frame, (loud[-1] + 1) * frame
 
+
 # %% ../../nbs/lab/02_evaluate.ipynb #81eaf138
-def synthesize(talk:dict, seed:int=0, sample_rate:int=16000, pause:tuple=(0.5, 1.1)) -> tuple[np.ndarray, list[dict]]:
+def synthesize(
+    talk: dict, seed: int = 0, sample_rate: int = 16000, pause: tuple = (0.5, 1.1)
+) -> tuple[np.ndarray, list[dict]]:
     "Speak `talk` with flite; returns the audio and its labels `[{kind, good, start, end, text}]`"
     from opusclip.lab.demo import speak
+
     rng = random.Random(f"{seed}-{talk['id']}")
     parts, labels, t = [], [], 0.0
     for s in talk['segments']:
         a = speak(s['text'], s['voice'], sample_rate)
         a0, a1 = speech_span(a, sample_rate)
-        labels.append(dict(kind=s['kind'], good=s['kind'] in GOOD_KINDS, start=round(t + a0, 3), end=round(t + a1, 3), text=s['text']))
+        labels.append(
+            dict(
+                kind=s['kind'],
+                good=s['kind'] in GOOD_KINDS,
+                start=round(t + a0, 3),
+                end=round(t + a1, 3),
+                text=s['text'],
+            )
+        )
         gap = np.zeros(int(rng.uniform(*pause) * sample_rate), np.float32)
-        parts += [a, gap]; t += (len(a) + len(gap)) / sample_rate
+        parts += [a, gap]
+        t += (len(a) + len(gap)) / sample_rate
     return np.concatenate(parts), labels
 
+
 # %% ../../nbs/lab/02_evaluate.ipynb #d05c39c6
-def inside_word(t:float, words:list[Word], tol:float=1e-3) -> bool:
+def inside_word(t: float, words: list[Word], tol: float = 1e-3) -> bool:
     "Whether time `t` falls strictly inside a word"
     return any(w.start + tol < t < w.end - tol for w in words)
 
+
 # %% ../../nbs/lab/02_evaluate.ipynb #d6619e3f
-def _overlap(a0, a1, b0, b1): return max(0.0, min(a1, b1) - max(a0, b0))
+def _overlap(a0, a1, b0, b1):
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
 
 # %% ../../nbs/lab/02_evaluate.ipynb #4df6c01f
-def match_clips(clips:list[dict], labels:list[dict], min_share:float=0.7) -> list[int|None]:
+def match_clips(clips: list[dict], labels: list[dict], min_share: float = 0.7) -> list[int | None]:
     "For each clip, the index of the good segment it hits (each segment at most once), else None"
     used, out = set(), []
     for c in clips:
         hit = None
         for j, l in enumerate(labels):
-            if not l['good'] or j in used: continue
+            if not l['good'] or j in used:
+                continue
             ov = _overlap(c['start'], c['end'], l['start'], l['end'])
             if ov >= min_share * (c['end'] - c['start']) and ov >= min_share * (l['end'] - l['start']):
-                hit = j; used.add(j); break
+                hit = j
+                used.add(j)
+                break
         out.append(hit)
     return out
 
+
 # %% ../../nbs/lab/02_evaluate.ipynb #3b802faa
-def evaluate_talk(clips:list[dict], labels:list[dict], words:list[Word], k:int=3, min_share:float=0.7) -> dict:
+def evaluate_talk(clips: list[dict], labels: list[dict], words: list[Word], k: int = 3, min_share: float = 0.7) -> dict:
     "precision@k, start errors of the hits and cuts inside words for one talk's ranked `clips`"
     top = clips[:k]
     hits = match_clips(top, labels, min_share)
     errs = [abs(c['start'] - labels[j]['start']) for c, j in zip(top, hits) if j is not None]
     bad_cuts = [(c['start'], c['end']) for c in clips if inside_word(c['start'], words) or inside_word(c['end'], words)]
-    return dict(precision=sum(j is not None for j in hits) / k, hits=sum(j is not None for j in hits),
-                start_errors=[round(e, 3) for e in errs], cuts_inside_words=len(bad_cuts),
-                kinds=[labels[j]['kind'] if j is not None else _kind_at(c, labels) for c, j in zip(top, hits)])
+    return dict(
+        precision=sum(j is not None for j in hits) / k,
+        hits=sum(j is not None for j in hits),
+        start_errors=[round(e, 3) for e in errs],
+        cuts_inside_words=len(bad_cuts),
+        kinds=[labels[j]['kind'] if j is not None else _kind_at(c, labels) for c, j in zip(top, hits)],
+    )
+
 
 # %% ../../nbs/lab/02_evaluate.ipynb #76316c0b
-def _kind_at(c:dict, labels:list[dict]) -> str:
+def _kind_at(c: dict, labels: list[dict]) -> str:
     "The label kind a missed clip mostly overlaps"
     best = max(labels, key=lambda l: _overlap(c['start'], c['end'], l['start'], l['end']))
     return 'miss:' + best['kind']
 
+
 # %% ../../nbs/lab/02_evaluate.ipynb #304f5c64
-def summarise(results:list[dict], max_start_error:float=1.0) -> dict:
+def summarise(results: list[dict], max_start_error: float = 1.0) -> dict:
     "The set's precision@k, share of hits starting within `max_start_error` s, and cuts inside words"
     errs = [e for r in results for e in r['start_errors']]
-    return dict(talks=len(results), precision=round(float(np.mean([r['precision'] for r in results])), 3),
-                hits=len(errs), start_within=round(sum(e <= max_start_error for e in errs) / max(1, len(errs)), 3),
-                median_start_error=round(float(np.median(errs)), 3) if errs else None,
-                cuts_inside_words=sum(r['cuts_inside_words'] for r in results))
+    return dict(
+        talks=len(results),
+        precision=round(float(np.mean([r['precision'] for r in results])), 3),
+        hits=len(errs),
+        start_within=round(sum(e <= max_start_error for e in errs) / max(1, len(errs)), 3),
+        median_start_error=round(float(np.median(errs)), 3) if errs else None,
+        cuts_inside_words=sum(r['cuts_inside_words'] for r in results),
+    )
+
 
 # %% ../../nbs/lab/02_evaluate.ipynb #81a48fd2
-def build_set(set_dir:str, n:int=20, seed:int=0, model:str|None=None, device:str='auto', progress=None) -> list[dict]:
+def build_set(
+    set_dir: str, n: int = 20, seed: int = 0, model: str | None = None, device: str = 'auto', progress=None
+) -> list[dict]:
     "Compose, speak, transcribe and write the labelled set in `set_dir` (which holds `pool.json`)"
     from opusclip.media.transcribe import get_transcriber
+
     pool = json.load(open(os.path.join(set_dir, 'pool.json')))
     tr = get_transcriber('faster-whisper', model, device)
     os.makedirs(os.path.join(set_dir, 'transcripts'), exist_ok=True)
@@ -122,94 +185,179 @@ def build_set(set_dir:str, n:int=20, seed:int=0, model:str|None=None, device:str
     for i, talk in enumerate(compose_set(pool, n, seed)):
         audio, labels = synthesize(talk, seed)
         t = tr.transcribe(audio, language='en')
-        with open(os.path.join(set_dir, 'transcripts', f"{talk['id']}.json"), 'w') as f: json.dump(t.to_dict(), f, separators=(',', ':'))
-        talks.append(dict(id=talk['id'], duration=round(len(audio) / 16000, 3), voices=sorted({s['voice'] for s in talk['segments']}),
-                          model=tr.model_id, segments=labels))
-        if progress: progress(i + 1, n)
-    with open(os.path.join(set_dir, 'talks.json'), 'w') as f: json.dump(dict(seed=seed, talks=talks), f, indent=1)
+        with open(os.path.join(set_dir, 'transcripts', f"{talk['id']}.json"), 'w') as f:
+            json.dump(t.to_dict(), f, separators=(',', ':'))
+        talks.append(
+            dict(
+                id=talk['id'],
+                duration=round(len(audio) / 16000, 3),
+                voices=sorted({s['voice'] for s in talk['segments']}),
+                model=tr.model_id,
+                segments=labels,
+            )
+        )
+        if progress:
+            progress(i + 1, n)
+    with open(os.path.join(set_dir, 'talks.json'), 'w') as f:
+        json.dump(dict(seed=seed, talks=talks), f, indent=1)
     return talks
 
+
 # %% ../../nbs/lab/02_evaluate.ipynb #7993cd10
-def load_set(set_dir:str) -> list[tuple[dict, 'Transcript']]:
+def load_set(set_dir: str) -> list[tuple[dict, 'Transcript']]:
     "The labelled talks of `set_dir` with their transcripts"
     from opusclip.media.transcribe import Transcript
+
     talks = json.load(open(os.path.join(set_dir, 'talks.json')))['talks']
-    return [(t, Transcript.from_dict(json.load(open(os.path.join(set_dir, 'transcripts', f"{t['id']}.json"))))) for t in talks]
+    return [
+        (t, Transcript.from_dict(json.load(open(os.path.join(set_dir, 'transcripts', f"{t['id']}.json")))))
+        for t in talks
+    ]
+
 
 # %% ../../nbs/lab/02_evaluate.ipynb #8b19bc0a
-def run_evaluation(set_dir:str, k:int=3, min_duration:float=15, max_duration:float=60, talks=None, **select_kw) -> tuple[list[dict], dict]:
+def run_evaluation(
+    set_dir: str, k: int = 3, min_duration: float = 15, max_duration: float = 60, talks=None, **select_kw
+) -> tuple[list[dict], dict]:
     "Per-talk results and the summary of `select_moments` on the labelled set (or on `talks` from `load_set`)"
     from opusclip.understand.select import select_moments
     from opusclip.understand.topics import SentenceEncoder
+
     enc, results = SentenceEncoder(), []
     for talk, tr in talks or load_set(set_dir):
         clips, _ = select_moments(tr.words, talk['duration'], k, min_duration, max_duration, encoder=enc, **select_kw)
         r = evaluate_talk(clips, talk['segments'], tr.words, k)
-        results.append(dict(r, id=talk['id'], duration=talk['duration'],
-                            clips=[dict(start=c['start'], end=c['end'], score=c['score'], title=c['title']) for c in clips]))
+        results.append(
+            dict(
+                r,
+                id=talk['id'],
+                duration=talk['duration'],
+                clips=[dict(start=c['start'], end=c['end'], score=c['score'], title=c['title']) for c in clips],
+            )
+        )
     return results, summarise(results)
 
+
 # %% ../../nbs/lab/02_evaluate.ipynb #00f8fd53
-def evaluation_markdown(results:list[dict], summary:dict, k:int=3) -> str:
+def evaluation_markdown(results: list[dict], summary: dict, k: int = 3) -> str:
     "The evaluation report: targets, summary and one row per talk"
     ok = lambda b: 'yes' if b else '**no**'
-    lines = ['# Moment selection: evaluation', '',
-             f"`pipelines/evaluate_selection.ipynb` on the labelled set in `pipelines/selection_set` ({summary['talks']} talks).", '',
-             '| target | measured | met |', '|---|---:|---|',
-             f"| precision@{k} >= 0.8 | {summary['precision']:.3f} | {ok(summary['precision'] >= 0.8)} |",
-             f"| hits starting within 1.0 s of the labelled start >= 80% | {summary['start_within']:.1%} (median error {summary['median_start_error']} s, {summary['hits']} hits) | {ok(summary['start_within'] >= 0.8)} |",
-             f"| clip starts/ends inside a word = 0 | {summary['cuts_inside_words']} | {ok(summary['cuts_inside_words'] == 0)} |",
-             '', 'A clip hits a good segment (tip, story or emotional peak) when at least 70% of the clip lies inside it and it covers',
-             'at least 70% of the segment; the start error is the distance between the clip start and the labelled start of the',
-             "segment's speech. Every clip's start and end are checked against every recognised word.", '',
-             '**What this does and does not show.** The talks are synthetic: the good segments are prepared, fluent and open',
-             'with a hook; the bad ones are rambling small talk and housekeeping full of fillers and hedges. The set checks',
-             'that sentence splitting on a real recogniser\'s output (Whisper base writes long comma-spliced lines from this',
-             'speech), candidate windows, weak-opener trimming, topic boundaries and the score together put whole, cleanly cut',
-             'good segments on top. It does not measure agreement with human taste on real podcasts, where good and bad',
-             'moments are far less distinct; the learned ranker (a later issue) is to be judged on engagement data instead.', '',
-             '| talk | minutes | precision | top clips (kind hit, or the kind a miss lies in) | start errors (s) |', '|---|---:|---:|---|---|']
-    lines += [f"| {r['id']} | {r['duration'] / 60:.1f} | {r['precision']:.2f} | {', '.join(r['kinds'])} | {', '.join(f'{e:.2f}' for e in r['start_errors'])} |"
-              for r in results]
+    lines = [
+        '# Moment selection: evaluation',
+        '',
+        "`pipelines/evaluate_selection.ipynb` on the labelled set in `pipelines/selection_set` "
+        f"({summary['talks']} talks).",
+        '',
+        '| target | measured | met |',
+        '|---|---:|---|',
+        f"| precision@{k} >= 0.8 | {summary['precision']:.3f} | {ok(summary['precision'] >= 0.8)} |",
+        f"| hits starting within 1.0 s of the labelled start >= 80% | {summary['start_within']:.1%} (median "
+        f"error {summary['median_start_error']} s, {summary['hits']} hits) | "
+        f"{ok(summary['start_within'] >= 0.8)} |",
+        f"| clip starts/ends inside a word = 0 | {summary['cuts_inside_words']} | "
+        f"{ok(summary['cuts_inside_words'] == 0)} |",
+        '',
+        'A clip hits a good segment (tip, story or emotional peak) when at least 70% of the clip lies inside '
+        'it and it covers',
+        'at least 70% of the segment; the start error is the distance between the clip start and the '
+        'labelled start of the',
+        "segment's speech. Every clip's start and end are checked against every recognised word.",
+        '',
+        '**What this does and does not show.** The talks are synthetic: the good segments are prepared, '
+        'fluent and open',
+        'with a hook; the bad ones are rambling small talk and housekeeping full of fillers and hedges. The set checks',
+        'that sentence splitting on a real recogniser\'s output (Whisper base writes long comma-spliced '
+        'lines from this',
+        'speech), candidate windows, weak-opener trimming, topic boundaries and the score together put '
+        'whole, cleanly cut',
+        'good segments on top. It does not measure agreement with human taste on real podcasts, where good and bad',
+        'moments are far less distinct; the learned ranker (a later issue) is to be judged on engagement data instead.',
+        '',
+        '| talk | minutes | precision | top clips (kind hit, or the kind a miss lies in) | start errors (s) |',
+        '|---|---:|---:|---|---|',
+    ]
+    lines += [
+        f"| {r['id']} | {r['duration'] / 60:.1f} | {r['precision']:.2f} | {', '.join(r['kinds'])} | "
+        f"{', '.join(f'{e:.2f}' for e in r['start_errors'])} |"
+        for r in results
+    ]
     return '\n'.join(lines) + '\n'
 
+
 # %% ../../nbs/lab/02_evaluate.ipynb #bf0728e9
-def update_section(path:str, key:str, md:str):
+def update_section(path: str, key: str, md: str):
     "Replace the `key` section of the markdown file at `path` (between its markers) with `md`, or append it"
     start, end = f'<!-- section:{key} -->', f'<!-- /section:{key} -->'
     text = open(path).read() if os.path.exists(path) else ''
     block = f"{start}\n{md.strip()}\n{end}"
-    if start in text and end in text: text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
-    else: text = (text.rstrip() + '\n\n' if text.strip() else '') + block + '\n'
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = (text.rstrip() + '\n\n' if text.strip() else '') + block + '\n'
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + '.tmp'
-    with open(tmp, 'w') as f: f.write(text)
+    with open(tmp, 'w') as f:
+        f.write(text)
     os.replace(tmp, path)
+
 
 # %% ../../nbs/lab/02_evaluate.ipynb #bb292dfb
 ABLATIONS = (('substance',), ('rambling',), ('substance', 'rambling'), ('clean_cut',))
 
-def evaluate_selection(set_dir:str, k:int=3, min_duration:float=15, max_duration:float=60, catalog:str|None=None,
-                       docs:str|None=None, ablations=ABLATIONS, run_id:str|None=None) -> dict:
+
+def evaluate_selection(
+    set_dir: str,
+    k: int = 3,
+    min_duration: float = 15,
+    max_duration: float = 60,
+    catalog: str | None = None,
+    docs: str | None = None,
+    ablations=ABLATIONS,
+    run_id: str | None = None,
+) -> dict:
     "Evaluate moment selection on the labelled set; record it in `catalog` and write the report to `docs`"
     from opusclip.understand.score import HeuristicScorer
     from opusclip.run.catalog import Catalog, new_run_id
+
     data = load_set(set_dir)
     results, summary = run_evaluation(set_dir, k, min_duration, max_duration, talks=data)
     ablated = []
     for feats in ablations:
-        _, s = run_evaluation(set_dir, k, min_duration, max_duration, talks=data, scorer=HeuristicScorer().without(*feats))
+        _, s = run_evaluation(
+            set_dir, k, min_duration, max_duration, talks=data, scorer=HeuristicScorer().without(*feats)
+        )
         ablated.append(dict(without=list(feats), **s))
     run_id = run_id or new_run_id()
     params = dict(set_dir=set_dir, k=k, min_duration=min_duration, max_duration=max_duration)
     if catalog:
-        Catalog(catalog).record_evaluation(run_id, 'moment selection', {f'precision@{k}': summary['precision'], 'start_within_1s': summary['start_within'],
-                                           'median_start_error_s': summary['median_start_error'], 'cuts_inside_words': summary['cuts_inside_words']},
-                                           {f'precision@{k}': {r['id']: r['precision'] for r in results}}, params)
+        Catalog(catalog).record_evaluation(
+            run_id,
+            'moment selection',
+            {
+                f'precision@{k}': summary['precision'],
+                'start_within_1s': summary['start_within'],
+                'median_start_error_s': summary['median_start_error'],
+                'cuts_inside_words': summary['cuts_inside_words'],
+            },
+            {f'precision@{k}': {r['id']: r['precision'] for r in results}},
+            params,
+        )
     md = evaluation_markdown(results, summary, k)
     if ablated:
-        md += ('\n## Ablation: the heuristic score without some features\n\nThe same evaluation with features of the score switched off, '
-               'to show which features the result rests on.\n\n| without | precision@%d | starts within 1 s |\n|---|---:|---:|\n' % k
-               + ''.join(f"| {', '.join(a['without'])} | {a['precision']:.3f} | {a['start_within']:.1%} |\n" for a in ablated))
-    if docs: update_section(docs, 'selection', md.replace('# Moment selection: evaluation\n', f'# Moment selection: evaluation\n\nRun `{run_id}`.\n', 1))
+        md += (
+            '\n## Ablation: the heuristic score without some features\n\nThe same evaluation with features '
+            'of the score switched off, '
+            'to show which features the result rests on.\n\n| without | precision@%d | starts within 1 s '
+            '|\n|---|---:|---:|\n'
+            % k
+            + ''.join(
+                f"| {', '.join(a['without'])} | {a['precision']:.3f} | {a['start_within']:.1%} |\n" for a in ablated
+            )
+        )
+    if docs:
+        update_section(
+            docs,
+            'selection',
+            md.replace('# Moment selection: evaluation\n', f'# Moment selection: evaluation\n\nRun `{run_id}`.\n', 1),
+        )
     return dict(run_id=run_id, summary=summary, results=results, ablations=ablated, markdown=md)

@@ -13,36 +13,74 @@ from ..learn.forecast import MODELS, forecast_series, load_series
 # %% auto #0
 __all__ = ['forecast_markdown', 'evaluate_forecasts']
 
+
 # %% ../../nbs/lab/07_forecast_eval.ipynb #a898d04b
-def forecast_markdown(results:list[dict], horizon:int, window:int, run_id:str) -> str:
+def forecast_markdown(results: list[dict], horizon: int, window: int, run_id: str) -> str:
     "The forecasting section of `docs/evaluation.md`"
     models = [m for m in (*MODELS, 'auto') if any(m in r['mape'] for r in results)]
-    lines = ['## Forecasting engagement', '', f"Run `{run_id}` of `pipelines/evaluate_forecasts.ipynb`. Rolling-origin backtest over the last {window} "
-             f"days of each series: at every origin each model is fitted on the days before it and forecasts the next {horizon}; origins step by "
-             f"{horizon} days. MAPE in percent (lower is better); `auto` is the model chosen at each origin by its mean error at the earlier origins "
-             "(two warm-up origins before the window), so the choice never sees the days it is scored on.", '',
-             '| series | days | scale | ' + ' | '.join(models) + ' | best | auto beats seasonal naive |', '|---|---:|---|' + '---:|' * len(models) + '---|---|']
+    lines = [
+        '## Forecasting engagement',
+        '',
+        f"Run `{run_id}` of `pipelines/evaluate_forecasts.ipynb`. Rolling-origin backtest over the last {window} "
+        "days of each series: at every origin each model is fitted on the days before it and forecasts the "
+        f"next {horizon}; origins step by "
+        f"{horizon} days. MAPE in percent (lower is better); `auto` is the model chosen at each origin by "
+        "its mean error at the earlier origins "
+        "(two warm-up origins before the window), so the choice never sees the days it is scored on.",
+        '',
+        '| series | days | scale | ' + ' | '.join(models) + ' | best | auto beats seasonal naive |',
+        '|---|---:|---|' + '---:|' * len(models) + '---|---|',
+    ]
     for r in results:
-        m = r['mape']; best = min(m[x] for x in models)
+        m = r['mape']
+        best = min(m[x] for x in models)
         cells = [f"**{m[x]:.2f}**" if m[x] == best else f"{m[x]:.2f}" for x in models]
-        lines.append(f"| {r['series']} | {r['days']} | {'log' if r['log'] else 'as is'} | " + ' | '.join(cells) +
-                     f" | {r['best']} | {'yes' if m['auto'] < m['seasonal_naive'] else 'no'} ({m['auto'] / m['seasonal_naive']:.2f}x) |")
-    lines += ['', 'Models `auto` picked at the origins in the window: ' + '; '.join(f"{r['series']}: " + ', '.join(f"{k} {v}" for k, v in r['picks'].items())
-                                                                         for r in results) + '.',
-              '', 'Fitting time over the whole backtest (s): ' + '; '.join(f"{r['series']}: " + ', '.join(f"{k} {v:.1f}" for k, v in r['seconds'].items())
-                                                                      for r in results) + '.']
+        lines.append(
+            f"| {r['series']} | {r['days']} | {'log' if r['log'] else 'as is'} | "
+            + ' | '.join(cells)
+            + f" | {r['best']} | {'yes' if m['auto'] < m['seasonal_naive'] else 'no'} "
+            f"({m['auto'] / m['seasonal_naive']:.2f}x) |"
+        )
+    lines += [
+        '',
+        'Models `auto` picked at the origins in the window: '
+        + '; '.join(f"{r['series']}: " + ', '.join(f"{k} {v}" for k, v in r['picks'].items()) for r in results)
+        + '.',
+        '',
+        'Fitting time over the whole backtest (s): '
+        + '; '.join(f"{r['series']}: " + ', '.join(f"{k} {v:.1f}" for k, v in r['seconds'].items()) for r in results)
+        + '.',
+    ]
     return '\n'.join(lines)
 
+
 # %% ../../nbs/lab/07_forecast_eval.ipynb #874e58de
-def evaluate_forecasts(paths:list[str], horizon:int=30, window:int=365, warmup:int=2, models=tuple(MODELS), catalog:str|None=None,
-                       docs:str|None=None, progress=None) -> dict:
+def evaluate_forecasts(
+    paths: list[str],
+    horizon: int = 30,
+    window: int = 365,
+    warmup: int = 2,
+    models=tuple(MODELS),
+    catalog: str | None = None,
+    docs: str | None = None,
+    progress=None,
+) -> dict:
     "Backtest `models` on each `ds,y` CSV; record in `catalog`, write the section of `docs`"
     from opusclip.lab.evaluate import update_section
+
     run_id, cat, results = new_run_id(), Catalog(catalog) if catalog else None, []
     for p in paths:
-        y = load_series(p); name = os.path.splitext(os.path.basename(str(p)))[0].replace('prophet_example_', '')
+        y = load_series(p)
+        name = os.path.splitext(os.path.basename(str(p)))[0].replace('prophet_example_', '')
         r = forecast_series(cat, name, y, horizon, window, warmup, models, run_id, progress)
-        results.append(dict(r, days=len(y), seconds=r['backtest'].dropna(subset=['seconds']).groupby('model').seconds.sum().to_dict()))
+        results.append(
+            dict(
+                r,
+                days=len(y),
+                seconds=r['backtest'].dropna(subset=['seconds']).groupby('model').seconds.sum().to_dict(),
+            )
+        )
     md = forecast_markdown(results, horizon, window, run_id)
-    if docs: update_section(docs, 'forecasting', md)
+    if docs:
+        update_section(docs, 'forecasting', md)
     return dict(run_id=run_id, results=results, markdown=md)

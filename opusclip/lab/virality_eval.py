@@ -12,167 +12,368 @@ from ..core.basics import OpusclipError
 from ..run.catalog import Catalog
 from ..core.basics import utc_now
 from ..understand.score import HeuristicScorer
-from ..learn.virality import BlendedScorer, ViralityModel, activate_model, active_scorer, text_embeddings, train_model
+from ..learn.virality import BlendedScorer, ViralityModel, activate_model, active_scorer, text_embeddings
+from ..learn.virality import train_model
 
 # %% auto #0
-__all__ = ['truth', 'synthetic_set', 'holdout_spearman', 'repair_trending_dates', 'youtube_trending', 'evaluate_youtube',
-           'evaluate_synthetic']
+__all__ = [
+    'truth',
+    'synthetic_set',
+    'holdout_spearman',
+    'repair_trending_dates',
+    'youtube_trending',
+    'evaluate_youtube',
+    'evaluate_synthetic',
+]
 
 # %% ../../nbs/lab/06_virality_eval.ipynb #0a8b77c6
 _TOPICS = ['sleep', 'memory', 'money', 'startups', 'training', 'cooking', 'travel', 'music', 'habits', 'focus']
-_OPEN = dict(question='Why does {t} matter more than you think?', number='Here are {n} things about {t} nobody tells you.',
-             weak='So, um, yeah, I guess we could talk about {t} for a bit.', plain='Let me explain how {t} works.')
+_OPEN = dict(
+    question='Why does {t} matter more than you think?',
+    number='Here are {n} things about {t} nobody tells you.',
+    weak='So, um, yeah, I guess we could talk about {t} for a bit.',
+    plain='Let me explain how {t} works.',
+)
 _STORY = 'When I was twenty I lost everything, and {t} is what brought me back.'
-_BODY = ['The research on {t} is clear once you look at it.', 'Most people get {t} wrong in the same way.', 'It takes practice, but {t} gets easier.',
-         'Start small with {t} and keep going every day.', 'That is the part about {t} that surprised me most.']
+_BODY = [
+    'The research on {t} is clear once you look at it.',
+    'Most people get {t} wrong in the same way.',
+    'It takes practice, but {t} gets easier.',
+    'Start small with {t} and keep going every day.',
+    'That is the part about {t} that surprised me most.',
+]
 
-def truth(f:dict) -> float:
+
+def truth(f: dict) -> float:
     "The documented ground-truth expected log views of a synthetic clip"
-    return (8 + 1.2 * f['hook_question'] + 0.8 * f['hook_number'] - 0.9 * f['weak_opener'] + 1.0 * f['story'] + 1.5 * f['coherence'] / 100
-            + 0.6 * (f['category'] == 'comedy') - 0.8 * ((f['duration_s'] - 30) / 30) ** 2 + 0.4 * (17 <= f['posted_hour'] <= 21))
+    return (
+        8
+        + 1.2 * f['hook_question']
+        + 0.8 * f['hook_number']
+        - 0.9 * f['weak_opener']
+        + 1.0 * f['story']
+        + 1.5 * f['coherence'] / 100
+        + 0.6 * (f['category'] == 'comedy')
+        - 0.8 * ((f['duration_s'] - 30) / 30) ** 2
+        + 0.4 * (17 <= f['posted_hour'] <= 21)
+    )
+
 
 # %% ../../nbs/lab/06_virality_eval.ipynb #7d136ebd
-def synthetic_set(cat:Catalog, export:str, n:int=600, holdout:int=200, videos:int=60, seed:int=0) -> pd.DataFrame:
-    "Write `n + holdout` synthetic clips to `cat` and the engagement of the first `n` to the CSV `export`; every clip with its true log views"
-    rng = np.random.default_rng(seed); scorer = HeuristicScorer(); rows = []
+def synthetic_set(
+    cat: Catalog, export: str, n: int = 600, holdout: int = 200, videos: int = 60, seed: int = 0
+) -> pd.DataFrame:
+    """Write `n + holdout` synthetic clips to `cat` and the engagement of the first `n` to the CSV `export`; every clip
+    with its true log views"""
+    rng = np.random.default_rng(seed)
+    scorer = HeuristicScorer()
+    rows = []
     for i in range(n + holdout):
-        opener = rng.choice(['question', 'number', 'weak', 'plain'], p=[0.25, 0.25, 0.2, 0.3]); story = float(rng.random() < 0.3); t = rng.choice(_TOPICS)
-        f = dict(hook_question=float(opener == 'question'), hook_number=float(opener == 'number'), weak_opener=float(opener == 'weak'), story=story,
-                 hook_address=float(opener in ('question', 'number')), hook_bold=0.0, hook_curiosity=float(rng.random() < 0.2),
-                 standalone_start=float(rng.random() < 0.8), complete_end=float(rng.random() < 0.85), single_topic=float(rng.choice([1.0, 0.5])),
-                 cohesion=float(rng.uniform(0.2, 1)), emotion=float(rng.uniform(0, 1)), sentiment=float(rng.uniform(0, 1)), substance=float(rng.uniform(0, 1)),
-                 rambling=float(rng.uniform(0, 0.4)), clean_cut=float(rng.choice([0, 0.5, 1.0])), humour=float(rng.random() < 0.15),
-                 duration_s=float(rng.uniform(15, 60)))
+        opener = rng.choice(['question', 'number', 'weak', 'plain'], p=[0.25, 0.25, 0.2, 0.3])
+        story = float(rng.random() < 0.3)
+        t = rng.choice(_TOPICS)
+        f = dict(
+            hook_question=float(opener == 'question'),
+            hook_number=float(opener == 'number'),
+            weak_opener=float(opener == 'weak'),
+            story=story,
+            hook_address=float(opener in ('question', 'number')),
+            hook_bold=0.0,
+            hook_curiosity=float(rng.random() < 0.2),
+            standalone_start=float(rng.random() < 0.8),
+            complete_end=float(rng.random() < 0.85),
+            single_topic=float(rng.choice([1.0, 0.5])),
+            cohesion=float(rng.uniform(0.2, 1)),
+            emotion=float(rng.uniform(0, 1)),
+            sentiment=float(rng.uniform(0, 1)),
+            substance=float(rng.uniform(0, 1)),
+            rambling=float(rng.uniform(0, 0.4)),
+            clean_cut=float(rng.choice([0, 0.5, 1.0])),
+            humour=float(rng.random() < 0.15),
+            duration_s=float(rng.uniform(15, 60)),
+        )
         r = scorer.score(f)
-        text = ' '.join([_OPEN[opener].format(t=t, n=int(rng.integers(3, 10)))] + ([_STORY.format(t=t)] if story else []) +
-                        list(rng.choice(_BODY, 2, replace=False))).format(t=t)
+        text = ' '.join(
+            [_OPEN[opener].format(t=t, n=int(rng.integers(3, 10)))]
+            + ([_STORY.format(t=t)] if story else [])
+            + list(rng.choice(_BODY, 2, replace=False))
+        ).format(t=t)
         posted = dt.datetime(2026, 9, 1) + dt.timedelta(days=int(rng.integers(0, 60)), hours=int(rng.integers(0, 24)))
         cat_ = str(rng.choice(['comedy', 'education', 'business']))
         f2 = dict(f, **r.subscores, category=cat_, posted_hour=posted.hour)
         tv = truth(f2)
-        rows.append(dict(clip_id=f'synth-{seed}-{i:05d}', video_id=f'synth-video-{seed}-{i % videos:03d}', text=text, score=r.score, subscores=r.subscores,
-                         features=f, category=cat_, emotion=str(rng.choice(['joy', 'surprise', 'neutral'])), posted_at=posted, true_log_views=tv,
-                         views=int(np.expm1(tv + rng.normal(0, 0.3))), train=i < n))
+        rows.append(
+            dict(
+                clip_id=f'synth-{seed}-{i:05d}',
+                video_id=f'synth-video-{seed}-{i % videos:03d}',
+                text=text,
+                score=r.score,
+                subscores=r.subscores,
+                features=f,
+                category=cat_,
+                emotion=str(rng.choice(['joy', 'surprise', 'neutral'])),
+                posted_at=posted,
+                true_log_views=tv,
+                views=int(np.expm1(tv + rng.normal(0, 0.3))),
+                train=i < n,
+            )
+        )
     df = pd.DataFrame(rows)
     with cat.connect() as con:
         con.execute("BEGIN")
-        con.executemany("INSERT INTO clips (clip_id, run_id, video_id, rank, start_s, end_s, duration, score, text, title, created_at, subscores, analysis, "
-                        "category, emotion, hook, coherence, connection, trend) VALUES (?, 'synthetic', ?, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [[r.clip_id, r.video_id, r.features['duration_s'], r.features['duration_s'], r.score, r.text, r.text.split('.')[0][:80], utc_now(),
-                          json.dumps(r.subscores), json.dumps(dict(category=r.category, emotion=r.emotion, features=r.features)), r.category, r.emotion,
-                          r.subscores['hook'], r.subscores['coherence'], r.subscores['connection'], r.subscores['trend']] for r in df.itertuples()])
+        con.executemany(
+            "INSERT INTO clips (clip_id, run_id, video_id, rank, start_s, end_s, duration, score, text, "
+            "title, created_at, subscores, analysis, "
+            "category, emotion, hook, coherence, connection, trend) VALUES (?, 'synthetic', ?, 1, 0, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    r.clip_id,
+                    r.video_id,
+                    r.features['duration_s'],
+                    r.features['duration_s'],
+                    r.score,
+                    r.text,
+                    r.text.split('.')[0][:80],
+                    utc_now(),
+                    json.dumps(r.subscores),
+                    json.dumps(dict(category=r.category, emotion=r.emotion, features=r.features)),
+                    r.category,
+                    r.emotion,
+                    r.subscores['hook'],
+                    r.subscores['coherence'],
+                    r.subscores['connection'],
+                    r.subscores['trend'],
+                ]
+                for r in df.itertuples()
+            ],
+        )
         con.execute("COMMIT")
     tr = df[df.train]
-    pd.DataFrame(dict(clip_id=tr.clip_id, post_id='post-' + tr.clip_id, views=tr.views, likes=(tr.views * 0.04).astype(int),
-                      comments=(tr.views * 0.004).astype(int), shares=(tr.views * 0.002).astype(int), posted_at=tr.posted_at.dt.strftime('%Y-%m-%d %H:%M'),
-                      date='2026-11-20')).to_csv(export, index=False)
+    pd.DataFrame(
+        dict(
+            clip_id=tr.clip_id,
+            post_id='post-' + tr.clip_id,
+            views=tr.views,
+            likes=(tr.views * 0.04).astype(int),
+            comments=(tr.views * 0.004).astype(int),
+            shares=(tr.views * 0.002).astype(int),
+            posted_at=tr.posted_at.dt.strftime('%Y-%m-%d %H:%M'),
+            date='2026-11-20',
+        )
+    ).to_csv(export, index=False)
     return df
 
+
 # %% ../../nbs/lab/06_virality_eval.ipynb #f86d2d2b
-def holdout_spearman(cat:Catalog, df:pd.DataFrame, encoder=None) -> float:
+def holdout_spearman(cat: Catalog, df: pd.DataFrame, encoder=None) -> float:
     "Spearman correlation between the active model's predictions and the true log views of the held-out synthetic clips"
     from scipy.stats import spearmanr
+
     s = active_scorer(cat)
-    if not isinstance(s, BlendedScorer): raise OpusclipError("no active model; run `opusclip model activate ID` first")
+    if not isinstance(s, BlendedScorer):
+        raise OpusclipError("no active model; run `opusclip model activate ID` first")
     ho = df[~df.train].reset_index(drop=True)
-    X = pd.DataFrame([dict(r.features, **r.subscores, category=r.category, emotion_label=r.emotion) for r in ho.itertuples()])
+    X = pd.DataFrame(
+        [dict(r.features, **r.subscores, category=r.category, emotion_label=r.emotion) for r in ho.itertuples()]
+    )
     return float(spearmanr(s.model.predict(X, text_embeddings(ho.text.tolist(), encoder)), ho.true_log_views).statistic)
 
+
 # %% ../../nbs/lab/06_virality_eval.ipynb #0cfd01a5
-def repair_trending_dates(raw:pd.Series, year:int=2017) -> pd.Series:
+def repair_trending_dates(raw: pd.Series, year: int = 2017) -> pd.Series:
     "Dates from `DD.MM` numbers that lost their trailing zero; unreadable ones take the date of the row before"
+
     def one(s):
         m = re.match(r'^(\d{1,2})\.(\d{1,2})', str(s).strip())
-        if not m: return pd.NaT
+        if not m:
+            return pd.NaT
         day, mon = int(m.group(1)), m.group(2)
-        mon = int(mon + '0') if len(mon) == 1 else int(mon)          # "1" was "10"; "09" stays 9
-        try: return pd.Timestamp(year, mon, day)
-        except ValueError: return pd.NaT
+        mon = int(mon + '0') if len(mon) == 1 else int(mon)  # "1" was "10"; "09" stays 9
+        try:
+            return pd.Timestamp(year, mon, day)
+        except ValueError:
+            return pd.NaT
+
     return raw.map(one).ffill()
 
+
 # %% ../../nbs/lab/06_virality_eval.ipynb #3eeb0873
-def youtube_trending(path:str) -> pd.DataFrame:
+def youtube_trending(path: str) -> pd.DataFrame:
     "One row per video at its last trending date: title, tags, channel, category, views, log views"
     from opusclip.media.storage import open_uri
-    with open_uri(path, 'rb') as f: d = pd.read_csv(f, dtype=str, keep_default_na=False)
+
+    with open_uri(path, 'rb') as f:
+        d = pd.read_csv(f, dtype=str, keep_default_na=False)
     d['trending_date'] = repair_trending_dates(d['date'])
     d['views'] = pd.to_numeric(d['views'], errors='coerce')
     d = d.dropna(subset=['views', 'trending_date'])
     last = d.sort_values('trending_date', kind='stable').groupby('video_id').tail(1).reset_index(drop=True)
-    return last.assign(log_views=np.log1p(last['views'].astype(float)), category=last['category_id'].astype(str), channel=last['channel_title'])
+    return last.assign(
+        log_views=np.log1p(last['views'].astype(float)),
+        category=last['category_id'].astype(str),
+        channel=last['channel_title'],
+    )
+
 
 # %% ../../nbs/lab/06_virality_eval.ipynb #6d1c7b14
-def evaluate_youtube(path:str, kinds=('gbm', 'lightning'), folds:int=5, max_tags:int=12, limit:int|None=None, encoder=None,
-                     catalog:str|None=None, docs:str|None=None, seed:int=0) -> dict:
+def evaluate_youtube(
+    path: str,
+    kinds=('gbm', 'lightning'),
+    folds: int = 5,
+    max_tags: int = 12,
+    limit: int | None = None,
+    encoder=None,
+    catalog: str | None = None,
+    docs: str | None = None,
+    seed: int = 0,
+) -> dict:
     "Held-out-channel Spearman of models on titles, tags and category against the category-mean baseline"
     import time
     from scipy.stats import spearmanr
     from sklearn.model_selection import GroupKFold
     from opusclip.understand.topics import SentenceEncoder
     from opusclip.run.catalog import new_run_id
+
     v = youtube_trending(path)
-    if limit: v = v.sample(min(limit, len(v)), random_state=seed).reset_index(drop=True)
-    texts = (v['title'] + '. ' + v['tags'].map(lambda t: ', '.join([x.strip('"') for x in t.split('|') if x and x != '[none]'][:max_tags]))).tolist()
-    t0 = time.perf_counter(); E = (encoder or SentenceEncoder()).encode(texts); embed_s = time.perf_counter() - t0
+    if limit:
+        v = v.sample(min(limit, len(v)), random_state=seed).reset_index(drop=True)
+    texts = (
+        v['title']
+        + '. '
+        + v['tags'].map(lambda t: ', '.join([x.strip('"') for x in t.split('|') if x and x != '[none]'][:max_tags]))
+    ).tolist()
+    t0 = time.perf_counter()
+    E = (encoder or SentenceEncoder()).encode(texts)
+    embed_s = time.perf_counter() - t0
     y, g, X = v['log_views'].to_numpy(), v['channel'].to_numpy(), v[['category']]
-    pred = {k: np.zeros(len(y)) for k in ('category mean', *kinds)}; secs = {k: 0.0 for k in kinds}
+    pred = {k: np.zeros(len(y)) for k in ('category mean', *kinds)}
+    secs = {k: 0.0 for k in kinds}
     for tr, te in GroupKFold(folds).split(E, y, g):
         means = pd.Series(y[tr]).groupby(X['category'].to_numpy()[tr]).mean()
         pred['category mean'][te] = X['category'].iloc[te].map(means).fillna(y[tr].mean()).to_numpy()
         for k in kinds:
             t0 = time.perf_counter()
-            pred[k][te] = ViralityModel(k, pca=32, seed=seed).fit(X.iloc[tr], E[tr], y[tr]).predict(X.iloc[te], E[te]); secs[k] += time.perf_counter() - t0
+            pred[k][te] = ViralityModel(k, pca=32, seed=seed).fit(X.iloc[tr], E[tr], y[tr]).predict(X.iloc[te], E[te])
+            secs[k] += time.perf_counter() - t0
     rho = {k: float(spearmanr(p, y).statistic) for k, p in pred.items()}
-    res = dict(run_id=new_run_id(), videos=len(v), channels=int(v['channel'].nunique()), spearman=rho, seconds=secs, embed_s=embed_s,
-               dates=[str(v['trending_date'].min().date()), str(v['trending_date'].max().date())])
-    lines = ['## Learned virality model on real engagement: YouTube trending videos', '',
-             f"Run `{res['run_id']}` of `pipelines/train_virality.ipynb`. {res['videos']:,} US trending videos from {res['channels']:,} channels "
-             f"({res['dates'][0]} to {res['dates'][1]}, dates repaired), each at its last trending date. Features: the title and the first {max_tags} tags "
-             f"(all-MiniLM-L6-v2 embedding, 32 principal components) and the category. Target: log views. {folds} folds grouped by channel, so every "
-             "prediction is for a channel the model never saw; Spearman correlation of the pooled out-of-fold predictions with the truth.", '',
-             '| model | Spearman (held-out channels) | fit time over the folds (s) |', '|---|---:|---:|']
+    res = dict(
+        run_id=new_run_id(),
+        videos=len(v),
+        channels=int(v['channel'].nunique()),
+        spearman=rho,
+        seconds=secs,
+        embed_s=embed_s,
+        dates=[str(v['trending_date'].min().date()), str(v['trending_date'].max().date())],
+    )
+    lines = [
+        '## Learned virality model on real engagement: YouTube trending videos',
+        '',
+        f"Run `{res['run_id']}` of `pipelines/train_virality.ipynb`. {res['videos']:,} US trending videos "
+        f"from {res['channels']:,} channels "
+        f"({res['dates'][0]} to {res['dates'][1]}, dates repaired), each at its last trending date. "
+        f"Features: the title and the first {max_tags} tags "
+        f"(all-MiniLM-L6-v2 embedding, 32 principal components) and the category. Target: log views. {folds} "
+        "folds grouped by channel, so every "
+        "prediction is for a channel the model never saw; Spearman correlation of the pooled out-of-fold "
+        "predictions with the truth.",
+        '',
+        '| model | Spearman (held-out channels) | fit time over the folds (s) |',
+        '|---|---:|---:|',
+    ]
     lines += [f"| {k} | {rho[k]:.3f} | {secs.get(k, 0):.1f} |" for k in pred]
     lines += ['', f"Embedding the {res['videos']:,} texts took {embed_s:.0f} s on this machine."]
     res['markdown'] = '\n'.join(lines)
-    if catalog: Catalog(catalog).record_evaluation(res['run_id'], 'virality:youtube_trending', {f'spearman_{k.replace(" ", "_")}': r for k, r in rho.items()},
-                                                   params=dict(folds=folds, max_tags=max_tags, limit=limit, videos=res['videos']))
+    if catalog:
+        Catalog(catalog).record_evaluation(
+            res['run_id'],
+            'virality:youtube_trending',
+            {f'spearman_{k.replace(" ", "_")}': r for k, r in rho.items()},
+            params=dict(folds=folds, max_tags=max_tags, limit=limit, videos=res['videos']),
+        )
     if docs:
         from opusclip.lab.evaluate import update_section
+
         update_section(docs, 'virality_youtube', res['markdown'])
     return res
 
+
 # %% ../../nbs/lab/06_virality_eval.ipynb #b2feeecc
-def _fmt(x) -> str: return '' if x is None else f'{x:.3f}'
+def _fmt(x) -> str:
+    return '' if x is None else f'{x:.3f}'
+
 
 # %% ../../nbs/lab/06_virality_eval.ipynb #abe6da54
-def evaluate_synthetic(kinds=('gbm', 'lightning'), n:int=600, holdout:int=200, videos:int=60, seed:int=0, workdir:str|None=None,
-                       catalog:str|None=None, docs:str|None=None) -> dict:
+def evaluate_synthetic(
+    kinds=('gbm', 'lightning'),
+    n: int = 600,
+    holdout: int = 200,
+    videos: int = 60,
+    seed: int = 0,
+    workdir: str | None = None,
+    catalog: str | None = None,
+    docs: str | None = None,
+) -> dict:
     "Cross-validated and held-out Spearman of each kind on the synthetic set, next to the heuristic score's"
     import tempfile, time
     from scipy.stats import spearmanr
     from opusclip.learn.engagement import import_engagement
     from opusclip.run.catalog import new_run_id
+
     wd = workdir or tempfile.mkdtemp(prefix='opusclip-synthetic-')
     cat = Catalog(os.path.join(wd, 'synthetic.duckdb'))
     syn = synthetic_set(cat, os.path.join(wd, 'export.csv'), n, holdout, videos, seed)
     import_engagement(cat, os.path.join(wd, 'export.csv'))
     ho = syn[~syn.train]
-    rows = [dict(model='heuristic score', cv=None, holdout=float(spearmanr(ho.score, ho.true_log_views).statistic), seconds=0.0)]
+    rows = [
+        dict(
+            model='heuristic score',
+            cv=None,
+            holdout=float(spearmanr(ho.score, ho.true_log_views).statistic),
+            seconds=0.0,
+        )
+    ]
     for k in kinds:
-        t0 = time.perf_counter(); r = train_model(cat, k, seed=seed); s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        r = train_model(cat, k, seed=seed)
+        s = time.perf_counter() - t0
         activate_model(cat, r['model_id'])
-        rows.append(dict(model=k, cv=r['metrics']['spearman_cv'], holdout=holdout_spearman(cat, syn), seconds=s, weight=r['metrics']['blend_weight']))
+        rows.append(
+            dict(
+                model=k,
+                cv=r['metrics']['spearman_cv'],
+                holdout=holdout_spearman(cat, syn),
+                seconds=s,
+                weight=r['metrics']['blend_weight'],
+            )
+        )
     run_id = new_run_id()
-    md = ['## Learned virality model on a synthetic set with a known answer', '',
-          f"Run `{run_id}`. {n} posted clips from {videos} videos with engagement drawn from the documented function in `nbs/lab/06_virality_eval.ipynb` "
-          f"(noise sd 0.3 on log views), imported through `import_engagement`, trained with `train_model`, activated, then asked to rank {holdout} clips "
-          "it never saw. Target: the Spearman correlation with the true log views, at least 0.7.", '',
-          '| model | Spearman, cross-validated by video | Spearman, held-out clips | blend weight | train time (s) |', '|---|---:|---:|---:|---:|']
-    md += [f"| {r['model']} | {_fmt(r['cv'])} | {r['holdout']:.3f} | {r.get('weight', '')} | {r['seconds']:.1f} |" for r in rows]
+    md = [
+        '## Learned virality model on a synthetic set with a known answer',
+        '',
+        f"Run `{run_id}`. {n} posted clips from {videos} videos with engagement drawn from the documented "
+        "function in `nbs/lab/06_virality_eval.ipynb` "
+        "(noise sd 0.3 on log views), imported through `import_engagement`, trained with `train_model`, "
+        f"activated, then asked to rank {holdout} clips "
+        "it never saw. Target: the Spearman correlation with the true log views, at least 0.7.",
+        '',
+        '| model | Spearman, cross-validated by video | Spearman, held-out clips | blend weight | train time (s) |',
+        '|---|---:|---:|---:|---:|',
+    ]
+    md += [
+        f"| {r['model']} | {_fmt(r['cv'])} | {r['holdout']:.3f} | {r.get('weight', '')} | {r['seconds']:.1f} |"
+        for r in rows
+    ]
     res = dict(run_id=run_id, rows=rows, markdown='\n'.join(md))
-    if catalog: Catalog(catalog).record_evaluation(run_id, 'virality:synthetic', {f"holdout_spearman_{r['model'].replace(' ', '_')}": r['holdout'] for r in rows},
-                                                   params=dict(n=n, holdout=holdout, videos=videos, seed=seed))
+    if catalog:
+        Catalog(catalog).record_evaluation(
+            run_id,
+            'virality:synthetic',
+            {f"holdout_spearman_{r['model'].replace(' ', '_')}": r['holdout'] for r in rows},
+            params=dict(n=n, holdout=holdout, videos=videos, seed=seed),
+        )
     if docs:
         from opusclip.lab.evaluate import update_section
+
         update_section(docs, 'virality_synthetic', res['markdown'])
     return res

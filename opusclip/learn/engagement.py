@@ -14,229 +14,451 @@ from ..run.catalog import Catalog
 from ..core.basics import utc_now
 
 # %% auto #0
-__all__ = ['FIELDS', 'COMMON', 'PLATFORMS', 'NUMBERS', 'COLUMNS', 'norm_header', 'column_map', 'parse_count', 'parse_seconds',
-           'parse_when', 'post_id_from_url', 'read_export', 'import_engagement', 'platform_of', 'read_links',
-           'link_posts', 'import_summary']
+__all__ = [
+    'FIELDS',
+    'COMMON',
+    'PLATFORMS',
+    'NUMBERS',
+    'COLUMNS',
+    'norm_header',
+    'column_map',
+    'parse_count',
+    'parse_seconds',
+    'parse_when',
+    'post_id_from_url',
+    'read_export',
+    'import_engagement',
+    'platform_of',
+    'read_links',
+    'link_posts',
+    'import_summary',
+]
 
 # %% ../../nbs/learn/01_engagement.ipynb #3f50145f
-FIELDS = ('clip_id', 'post_id', 'url', 'title', 'channel', 'category', 'tags', 'posted_at', 'observed_at',
-          'views', 'likes', 'comments', 'shares', 'watch_time_s', 'watch_time_h', 'watch_time_min', 'avg_view_s', 'duration_s')
-COMMON = dict(clip_id=['clipid', 'opusclipid'], post_id=['postid', 'id', 'videoid'], url=['url', 'link', 'permalink', 'videolink'],
-              title=['title', 'videotitle', 'description', 'caption'], channel=['channel', 'channeltitle', 'account', 'accountname', 'username'],
-              category=['category', 'categoryid'], tags=['tags', 'hashtags'], posted_at=['postedat', 'posttime', 'publishtime', 'publishedat', 'videopublishtime'],
-              observed_at=['date', 'day', 'observedat', 'trendingdate'], views=['views', 'videoviews', 'plays', 'totalviews'],
-              likes=['likes', 'totallikes'], comments=['comments', 'commentsadded', 'commenttotal', 'commentcount', 'totalcomments'],
-              shares=['shares', 'totalshares'], watch_time_s=['watchtimes', 'watchtimeseconds', 'totalplaytime'],
-              watch_time_h=['watchtimehours'], watch_time_min=['watchtimeminutes'],
-              avg_view_s=['averageviewduration', 'avgviewduration', 'averagewatchtime', 'avgviewdurations'],
-              duration_s=['duration', 'videoduration', 'length', 'videolength', 'durations', 'durationseconds'])
-PLATFORMS = {'generic': {},
-             'youtube': dict(post_id=['content', 'videoid', 'id'], title=['videotitle', 'title'], comments=['commentsadded', 'commenttotal', 'comments']),
-             'tiktok': dict(url=['videolink', 'link', 'url'], title=['videotitle', 'title', 'caption'], views=['totalviews', 'videoviews', 'views'],
-                            avg_view_s=['averagewatchtime', 'averagewatchtimes', 'avgwatchtime']),
-             'instagram': dict(views=['views', 'plays', 'impressions', 'reach'], title=['description', 'caption', 'title'],
-                               posted_at=['publishtime', 'postedat', 'timestamp'])}
+FIELDS = (
+    'clip_id',
+    'post_id',
+    'url',
+    'title',
+    'channel',
+    'category',
+    'tags',
+    'posted_at',
+    'observed_at',
+    'views',
+    'likes',
+    'comments',
+    'shares',
+    'watch_time_s',
+    'watch_time_h',
+    'watch_time_min',
+    'avg_view_s',
+    'duration_s',
+)
+COMMON = dict(
+    clip_id=['clipid', 'opusclipid'],
+    post_id=['postid', 'id', 'videoid'],
+    url=['url', 'link', 'permalink', 'videolink'],
+    title=['title', 'videotitle', 'description', 'caption'],
+    channel=['channel', 'channeltitle', 'account', 'accountname', 'username'],
+    category=['category', 'categoryid'],
+    tags=['tags', 'hashtags'],
+    posted_at=['postedat', 'posttime', 'publishtime', 'publishedat', 'videopublishtime'],
+    observed_at=['date', 'day', 'observedat', 'trendingdate'],
+    views=['views', 'videoviews', 'plays', 'totalviews'],
+    likes=['likes', 'totallikes'],
+    comments=['comments', 'commentsadded', 'commenttotal', 'commentcount', 'totalcomments'],
+    shares=['shares', 'totalshares'],
+    watch_time_s=['watchtimes', 'watchtimeseconds', 'totalplaytime'],
+    watch_time_h=['watchtimehours'],
+    watch_time_min=['watchtimeminutes'],
+    avg_view_s=['averageviewduration', 'avgviewduration', 'averagewatchtime', 'avgviewdurations'],
+    duration_s=['duration', 'videoduration', 'length', 'videolength', 'durations', 'durationseconds'],
+)
+PLATFORMS = {
+    'generic': {},
+    'youtube': dict(
+        post_id=['content', 'videoid', 'id'],
+        title=['videotitle', 'title'],
+        comments=['commentsadded', 'commenttotal', 'comments'],
+    ),
+    'tiktok': dict(
+        url=['videolink', 'link', 'url'],
+        title=['videotitle', 'title', 'caption'],
+        views=['totalviews', 'videoviews', 'views'],
+        avg_view_s=['averagewatchtime', 'averagewatchtimes', 'avgwatchtime'],
+    ),
+    'instagram': dict(
+        views=['views', 'plays', 'impressions', 'reach'],
+        title=['description', 'caption', 'title'],
+        posted_at=['publishtime', 'postedat', 'timestamp'],
+    ),
+}
 
-def norm_header(h:str) -> str:
+
+def norm_header(h: str) -> str:
     "A header reduced to lower-case letters and digits"
     h = unicodedata.normalize('NFKD', str(h)).encode('ascii', 'ignore').decode()
     return re.sub(r'[^a-z0-9]', '', h.lower())
 
+
 # %% ../../nbs/learn/01_engagement.ipynb #26506c07
-def column_map(headers:list[str], platform:str='generic') -> dict[str, str]:
+def column_map(headers: list[str], platform: str = 'generic') -> dict[str, str]:
     "`field -> header` for the `headers` of a `platform` export"
-    if platform not in PLATFORMS: raise ParameterError(f"--platform must be one of {', '.join(PLATFORMS)} (got {platform!r})")
+    if platform not in PLATFORMS:
+        raise ParameterError(f"--platform must be one of {', '.join(PLATFORMS)} (got {platform!r})")
     by = {norm_header(h): h for h in reversed(headers)}
     out = {}
     for f in FIELDS:
         for alias in PLATFORMS[platform].get(f, []) + COMMON.get(f, []):
-            if alias in by and by[alias] not in out.values(): out[f] = by[alias]; break
+            if alias in by and by[alias] not in out.values():
+                out[f] = by[alias]
+                break
     return out
+
 
 # %% ../../nbs/learn/01_engagement.ipynb #eb0d6c1d
 _SUFFIX = {'k': 1e3, 'm': 1e6, 'b': 1e9}
 
-def parse_count(s) -> float|None:
+
+def parse_count(s) -> float | None:
     "A count from `1,234`, `1.2K`, `3.4M`; None when empty"
     s = str(s).strip().replace(',', '').replace('\u202f', '').replace(' ', '')
-    if s in ('', '-', '--', 'nan', 'NaN', 'None'): return None
+    if s in ('', '-', '--', 'nan', 'NaN', 'None'):
+        return None
     mult = _SUFFIX.get(s[-1].lower(), 1) if s[-1].isalpha() else 1
     v = float(s[:-1] if mult != 1 else s)
-    if v < 0 or v != v or v == float('inf'): raise ValueError(s)
+    if v < 0 or v != v or v == float('inf'):
+        raise ValueError(s)
     return v * mult
 
+
 # %% ../../nbs/learn/01_engagement.ipynb #9136ad32
-def parse_seconds(s) -> float|None:
+def parse_seconds(s) -> float | None:
     "Seconds from `83`, `83.5` or `H:MM:SS` / `MM:SS`; None when empty"
     s = str(s).strip()
-    if s in ('', '-', '--'): return None
+    if s in ('', '-', '--'):
+        return None
     if ':' in s:
         parts = [float(p) for p in s.split(':')]
-        if len(parts) > 3 or any(p < 0 for p in parts): raise ValueError(s)
-        return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+        if len(parts) > 3 or any(p < 0 for p in parts):
+            raise ValueError(s)
+        return sum(p * 60**i for i, p in enumerate(reversed(parts)))
     return parse_count(s)
 
-# %% ../../nbs/learn/01_engagement.ipynb #0c38ad3e
-_DATE_FORMATS = ('%Y-%m-%d', '%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S.%f', '%Y/%m/%d', '%Y/%m/%d %H:%M',
-                 '%Y/%m/%d %H:%M:%S', '%b %d, %Y', '%B %d, %Y', '%d %b %Y', '%d %B %Y', '%m/%d/%Y', '%m/%d/%Y %H:%M', '%m/%d/%Y %I:%M %p', '%m/%d/%Y %H:%M:%S')
 
-def parse_when(s) -> dt.datetime|None:
+# %% ../../nbs/learn/01_engagement.ipynb #0c38ad3e
+_DATE_FORMATS = (
+    '%Y-%m-%d',
+    '%Y-%m-%dT%H:%M:%S',
+    '%Y-%m-%d %H:%M:%S',
+    '%Y-%m-%d %H:%M',
+    '%Y-%m-%dT%H:%M:%S.%f',
+    '%Y/%m/%d',
+    '%Y/%m/%d %H:%M',
+    '%Y/%m/%d %H:%M:%S',
+    '%b %d, %Y',
+    '%B %d, %Y',
+    '%d %b %Y',
+    '%d %B %Y',
+    '%m/%d/%Y',
+    '%m/%d/%Y %H:%M',
+    '%m/%d/%Y %I:%M %p',
+    '%m/%d/%Y %H:%M:%S',
+)
+
+
+def parse_when(s) -> dt.datetime | None:
     "A naive UTC datetime from the date formats exports use; None when empty"
     s = str(s).strip()
-    if s in ('', '-', '--'): return None
+    if s in ('', '-', '--'):
+        return None
     iso = s.replace('Z', '+00:00')
     try:
         d = dt.datetime.fromisoformat(iso)
         return d.astimezone(dt.timezone.utc).replace(tzinfo=None) if d.tzinfo else d
-    except ValueError: pass
+    except ValueError:
+        pass
     for f in _DATE_FORMATS:
-        try: return dt.datetime.strptime(s, f)
-        except ValueError: pass
+        try:
+            return dt.datetime.strptime(s, f)
+        except ValueError:
+            pass
     raise ValueError(s)
 
+
 # %% ../../nbs/learn/01_engagement.ipynb #05a4d153
-def post_id_from_url(url:str) -> str|None:
+def post_id_from_url(url: str) -> str | None:
     "The platform's id of the post at `url`, or None"
     u = urlparse(str(url).strip())
-    if not u.netloc: return None
+    if not u.netloc:
+        return None
     q = parse_qs(u.query)
-    if 'v' in q: return q['v'][0]
+    if 'v' in q:
+        return q['v'][0]
     parts = [p for p in u.path.split('/') if p]
-    if 'youtu.be' in u.netloc and parts: return parts[0]
+    if 'youtu.be' in u.netloc and parts:
+        return parts[0]
     for key in ('shorts', 'video', 'reel', 'reels', 'p', 'embed', 'live'):
-        if key in parts and parts.index(key) + 1 < len(parts): return parts[parts.index(key) + 1]
+        if key in parts and parts.index(key) + 1 < len(parts):
+            return parts[parts.index(key) + 1]
     return parts[-1] if parts else None
+
 
 # %% ../../nbs/learn/01_engagement.ipynb #d85b4c0f
 NUMBERS = ('views', 'likes', 'comments', 'shares')
 
-def _row(rec:dict, cols:dict, platform:str, as_of:dt.date, extra_cols:list[str]) -> dict:
+
+def _row(rec: dict, cols: dict, platform: str, as_of: dt.date, extra_cols: list[str]) -> dict:
     "One engagement row from a CSV record (raises ValueError naming the bad field)"
     g = lambda f: (rec.get(cols[f]) or '').strip() if f in cols else ''
-    out = dict(platform=platform, clip_id=g('clip_id') or None, url=g('url') or None, title=g('title') or None,
-               channel=g('channel') or None, category=g('category') or None, tags=g('tags') or None)
+    out = dict(
+        platform=platform,
+        clip_id=g('clip_id') or None,
+        url=g('url') or None,
+        title=g('title') or None,
+        channel=g('channel') or None,
+        category=g('category') or None,
+        tags=g('tags') or None,
+    )
     out['post_id'] = g('post_id') or (post_id_from_url(out['url']) if out['url'] else None)
-    if not out['post_id']: raise ValueError('no post id or URL')
+    if not out['post_id']:
+        raise ValueError('no post id or URL')
     for f in NUMBERS + ('watch_time_s', 'watch_time_h', 'watch_time_min', 'avg_view_s', 'duration_s'):
-        try: out[f] = (parse_count if f in NUMBERS else parse_seconds)(g(f))
-        except (ValueError, IndexError): raise ValueError(f"{cols[f]} {g(f)!r} is not a {'number' if f in NUMBERS else 'duration'}") from None
-    for f in NUMBERS: out[f] = None if out[f] is None else int(round(out[f]))
+        try:
+            out[f] = (parse_count if f in NUMBERS else parse_seconds)(g(f))
+        except (ValueError, IndexError):
+            raise ValueError(f"{cols[f]} {g(f)!r} is not a {'number' if f in NUMBERS else 'duration'}") from None
+    for f in NUMBERS:
+        out[f] = None if out[f] is None else int(round(out[f]))
     h, m = out.pop('watch_time_h'), out.pop('watch_time_min')
-    out['watch_time_s'] = out['watch_time_s'] if out['watch_time_s'] is not None else h * 3600 if h is not None else m * 60 if m is not None else None
+    out['watch_time_s'] = (
+        out['watch_time_s']
+        if out['watch_time_s'] is not None
+        else h * 3600
+        if h is not None
+        else m * 60
+        if m is not None
+        else None
+    )
     for f in ('posted_at', 'observed_at'):
-        try: out[f] = parse_when(g(f))
-        except ValueError: raise ValueError(f"{cols[f]} {g(f)!r} is not a date") from None
+        try:
+            out[f] = parse_when(g(f))
+        except ValueError:
+            raise ValueError(f"{cols[f]} {g(f)!r} is not a date") from None
     out['observed_at'] = out['observed_at'].date() if out['observed_at'] else as_of
-    if all(out[f] is None for f in NUMBERS + ('watch_time_s', 'avg_view_s')): raise ValueError('no numbers (views, likes, comments, shares, watch time)')
+    if all(out[f] is None for f in NUMBERS + ('watch_time_s', 'avg_view_s')):
+        raise ValueError('no numbers (views, likes, comments, shares, watch time)')
     ex = {c: rec.get(c) for c in extra_cols if (rec.get(c) or '').strip()}
     out['extra'] = json.dumps(ex, sort_keys=True) if ex else None
     return out
 
+
 # %% ../../nbs/learn/01_engagement.ipynb #2b81301d
-def read_export(uri:str, platform:str='generic', as_of:dt.date|None=None) -> tuple[list[dict], list[str]]:
-    "Rows of the `engagement` schema read from the CSV export at `uri`, and `line N: ...` problems for the rows left out"
+def read_export(uri: str, platform: str = 'generic', as_of: dt.date | None = None) -> tuple[list[dict], list[str]]:
+    """Rows of the `engagement` schema read from the CSV export at `uri`, and `line N: ...` problems for the rows left
+    out"""
     as_of = as_of or utc_now().date()
-    with open_uri(uri, 'rb') as f: raw = f.read()
-    try: text = raw.decode('utf-8-sig')
-    except UnicodeDecodeError: raise OpusclipError(f"{uri}: not a text (CSV) file; export the analytics as CSV") from None
-    if not text.strip(): raise OpusclipError(f"{uri}: the file is empty")
-    try: dialect = csv.Sniffer().sniff(text[:8192], delimiters=',;\t')
-    except csv.Error: dialect = csv.excel
+    with open_uri(uri, 'rb') as f:
+        raw = f.read()
+    try:
+        text = raw.decode('utf-8-sig')
+    except UnicodeDecodeError:
+        raise OpusclipError(f"{uri}: not a text (CSV) file; export the analytics as CSV") from None
+    if not text.strip():
+        raise OpusclipError(f"{uri}: the file is empty")
+    try:
+        dialect = csv.Sniffer().sniff(text[:8192], delimiters=',;\t')
+    except csv.Error:
+        dialect = csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     headers = [h for h in (reader.fieldnames or []) if h is not None]
     cols = column_map(headers, platform)
     if 'post_id' not in cols and 'url' not in cols:
-        raise OpusclipError(f"{uri}: no id or link column among {', '.join(headers[:12])}; a {platform} export needs one of "
-                            f"{', '.join(sorted(set(PLATFORMS[platform].get('post_id', []) + COMMON['post_id'] + COMMON['url'])))}")
+        raise OpusclipError(
+            f"{uri}: no id or link column among {', '.join(headers[:12])}; a {platform} export needs one of "
+            f"{', '.join(sorted(set(PLATFORMS[platform].get('post_id', []) + COMMON['post_id'] + COMMON['url'])))}"
+        )
     extra_cols = [h for h in headers if h not in cols.values()]
     rows, problems, seen, line = [], [], {}, 1
     for rec in reader:
-        first = line + 1; line = reader.line_num
-        if None in rec: problems.append(f"line {first}: {len(headers) + len(rec[None])} fields where the header has {len(headers)}"); continue
-        if not any((v or '').strip() for v in rec.values()): continue
-        try: r = _row(rec, cols, platform, as_of, extra_cols)
-        except ValueError as e: problems.append(f"line {first}: {e}"); continue
+        first = line + 1
+        line = reader.line_num
+        if None in rec:
+            problems.append(f"line {first}: {len(headers) + len(rec[None])} fields where the header has {len(headers)}")
+            continue
+        if not any((v or '').strip() for v in rec.values()):
+            continue
+        try:
+            r = _row(rec, cols, platform, as_of, extra_cols)
+        except ValueError as e:
+            problems.append(f"line {first}: {e}")
+            continue
         key = (r['post_id'], r['observed_at'])
-        if key in seen: problems.append(f"line {first}: repeats line {seen[key]} (post {r['post_id']} on {r['observed_at']})"); continue
-        seen[key] = first; r['source_line'] = first; rows.append(r)
+        if key in seen:
+            problems.append(f"line {first}: repeats line {seen[key]} (post {r['post_id']} on {r['observed_at']})")
+            continue
+        seen[key] = first
+        r['source_line'] = first
+        rows.append(r)
     return rows, problems
 
+
 # %% ../../nbs/learn/01_engagement.ipynb #25434265
-COLUMNS = ('platform', 'post_id', 'observed_at', 'clip_id', 'url', 'title', 'channel', 'category', 'tags', 'posted_at', 'views', 'likes',
-           'comments', 'shares', 'watch_time_s', 'avg_view_s', 'duration_s', 'extra', 'source_file', 'source_line', 'imported_at')
+COLUMNS = (
+    'platform',
+    'post_id',
+    'observed_at',
+    'clip_id',
+    'url',
+    'title',
+    'channel',
+    'category',
+    'tags',
+    'posted_at',
+    'views',
+    'likes',
+    'comments',
+    'shares',
+    'watch_time_s',
+    'avg_view_s',
+    'duration_s',
+    'extra',
+    'source_file',
+    'source_line',
+    'imported_at',
+)
 _VALUES = [c for c in COLUMNS if c not in ('source_file', 'source_line', 'imported_at')]
 
-def _link(con, platform:str):
+
+def _link(con, platform: str):
     "Fill `clip_id` of staged rows from `clip_posts` (id or URL), then from a unique exact clip title"
-    con.execute("""UPDATE incoming i SET clip_id = p.clip_id FROM clip_posts p WHERE i.clip_id IS NULL AND p.platform = i.platform
+    con.execute("""UPDATE incoming i SET clip_id = p.clip_id FROM clip_posts p WHERE i.clip_id IS NULL AND p.platform =
+      i.platform
                    AND (p.post_id = i.post_id OR (p.url IS NOT NULL AND p.url = i.url))""")
-    con.execute("""UPDATE incoming i SET clip_id = t.clip_id FROM (SELECT lower(trim(title)) AS t, any_value(clip_id) AS clip_id FROM clips
-                   WHERE title IS NOT NULL GROUP BY 1 HAVING count(*) = 1) t WHERE i.clip_id IS NULL AND lower(trim(i.title)) = t.t""")
+    con.execute("""UPDATE incoming i SET clip_id = t.clip_id FROM (SELECT lower(trim(title)) AS t, any_value(clip_id)
+      AS clip_id FROM clips
+                   WHERE title IS NOT NULL GROUP BY 1 HAVING count(*) = 1) t WHERE i.clip_id IS NULL AND
+                     lower(trim(i.title)) = t.t""")
+
 
 # %% ../../nbs/learn/01_engagement.ipynb #97007e97
-def import_engagement(cat:Catalog, uri:str, platform:str='generic', as_of:dt.date|None=None) -> dict:
-    "Upsert the export at `uri` into `engagement`; counts of rows read, new, updated, unchanged and linked, and the problems"
+def import_engagement(cat: Catalog, uri: str, platform: str = 'generic', as_of: dt.date | None = None) -> dict:
+    """Upsert the export at `uri` into `engagement`; counts of rows read, new, updated, unchanged and linked, and the
+    problems"""
     rows, problems = read_export(uri, platform, as_of)
     now = utc_now()
-    for r in rows: r.update(source_file=str(uri), imported_at=now)
+    for r in rows:
+        r.update(source_file=str(uri), imported_at=now)
     with cat.connect() as con:
         con.execute("BEGIN")
         con.execute("CREATE TEMP TABLE incoming AS SELECT * FROM engagement LIMIT 0")
-        if rows: con.executemany(f"INSERT INTO incoming ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                                 [[r.get(c) for c in COLUMNS] for r in rows])
+        if rows:
+            con.executemany(
+                f"INSERT INTO incoming ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                [[r.get(c) for c in COLUMNS] for r in rows],
+            )
         _link(con, platform)
         vals = ', '.join(_VALUES)
-        con.execute(f"CREATE TEMP TABLE changed AS SELECT i.* FROM incoming i SEMI JOIN (SELECT {vals} FROM incoming EXCEPT SELECT {vals} FROM engagement) c "
-                    f"ON i.platform = c.platform AND i.post_id = c.post_id AND i.observed_at = c.observed_at")
-        updated = con.execute("SELECT count(*) FROM changed c SEMI JOIN engagement e ON e.platform = c.platform AND e.post_id = c.post_id "
-                              "AND e.observed_at = c.observed_at").fetchone()[0]
-        con.execute("DELETE FROM engagement e USING changed c WHERE e.platform = c.platform AND e.post_id = c.post_id AND e.observed_at = c.observed_at")
+        con.execute(
+            f"CREATE TEMP TABLE changed AS SELECT i.* FROM incoming i SEMI JOIN (SELECT {vals} FROM incoming "
+            f"EXCEPT SELECT {vals} FROM engagement) c "
+            f"ON i.platform = c.platform AND i.post_id = c.post_id AND i.observed_at = c.observed_at"
+        )
+        updated = con.execute(
+            "SELECT count(*) FROM changed c SEMI JOIN engagement e ON e.platform = c.platform AND e.post_id "
+            "= c.post_id "
+            "AND e.observed_at = c.observed_at"
+        ).fetchone()[0]
+        con.execute(
+            "DELETE FROM engagement e USING changed c WHERE e.platform = c.platform AND e.post_id = "
+            "c.post_id AND e.observed_at = c.observed_at"
+        )
         con.execute("INSERT INTO engagement SELECT * FROM changed")
         changed = con.execute("SELECT count(*) FROM changed").fetchone()[0]
         linked = con.execute("SELECT count(*) FROM incoming WHERE clip_id IS NOT NULL").fetchone()[0]
         con.execute("DROP TABLE incoming; DROP TABLE changed")
         con.execute("COMMIT")
-    return dict(file=str(uri), platform=platform, rows=len(rows), new=changed - updated, updated=updated, unchanged=len(rows) - changed,
-                linked=linked, problems=problems)
+    return dict(
+        file=str(uri),
+        platform=platform,
+        rows=len(rows),
+        new=changed - updated,
+        updated=updated,
+        unchanged=len(rows) - changed,
+        linked=linked,
+        problems=problems,
+    )
+
 
 # %% ../../nbs/learn/01_engagement.ipynb #e0afe730
-def platform_of(url:str) -> str:
+def platform_of(url: str) -> str:
     "youtube, tiktok, instagram or generic, from the host of `url`"
     host = urlparse(str(url)).netloc.lower()
-    for name, hosts in (('youtube', ('youtube.com', 'youtu.be')), ('tiktok', ('tiktok.com',)), ('instagram', ('instagram.com',))):
-        if any(host == h or host.endswith('.' + h) for h in hosts): return name
+    for name, hosts in (
+        ('youtube', ('youtube.com', 'youtu.be')),
+        ('tiktok', ('tiktok.com',)),
+        ('instagram', ('instagram.com',)),
+    ):
+        if any(host == h or host.endswith('.' + h) for h in hosts):
+            return name
     return 'generic'
 
+
 # %% ../../nbs/learn/01_engagement.ipynb #d6ff5cf8
-def read_links(uri:str) -> list[tuple[str, str]]:
+def read_links(uri: str) -> list[tuple[str, str]]:
     "`(clip_id, url)` pairs from a CSV with `clip_id` and `url` columns"
-    with open_uri(uri, 'r') as f: recs = list(csv.DictReader(f))
+    with open_uri(uri, 'r') as f:
+        recs = list(csv.DictReader(f))
     pairs = [((r.get('clip_id') or '').strip(), (r.get('url') or '').strip()) for r in recs]
     bad = [i + 2 for i, (c, u) in enumerate(pairs) if not c or not u]
-    if bad or not pairs: raise OpusclipError(f"{uri}: every row needs a clip_id and a url column" + (f" (lines {', '.join(map(str, bad[:10]))})" if bad else ''))
+    if bad or not pairs:
+        raise OpusclipError(
+            f"{uri}: every row needs a clip_id and a url column"
+            + (f" (lines {', '.join(map(str, bad[:10]))})" if bad else '')
+        )
     return pairs
 
+
 # %% ../../nbs/learn/01_engagement.ipynb #f638357c
-def link_posts(cat:Catalog, pairs:list[tuple[str, str]]) -> int:
-    "Record where clips were posted and link their engagement rows; how many engagement rows are now linked to these clips"
+def link_posts(cat: Catalog, pairs: list[tuple[str, str]]) -> int:
+    """Record where clips were posted and link their engagement rows; how many engagement rows are now linked to these
+    clips"""
     rows = [(c, platform_of(u), post_id_from_url(u) or u, u) for c, u in pairs]
     with cat.connect() as con:
-        known = {r[0] for r in con.execute("SELECT clip_id FROM clips WHERE clip_id IN (SELECT unnest(?))", [[r[0] for r in rows]]).fetchall()}
-        if missing := sorted({r[0] for r in rows} - known): raise OpusclipError(f"no clip {', '.join(missing[:5])} in {cat.path}; see clips.json for clip ids")
+        known = {
+            r[0]
+            for r in con.execute(
+                "SELECT clip_id FROM clips WHERE clip_id IN (SELECT unnest(?))", [[r[0] for r in rows]]
+            ).fetchall()
+        }
+        if missing := sorted({r[0] for r in rows} - known):
+            raise OpusclipError(f"no clip {', '.join(missing[:5])} in {cat.path}; see clips.json for clip ids")
         con.execute("BEGIN")
         con.executemany("DELETE FROM clip_posts WHERE platform = ? AND post_id = ?", [[p, i] for _, p, i, _ in rows])
-        con.executemany("INSERT INTO clip_posts VALUES (?, ?, ?, ?, NULL, ?)", [[c, p, i, u, utc_now()] for c, p, i, u in rows])
-        con.executemany("UPDATE engagement SET clip_id = ? WHERE platform = ? AND post_id = ?", [[c, p, i] for c, p, i, _ in rows])
+        con.executemany(
+            "INSERT INTO clip_posts VALUES (?, ?, ?, ?, NULL, ?)", [[c, p, i, u, utc_now()] for c, p, i, u in rows]
+        )
+        con.executemany(
+            "UPDATE engagement SET clip_id = ? WHERE platform = ? AND post_id = ?", [[c, p, i] for c, p, i, _ in rows]
+        )
         con.execute("COMMIT")
-        return con.execute("SELECT count(*) FROM engagement WHERE clip_id IN (SELECT unnest(?))", [[r[0] for r in rows]]).fetchone()[0]
+        return con.execute(
+            "SELECT count(*) FROM engagement WHERE clip_id IN (SELECT unnest(?))", [[r[0] for r in rows]]
+        ).fetchone()[0]
+
 
 # %% ../../nbs/learn/01_engagement.ipynb #472d5bd2
-def import_summary(res:dict, limit:int=20) -> str:
+def import_summary(res: dict, limit: int = 20) -> str:
     "The lines `opusclip engagement import` prints"
-    lines = [f"{res['file']} ({res['platform']}): {res['rows']:,} rows read, {res['new']:,} new, {res['updated']:,} updated, "
-             f"{res['unchanged']:,} unchanged; {res['linked']:,} linked to clips"]
+    lines = [
+        f"{res['file']} ({res['platform']}): {res['rows']:,} rows read, {res['new']:,} new, "
+        f"{res['updated']:,} updated, "
+        f"{res['unchanged']:,} unchanged; {res['linked']:,} linked to clips"
+    ]
     if res['problems']:
         lines.append(f"{len(res['problems'])} rows skipped:")
         lines += [f"  {p}" for p in res['problems'][:limit]]
-        if len(res['problems']) > limit: lines.append(f"  ... and {len(res['problems']) - limit} more")
+        if len(res['problems']) > limit:
+            lines.append(f"  ... and {len(res['problems']) - limit} more")
     return '\n'.join(lines)

@@ -14,8 +14,24 @@ from ..run.catalog import Catalog, new_run_id
 from ..core.basics import utc_now
 
 # %% auto #0
-__all__ = ['MODELS', 'quiet_models', 'load_series', 'daily', 'seasonal_naive', 'ets', 'sarimax', 'prophet', 'use_log',
-           'fit_forecast', 'mape', 'origins', 'backtest', 'backtest_table', 'forecast_series']
+__all__ = [
+    'MODELS',
+    'quiet_models',
+    'load_series',
+    'daily',
+    'seasonal_naive',
+    'ets',
+    'sarimax',
+    'prophet',
+    'use_log',
+    'fit_forecast',
+    'mape',
+    'origins',
+    'backtest',
+    'backtest_table',
+    'forecast_series',
+]
+
 
 # %% ../../nbs/learn/02_forecast.ipynb #def2ae23
 @contextlib.contextmanager
@@ -23,84 +39,115 @@ def quiet_models():
     "Silence the fitting chatter of statsmodels and Prophet (cmdstanpy)"
     loggers = [logging.getLogger(n) for n in ('cmdstanpy', 'prophet')]
     levels = [l.level for l in loggers]
-    for l in loggers: l.setLevel(logging.WARNING)
+    for l in loggers:
+        l.setLevel(logging.WARNING)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore'); yield
+            warnings.simplefilter('ignore')
+            yield
     finally:
-        for l, v in zip(loggers, levels): l.setLevel(v)
+        for l, v in zip(loggers, levels):
+            l.setLevel(v)
+
 
 # %% ../../nbs/learn/02_forecast.ipynb #c58511b5
-def load_series(uri:str) -> pd.Series:
+def load_series(uri: str) -> pd.Series:
     "A daily series from a CSV with `ds` (date) and `y` columns; gaps filled by linear interpolation"
-    with open_uri(uri, 'rb') as f: d = pd.read_csv(f)
-    if not {'ds', 'y'} <= set(d.columns): raise OpusclipError(f"{uri}: a series needs ds and y columns (has {', '.join(map(str, d.columns[:8]))})")
+    with open_uri(uri, 'rb') as f:
+        d = pd.read_csv(f)
+    if not {'ds', 'y'} <= set(d.columns):
+        raise OpusclipError(f"{uri}: a series needs ds and y columns (has {', '.join(map(str, d.columns[:8]))})")
     return daily(d['ds'], d['y'], str(uri))
 
+
 # %% ../../nbs/learn/02_forecast.ipynb #ef1d8488
-def daily(ds, y, name:str='series') -> pd.Series:
+def daily(ds, y, name: str = 'series') -> pd.Series:
     "`y` indexed by day, one value a day, gaps interpolated"
-    try: idx = pd.to_datetime(pd.Series(ds)).dt.normalize()
-    except (ValueError, TypeError) as e: raise OpusclipError(f"{name}: ds is not a date column ({e})") from None
+    try:
+        idx = pd.to_datetime(pd.Series(ds)).dt.normalize()
+    except (ValueError, TypeError) as e:
+        raise OpusclipError(f"{name}: ds is not a date column ({e})") from None
     s = pd.Series(pd.to_numeric(pd.Series(y), errors='coerce').values, index=idx).dropna()
     s = s.groupby(level=0).sum().sort_index()
-    if len(s) < 28: raise OpusclipError(f"{name}: {len(s)} days of data; forecasting needs at least 28")
+    if len(s) < 28:
+        raise OpusclipError(f"{name}: {len(s)} days of data; forecasting needs at least 28")
     return s.asfreq('D').interpolate()
 
+
 # %% ../../nbs/learn/02_forecast.ipynb #e494dc7a
-def _frame(train:pd.Series, yhat, lo, hi) -> pd.DataFrame:
+def _frame(train: pd.Series, yhat, lo, hi) -> pd.DataFrame:
     idx = pd.date_range(train.index[-1] + pd.Timedelta(days=1), periods=len(yhat), freq='D')
-    return pd.DataFrame(dict(yhat=np.asarray(yhat, float), lo=np.asarray(lo, float), hi=np.asarray(hi, float)), index=idx)
+    return pd.DataFrame(
+        dict(yhat=np.asarray(yhat, float), lo=np.asarray(lo, float), hi=np.asarray(hi, float)), index=idx
+    )
+
 
 # %% ../../nbs/learn/02_forecast.ipynb #1b583fa0
-def seasonal_naive(train:pd.Series, horizon:int, season:int=7) -> pd.DataFrame:
+def seasonal_naive(train: pd.Series, horizon: int, season: int = 7) -> pd.DataFrame:
     "Repeat the last `season` days; the interval widens with the seasons ahead"
-    y = train.values; yhat = np.array([y[-season + (i % season)] for i in range(horizon)])
+    y = train.values
+    yhat = np.array([y[-season + (i % season)] for i in range(horizon)])
     sd = np.nanstd(y[season:] - y[:-season]) if len(y) > season + 1 else 0.0
     k = np.arange(horizon) // season + 1
     return _frame(train, yhat, yhat - 1.2816 * sd * np.sqrt(k), yhat + 1.2816 * sd * np.sqrt(k))
 
+
 # %% ../../nbs/learn/02_forecast.ipynb #034efb12
-def ets(train:pd.Series, horizon:int) -> pd.DataFrame:
+def ets(train: pd.Series, horizon: int) -> pd.DataFrame:
     "ETS(A,Ad,A) with a weekly season on the last three years"
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-    tr = train.iloc[-3 * 365:]
+
+    tr = train.iloc[-3 * 365 :]
     m = ETSModel(tr, error='add', trend='add', damped_trend=True, seasonal='add', seasonal_periods=7).fit(disp=False)
     f = m.get_prediction(start=len(tr), end=len(tr) + horizon - 1).summary_frame(alpha=0.2)
     return _frame(train, f['mean'], f['pi_lower'], f['pi_upper'])
 
+
 # %% ../../nbs/learn/02_forecast.ipynb #8fa0de60
-def sarimax(train:pd.Series, horizon:int) -> pd.DataFrame:
+def sarimax(train: pd.Series, horizon: int) -> pd.DataFrame:
     "SARIMAX(1,1,1)x(1,0,1,7) on the last two years"
     from statsmodels.tsa.statespace.sarimax import SARIMAX
-    tr = train.iloc[-2 * 365:]
+
+    tr = train.iloc[-2 * 365 :]
     f = SARIMAX(tr.values, order=(1, 1, 1), seasonal_order=(1, 0, 1, 7)).fit(disp=False).get_forecast(horizon)
     ci = f.conf_int(alpha=0.2)
     return _frame(train, f.predicted_mean, ci[:, 0], ci[:, 1])
 
+
 # %% ../../nbs/learn/02_forecast.ipynb #2c5fed74
-def prophet(train:pd.Series, horizon:int) -> pd.DataFrame:
+def prophet(train: pd.Series, horizon: int) -> pd.DataFrame:
     "Prophet with weekly seasonality, and yearly when there are two years of history"
     from prophet import Prophet
-    m = Prophet(weekly_seasonality=True, yearly_seasonality=len(train) >= 730, daily_seasonality=False, interval_width=0.8)
+
+    m = Prophet(
+        weekly_seasonality=True, yearly_seasonality=len(train) >= 730, daily_seasonality=False, interval_width=0.8
+    )
     m.fit(pd.DataFrame(dict(ds=train.index, y=train.values)))
-    f = m.predict(pd.DataFrame(dict(ds=pd.date_range(train.index[-1] + pd.Timedelta(days=1), periods=horizon, freq='D'))))
+    f = m.predict(
+        pd.DataFrame(dict(ds=pd.date_range(train.index[-1] + pd.Timedelta(days=1), periods=horizon, freq='D')))
+    )
     return _frame(train, f['yhat'], f['yhat_lower'], f['yhat_upper'])
+
 
 # %% ../../nbs/learn/02_forecast.ipynb #8125f1d7
 MODELS = dict(seasonal_naive=seasonal_naive, ets=ets, sarimax=sarimax, prophet=prophet)
 
-def use_log(y:pd.Series) -> bool:
+
+def use_log(y: pd.Series) -> bool:
     "Model `y` on the log scale? (positive counts spanning more than a factor of five)"
     return bool((y > 0).all() and y.max() / y.min() > 5)
 
+
 # %% ../../nbs/learn/02_forecast.ipynb #5cd3773c
-def fit_forecast(train:pd.Series, horizon:int, model:str, log:bool|None=None) -> pd.DataFrame:
+def fit_forecast(train: pd.Series, horizon: int, model: str, log: bool | None = None) -> pd.DataFrame:
     "Forecast `horizon` days after `train` with `model`, on the log scale when `log` (default: `use_log`)"
-    if model not in MODELS: raise ParameterError(f"unknown forecast model {model!r}; choose from {', '.join(MODELS)}")
+    if model not in MODELS:
+        raise ParameterError(f"unknown forecast model {model!r}; choose from {', '.join(MODELS)}")
     log = use_log(train) if log is None else log
-    with quiet_models(): f = MODELS[model](np.log(train) if log else train, horizon)
+    with quiet_models():
+        f = MODELS[model](np.log(train) if log else train, horizon)
     return np.exp(f) if log else f
+
 
 # %% ../../nbs/learn/02_forecast.ipynb #df0edb25
 def mape(actual, predicted) -> float:
@@ -108,56 +155,107 @@ def mape(actual, predicted) -> float:
     a, p = np.asarray(actual, float), np.asarray(predicted, float)
     return float(np.mean(np.abs((a - p) / a)) * 100)
 
+
 # %% ../../nbs/learn/02_forecast.ipynb #b44f0429
-def origins(n:int, horizon:int=30, window:int=365, warmup:int=2) -> list[int]:
+def origins(n: int, horizon: int = 30, window: int = 365, warmup: int = 2) -> list[int]:
     "Start positions of the test blocks: `warmup` before the last `window` days, then every `horizon` days through it"
     first = n - window
-    if first - warmup * horizon < 60: raise OpusclipError(f"the series has {n} days; a {window}-day backtest with {warmup} warm-up origins needs "
-                                                         f"{window + warmup * horizon + 60}")
+    if first - warmup * horizon < 60:
+        raise OpusclipError(
+            f"the series has {n} days; a {window}-day backtest with {warmup} warm-up origins needs "
+            f"{window + warmup * horizon + 60}"
+        )
     return list(range(first - warmup * horizon, n - horizon + 1, horizon))
 
+
 # %% ../../nbs/learn/02_forecast.ipynb #90d93361
-def backtest(y:pd.Series, models=tuple(MODELS), horizon:int=30, window:int=365, warmup:int=2, progress=None) -> pd.DataFrame:
+def backtest(
+    y: pd.Series, models=tuple(MODELS), horizon: int = 30, window: int = 365, warmup: int = 2, progress=None
+) -> pd.DataFrame:
     "One row per origin and model (origin, model, mape, in_window), plus `auto`: the model with the best record so far"
     log, rows, os_ = use_log(y), [], origins(len(y), horizon, window, warmup)
     for k, o in enumerate(os_):
-        tr, te = y.iloc[:o], y.iloc[o:o + horizon]
+        tr, te = y.iloc[:o], y.iloc[o : o + horizon]
         for m in models:
-            t = time.perf_counter(); f = fit_forecast(tr, horizon, m, log)
-            rows.append(dict(origin=y.index[o].date(), model=m, mape=mape(te.values, f.yhat.values), in_window=o >= len(y) - window,
-                             seconds=time.perf_counter() - t))
-        if progress: progress(k + 1, len(os_))
+            t = time.perf_counter()
+            f = fit_forecast(tr, horizon, m, log)
+            rows.append(
+                dict(
+                    origin=y.index[o].date(),
+                    model=m,
+                    mape=mape(te.values, f.yhat.values),
+                    in_window=o >= len(y) - window,
+                    seconds=time.perf_counter() - t,
+                )
+            )
+        if progress:
+            progress(k + 1, len(os_))
     bt = pd.DataFrame(rows)
     auto = []
     for o, g in bt.groupby('origin', sort=True):
         past = bt[bt.origin < o].groupby('model').mape.mean()
         pick = past.idxmin() if len(past) else 'ets'
-        auto.append(dict(origin=o, model='auto', mape=float(g.set_index('model').mape[pick]), in_window=bool(g.in_window.iloc[0]), picked=pick))
+        auto.append(
+            dict(
+                origin=o,
+                model='auto',
+                mape=float(g.set_index('model').mape[pick]),
+                in_window=bool(g.in_window.iloc[0]),
+                picked=pick,
+            )
+        )
     return pd.concat([bt, pd.DataFrame(auto)], ignore_index=True)
 
+
 # %% ../../nbs/learn/02_forecast.ipynb #5a61aced
-def backtest_table(bt:pd.DataFrame) -> pd.Series:
+def backtest_table(bt: pd.DataFrame) -> pd.Series:
     "Mean MAPE per model over the backtest window"
     return bt[bt.in_window].groupby('model').mape.mean()
 
+
 # %% ../../nbs/learn/02_forecast.ipynb #e0083eb2
-def forecast_series(cat:Catalog|None, series:str, y:pd.Series, horizon:int=30, window:int=365, warmup:int=2, models=tuple(MODELS),
-                    run_id:str|None=None, progress=None) -> dict:
+def forecast_series(
+    cat: Catalog | None,
+    series: str,
+    y: pd.Series,
+    horizon: int = 30,
+    window: int = 365,
+    warmup: int = 2,
+    models=tuple(MODELS),
+    run_id: str | None = None,
+    progress=None,
+) -> dict:
     "Backtest `models` on `y`, forecast `horizon` days with the best, store both when `cat` is given"
-    if horizon < 1 or horizon > 366: raise ParameterError(f"--horizon must be between 1 and 366 days (got {horizon})")
+    if horizon < 1 or horizon > 366:
+        raise ParameterError(f"--horizon must be between 1 and 366 days (got {horizon})")
     run_id = run_id or new_run_id()
     bt = backtest(y, models, horizon, window, warmup, progress)
-    tab = backtest_table(bt); best = tab.drop('auto').idxmin()
+    tab = backtest_table(bt)
+    best = tab.drop('auto').idxmin()
     fc = fit_forecast(y, horizon, best)
-    res = dict(series=series, run_id=run_id, best=best, mape=tab.to_dict(), backtest=bt, forecast=fc, log=use_log(y),
-               picks=bt[(bt.model == 'auto') & bt.in_window].picked.value_counts().to_dict())
+    res = dict(
+        series=series,
+        run_id=run_id,
+        best=best,
+        mape=tab.to_dict(),
+        backtest=bt,
+        forecast=fc,
+        log=use_log(y),
+        picks=bt[(bt.model == 'auto') & bt.in_window].picked.value_counts().to_dict(),
+    )
     if cat is not None:
-        cat.record_evaluation(run_id, f'forecast:{series}', {f'mape_{m}': v for m, v in tab.items()},
-                              params=dict(horizon=horizon, window=window, warmup=warmup, best=best, log=res['log'], picks=res['picks']))
+        cat.record_evaluation(
+            run_id,
+            f'forecast:{series}',
+            {f'mape_{m}': v for m, v in tab.items()},
+            params=dict(horizon=horizon, window=window, warmup=warmup, best=best, log=res['log'], picks=res['picks']),
+        )
         with cat.connect() as con:
             con.execute("BEGIN")
             con.execute("DELETE FROM forecasts WHERE series = ?", [series])
-            con.executemany("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            [[run_id, series, best, ds.date(), r.yhat, r.lo, r.hi, utc_now()] for ds, r in fc.iterrows()])
+            con.executemany(
+                "INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [[run_id, series, best, ds.date(), r.yhat, r.lo, r.hi, utc_now()] for ds, r in fc.iterrows()],
+            )
             con.execute("COMMIT")
     return res

@@ -12,162 +12,304 @@ from ..core.basics import OpusclipError, ParameterError
 from ..run.catalog import Catalog
 
 # %% auto #0
-__all__ = ['GROUPS', 'FACTORS', 'SEGMENT_FEATURES', 'posts', 'daily_views', 'mean_ci', 'growth', 'trends', 'rolling',
-           'performance', 'recommendations', 'describe_cluster', 'segments', 'forecast_engagement']
+__all__ = [
+    'GROUPS',
+    'FACTORS',
+    'SEGMENT_FEATURES',
+    'posts',
+    'daily_views',
+    'mean_ci',
+    'growth',
+    'trends',
+    'rolling',
+    'performance',
+    'recommendations',
+    'describe_cluster',
+    'segments',
+    'forecast_engagement',
+]
 
 # %% ../../nbs/learn/03_trends.ipynb #4e3ad718
 GROUPS = ('channel', 'category', 'topic', 'platform')
 
-def posts(cat:Catalog) -> pd.DataFrame:
+
+def posts(cat: Catalog) -> pd.DataFrame:
     "Each post at its latest observation, with its clip's features when linked"
     with cat.connect() as con:
-        df = con.execute("""WITH last AS (SELECT * FROM engagement QUALIFY row_number() OVER (PARTITION BY platform, post_id ORDER BY observed_at DESC) = 1)
-            SELECT l.platform, l.post_id, l.clip_id, l.channel, coalesce(c.category, l.category) AS category, l.posted_at, l.observed_at, l.views,
-                   l.likes, l.comments, l.shares, coalesce(c.duration, l.duration_s) AS clip_duration, c.duration AS duration, c.score, c.hook,
+        df = con.execute("""WITH last AS (SELECT * FROM engagement QUALIFY row_number() OVER (PARTITION BY platform,
+          post_id ORDER BY observed_at DESC) = 1)
+            SELECT l.platform, l.post_id, l.clip_id, l.channel, coalesce(c.category, l.category) AS category,
+              l.posted_at, l.observed_at, l.views,
+                   l.likes, l.comments, l.shares, coalesce(c.duration, l.duration_s) AS clip_duration, c.duration AS
+                     duration, c.score, c.hook,
                    c.coherence, c.connection, c.emotion, c.text, c.video_id, c.analysis->'keywords'->>0 AS topic
             FROM last l LEFT JOIN clips c USING (clip_id)""").df()
-    df['channel'] = df['channel'].fillna('(all)'); df['topic'] = df['topic'].fillna('(none)'); df['category'] = df['category'].fillna('(none)')
+    df['channel'] = df['channel'].fillna('(all)')
+    df['topic'] = df['topic'].fillna('(none)')
+    df['category'] = df['category'].fillna('(none)')
     df['log_views'] = np.log1p(df['views'].astype(float))
     inter = df[['likes', 'comments', 'shares']].fillna(0).sum(1)
     df['engagement_rate'] = inter / df['views'].where(df['views'] > 0)
-    df['posted_hour'] = pd.to_datetime(df['posted_at']).dt.hour; df['posted_weekday'] = pd.to_datetime(df['posted_at']).dt.day_name()
+    df['posted_hour'] = pd.to_datetime(df['posted_at']).dt.hour
+    df['posted_weekday'] = pd.to_datetime(df['posted_at']).dt.day_name()
     return df
 
+
 # %% ../../nbs/learn/03_trends.ipynb #c919342e
-def daily_views(cat:Catalog, by:str|None=None) -> pd.DataFrame:
+def daily_views(cat: Catalog, by: str | None = None) -> pd.DataFrame:
     "Views gained per day (and per `by` group): the change of each post's cumulative views between observations"
-    if by not in (None, *GROUPS): raise ParameterError(f"group by one of {', '.join(GROUPS)} (got {by!r})")
-    key = {'channel': "coalesce(e.channel, '(all)')", 'category': "coalesce(c.category, e.category, '(none)')", 'platform': 'e.platform',
-           'topic': "coalesce(c.analysis->'keywords'->>0, '(none)')", None: "'(all)'"}[by]
+    if by not in (None, *GROUPS):
+        raise ParameterError(f"group by one of {', '.join(GROUPS)} (got {by!r})")
+    key = {
+        'channel': "coalesce(e.channel, '(all)')",
+        'category': "coalesce(c.category, e.category, '(none)')",
+        'platform': 'e.platform',
+        'topic': "coalesce(c.analysis->'keywords'->>0, '(none)')",
+        None: "'(all)'",
+    }[by]
     with cat.connect() as con:
-        return con.execute(f"""SELECT {key} AS grp, observed_at AS ds, sum(greatest(views - coalesce(prev, 0), 0)) AS views FROM (
-              SELECT e.*, c.category AS ccat, lag(e.views) OVER (PARTITION BY e.platform, e.post_id ORDER BY e.observed_at) AS prev
+        return con.execute(f"""SELECT {key} AS grp, observed_at AS ds, sum(greatest(views - coalesce(prev, 0), 0)) AS
+          views FROM (
+              SELECT e.*, c.category AS ccat, lag(e.views) OVER (PARTITION BY e.platform, e.post_id ORDER BY
+                e.observed_at) AS prev
               FROM engagement e LEFT JOIN clips c USING (clip_id)) e LEFT JOIN clips c USING (clip_id)
               GROUP BY ALL ORDER BY grp, ds""").df()
+
 
 # %% ../../nbs/learn/03_trends.ipynb #d0059d64
 def mean_ci(x) -> tuple[float, float, float, int]:
     "Mean, 95% t interval and n of `x` (NaNs dropped)"
     from statsmodels.stats.weightstats import DescrStatsW
+
     x = pd.Series(x, dtype=float).dropna().to_numpy()
-    if len(x) < 2: return (float(x.mean()) if len(x) else float('nan'), float('nan'), float('nan'), len(x))
+    if len(x) < 2:
+        return (float(x.mean()) if len(x) else float('nan'), float('nan'), float('nan'), len(x))
     lo, hi = DescrStatsW(x).tconfint_mean()
     return float(x.mean()), float(lo), float(hi), len(x)
 
+
 # %% ../../nbs/learn/03_trends.ipynb #ccfbec1c
-def growth(daily:pd.DataFrame) -> dict:
+def growth(daily: pd.DataFrame) -> dict:
     "Weekly growth of daily views (OLS of log views on days) with its 95% interval, in percent"
     import statsmodels.api as sm
+
     d = daily[daily['views'] > 0]
-    if len(d) < 7: return dict(weekly_growth=float('nan'), lo=float('nan'), hi=float('nan'), days=len(d))
+    if len(d) < 7:
+        return dict(weekly_growth=float('nan'), lo=float('nan'), hi=float('nan'), days=len(d))
     t = (pd.to_datetime(d['ds']) - pd.to_datetime(d['ds']).min()).dt.days.to_numpy(float)
     fit = sm.OLS(np.log(d['views'].to_numpy(float)), sm.add_constant(t)).fit()
     lo, hi = fit.conf_int()[1]
     pct = lambda b: (math.exp(7 * b) - 1) * 100
     return dict(weekly_growth=pct(fit.params[1]), lo=pct(lo), hi=pct(hi), days=len(d))
 
+
 # %% ../../nbs/learn/03_trends.ipynb #6992db8e
-def trends(cat:Catalog, by:str='channel') -> pd.DataFrame:
+def trends(cat: Catalog, by: str = 'channel') -> pd.DataFrame:
     "Per group: posts, views, engagement rate and weekly growth, with 95% intervals"
-    if by not in GROUPS: raise ParameterError(f"group by one of {', '.join(GROUPS)} (got {by!r})")
+    if by not in GROUPS:
+        raise ParameterError(f"group by one of {', '.join(GROUPS)} (got {by!r})")
     P, D = posts(cat), daily_views(cat, by)
-    if P.empty: raise OpusclipError(f"no engagement in {cat.path}; import analytics with `opusclip engagement import`")
+    if P.empty:
+        raise OpusclipError(f"no engagement in {cat.path}; import analytics with `opusclip engagement import`")
     out = []
     for g, p in P.groupby(by):
         er, gr = mean_ci(p['engagement_rate']), growth(D[D['grp'] == g])
-        out.append({by: g, 'posts': len(p), 'views': int(p['views'].sum()), 'median_views': float(p['views'].median()),
-                    'engagement_rate': er[0], 'engagement_rate_lo': er[1], 'engagement_rate_hi': er[2],
-                    'weekly_growth_pct': gr['weekly_growth'], 'growth_lo': gr['lo'], 'growth_hi': gr['hi']})
+        out.append(
+            {
+                by: g,
+                'posts': len(p),
+                'views': int(p['views'].sum()),
+                'median_views': float(p['views'].median()),
+                'engagement_rate': er[0],
+                'engagement_rate_lo': er[1],
+                'engagement_rate_hi': er[2],
+                'weekly_growth_pct': gr['weekly_growth'],
+                'growth_lo': gr['lo'],
+                'growth_hi': gr['hi'],
+            }
+        )
     return pd.DataFrame(out).sort_values('views', ascending=False).reset_index(drop=True)
 
+
 # %% ../../nbs/learn/03_trends.ipynb #d2ec8010
-def rolling(daily:pd.DataFrame, window:int=7) -> pd.DataFrame:
+def rolling(daily: pd.DataFrame, window: int = 7) -> pd.DataFrame:
     "Daily views with their `window`-day rolling mean, per group"
-    d = daily.copy(); d['rolling'] = d.groupby('grp')['views'].transform(lambda s: s.rolling(window, min_periods=1).mean()); return d
+    d = daily.copy()
+    d['rolling'] = d.groupby('grp')['views'].transform(lambda s: s.rolling(window, min_periods=1).mean())
+    return d
+
 
 # %% ../../nbs/learn/03_trends.ipynb #02b6dd9d
-FACTORS = dict(hour=lambda p: (p['posted_hour'] // 3 * 3).map(lambda h: f"{int(h):02d}:00-{int(h) + 2:02d}:59", na_action='ignore'),
-               weekday=lambda p: p['posted_weekday'],
-               length=lambda p: pd.cut(p['clip_duration'], [0, 15, 30, 45, 60, 90, 1e9], labels=['<15 s', '15-30 s', '30-45 s', '45-60 s', '60-90 s', '>90 s']).astype(str).replace('nan', np.nan),
-               topic=lambda p: p['topic'].where(p['topic'] != '(none)'), category=lambda p: p['category'].where(p['category'] != '(none)'))
+FACTORS = dict(
+    hour=lambda p: (p['posted_hour'] // 3 * 3).map(
+        lambda h: f"{int(h):02d}:00-{int(h) + 2:02d}:59", na_action='ignore'
+    ),
+    weekday=lambda p: p['posted_weekday'],
+    length=lambda p: (
+        pd.cut(
+            p['clip_duration'],
+            [0, 15, 30, 45, 60, 90, 1e9],
+            labels=['<15 s', '15-30 s', '30-45 s', '45-60 s', '60-90 s', '>90 s'],
+        )
+        .astype(str)
+        .replace('nan', np.nan)
+    ),
+    topic=lambda p: p['topic'].where(p['topic'] != '(none)'),
+    category=lambda p: p['category'].where(p['category'] != '(none)'),
+)
 
-def performance(P:pd.DataFrame, factor:str, min_posts:int=5, alpha:float=0.05, adjust:bool=True) -> pd.DataFrame:
-    "Per level of `factor`: posts, views multiple against the rest of the channel with a 1 - `alpha` interval, supported or not"
+
+def performance(
+    P: pd.DataFrame, factor: str, min_posts: int = 5, alpha: float = 0.05, adjust: bool = True
+) -> pd.DataFrame:
+    """Per level of `factor`: posts, views multiple against the rest of the channel with a 1 - `alpha` interval,
+    supported or not"""
     import statsmodels.api as sm
-    if factor not in FACTORS: raise ParameterError(f"factor must be one of {', '.join(FACTORS)} (got {factor!r})")
+
+    if factor not in FACTORS:
+        raise ParameterError(f"factor must be one of {', '.join(FACTORS)} (got {factor!r})")
     P = P[P['log_views'].notna()]
-    lev = FACTORS[factor](P); out = []
+    lev = FACTORS[factor](P)
+    out = []
     others = [FACTORS[f](P).fillna('(unknown)').astype(str).rename(f) for f in FACTORS if f != factor] if adjust else []
-    Z = pd.get_dummies(pd.concat(others, axis=1), drop_first=True).astype(float) if others else pd.DataFrame(index=P.index)
+    Z = (
+        pd.get_dummies(pd.concat(others, axis=1), drop_first=True).astype(float)
+        if others
+        else pd.DataFrame(index=P.index)
+    )
     Z = Z.loc[:, Z.std() > 0]
     for v in sorted(lev.dropna().unique(), key=str):
-        known = lev.notna(); ind = (lev[known] == v).astype(float).rename('level')
-        if ind.sum() < 2 or (1 - ind).sum() < 2: continue
+        known = lev.notna()
+        ind = (lev[known] == v).astype(float).rename('level')
+        if ind.sum() < 2 or (1 - ind).sum() < 2:
+            continue
         X = sm.add_constant(pd.concat([ind, Z[known]], axis=1), has_constant='add')
         fit = sm.OLS(P.loc[known, 'log_views'].to_numpy(float), X.to_numpy(float)).fit()
-        lo, hi = fit.conf_int(alpha)[1]; b = fit.params[1]
-        out.append(dict(factor=factor, level=str(v), posts=int(ind.sum()), multiple=math.exp(b), lo=math.exp(lo), hi=math.exp(hi),
-                        supported=bool(lo > 0 and ind.sum() >= min_posts)))
+        lo, hi = fit.conf_int(alpha)[1]
+        b = fit.params[1]
+        out.append(
+            dict(
+                factor=factor,
+                level=str(v),
+                posts=int(ind.sum()),
+                multiple=math.exp(b),
+                lo=math.exp(lo),
+                hi=math.exp(hi),
+                supported=bool(lo > 0 and ind.sum() >= min_posts),
+            )
+        )
     return pd.DataFrame(out, columns=['factor', 'level', 'posts', 'multiple', 'lo', 'hi', 'supported'])
 
+
 # %% ../../nbs/learn/03_trends.ipynb #1d1a23c5
-def recommendations(cat:Catalog, min_posts:int=5) -> dict[str, list[str]]:
+def recommendations(cat: Catalog, min_posts: int = 5) -> dict[str, list[str]]:
     "`channel -> sentences`, one per supported level of posting time, weekday, length, topic and category"
-    P = posts(cat); out = {}
-    what = dict(hour='Post between {level} (UTC)', weekday='Post on {level}', length='Make clips of {level}', topic='Cover {level}', category='Make more {level}')
+    P = posts(cat)
+    out = {}
+    what = dict(
+        hour='Post between {level} (UTC)',
+        weekday='Post on {level}',
+        length='Make clips of {level}',
+        topic='Cover {level}',
+        category='Make more {level}',
+    )
     for ch, p in P.groupby('channel'):
         recs, m = [], max(1, sum(FACTORS[f](p).nunique() for f in FACTORS))
         for f in FACTORS:
             perf = performance(p, f, min_posts, alpha=0.05 / m)
             for r in perf.loc[perf['supported'].astype(bool)].sort_values('lo', ascending=False).head(1).itertuples():
-                recs.append((r.lo, what[f].format(level=r.level) + f": {r.multiple:.1f}x the views of your other posts ({r.lo:.1f}-{r.hi:.1f}x, {r.posts} posts; 95% over {m} comparisons)."))
-        out[ch] = [s for _, s in sorted(recs, reverse=True)] or [f"Not enough evidence yet ({len(p)} posts): no posting time, length or topic beats the rest with 95% confidence."]
+                recs.append(
+                    (
+                        r.lo,
+                        what[f].format(level=r.level)
+                        + f": {r.multiple:.1f}x the views of your other posts ({r.lo:.1f}-{r.hi:.1f}x, "
+                        f"{r.posts} posts; 95% over {m} comparisons).",
+                    )
+                )
+        out[ch] = [s for _, s in sorted(recs, reverse=True)] or [
+            f"Not enough evidence yet ({len(p)} posts): no posting time, length or topic beats the rest with "
+            "95% confidence."
+        ]
     return out
 
-# %% ../../nbs/learn/03_trends.ipynb #948a1f16
-SEGMENT_FEATURES = dict(duration='length (s)', score='score', hook='hook', coherence='coherence', connection='connection', log_views='log views',
-                        engagement_rate='engagement rate')
 
-def describe_cluster(z:pd.Series, means:pd.Series, overall:pd.Series, k:int=3) -> str:
+# %% ../../nbs/learn/03_trends.ipynb #948a1f16
+SEGMENT_FEATURES = dict(
+    duration='length (s)',
+    score='score',
+    hook='hook',
+    coherence='coherence',
+    connection='connection',
+    log_views='log views',
+    engagement_rate='engagement rate',
+)
+
+
+def describe_cluster(z: pd.Series, means: pd.Series, overall: pd.Series, k: int = 3) -> str:
     "Words for a cluster from its standardised mean `z` per feature"
     parts = []
     for f in z.abs().sort_values(ascending=False).index[:k]:
-        if abs(z[f]) < 0.3: continue
+        if abs(z[f]) < 0.3:
+            continue
         word = 'higher' if z[f] > 0 else 'lower'
-        if f == 'log_views': parts.append(f"{math.exp(means[f] - overall[f]):.1f}x the views")
-        else: parts.append(f"{word} {SEGMENT_FEATURES[f]} ({means[f]:.3g} vs {overall[f]:.3g})")
+        if f == 'log_views':
+            parts.append(f"{math.exp(means[f] - overall[f]):.1f}x the views")
+        else:
+            parts.append(f"{word} {SEGMENT_FEATURES[f]} ({means[f]:.3g} vs {overall[f]:.3g})")
     return ', '.join(parts) or 'close to the average on every feature'
 
+
 # %% ../../nbs/learn/03_trends.ipynb #cede5d4d
-def segments(P:pd.DataFrame, level:str='clip', k_range=range(2, 9), seed:int=0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def segments(
+    P: pd.DataFrame, level: str = 'clip', k_range=range(2, 9), seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(rows with their `segment`, one row per segment with its size and description)"
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
-    if level not in ('clip', 'video'): raise ParameterError(f"segment clips or videos (got {level!r})")
+
+    if level not in ('clip', 'video'):
+        raise ParameterError(f"segment clips or videos (got {level!r})")
     cols = [c for c in SEGMENT_FEATURES if c in P and P[c].notna().mean() > 0.5]
     X = P[P['clip_id'].notna()] if 'clip_id' in P else P
-    if level == 'video': X = X.groupby('video_id')[cols].mean().reset_index()
+    if level == 'video':
+        X = X.groupby('video_id')[cols].mean().reset_index()
     X = X.dropna(subset=cols).reset_index(drop=True)
-    if len(X) < 10: raise OpusclipError(f"{len(X)} {level}s with engagement and features; segmenting needs at least 10")
+    if len(X) < 10:
+        raise OpusclipError(f"{len(X)} {level}s with engagement and features; segmenting needs at least 10")
     mu, sd = X[cols].mean(), X[cols].std().replace(0, 1)
     Z = ((X[cols] - mu) / sd).to_numpy()
-    fits = [(silhouette_score(Z, km.labels_), km) for km in (KMeans(k, n_init=10, random_state=seed).fit(Z) for k in k_range if k < len(X))]
+    fits = [
+        (silhouette_score(Z, km.labels_), km)
+        for km in (KMeans(k, n_init=10, random_state=seed).fit(Z) for k in k_range if k < len(X))
+    ]
     best = max(fits, key=lambda t: t[0])[1]
     X['segment'] = best.labels_
     desc = []
     for s, g in X.groupby('segment'):
-        m = g[cols].mean(); desc.append(dict(segment=int(s), size=len(g), description=describe_cluster((m - mu) / sd, m, mu)))
+        m = g[cols].mean()
+        desc.append(dict(segment=int(s), size=len(g), description=describe_cluster((m - mu) / sd, m, mu)))
     return X, pd.DataFrame(desc).sort_values('size', ascending=False).reset_index(drop=True)
 
+
 # %% ../../nbs/learn/03_trends.ipynb #992487eb
-def forecast_engagement(cat:Catalog, by:str|None='channel', horizon:int=30, min_days:int=90, models=('seasonal_naive', 'ets', 'sarimax', 'prophet')) -> dict:
+def forecast_engagement(
+    cat: Catalog,
+    by: str | None = 'channel',
+    horizon: int = 30,
+    min_days: int = 90,
+    models=('seasonal_naive', 'ets', 'sarimax', 'prophet'),
+) -> dict:
     "Forecast each group's daily views into the catalog; `{series: result or the reason it was skipped}`"
     from opusclip.learn.forecast import forecast_series, daily
+
     D, out = daily_views(cat, by), {}
-    if D.empty: raise OpusclipError(f"no engagement in {cat.path}; import analytics with `opusclip engagement import`")
+    if D.empty:
+        raise OpusclipError(f"no engagement in {cat.path}; import analytics with `opusclip engagement import`")
     for g, d in D.groupby('grp'):
         y = daily(d['ds'], d['views'], f'views:{g}') if len(d) >= 28 else None
-        if y is None or len(y) < min_days: out[f'views:{g}'] = f"{0 if y is None else len(y)} days of views; forecasting needs {min_days}"; continue
+        if y is None or len(y) < min_days:
+            out[f'views:{g}'] = f"{0 if y is None else len(y)} days of views; forecasting needs {min_days}"
+            continue
         window = min(365, (len(y) - 60 - horizon) // horizon * horizon)
         out[f'views:{g}'] = forecast_series(cat, f'views:{g}', y, horizon, window, 1, models)
     return out

@@ -14,246 +14,464 @@ from ..core.basics import utc_now
 from ..understand.score import HeuristicScorer, ScoreResult, FEATURE_POINTS
 
 # %% auto #0
-__all__ = ['TABULAR', 'CATEGORICAL', 'TARGETS', 'BLEND_K', 'text_embeddings', 'ViralityModel', 'training_frame', 'cross_validate',
-           'models_dir', 'train_model', 'list_models', 'activate_model', 'load_model', 'BlendedScorer', 'active_model',
-           'active_scorer']
+__all__ = [
+    'TABULAR',
+    'CATEGORICAL',
+    'TARGETS',
+    'BLEND_K',
+    'text_embeddings',
+    'ViralityModel',
+    'training_frame',
+    'cross_validate',
+    'models_dir',
+    'train_model',
+    'list_models',
+    'activate_model',
+    'load_model',
+    'BlendedScorer',
+    'active_model',
+    'active_scorer',
+]
 
 # %% ../../nbs/learn/04_virality.ipynb #2bbe0076
-TABULAR = tuple(sorted({k for pts in FEATURE_POINTS.values() for k in pts})) + ('duration_s', 'hook', 'coherence', 'connection', 'trend',
-                                                                                 'posted_hour', 'posted_weekday')
-CATEGORICAL = ('category', 'emotion_label')   # `emotion` itself is the heuristic's 0-1 feature
+TABULAR = tuple(sorted({k for pts in FEATURE_POINTS.values() for k in pts})) + (
+    'duration_s',
+    'hook',
+    'coherence',
+    'connection',
+    'trend',
+    'posted_hour',
+    'posted_weekday',
+)
+CATEGORICAL = ('category', 'emotion_label')  # `emotion` itself is the heuristic's 0-1 feature
 TARGETS = ('views', 'engagement_rate')
 
-def _sentences(text:str) -> list[str]: return [s for s in re.split(r'(?<=[.!?])\s+', str(text or '').strip()) if s] or ['']
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r'(?<=[.!?])\s+', str(text or '').strip()) if s] or ['']
+
 
 # %% ../../nbs/learn/04_virality.ipynb #383a8fdc
-def text_embeddings(texts:list[str], encoder=None) -> np.ndarray:
+def text_embeddings(texts: list[str], encoder=None) -> np.ndarray:
     "Unit mean of the sentence embeddings of each text (what the selector gives each candidate)"
     from opusclip.understand.topics import SentenceEncoder
+
     enc = encoder or SentenceEncoder()
     sents = [_sentences(t) for t in texts]
     flat = enc.encode([s for ss in sents for s in ss])
     out, i = [], 0
     for ss in sents:
-        v = flat[i:i + len(ss)].mean(0); out.append(v / (np.linalg.norm(v) + 1e-9)); i += len(ss)
+        v = flat[i : i + len(ss)].mean(0)
+        out.append(v / (np.linalg.norm(v) + 1e-9))
+        i += len(ss)
     return np.asarray(out, np.float32).reshape(len(texts), -1)
 
+
 # %% ../../nbs/learn/04_virality.ipynb #4387c74f
-def _net(n_tab:int, n_emb:int, hidden:int=64):
-    "The Lightning model's network: the embedding's PCA components -> 32, joined with the tabular features -> hidden -> 1"
+def _net(n_tab: int, n_emb: int, hidden: int = 64):
+    """The Lightning model's network: the embedding's PCA components -> 32, joined with the tabular features -> hidden
+    -> 1"""
     import torch
+
     class Net(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.emb = torch.nn.Sequential(torch.nn.Linear(n_emb, 32), torch.nn.ReLU())
-            self.head = torch.nn.Sequential(torch.nn.Linear(32 + n_tab, hidden), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(hidden, 1))
-        def forward(self, tab, emb): return self.head(torch.cat([self.emb(emb), tab], 1)).squeeze(1)
+            self.head = torch.nn.Sequential(
+                torch.nn.Linear(32 + n_tab, hidden), torch.nn.ReLU(), torch.nn.Dropout(0.1), torch.nn.Linear(hidden, 1)
+            )
+
+        def forward(self, tab, emb):
+            return self.head(torch.cat([self.emb(emb), tab], 1)).squeeze(1)
+
     return Net()
 
+
 # %% ../../nbs/learn/04_virality.ipynb #d9d58e64
-def _fit_lightning(T:np.ndarray, E:np.ndarray, y:np.ndarray, epochs:int=80, seed:int=0) -> dict:
+def _fit_lightning(T: np.ndarray, E: np.ndarray, y: np.ndarray, epochs: int = 80, seed: int = 0) -> dict:
     "Train the network with Lightning on CPU or GPU; its state dict and sizes"
     import torch, lightning as L
+
     torch.manual_seed(seed)
     net = _net(T.shape[1], E.shape[1])
+
     class Module(L.LightningModule):
-        def __init__(self): super().__init__(); self.net = net
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
         def training_step(self, batch, _):
-            t, e, yy = batch; return torch.nn.functional.mse_loss(self.net(t, e), yy)
-        def configure_optimizers(self): return torch.optim.AdamW(self.parameters(), lr=3e-3, weight_decay=1e-3)
-    ds = torch.utils.data.TensorDataset(torch.tensor(T, dtype=torch.float32), torch.tensor(E, dtype=torch.float32), torch.tensor(y, dtype=torch.float32))
+            t, e, yy = batch
+            return torch.nn.functional.mse_loss(self.net(t, e), yy)
+
+        def configure_optimizers(self):
+            return torch.optim.AdamW(self.parameters(), lr=3e-3, weight_decay=1e-3)
+
+    ds = torch.utils.data.TensorDataset(
+        torch.tensor(T, dtype=torch.float32), torch.tensor(E, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+    )
     dl = torch.utils.data.DataLoader(ds, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(seed))
-    import logging; logging.getLogger('lightning.pytorch').setLevel(logging.ERROR)
-    L.Trainer(max_epochs=epochs, accelerator='auto', devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-              enable_model_summary=False).fit(Module(), dl)
+    import logging
+
+    logging.getLogger('lightning.pytorch').setLevel(logging.ERROR)
+    L.Trainer(
+        max_epochs=epochs,
+        accelerator='auto',
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    ).fit(Module(), dl)
     return dict(state={k: v.cpu() for k, v in net.state_dict().items()}, n_tab=T.shape[1], n_emb=E.shape[1])
+
 
 # %% ../../nbs/learn/04_virality.ipynb #bf3297a5
 class ViralityModel:
     "Features -> predicted target; `kind` is gbm or lightning"
-    def __init__(self, kind:str='gbm', pca:int=16, seed:int=0):
-        if kind not in ('gbm', 'lightning'): raise ParameterError(f"--kind must be gbm or lightning (got {kind!r})")
+
+    def __init__(self, kind: str = 'gbm', pca: int = 16, seed: int = 0):
+        if kind not in ('gbm', 'lightning'):
+            raise ParameterError(f"--kind must be gbm or lightning (got {kind!r})")
         self.kind, self.n_pca, self.seed = kind, pca, seed
 
-    def _tab(self, df:pd.DataFrame) -> np.ndarray:
-        num = np.column_stack([pd.to_numeric(df[c], errors='coerce').fillna(self.fill.get(c, np.nan)) if c in df else np.full(len(df), self.fill.get(c, np.nan))
-                               for c in self.tabular]).astype(float) if self.tabular else np.zeros((len(df), 0))
-        cats = [np.column_stack([(df[c].astype(str) == v).values if c in df else np.zeros(len(df), bool) for v in self.categories[c]]).astype(float)
-                for c in CATEGORICAL if self.categories.get(c)]
+    def _tab(self, df: pd.DataFrame) -> np.ndarray:
+        num = (
+            np.column_stack(
+                [
+                    pd.to_numeric(df[c], errors='coerce').fillna(self.fill.get(c, np.nan))
+                    if c in df
+                    else np.full(len(df), self.fill.get(c, np.nan))
+                    for c in self.tabular
+                ]
+            ).astype(float)
+            if self.tabular
+            else np.zeros((len(df), 0))
+        )
+        cats = [
+            np.column_stack(
+                [(df[c].astype(str) == v).values if c in df else np.zeros(len(df), bool) for v in self.categories[c]]
+            ).astype(float)
+            for c in CATEGORICAL
+            if self.categories.get(c)
+        ]
         return np.hstack([num] + cats)
 
-    def _design(self, df:pd.DataFrame, E:np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _design(self, df: pd.DataFrame, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         T, Z = self._tab(df), self.pca.transform(E) if self.pca is not None else np.zeros((len(df), 0))
-        if self.kind == 'gbm': return np.hstack([T, Z]), E
+        if self.kind == 'gbm':
+            return np.hstack([T, Z]), E
         T = np.where(np.isnan(T), self.mu, T)
         return (T - self.mu) / self.sd, (Z / self.z_sd).astype(np.float32)
 
-    def fit(self, df:pd.DataFrame, E:np.ndarray, y:np.ndarray) -> 'ViralityModel':
+    def fit(self, df: pd.DataFrame, E: np.ndarray, y: np.ndarray) -> 'ViralityModel':
         "Fit on the feature frame `df`, text embeddings `E` and targets `y`"
         from sklearn.decomposition import PCA
+
         self.tabular = [c for c in TABULAR if c in df and pd.to_numeric(df[c], errors='coerce').notna().any()]
-        self.fill = {c: float(pd.to_numeric(df[c], errors='coerce').median()) for c in ('posted_hour', 'posted_weekday') if c in self.tabular}
+        self.fill = {
+            c: float(pd.to_numeric(df[c], errors='coerce').median())
+            for c in ('posted_hour', 'posted_weekday')
+            if c in self.tabular
+        }
         self.categories = {c: sorted(df[c].dropna().astype(str).unique())[:30] for c in CATEGORICAL if c in df}
         k = min(self.n_pca, len(df) - 1, E.shape[1])
         self.pca = PCA(k, random_state=self.seed).fit(E) if k >= 1 else None
         T = self._tab(df)
         self.z_sd = float(np.std(self.pca.transform(E))) or 1.0 if self.pca is not None else 1.0
-        self.mu = np.nan_to_num(np.nanmean(T, 0)); sd = np.nanstd(T, 0); self.sd = np.where(sd > 1e-9, sd, 1.0)
+        self.mu = np.nan_to_num(np.nanmean(T, 0))
+        sd = np.nanstd(T, 0)
+        self.sd = np.where(sd > 1e-9, sd, 1.0)
         X, E2 = self._design(df, E)
         if self.kind == 'gbm':
             from sklearn.ensemble import HistGradientBoostingRegressor
-            self.est = HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=10, l2_regularization=1.0,
-                                                     random_state=self.seed).fit(X, y)
+
+            self.est = HistGradientBoostingRegressor(
+                max_iter=300,
+                learning_rate=0.05,
+                max_leaf_nodes=15,
+                min_samples_leaf=10,
+                l2_regularization=1.0,
+                random_state=self.seed,
+            ).fit(X, y)
         else:
             self.y_mu, self.y_sd = float(np.mean(y)), float(np.std(y) or 1.0)
             self.est = _fit_lightning(X, E2, (np.asarray(y) - self.y_mu) / self.y_sd, seed=self.seed)
         self.train_pred = np.sort(self.predict(df, E))
         return self
 
-    def predict(self, df:pd.DataFrame, E:np.ndarray) -> np.ndarray:
+    def predict(self, df: pd.DataFrame, E: np.ndarray) -> np.ndarray:
         "Predicted targets for the rows of `df` with embeddings `E`"
         X, E2 = self._design(df, E)
-        if self.kind == 'gbm': return self.est.predict(X)
+        if self.kind == 'gbm':
+            return self.est.predict(X)
         import torch
-        net = _net(self.est['n_tab'], self.est['n_emb']); net.load_state_dict(self.est['state']); net.eval()
-        with torch.no_grad(): out = net(torch.tensor(X, dtype=torch.float32), torch.tensor(E2, dtype=torch.float32)).numpy()
+
+        net = _net(self.est['n_tab'], self.est['n_emb'])
+        net.load_state_dict(self.est['state'])
+        net.eval()
+        with torch.no_grad():
+            out = net(torch.tensor(X, dtype=torch.float32), torch.tensor(E2, dtype=torch.float32)).numpy()
         return out * self.y_sd + self.y_mu
 
     def percentile(self, pred) -> np.ndarray:
         "0-100: the share of training clips whose prediction is below `pred`"
-        return 100.0 * np.searchsorted(self.train_pred, np.atleast_1d(pred), side='right') / max(1, len(self.train_pred))
+        return (
+            100.0 * np.searchsorted(self.train_pred, np.atleast_1d(pred), side='right') / max(1, len(self.train_pred))
+        )
+
 
 # %% ../../nbs/learn/04_virality.ipynb #3651513d
-def training_frame(cat:Catalog, target:str='views') -> pd.DataFrame:
+def training_frame(cat: Catalog, target: str = 'views') -> pd.DataFrame:
     "One row per linked post: features, text, video id, heuristic score and the target"
-    if target not in TARGETS: raise ParameterError(f"--target must be one of {', '.join(TARGETS)} (got {target!r})")
+    if target not in TARGETS:
+        raise ParameterError(f"--target must be one of {', '.join(TARGETS)} (got {target!r})")
     with cat.connect() as con:
         df = con.execute("""WITH last AS (SELECT * FROM engagement WHERE clip_id IS NOT NULL
                               QUALIFY row_number() OVER (PARTITION BY platform, post_id ORDER BY observed_at DESC) = 1)
-                            SELECT l.clip_id, l.platform, l.post_id, l.views, l.likes, l.comments, l.shares, l.posted_at, l.observed_at,
-                                   c.video_id, c.text, c.duration, c.score, c.subscores, c.analysis, c.category, c.emotion
+                            SELECT l.clip_id, l.platform, l.post_id, l.views, l.likes, l.comments, l.shares,
+                              l.posted_at, l.observed_at,
+                                   c.video_id, c.text, c.duration, c.score, c.subscores, c.analysis, c.category,
+                                     c.emotion
                             FROM last l JOIN clips c USING (clip_id)""").df()
     feats = [json.loads(a or '{}').get('features') or {} for a in df['analysis']]
     subs = [json.loads(s or '{}') for s in df['subscores']]
-    out = pd.DataFrame(feats, index=df.index).join(pd.DataFrame(subs, index=df.index)[[c for c in ('hook', 'coherence', 'connection', 'trend') if any(c in s for s in subs)]])
-    if 'duration_s' not in out: out['duration_s'] = df['duration']
+    out = pd.DataFrame(feats, index=df.index).join(
+        pd.DataFrame(subs, index=df.index)[
+            [c for c in ('hook', 'coherence', 'connection', 'trend') if any(c in s for s in subs)]
+        ]
+    )
+    if 'duration_s' not in out:
+        out['duration_s'] = df['duration']
     out['duration_s'] = out['duration_s'].fillna(df['duration'])
     posted = pd.to_datetime(df['posted_at'])
     out['posted_hour'], out['posted_weekday'] = posted.dt.hour, posted.dt.weekday
-    for c in ('clip_id', 'video_id', 'text', 'category', 'score', 'views', 'observed_at', 'posted_at'): out[c] = df[c]
+    for c in ('clip_id', 'video_id', 'text', 'category', 'score', 'views', 'observed_at', 'posted_at'):
+        out[c] = df[c]
     out['emotion_label'] = df['emotion']
     inter = df[['likes', 'comments', 'shares']].fillna(0).sum(1)
-    out['target'] = np.log1p(df['views'].astype(float)) if target == 'views' else inter / df['views'].where(df['views'] > 0)
+    out['target'] = (
+        np.log1p(df['views'].astype(float)) if target == 'views' else inter / df['views'].where(df['views'] > 0)
+    )
     return out[out['target'].notna()].reset_index(drop=True)
+
 
 # %% ../../nbs/learn/04_virality.ipynb #636544b8
 BLEND_K = 300
 
-def cross_validate(df:pd.DataFrame, E:np.ndarray, y:np.ndarray, kind:str='gbm', groups=None, folds:int=5, seed:int=0) -> np.ndarray:
+
+def cross_validate(
+    df: pd.DataFrame, E: np.ndarray, y: np.ndarray, kind: str = 'gbm', groups=None, folds: int = 5, seed: int = 0
+) -> np.ndarray:
     "Out-of-fold predictions, folds grouped by `groups`"
     from sklearn.model_selection import GroupKFold
+
     g = np.asarray(groups) if groups is not None else np.arange(len(y))
     k = min(folds, len(np.unique(g)))
-    if k < 2: raise OpusclipError(f"cross-validation needs clips from at least 2 videos (have {len(np.unique(g))})")
+    if k < 2:
+        raise OpusclipError(f"cross-validation needs clips from at least 2 videos (have {len(np.unique(g))})")
     pred = np.zeros(len(y))
     for tr, te in GroupKFold(k).split(E, y, g):
         pred[te] = ViralityModel(kind, seed=seed).fit(df.iloc[tr], E[tr], y[tr]).predict(df.iloc[te], E[te])
     return pred
 
+
 # %% ../../nbs/learn/04_virality.ipynb #74bf541b
-def models_dir(cat:Catalog) -> str: return os.path.join(os.path.dirname(cat.path), 'models')
+def models_dir(cat: Catalog) -> str:
+    return os.path.join(os.path.dirname(cat.path), 'models')
+
 
 # %% ../../nbs/learn/04_virality.ipynb #81e2f936
-def train_model(cat:Catalog, kind:str='gbm', target:str='views', name:str='virality', min_clips:int=30, folds:int=5, seed:int=0,
-                encoder=None) -> dict:
+def train_model(
+    cat: Catalog,
+    kind: str = 'gbm',
+    target: str = 'views',
+    name: str = 'virality',
+    min_clips: int = 30,
+    folds: int = 5,
+    seed: int = 0,
+    encoder=None,
+) -> dict:
     "Train, cross-validate and register a model on the catalog's linked engagement; its registry row"
     from scipy.stats import spearmanr
+
     df = training_frame(cat, target)
     if len(df) < min_clips:
-        raise OpusclipError(f"{len(df)} posted clips have engagement linked to them; training needs at least {min_clips} "
-                            "(import analytics with `opusclip engagement import`, link posts with `opusclip engagement link`)")
+        raise OpusclipError(
+            f"{len(df)} posted clips have engagement linked to them; training needs at least {min_clips} "
+            "(import analytics with `opusclip engagement import`, link posts with `opusclip engagement link`)"
+        )
     E, y = text_embeddings(df['text'].tolist(), encoder), df['target'].to_numpy(float)
     oof = cross_validate(df, E, y, kind, df['video_id'], folds, seed)
-    rho = float(spearmanr(oof, y).statistic); h = float(spearmanr(df['score'], y).statistic) if df['score'].notna().all() else float('nan')
+    rho = float(spearmanr(oof, y).statistic)
+    h = float(spearmanr(df['score'], y).statistic) if df['score'].notna().all() else float('nan')
     model = ViralityModel(kind, seed=seed).fit(df, E, y)
-    with cat.connect() as con: version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM models WHERE name = ?", [name]).fetchone()[0]
+    with cat.connect() as con:
+        version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM models WHERE name = ?", [name]).fetchone()[0]
     model_id = f"{name}-v{version}-{uuid.uuid4().hex[:6]}"
     os.makedirs(models_dir(cat), exist_ok=True)
-    path = os.path.join(models_dir(cat), f'{model_id}.pkl'); blob = pickle.dumps(model)
-    with open(path + '.tmp', 'wb') as f: f.write(blob)
+    path = os.path.join(models_dir(cat), f'{model_id}.pkl')
+    blob = pickle.dumps(model)
+    with open(path + '.tmp', 'wb') as f:
+        f.write(blob)
     os.replace(path + '.tmp', path)
     weight = round(len(df) / (len(df) + BLEND_K), 3) if rho > (h if h == h else -1) else 0.0
-    metrics = dict(spearman_cv=round(rho, 4), mae_cv=round(float(np.mean(np.abs(oof - y))), 4), heuristic_spearman=round(h, 4) if h == h else None,
-                   n=len(df), videos=int(df['video_id'].nunique()), blend_weight=weight)
-    window = dict(observed=[str(df['observed_at'].min()), str(df['observed_at'].max())],
-                  posted=[str(df['posted_at'].min()), str(df['posted_at'].max())])
-    row = dict(model_id=model_id, name=name, kind=kind, version=version, target=target, features=model.tabular + list(CATEGORICAL) + ['text embedding'],
-               metrics=metrics, data_window=window, n_train=len(df), uri=path, sha256=hashlib.sha256(blob).hexdigest(), params=dict(folds=folds, seed=seed, pca=model.n_pca))
+    metrics = dict(
+        spearman_cv=round(rho, 4),
+        mae_cv=round(float(np.mean(np.abs(oof - y))), 4),
+        heuristic_spearman=round(h, 4) if h == h else None,
+        n=len(df),
+        videos=int(df['video_id'].nunique()),
+        blend_weight=weight,
+    )
+    window = dict(
+        observed=[str(df['observed_at'].min()), str(df['observed_at'].max())],
+        posted=[str(df['posted_at'].min()), str(df['posted_at'].max())],
+    )
+    row = dict(
+        model_id=model_id,
+        name=name,
+        kind=kind,
+        version=version,
+        target=target,
+        features=model.tabular + list(CATEGORICAL) + ['text embedding'],
+        metrics=metrics,
+        data_window=window,
+        n_train=len(df),
+        uri=path,
+        sha256=hashlib.sha256(blob).hexdigest(),
+        params=dict(folds=folds, seed=seed, pca=model.n_pca),
+    )
     with cat.connect() as con:
-        con.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?, NULL)",
-                    [model_id, name, kind, version, target, json.dumps(row['features']), json.dumps(metrics), json.dumps(window), len(df), path,
-                     row['sha256'], json.dumps(row['params']), utc_now()])
+        con.execute(
+            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?, NULL)",
+            [
+                model_id,
+                name,
+                kind,
+                version,
+                target,
+                json.dumps(row['features']),
+                json.dumps(metrics),
+                json.dumps(window),
+                len(df),
+                path,
+                row['sha256'],
+                json.dumps(row['params']),
+                utc_now(),
+            ],
+        )
     return row
 
+
 # %% ../../nbs/learn/04_virality.ipynb #ede4477f
-def list_models(cat:Catalog) -> pd.DataFrame:
+def list_models(cat: Catalog) -> pd.DataFrame:
     "The registry, newest first"
     with cat.connect() as con:
-        return con.execute("SELECT model_id, kind, target, n_train, metrics->>'spearman_cv' AS spearman_cv, metrics->>'heuristic_spearman' AS heuristic, "
-                           "metrics->>'blend_weight' AS weight, active, created_at FROM models ORDER BY created_at DESC").df()
+        return con.execute(
+            "SELECT model_id, kind, target, n_train, metrics->>'spearman_cv' AS spearman_cv, "
+            "metrics->>'heuristic_spearman' AS heuristic, "
+            "metrics->>'blend_weight' AS weight, active, created_at FROM models ORDER BY created_at DESC"
+        ).df()
+
 
 # %% ../../nbs/learn/04_virality.ipynb #ae254eb1
-def activate_model(cat:Catalog, model_id:str) -> str:
+def activate_model(cat: Catalog, model_id: str) -> str:
     "Make the model `model_id` (a unique prefix is enough; `none` for the heuristic alone) the one the scorer uses"
     with cat.connect() as con:
-        if model_id == 'none': con.execute("UPDATE models SET active = false"); return 'none'
-        ids = [r[0] for r in con.execute("SELECT model_id FROM models WHERE starts_with(model_id, ?)", [model_id]).fetchall()]
-        if len(ids) != 1: raise OpusclipError(f"no model {model_id!r} in {cat.path}; see `opusclip model list`" if not ids else
-                                              f"{model_id!r} names {len(ids)} models ({', '.join(ids[:4])}); give more of the id")
+        if model_id == 'none':
+            con.execute("UPDATE models SET active = false")
+            return 'none'
+        ids = [
+            r[0]
+            for r in con.execute("SELECT model_id FROM models WHERE starts_with(model_id, ?)", [model_id]).fetchall()
+        ]
+        if len(ids) != 1:
+            raise OpusclipError(
+                f"no model {model_id!r} in {cat.path}; see `opusclip model list`"
+                if not ids
+                else f"{model_id!r} names {len(ids)} models ({', '.join(ids[:4])}); give more of the id"
+            )
         load_model(con.execute("SELECT uri, sha256 FROM models WHERE model_id = ?", ids).fetchone())
-        con.execute("BEGIN"); con.execute("UPDATE models SET active = (model_id = ?), activated_at = CASE WHEN model_id = ? THEN ? ELSE activated_at END",
-                                          [ids[0], ids[0], utc_now()]); con.execute("COMMIT")
+        con.execute("BEGIN")
+        con.execute(
+            "UPDATE models SET active = (model_id = ?), activated_at = CASE WHEN model_id = ? THEN ? ELSE "
+            "activated_at END",
+            [ids[0], ids[0], utc_now()],
+        )
+        con.execute("COMMIT")
         return ids[0]
+
 
 # %% ../../nbs/learn/04_virality.ipynb #ab328440
 def load_model(row) -> ViralityModel:
     "The model in the file `row[0]`, after checking its sha256 against `row[1]`"
     uri, sha = row
-    try: blob = open(uri, 'rb').read()
-    except OSError: raise ModelError(f"model file {uri} is missing; train again with `opusclip model train` or activate another") from None
-    if hashlib.sha256(blob).hexdigest() != sha: raise ModelError(f"model file {uri} does not match its sha256 in the registry; it was changed or damaged")
+    try:
+        blob = open(uri, 'rb').read()
+    except OSError:
+        raise ModelError(
+            f"model file {uri} is missing; train again with `opusclip model train` or activate another"
+        ) from None
+    if hashlib.sha256(blob).hexdigest() != sha:
+        raise ModelError(f"model file {uri} does not match its sha256 in the registry; it was changed or damaged")
     return pickle.loads(blob)
+
 
 # %% ../../nbs/learn/04_virality.ipynb #6cb3e452
 class BlendedScorer:
     "The heuristic blended with a learned model by weight `weight`"
-    def __init__(self, model:ViralityModel, model_id:str, weight:float, heuristic:HeuristicScorer|None=None):
-        self.model, self.model_id, self.weight, self.heuristic = model, model_id, float(weight), heuristic or HeuristicScorer()
+
+    def __init__(self, model: ViralityModel, model_id: str, weight: float, heuristic: HeuristicScorer | None = None):
+        self.model, self.model_id, self.weight, self.heuristic = (
+            model,
+            model_id,
+            float(weight),
+            heuristic or HeuristicScorer(),
+        )
         self.name = f"{self.heuristic.name}+{model_id}@{self.weight:g}"
 
-    def score(self, features:dict) -> ScoreResult:
+    def score(self, features: dict) -> ScoreResult:
         r = self.heuristic.score(features)
-        if features.get('embedding') is None or not self.weight: return r
+        if features.get('embedding') is None or not self.weight:
+            return r
         row = pd.DataFrame([{**{k: v for k, v in features.items() if k not in ('embedding', 'text')}, **r.subscores}])
         pred = float(self.model.predict(row, np.asarray(features['embedding'], np.float32)[None])[0])
         learned = float(self.model.percentile(pred)[0])
         score = round((1 - self.weight) * r.score + self.weight * learned, 1)
-        return ScoreResult(score, r.subscores, r.contributions, r.reason,
-                           dict(heuristic=r.score, learned=round(learned, 1), prediction=round(pred, 4), weight=self.weight, model=self.model_id))
+        return ScoreResult(
+            score,
+            r.subscores,
+            r.contributions,
+            r.reason,
+            dict(
+                heuristic=r.score,
+                learned=round(learned, 1),
+                prediction=round(pred, 4),
+                weight=self.weight,
+                model=self.model_id,
+            ),
+        )
+
 
 # %% ../../nbs/learn/04_virality.ipynb #bb9bf77b
-def active_model(cat:Catalog) -> list|None:
+def active_model(cat: Catalog) -> list | None:
     "The active model's registry entry `[model_id, uri, sha256, blend_weight]`, or None (what a batch job is given)"
     with cat.connect() as con:
         row = con.execute("SELECT model_id, uri, sha256, metrics->>'blend_weight' FROM models WHERE active").fetchone()
     return list(row) if row else None
 
+
 # %% ../../nbs/learn/04_virality.ipynb #2602cb4a
-def active_scorer(cat:Catalog|None, weights=None, # sub-score weights of the heuristic
-                  model:list|None=None, # an `active_model` entry to use instead of `cat`'s (a batch job's scratch catalog has none)
-                 ) -> HeuristicScorer|BlendedScorer:
+def active_scorer(
+    cat: Catalog | None,
+    weights=None,  # sub-score weights of the heuristic
+    model: list
+    | None = None,  # an `active_model` entry to use instead of `cat`'s (a batch job's scratch catalog has none)
+) -> HeuristicScorer | BlendedScorer:
     "The scorer `opusclip clip` uses: the active model blended with the heuristic, or the heuristic alone"
     h = HeuristicScorer(weights)
     row = model if model is not None else active_model(cat) if cat is not None else None
-    if not row: return h
+    if not row:
+        return h
     return BlendedScorer(load_model(row[1:3]), row[0], float(row[3] or 0), h)

@@ -17,37 +17,52 @@ from ..core.basics import one_line
 # %% auto #0
 __all__ = ['open_media', 'VideoInfo', 'probe', 'decode_audio', 'even', 'sample_frames']
 
+
 # %% ../../nbs/media/02_decode.ipynb #5e2d5efb
 @contextlib.contextmanager
-def open_media(uri:str):
+def open_media(uri: str):
     "Open `uri` with PyAV, raising `MediaError` with a one-line reason when it cannot be read"
-    uri = str(uri); fobj = None
+    uri = str(uri)
+    fobj = None
     if is_local(uri):
-        src = local_path(uri); check_allowed(src)
-        if not os.path.exists(src): raise MediaError(f"{uri}: no such file")
-        if os.path.isdir(src): raise MediaError(f"{uri} is a folder; give a video file")
-        if os.path.getsize(src) == 0: raise MediaError(f"{uri} is empty (0 bytes)")
-    else: src = fobj = open_uri(uri, 'rb')
+        src = local_path(uri)
+        check_allowed(src)
+        if not os.path.exists(src):
+            raise MediaError(f"{uri}: no such file")
+        if os.path.isdir(src):
+            raise MediaError(f"{uri} is a folder; give a video file")
+        if os.path.getsize(src) == 0:
+            raise MediaError(f"{uri} is empty (0 bytes)")
+    else:
+        src = fobj = open_uri(uri, 'rb')
     try:
-        try: c = av.open(src, metadata_errors='ignore')
+        try:
+            c = av.open(src, metadata_errors='ignore')
         except (av.error.FFmpegError, ValueError, OSError) as e:
-            raise MediaError(f"{uri} is not a readable video (unknown format, corrupt or truncated): {one_line(e)}") from None
-        try: yield c
-        finally: c.close()
+            raise MediaError(
+                f"{uri} is not a readable video (unknown format, corrupt or truncated): {one_line(e)}"
+            ) from None
+        try:
+            yield c
+        finally:
+            c.close()
     finally:
-        if fobj is not None: fobj.close()
+        if fobj is not None:
+            fobj.close()
+
 
 # %% ../../nbs/media/02_decode.ipynb #078392de
 @dataclass
 class VideoInfo:
     "What `probe` learns about a source"
+
     uri: str
-    duration: float       # seconds
-    width: int = 0        # coded size of the video stream (0 when there is none)
+    duration: float  # seconds
+    width: int = 0  # coded size of the video stream (0 when there is none)
     height: int = 0
     fps: float = 0.0
-    rotation: int = 0     # display rotation in degrees (0, 90, 180, 270)
-    sar: float = 1.0      # sample (pixel) aspect ratio
+    rotation: int = 0  # display rotation in degrees (0, 90, 180, 270)
+    sar: float = 1.0  # sample (pixel) aspect ratio
     video_codec: str = ''
     has_video: bool = False
     has_audio: bool = False
@@ -63,20 +78,26 @@ class VideoInfo:
         w, h = round(self.width * self.sar), self.height
         return (h, w) if self.rotation % 180 == 90 else (w, h)
 
-    def to_dict(self) -> dict: return asdict(self)
+    def to_dict(self) -> dict:
+        return asdict(self)
+
 
 # %% ../../nbs/media/02_decode.ipynb #1f3f019f
 def _duration(c, stream=None) -> float:
-    if stream is not None and stream.duration and stream.time_base: return float(stream.duration * stream.time_base)
+    if stream is not None and stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
     return c.duration / av.time_base if c.duration else 0.0
 
+
 # %% ../../nbs/media/02_decode.ipynb #eeb5c657
-def probe(uri:str) -> VideoInfo:
+def probe(uri: str) -> VideoInfo:
     "Streams, duration, size, fps, rotation and sample aspect ratio of `uri`"
     with open_media(uri) as c:
         info = VideoInfo(uri=str(uri), duration=_duration(c), format=c.format.name)
-        try: info.size_bytes = c.size if is_local(uri) else None
-        except Exception: pass
+        try:
+            info.size_bytes = c.size if is_local(uri) else None
+        except Exception:
+            pass
         if c.streams.video:
             v = c.streams.video[0]
             rate = v.average_rate or v.guessed_rate or v.base_rate
@@ -84,70 +105,99 @@ def probe(uri:str) -> VideoInfo:
             info.width, info.height, info.has_video = v.width, v.height, True
             info.fps, info.video_codec = float(rate) if rate else 0.0, v.codec_context.name
             info.sar = float(sar) if sar else 1.0
-            try: info.rotation = int(round(next(c.decode(v)).rotation)) % 360
-            except (av.error.FFmpegError, StopIteration): pass
+            try:
+                info.rotation = int(round(next(c.decode(v)).rotation)) % 360
+            except (av.error.FFmpegError, StopIteration):
+                pass
         if c.streams.audio:
             a = c.streams.audio[0]
             info.has_audio, info.audio_codec = True, a.codec_context.name
             info.sample_rate, info.channels = a.rate, a.channels
-        if not info.duration and c.streams.audio: info.duration = _duration(c, c.streams.audio[0])
-    if not info.has_video and not info.has_audio: raise MediaError(f"{uri} has neither video nor audio streams")
+        if not info.duration and c.streams.audio:
+            info.duration = _duration(c, c.streams.audio[0])
+    if not info.has_video and not info.has_audio:
+        raise MediaError(f"{uri} has neither video nor audio streams")
     return info
 
+
 # %% ../../nbs/media/02_decode.ipynb #4183a7d8
-def decode_audio(uri:str, # source
-                 sample_rate:int=16000, # output rate
-                 progress:ProgressFn|None=None, # called with (seconds decoded, total seconds)
-                ) -> np.ndarray:
+def decode_audio(
+    uri: str,  # source
+    sample_rate: int = 16000,  # output rate
+    progress: ProgressFn | None = None,  # called with (seconds decoded, total seconds)
+) -> np.ndarray:
     "Decode `uri`'s first audio stream to mono float32 at `sample_rate`"
     with open_media(uri) as c:
-        if not c.streams.audio: raise MediaError(f"{uri} has no audio track; opusclip needs speech to find clips")
-        a = c.streams.audio[0]; a.thread_type = 'AUTO'; a.thread_count = limited_threads()
+        if not c.streams.audio:
+            raise MediaError(f"{uri} has no audio track; opusclip needs speech to find clips")
+        a = c.streams.audio[0]
+        a.thread_type = 'AUTO'
+        a.thread_count = limited_threads()
         total = _duration(c, a) or _duration(c)
         start0 = float(c.start_time / av.time_base) if c.start_time else 0.0
-        buf = np.zeros(int((total + 1) * sample_rate), np.float32); n = 0; first = True
+        buf = np.zeros(int((total + 1) * sample_rate), np.float32)
+        n = 0
+        first = True
         res = av.AudioResampler(format='flt', layout='mono', rate=sample_rate)
-        direct = None   # frames already 16 kHz mono float skip the resampler (decided on the first frame)
+        direct = None  # frames already 16 kHz mono float skip the resampler (decided on the first frame)
+
         def put(x):
             nonlocal buf, n
-            if n + len(x) > len(buf): buf = np.resize(buf, max(n + len(x), int(len(buf) * 1.25)))
-            buf[n:n + len(x)] = x; n += len(x)
+            if n + len(x) > len(buf):
+                buf = np.resize(buf, max(n + len(x), int(len(buf) * 1.25)))
+            buf[n : n + len(x)] = x
+            n += len(x)
+
         try:
             for i, frame in enumerate(c.decode(a)):
                 if first:
-                    if frame.time is not None: n = max(0, int(round((frame.time - start0) * sample_rate)))
+                    if frame.time is not None:
+                        n = max(0, int(round((frame.time - start0) * sample_rate)))
                     direct = frame.format.name in ('flt', 'fltp') and frame.layout.nb_channels == 1
                     first = False
                 if direct and frame.sample_rate == sample_rate:
                     put(np.frombuffer(frame.planes[0], np.float32, frame.samples))
                 else:
-                    for rf in res.resample(frame): put(np.frombuffer(rf.planes[0], np.float32, rf.samples))
-                if progress and i % 200 == 0: report(progress, n / sample_rate, total)
-            for rf in res.resample(None): put(np.frombuffer(rf.planes[0], np.float32, rf.samples))
+                    for rf in res.resample(frame):
+                        put(np.frombuffer(rf.planes[0], np.float32, rf.samples))
+                if progress and i % 200 == 0:
+                    report(progress, n / sample_rate, total)
+            for rf in res.resample(None):
+                put(np.frombuffer(rf.planes[0], np.float32, rf.samples))
         except av.error.FFmpegError as e:
-            raise MediaError(f"{uri} is corrupt or truncated: audio decoding failed at {n / sample_rate:.1f} s ({one_line(e)})") from None
+            raise MediaError(
+                f"{uri} is corrupt or truncated: audio decoding failed at {n / sample_rate:.1f} s ({one_line(e)})"
+            ) from None
         report(progress, total, total)
     got = n / sample_rate
     if total and got < 0.9 * total - 1.0:
         raise MediaError(f"{uri} looks truncated: its audio ends at {got:.1f} s but the file declares {total:.1f} s")
     return buf[:n] if n < len(buf) else buf
 
+
 # %% ../../nbs/media/02_decode.ipynb #7c64cc28
-def even(x:int) -> int: return max(2, int(x) // 2 * 2)
+def even(x: int) -> int:
+    return max(2, int(x) // 2 * 2)
 
 
 # %% ../../nbs/media/02_decode.ipynb #45cc6dd0
-def sample_frames(uri:str, # source
-                  fps:float=1.0, # samples per second
-                  width:int|None=None, # scale to this width (aspect kept); None: coded size
-                  start:float=0.0, end:float|None=None, # time range in seconds
-                  seek_gap:float=2.0, # seek between samples further apart than this
-                 ) -> Iterator[tuple[float, np.ndarray]]:
+def sample_frames(
+    uri: str,  # source
+    fps: float = 1.0,  # samples per second
+    width: int | None = None,  # scale to this width (aspect kept); None: coded size
+    start: float = 0.0,
+    end: float | None = None,  # time range in seconds
+    seek_gap: float = 2.0,  # seek between samples further apart than this
+) -> Iterator[tuple[float, np.ndarray]]:
     "Yield `(t, rgb uint8 array)` at `fps` frames per second between `start` and `end`"
-    if fps <= 0: raise MediaError(f"frame sampling rate must be positive (got {fps})")
+    if fps <= 0:
+        raise MediaError(f"frame sampling rate must be positive (got {fps})")
     with open_media(uri) as c:
-        if not c.streams.video: raise MediaError(f"{uri} has no video track")
-        v = c.streams.video[0]; v.thread_type = 'AUTO'; v.thread_count = limited_threads()   # 0: as many as FFmpeg likes
+        if not c.streams.video:
+            raise MediaError(f"{uri} has no video track")
+        v = c.streams.video[0]
+        v.thread_type = 'AUTO'
+        v.thread_count = limited_threads()  # 0: as many as FFmpeg likes
         end = min(end if end is not None else math.inf, _duration(c) or math.inf)
         sar = float(v.sample_aspect_ratio or 1)
         size = {} if width is None else dict(width=even(width), height=even(width * v.height / (v.width * sar)))
@@ -155,14 +205,20 @@ def sample_frames(uri:str, # source
         try:
             last = -math.inf
             for t in np.arange(start, end, 1.0 / fps):
-                if t <= last + half: continue          # already covered (the stream starts late, or frames are sparse)
+                if t <= last + half:
+                    continue  # already covered (the stream starts late, or frames are sparse)
                 if frames is None or t - pos > seek_gap:
-                    c.seek(int(max(0.0, t - half) / v.time_base), stream=v, backward=True); frames = c.decode(v)
+                    c.seek(int(max(0.0, t - half) / v.time_base), stream=v, backward=True)
+                    frames = c.decode(v)
                 for f in frames:
-                    if f.time is None: continue
+                    if f.time is None:
+                        continue
                     pos = f.time
                     if f.time >= t - half:
-                        last = float(f.time); yield last, f.to_ndarray(format='rgb24', **size); break
-                else: return
+                        last = float(f.time)
+                        yield last, f.to_ndarray(format='rgb24', **size)
+                        break
+                else:
+                    return
         except av.error.FFmpegError as e:
             raise MediaError(f"{uri} is corrupt or truncated: video decoding failed ({one_line(e)})") from None

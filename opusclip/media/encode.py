@@ -16,248 +16,376 @@ from ..core.basics import one_line
 from .decode import even, open_media
 
 # %% auto #0
-__all__ = ['AUDIO_RATE', 'add_video_stream', 'write_video', 'SegmentResult', 'frame_planes', 'planes_frame', 'upright', 'Scaler',
-           'check_keep', 'encode_segment']
+__all__ = [
+    'AUDIO_RATE',
+    'add_video_stream',
+    'write_video',
+    'SegmentResult',
+    'frame_planes',
+    'planes_frame',
+    'upright',
+    'Scaler',
+    'check_keep',
+    'encode_segment',
+]
+
 
 # %% ../../nbs/media/03_encode.ipynb #3ed8b70a
-def add_video_stream(out, fps, width:int, height:int, preset:str, crf:int, threads:int=0):
+def add_video_stream(out, fps, width: int, height: int, preset: str, crf: int, threads: int = 0):
     s = out.add_stream('libx264', rate=Fraction(fps).limit_denominator(100000))
     s.width, s.height, s.pix_fmt = even(width), even(height), 'yuv420p'
-    s.codec_context.thread_count = threads or (cpu_threads() if os.environ.get('OPUSCLIP_THREADS') else 0)   # 0: libx264 picks (1.5x the cores)
+    s.codec_context.thread_count = threads or (
+        cpu_threads() if os.environ.get('OPUSCLIP_THREADS') else 0
+    )  # 0: libx264 picks (1.5x the cores)
     s.options = {'preset': preset, 'crf': str(crf)}
     return s
 
-# %% ../../nbs/media/03_encode.ipynb #b806bd99
-AUDIO_RATE = 48000   # clips carry 48 kHz AAC whatever the source rate: what platforms expect, and an AAC frame (21 ms) stays under a video frame
 
-def _add_audio_stream(out, rate:int, channels:int):
+# %% ../../nbs/media/03_encode.ipynb #b806bd99
+# clips carry 48 kHz AAC whatever the source rate: what platforms expect, and an AAC frame (21 ms) stays under a
+# video frame
+AUDIO_RATE = 48000
+
+
+def _add_audio_stream(out, rate: int, channels: int):
     s = out.add_stream('aac', rate=int(rate))
     s.layout = 'mono' if channels == 1 else 'stereo'
     return s
 
+
 # %% ../../nbs/media/03_encode.ipynb #d7d67462
 class _Deferred:
-    "Muxes audio packets only once `ready`: the header, written at the first mux, must carry the video's display rotation"
-    def __init__(self, out): self.out, self.pending, self.ready = out, [], False
+    """Muxes audio packets only once `ready`: the header, written at the first mux, must carry the video's display
+    rotation"""
+
+    def __init__(self, out):
+        self.out, self.pending, self.ready = out, [], False
+
     def mux(self, pkts):
-        if not self.ready: self.pending.extend(pkts if isinstance(pkts, list) else [pkts]); return
-        if self.pending: self.out.mux(self.pending); self.pending = []
+        if not self.ready:
+            self.pending.extend(pkts if isinstance(pkts, list) else [pkts])
+            return
+        if self.pending:
+            self.out.mux(self.pending)
+            self.pending = []
         self.out.mux(pkts)
 
+
 # %% ../../nbs/media/03_encode.ipynb #4b389c4e
-def _encode_audio(out, stream, samples:np.ndarray, rate:int, start:int=0) -> int:
+def _encode_audio(out, stream, samples: np.ndarray, rate: int, start: int = 0) -> int:
     "Encode planar float32 `samples` (channels, n) in encoder-sized frames; returns samples written"
     fs = stream.codec_context.frame_size or 1024
     for i in range(0, samples.shape[1], fs):
-        chunk = np.ascontiguousarray(samples[:, i:i+fs], dtype=np.float32)
+        chunk = np.ascontiguousarray(samples[:, i : i + fs], dtype=np.float32)
         fr = av.AudioFrame.from_ndarray(chunk, format='fltp', layout=stream.layout.name)
         fr.rate, fr.pts, fr.time_base = rate, start + i, Fraction(1, rate)
         out.mux(stream.encode(fr))
     return start + samples.shape[1]
 
+
 # %% ../../nbs/media/03_encode.ipynb #73d900c3
-def write_video(dest:str, # local path of the MP4 to write
-                frames:Iterable[np.ndarray], # RGB uint8 frames, all the same size
-                fps:float=25, # frame rate
-                audio:np.ndarray|None=None, # float32 waveform, shape (n,) or (channels, n)
-                sample_rate:int=16000, # rate of `audio`
-                preset:str='veryfast', crf:int=23,
-                rotation:int=0, # display rotation to record (degrees), as phones do
-               ):
+def write_video(
+    dest: str,  # local path of the MP4 to write
+    frames: Iterable[np.ndarray],  # RGB uint8 frames, all the same size
+    fps: float = 25,  # frame rate
+    audio: np.ndarray | None = None,  # float32 waveform, shape (n,) or (channels, n)
+    sample_rate: int = 16000,  # rate of `audio`
+    preset: str = 'veryfast',
+    crf: int = 23,
+    rotation: int = 0,  # display rotation to record (degrees), as phones do
+):
     "Write `frames` (and `audio`) as an H.264/AAC MP4 at `dest`"
-    frames = iter(frames); first = next(frames)
+    frames = iter(frames)
+    first = next(frames)
     h, w = first.shape[:2]
     with av.open(dest, 'w', format='mp4', options={'movflags': '+faststart'}) as out:
         vs = add_video_stream(out, fps, w, h, preset, crf)
-        if rotation: vs.set_display_rotation(rotation)
+        if rotation:
+            vs.set_display_rotation(rotation)
         if audio is not None:
             audio = np.atleast_2d(np.asarray(audio, np.float32))
             as_ = _add_audio_stream(out, sample_rate, audio.shape[0])
         for i, img in enumerate(itertools.chain([first], frames)):
-            fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[:vs.height, :vs.width]), format='rgb24')
+            fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[: vs.height, : vs.width]), format='rgb24')
             fr.pts = i
             out.mux(vs.encode(fr))
         out.mux(vs.encode())
         if audio is not None:
-            _encode_audio(out, as_, audio, sample_rate); out.mux(as_.encode())
+            _encode_audio(out, as_, audio, sample_rate)
+            out.mux(as_.encode())
+
 
 # %% ../../nbs/media/03_encode.ipynb #5e8d7465
 @dataclass
 class SegmentResult:
     "What `encode_segment` wrote"
+
     path: str
     frames: int
     duration: float
     thumbnail: np.ndarray | None = field(default=None, repr=False)
 
+
 # %% ../../nbs/media/03_encode.ipynb #86d30fb6
 def frame_planes(f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "Writable views (no copy) of a yuv420p frame's Y, U and V planes"
-    return tuple(np.frombuffer(p, np.uint8)[:p.height * p.line_size].reshape(p.height, p.line_size)[:, :p.width] for p in f.planes)
+    return tuple(
+        np.frombuffer(p, np.uint8)[: p.height * p.line_size].reshape(p.height, p.line_size)[:, : p.width]
+        for p in f.planes
+    )
+
 
 # %% ../../nbs/media/03_encode.ipynb #57d00dcb
-def planes_frame(y:np.ndarray, u:np.ndarray, v:np.ndarray):
+def planes_frame(y: np.ndarray, u: np.ndarray, v: np.ndarray):
     "A yuv420p `av.VideoFrame` holding the planes `y`, `u`, `v`"
     fr = av.VideoFrame(y.shape[1], y.shape[0], 'yuv420p')
-    for dst, src in zip(frame_planes(fr), (y, u, v)): dst[:] = src
+    for dst, src in zip(frame_planes(fr), (y, u, v)):
+        dst[:] = src
     return fr
 
+
 # %% ../../nbs/media/03_encode.ipynb #6ee80fce
-def upright(f, rot:int, sar:float=1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def upright(f, rot: int, sar: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "A decoded frame as yuv420p planes the way players show it: square pixels, rotated upright, even size"
     w, h = f.width // 2 * 2, f.height // 2 * 2
-    if sar and abs(sar - 1) > 1e-3: w = even(f.width * sar)
-    if f.format.name != 'yuv420p' or (w, h) != (f.width, f.height): f = f.reformat(width=w, height=h, format='yuv420p')
-    k = {90: 1, 180: 2, 270: 3}.get(rot or 0, 0)     # PyAV's `rotation`: degrees the display turns the frame counter-clockwise
+    if sar and abs(sar - 1) > 1e-3:
+        w = even(f.width * sar)
+    if f.format.name != 'yuv420p' or (w, h) != (f.width, f.height):
+        f = f.reformat(width=w, height=h, format='yuv420p')
+    k = {90: 1, 180: 2, 270: 3}.get(
+        rot or 0, 0
+    )  # PyAV's `rotation`: degrees the display turns the frame counter-clockwise
     return tuple(np.ascontiguousarray(np.rot90(x, k)) if k else x.copy() for x in frame_planes(f))
+
 
 # %% ../../nbs/media/03_encode.ipynb #9c76cc3a
 class Scaler:
     "The simplest frame filter for `encode_segment`: upright frames scaled to `size`"
-    def __init__(self, size:tuple[int, int]): self.size = (even(size[0]), even(size[1]))
-    def push(self, t:float, planes) -> list: return [(planes_frame(*planes).reformat(width=self.size[0], height=self.size[1]), {})]
-    def flush(self) -> list: return []
+
+    def __init__(self, size: tuple[int, int]):
+        self.size = (even(size[0]), even(size[1]))
+
+    def push(self, t: float, planes) -> list:
+        return [(planes_frame(*planes).reformat(width=self.size[0], height=self.size[1]), {})]
+
+    def flush(self) -> list:
+        return []
+
 
 # %% ../../nbs/media/03_encode.ipynb #aa0c31c6
-def check_keep(keep, start:float, end:float) -> list[tuple[float, float]]:
+def check_keep(keep, start: float, end: float) -> list[tuple[float, float]]:
     "`keep` as sorted, non-overlapping intervals inside `[start, end]` (the whole span when None)"
-    if keep is None: return [(start, end)]
+    if keep is None:
+        return [(start, end)]
     out, last = [], start - 1e-6
     for a, b in keep:
         if not (b > a >= last - 1e-6 and a >= start - 1e-6 and b <= end + 1e-6):
-            raise MediaError(f"edit list must hold increasing, non-overlapping intervals inside {start:.2f}-{end:.2f} s (got {list(keep)})")
-        out.append((max(a, start), min(b, end))); last = b
-    if not out: raise MediaError("edit list keeps nothing")
+            raise MediaError(
+                f"edit list must hold increasing, non-overlapping intervals inside {start:.2f}-{end:.2f} s "
+                f"(got {list(keep)})"
+            )
+        out.append((max(a, start), min(b, end)))
+        last = b
+    if not out:
+        raise MediaError("edit list keeps nothing")
     return out
 
+
 # %% ../../nbs/media/03_encode.ipynb #12cacca6
-def encode_segment(uri:str, # source
-                   start:float, end:float, # seconds
-                   dest:str, # local MP4 path to write
-                   preset:str='veryfast', crf:int=23, # libx264 speed/quality
-                   max_height:int|None=None, # scale down to this height (aspect kept)
-                   thumbnail_at:float|None=None, # also return the frame at this source time
-                   threads:int=0, # libx264 threads (0: auto)
-                   progress:ProgressFn|None=None, # called with (seconds encoded, segment seconds)
-                   keep:list[tuple[float, float]]|None=None, # edit list: source intervals to keep (default: all of it)
-                   fade:float=0.005, # seconds of audio fade at each join of the edit list
-                   frame_filter=None, # streaming filter (`size`, `push(t, planes)`, `flush()` giving `(yuv420p frame, meta)`), e.g. `Scaler` or a `Reframer`
-                   overlay=None, # called as `overlay(frame, t, meta)` on each output frame before encoding (burned-in captions)
-                   fps:float|None=None, # output frame rate (None: the source's); frames are repeated or dropped to fit
-                   gain=None, # called as `gain(samples, first_sample)` on each block of planar float audio (loudness normalisation)
-                  ) -> SegmentResult:
+def encode_segment(
+    uri: str,  # source
+    start: float,
+    end: float,  # seconds
+    dest: str,  # local MP4 path to write
+    preset: str = 'veryfast',
+    crf: int = 23,  # libx264 speed/quality
+    max_height: int | None = None,  # scale down to this height (aspect kept)
+    thumbnail_at: float | None = None,  # also return the frame at this source time
+    threads: int = 0,  # libx264 threads (0: auto)
+    progress: ProgressFn | None = None,  # called with (seconds encoded, segment seconds)
+    keep: list[tuple[float, float]] | None = None,  # edit list: source intervals to keep (default: all of it)
+    fade: float = 0.005,  # seconds of audio fade at each join of the edit list
+    frame_filter=None,  # streaming filter (`size`, `push(t, planes)`, `flush()`), e.g. `Scaler` or a `Reframer`
+    overlay=None,  # called as `overlay(frame, t, meta)` on each output frame before encoding (burned-in captions)
+    fps: float | None = None,  # output frame rate (None: the source's); frames are repeated or dropped to fit
+    gain=None,  # called as `gain(samples, first_sample)` on each block of planar float audio (loudness normalisation)
+) -> SegmentResult:
     "Cut `[start, end)` of `uri` frame-accurately into an H.264/AAC MP4 at `dest`, keeping only the `keep` intervals"
-    if not end > start >= 0: raise MediaError(f"empty or negative segment {start:.2f}-{end:.2f} s")
-    if fps is not None and not 1 <= fps <= 240: raise MediaError(f"output frame rate must be between 1 and 240 fps (got {fps})")
+    if not end > start >= 0:
+        raise MediaError(f"empty or negative segment {start:.2f}-{end:.2f} s")
+    if fps is not None and not 1 <= fps <= 240:
+        raise MediaError(f"output frame rate must be between 1 and 240 fps (got {fps})")
     keep = check_keep(keep, start, end)
-    offs = np.concatenate([[0.0], np.cumsum([b - a for a, b in keep])])   # output time where each interval starts
+    offs = np.concatenate([[0.0], np.cumsum([b - a for a, b in keep])])  # output time where each interval starts
     total = float(offs[-1])
-    def out_time(t):   # output seconds of source time t inside interval k, or None in a cut
+
+    def out_time(t):  # output seconds of source time t inside interval k, or None in a cut
         for k, (a, b) in enumerate(keep):
-            if a - half <= t < b - half: return offs[k] + t - a
+            if a - half <= t < b - half:
+                return offs[k] + t - a
         return None
+
     with open_media(uri) as c, av.open(dest, 'w', format='mp4', options={'movflags': '+faststart'}) as out:
-        if not c.streams.video: raise MediaError(f"{uri} has no video track to cut")
-        v = c.streams.video[0]; v.thread_type = 'AUTO'; v.thread_count = limited_threads()   # 0: as many as FFmpeg likes
+        if not c.streams.video:
+            raise MediaError(f"{uri} has no video track to cut")
+        v = c.streams.video[0]
+        v.thread_type = 'AUTO'
+        v.thread_count = limited_threads()  # 0: as many as FFmpeg likes
         a = c.streams.audio[0] if c.streams.audio else None
         src_fps = Fraction(v.average_rate or v.guessed_rate or 25).limit_denominator(100000)
         ofps = Fraction(fps).limit_denominator(1001) if fps else src_fps
         w, h = v.width, v.height
-        if max_height and h > max_height: w, h = w * max_height / h, max_height
-        if overlay is not None and frame_filter is None: raise MediaError("an overlay needs a frame filter that gives upright frames (e.g. Scaler)")
-        if frame_filter is not None: w, h = frame_filter.size
+        if max_height and h > max_height:
+            w, h = w * max_height / h, max_height
+        if overlay is not None and frame_filter is None:
+            raise MediaError("an overlay needs a frame filter that gives upright frames (e.g. Scaler)")
+        if frame_filter is not None:
+            w, h = frame_filter.size
         vs = add_video_stream(out, ofps, w, h, preset, crf, threads)
         vs.codec_context.time_base = 1 / ofps
         sar = float(v.sample_aspect_ratio or 1)
         half, eps = 0.5 / float(src_fps), 0.25 / float(src_fps)
-        thumb_ot = None if thumbnail_at is None else out_time(thumbnail_at) or 0.0   # a time in a cut: the first frame
+        thumb_ot = None if thumbnail_at is None else out_time(thumbnail_at) or 0.0  # a time in a cut: the first frame
         st = dict(pts=0, slot=0, thumb=None, rot=None, first=None)
-        def put(g, meta):   # encode one output frame at the next timestamp
+
+        def put(g, meta):  # encode one output frame at the next timestamp
             g.pts, g.time_base = st['pts'], vs.codec_context.time_base
             t = st['pts'] / float(ofps)
-            if thumb_ot is not None and st['thumb'] is None and t >= thumb_ot - 0.5 / float(ofps): st['thumb'] = g.to_ndarray(format='rgb24')
-            if overlay is not None: overlay(g, t, meta)
-            out.mux(vs.encode(g)); st['pts'] += 1
-        def release(f, ot, until):   # the held frame `f` (output time `ot`) fills every output slot before `until`
+            if thumb_ot is not None and st['thumb'] is None and t >= thumb_ot - 0.5 / float(ofps):
+                st['thumb'] = g.to_ndarray(format='rgb24')
+            if overlay is not None:
+                overlay(g, t, meta)
+            out.mux(vs.encode(g))
+            st['pts'] += 1
+
+        def release(f, ot, until):  # the held frame `f` (output time `ot`) fills every output slot before `until`
             n = 0
-            while st['first'] + st['slot'] / float(ofps) + eps < until: st['slot'] += 1; n += 1
-            if not n: return
+            while st['first'] + st['slot'] / float(ofps) + eps < until:
+                st['slot'] += 1
+                n += 1
+            if not n:
+                return
             if frame_filter is not None:
                 p = upright(f, st['rot'], sar)
                 for _ in range(n):
-                    for g, meta in frame_filter.push(ot, p): put(g, meta)
+                    for g, meta in frame_filter.push(ot, p):
+                        put(g, meta)
             else:
                 g = f.reformat(width=vs.width, height=vs.height, format='yuv420p')
-                for _ in range(n): put(g, {})
-            if progress and st['slot'] // 30 != (st['slot'] - n) // 30: report(progress, ot, total)
+                for _ in range(n):
+                    put(g, {})
+            if progress and st['slot'] // 30 != (st['slot'] - n) // 30:
+                report(progress, ot, total)
+
         if a is not None:
             as_ = _add_audio_stream(out, AUDIO_RATE, min(a.channels, 2))
             res = av.AudioResampler(format='fltp', layout=as_.layout.name, rate=AUDIO_RATE)
             nfade = max(1, int(fade * AUDIO_RATE))
-        written, held, aout = 0, None, _Deferred(out)     # written: audio samples queued; they are encoded as the picture reaches them
+        written, held, aout = (
+            0,
+            None,
+            _Deferred(out),
+        )  # written: audio samples queued; they are encoded as the picture reaches them
         abuf, enc = [], [0]
-        def drain(limit:int):
+
+        def drain(limit: int):
             "Encode queued audio up to sample `limit` (the picture's length so far): audio never runs past the video"
             while abuf and enc[0] < limit:
-                y = abuf[0]; take = min(y.shape[1], limit - enc[0])
+                y = abuf[0]
+                take = min(y.shape[1], limit - enc[0])
                 enc[0] = _encode_audio(aout, as_, y[:, :take], AUDIO_RATE, enc[0])
-                if take < y.shape[1]: abuf[0] = y[:, take:]
-                else: abuf.pop(0)
+                if take < y.shape[1]:
+                    abuf[0] = y[:, take:]
+                else:
+                    abuf.pop(0)
+
         vdone, adone = False, a is None
         c.seek(int(max(0.0, start - 0.5) / v.time_base), stream=v, backward=True)
         streams = [v] + ([a] if a is not None else [])
         try:
             for packet in c.demux(streams):
-                if vdone and adone: break
+                if vdone and adone:
+                    break
                 if packet.stream is v and not vdone:
                     for f in packet.decode():
                         t = f.time
-                        if t is None or t < start - half: continue
-                        if t >= end - half: vdone = True; break
+                        if t is None or t < start - half:
+                            continue
+                        if t >= end - half:
+                            vdone = True
+                            break
                         ot = out_time(t)
-                        if ot is None: continue
+                        if ot is None:
+                            continue
                         if st['rot'] is None:
                             st['rot'] = int(round(f.rotation)) % 360
-                            if st['rot'] and frame_filter is None: vs.set_display_rotation(st['rot'])
+                            if st['rot'] and frame_filter is None:
+                                vs.set_display_rotation(st['rot'])
                             aout.ready = True
-                        if st['first'] is None: st['first'] = ot
-                        if held is not None: release(*held, ot)
+                        if st['first'] is None:
+                            st['first'] = ot
+                        if held is not None:
+                            release(*held, ot)
                         held = (f, ot)
                 elif a is not None and packet.stream is a and not adone:
                     for f in packet.decode():
-                        if f.time is None: continue
-                        if f.time >= end: adone = True; break
+                        if f.time is None:
+                            continue
+                        if f.time >= end:
+                            adone = True
+                            break
                         for rf in res.resample(f):
                             x, ft = rf.to_ndarray(), f.time
                             fe = ft + x.shape[1] / AUDIO_RATE
                             for k, (ka, kb) in enumerate(keep):
                                 lo, hi = max(ka, ft), min(kb, fe)
-                                if hi <= lo: continue
+                                if hi <= lo:
+                                    continue
                                 i0, i1 = int(round((lo - ft) * AUDIO_RATE)), int(round((hi - ft) * AUDIO_RATE))
                                 y = x[:, i0:i1]
-                                if k > 0 and lo == ka: y = y.copy(); y[:, :nfade] *= np.linspace(0, 1, y[:, :nfade].shape[1], dtype=np.float32)
-                                if k < len(keep) - 1 and hi == kb: y = y.copy(); y[:, -nfade:] *= np.linspace(1, 0, y[:, -nfade:].shape[1], dtype=np.float32)
-                                s0 = int(round((offs[k] + lo - ka) * AUDIO_RATE))   # sample index of y[0] in the clip
-                                if s0 + y.shape[1] <= written: continue
-                                if s0 > written: abuf.append(np.zeros((y.shape[0], s0 - written), np.float32)); written = s0
-                                y = y[:, written - s0:]
-                                y = y[:, :max(0, int(round(total * AUDIO_RATE)) - written)]
-                                if gain is not None and y.shape[1]: y = gain(y, written)
-                                if y.shape[1]: abuf.append(y); written += y.shape[1]
+                                if k > 0 and lo == ka:
+                                    y = y.copy()
+                                    y[:, :nfade] *= np.linspace(0, 1, y[:, :nfade].shape[1], dtype=np.float32)
+                                if k < len(keep) - 1 and hi == kb:
+                                    y = y.copy()
+                                    y[:, -nfade:] *= np.linspace(1, 0, y[:, -nfade:].shape[1], dtype=np.float32)
+                                s0 = int(round((offs[k] + lo - ka) * AUDIO_RATE))  # sample index of y[0] in the clip
+                                if s0 + y.shape[1] <= written:
+                                    continue
+                                if s0 > written:
+                                    abuf.append(np.zeros((y.shape[0], s0 - written), np.float32))
+                                    written = s0
+                                y = y[:, written - s0 :]
+                                y = y[:, : max(0, int(round(total * AUDIO_RATE)) - written)]
+                                if gain is not None and y.shape[1]:
+                                    y = gain(y, written)
+                                if y.shape[1]:
+                                    abuf.append(y)
+                                    written += y.shape[1]
                                 drain(int(st['pts'] / float(ofps) * AUDIO_RATE))
-            if held is not None: release(*held, min(total, held[1] + 1 / float(src_fps)))
+            if held is not None:
+                release(*held, min(total, held[1] + 1 / float(src_fps)))
         except av.error.FFmpegError as e:
-            raise MediaError(f"{uri} is corrupt or truncated: decoding failed while cutting {start:.1f}-{end:.1f} s ({one_line(e)})") from None
+            raise MediaError(
+                f"{uri} is corrupt or truncated: decoding failed while cutting {start:.1f}-{end:.1f} s ({one_line(e)})"
+            ) from None
         if frame_filter is not None:
-            for g, meta in frame_filter.flush(): put(g, meta)
+            for g, meta in frame_filter.flush():
+                put(g, meta)
         out.mux(vs.encode())
         n_frames = st['pts']
         if a is not None:
-            need = int(round(n_frames / float(ofps) * AUDIO_RATE))    # as long as the picture (frame slots can round it a frame past the edit list)
+            need = int(
+                round(n_frames / float(ofps) * AUDIO_RATE)
+            )  # as long as the picture (frame slots can round it a frame past the edit list)
             aout.ready = True
             drain(need)
-            if enc[0] < need: _encode_audio(aout, as_, np.zeros((as_.layout.nb_channels, need - enc[0]), np.float32), AUDIO_RATE, enc[0])
+            if enc[0] < need:
+                _encode_audio(
+                    aout, as_, np.zeros((as_.layout.nb_channels, need - enc[0]), np.float32), AUDIO_RATE, enc[0]
+                )
             aout.mux(as_.encode())
-    if n_frames == 0: raise MediaError(f"{uri} has no video frames between {start:.2f} and {end:.2f} s")
+    if n_frames == 0:
+        raise MediaError(f"{uri} has no video frames between {start:.2f} and {end:.2f} s")
     report(progress, total, total)
     return SegmentResult(dest, n_frames, n_frames / float(ofps), st['thumb'])

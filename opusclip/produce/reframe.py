@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import deque
 import cv2, numpy as np
 from fastcore.basics import patch
-from .framing import Camera, CropBox, Follower, OUTPUT_SIZES, Speakers, check_layout, compose_fill, compose_fit, compose_split, crop_box, crop_window, half_box, mouth_motion
+from .framing import Camera, CropBox, Follower, OUTPUT_SIZES, Speakers, check_layout, compose_fill
+from .framing import compose_fit, compose_split, crop_box, crop_window, half_box, mouth_motion
 from ..media.encode import frame_planes, planes_frame
 
 # %% auto #0
@@ -22,120 +23,178 @@ from scenedetect.detectors import ContentDetector
 from scenedetect.detector import FlashFilter
 from scenedetect.common import FrameTimecode
 
-def thumb_rgb(planes, width:int, interpolation=cv2.INTER_AREA) -> np.ndarray:
+
+def thumb_rgb(planes, width: int, interpolation=cv2.INTER_AREA) -> np.ndarray:
     "An RGB thumbnail `width` pixels wide of YUV 4:2:0 planes"
     y, u, v = planes
     h = max(4, int(width * y.shape[0] / y.shape[1]) // 4 * 4)
-    i420 = np.vstack([cv2.resize(y, (width, h), interpolation=interpolation)] +
-                     [cv2.resize(p, (width // 2, h // 2), interpolation=interpolation).reshape(h // 4, width) for p in (u, v)])
+    i420 = np.vstack(
+        [cv2.resize(y, (width, h), interpolation=interpolation)]
+        + [cv2.resize(p, (width // 2, h // 2), interpolation=interpolation).reshape(h // 4, width) for p in (u, v)]
+    )
     return cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
 
 
 # %% ../../nbs/produce/02_reframe.ipynb #7081195c
 class SceneCuts:
     "Scene cuts frame by frame: PySceneDetect's `ContentDetector` on a 64-pixel-wide thumbnail of each frame"
-    def __init__(self, fps:float, threshold:float=27.0, min_shot:float=0.5):
-        self.fps, self.n = float(fps), 0          # PySceneDetect refuses an int frame rate
-        self.det = ContentDetector(threshold=threshold, min_scene_len=float(min_shot), filter_mode=FlashFilter.Mode.SUPPRESS)
+
+    def __init__(self, fps: float, threshold: float = 27.0, min_shot: float = 0.5):
+        self.fps, self.n = float(fps), 0  # PySceneDetect refuses an int frame rate
+        self.det = ContentDetector(
+            threshold=threshold, min_scene_len=float(min_shot), filter_mode=FlashFilter.Mode.SUPPRESS
+        )
 
     def __call__(self, planes) -> bool:
         "Whether this frame starts a new shot"
-        bgr = cv2.cvtColor(thumb_rgb(planes, 64, cv2.INTER_NEAREST), cv2.COLOR_RGB2BGR)   # nearest-pixel sampling: cheap, and plenty for colour means
-        cut = bool(self.det.process_frame(FrameTimecode(self.n, self.fps), bgr))   # the first frame scores 0: never a cut
+        bgr = cv2.cvtColor(
+            thumb_rgb(planes, 64, cv2.INTER_NEAREST), cv2.COLOR_RGB2BGR
+        )  # nearest-pixel sampling: cheap, and plenty for colour means
+        cut = bool(
+            self.det.process_frame(FrameTimecode(self.n, self.fps), bgr)
+        )  # the first frame scores 0: never a cut
         self.n += 1
         return cut
 
 
 # %% ../../nbs/produce/02_reframe.ipynb #7e7e99be
 class DetectionSchedule:
-    "When to look for faces, and the looking (in a worker thread when `threaded`: OpenCV drops the GIL, so detection overlaps encoding)"
-    def __init__(self, fps:float, lookahead:int, # frames the camera looks ahead
-                 src_w:int, detect_fps:float=2.0, detect_width:int=400, face_detector:str='haar', threaded:bool=True):
+    """When to look for faces, and the looking (in a worker thread when `threaded`: OpenCV drops the GIL, so detection
+    overlaps encoding)"""
+
+    def __init__(
+        self,
+        fps: float,
+        lookahead: int,  # frames the camera looks ahead
+        src_w: int,
+        detect_fps: float = 2.0,
+        detect_width: int = 400,
+        face_detector: str = 'haar',
+        threaded: bool = True,
+    ):
         self.detector = check_face_detector(face_detector)
         self.every, self.dw, self.la = max(1, int(round(fps / detect_fps))), min(detect_width, src_w), lookahead
-        self.pending, self.shot_n, self.next_det = None, 0, 0     # pending: (frame it is taken in, future)
+        self.pending, self.shot_n, self.next_det = None, 0, 0  # pending: (frame it is taken in, future)
         self.pool = ThreadPoolExecutor(1, thread_name_prefix='faces') if threaded else None
 
     def detect(self, planes, prev) -> tuple:
         "`(faces, mouth motions, salient point)` of a sample; `prev`: the previous different luma plane"
-        y = planes[0]; h, w = y.shape
+        y = planes[0]
+        h, w = y.shape
         size = (self.dw, max(2, int(round(h * self.dw / w))))
         small = cv2.resize(y, size, interpolation=cv2.INTER_AREA) if w > self.dw else y
-        faces = detect_faces(small if self.detector == 'haar' else thumb_rgb(planes, self.dw),   # BlazeFace sees colour
-                             min_size=max(20, self.dw // 27), detector=self.detector)
-        if not faces: return faces, [], salient_point(small)     # no face: where the picture's subject is
-        if len(faces) < 2 or prev is None: return faces, [], None
+        faces = detect_faces(
+            small if self.detector == 'haar' else thumb_rgb(planes, self.dw),  # BlazeFace sees colour
+            min_size=max(20, self.dw // 27),
+            detector=self.detector,
+        )
+        if not faces:
+            return faces, [], salient_point(small)  # no face: where the picture's subject is
+        if len(faces) < 2 or prev is None:
+            return faces, [], None
         ps = cv2.resize(prev, size, interpolation=cv2.INTER_AREA) if w > self.dw else prev
         return faces, [mouth_motion(small, ps, f) for f in faces], None
 
 
 # %% ../../nbs/produce/02_reframe.ipynb #d36c9d8c
 @patch
-def new_shot(self:DetectionSchedule, n:int):
+def new_shot(self: DetectionSchedule, n: int):
     "A shot starts at frame `n`: look at once; a detection still running saw the old shot"
     self.pending, self.shot_n, self.next_det = None, n, n
 
+
 @patch
-def ready(self:DetectionSchedule, n:int) -> tuple|None:
+def ready(self: DetectionSchedule, n: int) -> tuple | None:
     "The sample due at frame `n`, or None: taken a fixed number of frames after it started, threaded or not"
-    if self.pending is None or n < self.pending[0]: return None
+    if self.pending is None or n < self.pending[0]:
+        return None
     found, self.pending = self.pending[1].result(), None
     return found
 
-@patch
-def start(self:DetectionSchedule, n:int, planes, prev, calm:int):
-    "Start the next sample when it is due: twice as often in a shot's first second (which picks its layout), half as often after `calm` still samples"
-    if n < self.next_det or self.pending is not None: return
-    gap = self.every * (2 if calm >= 2 else 1) if n - self.shot_n >= self.la else max(1, self.every // 2)
-    if self.pool is None: fut = Future(); fut.set_result(self.detect(planes, prev))
-    else: fut = self.pool.submit(self.detect, planes, prev)
-    self.pending, self.next_det = (n + gap - 1, fut), n + gap
 
 @patch
-def close(self:DetectionSchedule):
-    if self.pool is not None: self.pool.shutdown(wait=False, cancel_futures=True)
+def start(self: DetectionSchedule, n: int, planes, prev, calm: int):
+    """Start the next sample when it is due: twice as often in a shot's first second (which picks its layout), half as
+    often after `calm` still samples"""
+    if n < self.next_det or self.pending is not None:
+        return
+    gap = self.every * (2 if calm >= 2 else 1) if n - self.shot_n >= self.la else max(1, self.every // 2)
+    if self.pool is None:
+        fut = Future()
+        fut.set_result(self.detect(planes, prev))
+    else:
+        fut = self.pool.submit(self.detect, planes, prev)
+    self.pending, self.next_det = (n + gap - 1, fut), n + gap
+
+
+@patch
+def close(self: DetectionSchedule):
+    if self.pool is not None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
 
 # %% ../../nbs/produce/02_reframe.ipynb #6f57ff3f
 class ShotState:
-    "What the latest samples of the current shot saw: the faces, a pair for a split, the salient point, how long they held still, and whom to follow"
-    def __init__(self, box:CropBox):
+    """What the latest samples of the current shot saw: the faces, a pair for a split, the salient point, how long they
+    held still, and whom to follow"""
+
+    def __init__(self, box: CropBox):
         self.box, self.follower, self.speakers = box, Follower(box.axis), Speakers()
         self.reset()
 
     def reset(self):
         "A new shot: nothing seen yet (None: not looked at yet)"
-        self.follower.reset(); self.speakers.reset()
+        self.follower.reset()
+        self.speakers.reset()
         self.faces, self.pair, self.seen, self.calm, self.salient = None, None, None, 0, None
 
-    def apply(self, found:tuple):
+    def apply(self, found: tuple):
         "Take in the faces (and their mouth motion) found in the latest sample"
         faces, motions, self.salient = found
         xs = sorted((f[0], f[1]) for f in faces)
-        still = self.seen is not None and len(xs) == len(self.seen) and all(abs(a[0] - b[0]) < 0.02 and abs(a[1] - b[1]) < 0.02 for a, b in zip(xs, self.seen))
+        still = (
+            self.seen is not None
+            and len(xs) == len(self.seen)
+            and all(abs(a[0] - b[0]) < 0.02 and abs(a[1] - b[1]) < 0.02 for a, b in zip(xs, self.seen))
+        )
         self.seen, self.calm = xs, self.calm + 1 if still else 0
         self.faces = faces
         spk = self.speakers.speaker(faces, motions) if motions else None
-        if spk is None and self.speakers.missing(faces): return     # the speaker was missed this sample: the listener does not take over
+        if spk is None and self.speakers.missing(faces):
+            return  # the speaker was missed this sample: the listener does not take over
         self.follower.update(faces, spk)
         two = sorted(faces[:2], key=lambda f: f[0])
-        if len(two) == 2 and len(faces) == 2 and (two[1][0] - two[0][0] + (two[0][2] + two[1][2]) / 2) * self.box.span <= self.box.size:
-            self.faces = faces[:1]          # two people side by side who fit in one crop: a fill shows both better than a split
-        elif len(two) == 2: self.pair = two
+        if (
+            len(two) == 2
+            and len(faces) == 2
+            and (two[1][0] - two[0][0] + (two[0][2] + two[1][2]) / 2) * self.box.span <= self.box.size
+        ):
+            self.faces = faces[:1]  # two people side by side who fit in one crop: a fill shows both better than a split
+        elif len(two) == 2:
+            self.pair = two
 
 
 # %% ../../nbs/produce/02_reframe.ipynb #3ee34565
 class Composer:
-    "Output frames from the queued source frames: each shot's layout, the fill, fit or split picture, the trace and contact-sheet tiles"
-    def __init__(self, box:CropBox, half:CropBox, size:tuple, layout:str, fps:float, sheet_every:float=2.0):
-        self.box, self.half, self.size, self.layout, self.fps = box, half, size, layout, fps
-        self.queue = deque()   # [planes, n_faces, shot_start, subject]
-        self.shot_layout = None
-        self.sheet, self.sheet_every = [], max(1, int(round(sheet_every * fps)))   # contact-sheet tiles: the source with the crop drawn, and the output
-        self.kept = None       # (planes, crop window, output planes) of a frame the next output frame repeats
-        self.trace = []        # per output frame: (layout, crop centre or the two split centres, face followed, 'cut'/'switch' where the camera jumps), for tests and contact sheets
+    """Output frames from the queued source frames: each shot's layout, the fill, fit or split picture, the trace and
+    contact-sheet tiles"""
 
-    def compose(self, pos:float, top:float|None, bottom:float|None) -> tuple:
-        "`(frame, meta)` of the oldest queued source frame with the crop at `pos` (or the split halves at `top`, `bottom`)"
+    def __init__(self, box: CropBox, half: CropBox, size: tuple, layout: str, fps: float, sheet_every: float = 2.0):
+        self.box, self.half, self.size, self.layout, self.fps = box, half, size, layout, fps
+        self.queue = deque()  # [planes, n_faces, shot_start, subject]
+        self.shot_layout = None
+        self.sheet, self.sheet_every = (
+            [],
+            max(1, int(round(sheet_every * fps))),
+        )  # contact-sheet tiles: the source with the crop drawn, and the output
+        self.kept = None  # (planes, crop window, output planes) of a frame the next output frame repeats
+        # per output frame: (layout, crop centre or the two split centres, face followed, 'cut'/'switch' where the
+        # camera jumps), for tests and contact sheets
+        self.trace = []
+
+    def compose(self, pos: float, top: float | None, bottom: float | None) -> tuple:
+        """`(frame, meta)` of the oldest queued source frame with the crop at `pos` (or the split halves at `top`,
+        `bottom`)"""
         planes, _, shot_start, subj = self.queue[0]
         if shot_start or self.shot_layout is None:
             self.shot_layout = self.layout if self.layout != 'auto' else self._auto()
@@ -143,14 +202,23 @@ class Composer:
         ow, oh = self.size
         lay = self.shot_layout if self.shot_layout != 'split' or top is not None else 'fit'
         self.trace.append((lay, pos if lay == 'fill' else (top, bottom) if lay == 'split' else None, subj, shot_start))
-        if len(self.trace) % self.sheet_every == 1 or self.sheet_every == 1: self._tile(planes, lay, pos, top, bottom)
+        if len(self.trace) % self.sheet_every == 1 or self.sheet_every == 1:
+            self._tile(planes, lay, pos, top, bottom)
         if lay == 'fill':
             face = None
             if subj is not None:
-                cy, fh = (subj[1], subj[3]) if self.box.axis == 0 else ((subj[1] * self.box.span - pos + self.box.size / 2) / self.box.size, subj[3] * self.box.span / self.box.size)
+                cy, fh = (
+                    (subj[1], subj[3])
+                    if self.box.axis == 0
+                    else (
+                        (subj[1] * self.box.span - pos + self.box.size / 2) / self.box.size,
+                        subj[3] * self.box.span / self.box.size,
+                    )
+                )
                 face = (max(0.0, cy - fh / 2), min(1.0, cy + fh / 2))
             return self._fill(planes, pos), dict(layout='fill', face=face)
-        if lay == 'split': return compose_split(planes, (top, bottom), ow, oh), dict(layout='split', face=None)
+        if lay == 'split':
+            return compose_split(planes, (top, bottom), ow, oh), dict(layout='split', face=None)
         h, w = planes[0].shape
         fh = min(1.0, (h * ow / w) / oh)
         return compose_fit(planes, ow, oh), dict(layout='fit', face=None, band=((1 - fh) / 2, (1 + fh) / 2))
@@ -158,106 +226,168 @@ class Composer:
 
 # %% ../../nbs/produce/02_reframe.ipynb #877901a3
 @patch
-def _fill(self:Composer, planes, pos:float):
-    "`compose_fill`, except that a source frame filling two output slots (25 to 30 fps) under a still crop is scaled once"
+def _fill(self: Composer, planes, pos: float):
+    """`compose_fill`, except that a source frame filling two output slots (25 to 30 fps) under a still crop is scaled
+    once"""
     win = crop_window(pos, self.box)
-    if self.kept is not None and self.kept[0] is planes and self.kept[1] == win: frame = planes_frame(*self.kept[2])
-    else: frame = compose_fill(planes, self.box, pos, *self.size)
+    if self.kept is not None and self.kept[0] is planes and self.kept[1] == win:
+        frame = planes_frame(*self.kept[2])
+    else:
+        frame = compose_fill(planes, self.box, pos, *self.size)
     nxt = self.queue[0][0] if self.queue else None
-    self.kept = (planes, win, [p.copy() for p in frame_planes(frame)]) if nxt is planes else None   # a copy: captions are drawn on `frame`
+    self.kept = (
+        (planes, win, [p.copy() for p in frame_planes(frame)]) if nxt is planes else None
+    )  # a copy: captions are drawn on `frame`
     return frame
 
+
 @patch
-def _auto(self:Composer) -> str:
+def _auto(self: Composer) -> str:
     "The layout of the shot at the head of the queue, from its median face count"
     counts = []
     for i, (_, k, start, _) in enumerate(self.queue):
-        if start and i > 0: break
-        if k is not None: counts.append(k)           # frames before the shot's first detection say nothing
+        if start and i > 0:
+            break
+        if k is not None:
+            counts.append(k)  # frames before the shot's first detection say nothing
     k = int(np.median(counts)) if counts else 0
     return {0: 'fit', 1: 'fill', 2: 'split'}.get(k, 'fit')
 
+
 @patch
-def _tile(self:Composer, planes, lay:str, pos:float, top, bottom, width:int=320):
+def _tile(self: Composer, planes, lay: str, pos: float, top, bottom, width: int = 320):
     "A contact-sheet tile: the source frame with the crop window(s) outlined"
     y = planes[0]
-    rgb = thumb_rgb(planes, width); h, s = rgb.shape[0], width / y.shape[1]
+    rgb = thumb_rgb(planes, width)
+    h, s = rgb.shape[0], width / y.shape[1]
     boxes = []
     if lay == 'fill':
         a, b = crop_window(pos, self.box)
         boxes = [(a, 0, b, y.shape[0]) if self.box.axis == 0 else (0, a, y.shape[1], b)]
-    elif lay == 'split': boxes = [(a, 0, b, y.shape[0]) for a, b in (crop_window(c, self.half) for c in (top, bottom))]
-    else: boxes = [(0, 0, y.shape[1], y.shape[0])]
+    elif lay == 'split':
+        boxes = [(a, 0, b, y.shape[0]) for a, b in (crop_window(c, self.half) for c in (top, bottom))]
+    else:
+        boxes = [(0, 0, y.shape[1], y.shape[0])]
     for (x0, y0, x1, y1), col in zip(boxes, [(255, 230, 0), (0, 229, 255)]):
         cv2.rectangle(rgb, (int(x0 * s), int(y0 * s)), (int(x1 * s) - 1, int(y1 * s) - 1), col, 2)
-    cv2.putText(rgb, f'{len(self.trace) / self.fps:.1f}s {lay}', (4, h - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(
+        rgb,
+        f'{len(self.trace) / self.fps:.1f}s {lay}',
+        (4, h - 6),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.45,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
     self.sheet.append(rgb)
-    if len(self.sheet) > 24: self.sheet = self.sheet[::2]; self.sheet_every *= 2     # bounded, whatever the clip length
+    if len(self.sheet) > 24:
+        self.sheet = self.sheet[::2]
+        self.sheet_every *= 2  # bounded, whatever the clip length
+
 
 # %% ../../nbs/produce/02_reframe.ipynb #e9405cbc
 class Reframer:
     "Streaming tracker + layout: `push(t, planes)` returns the `(frame, meta)` now ready; `flush()` the rest"
-    def __init__(self, src_w:int, src_h:int, fps:float, aspect:str='9:16', layout:str='auto', out_size:tuple|None=None,
-                 detect_fps:float=2.0, detect_width:int=400, lookahead:float=1.0, max_step_out:float=2.0,
-                 cut_threshold:float=27.0, threaded:bool=True, sheet_every:float=2.0, face_detector:str='haar'):
+
+    def __init__(
+        self,
+        src_w: int,
+        src_h: int,
+        fps: float,
+        aspect: str = '9:16',
+        layout: str = 'auto',
+        out_size: tuple | None = None,
+        detect_fps: float = 2.0,
+        detect_width: int = 400,
+        lookahead: float = 1.0,
+        max_step_out: float = 2.0,
+        cut_threshold: float = 27.0,
+        threaded: bool = True,
+        sheet_every: float = 2.0,
+        face_detector: str = 'haar',
+    ):
         src_w, src_h = src_w // 2 * 2, src_h // 2 * 2
         self.la, self.fps, self.n = max(1, int(round(lookahead * fps))), fps, 0
         self.schedule = DetectionSchedule(fps, self.la, src_w, detect_fps, detect_width, face_detector, threaded)
         self.box, layout = crop_box(src_w, src_h, aspect), check_layout(layout)
         self.size = ow, oh = tuple(out_size or OUTPUT_SIZES[aspect])
         half = half_box(src_w, src_h, ow, oh)
-        self.cam = Camera(self.box, max_step_out * self.box.size / (ow if self.box.axis == 0 else oh), lookahead=self.la)
+        self.cam = Camera(
+            self.box, max_step_out * self.box.size / (ow if self.box.axis == 0 else oh), lookahead=self.la
+        )
         self.cams = [Camera(half, max_step_out * half.w / ow, lookahead=self.la) for _ in range(2)]
         self.cuts, self.shot = SceneCuts(fps, cut_threshold), ShotState(self.box)
         self.composer = Composer(self.box, half, self.size, layout, fps, sheet_every)
-        self.prev_y = self.last_y = None   # the previous *different* luma plane (30 fps repeats some frames)
+        self.prev_y = self.last_y = None  # the previous *different* luma plane (30 fps repeats some frames)
 
     @property
-    def trace(self) -> list: return self.composer.trace
+    def trace(self) -> list:
+        return self.composer.trace
 
     @property
-    def sheet(self) -> list: return self.composer.sheet
+    def sheet(self) -> list:
+        return self.composer.sheet
 
 
 # %% ../../nbs/produce/02_reframe.ipynb #15731243
 @patch
-def push(self:Reframer, t:float, planes) -> list[tuple]:
+def push(self: Reframer, t: float, planes) -> list[tuple]:
     "Take in the next source frame; returns the `(frame, meta)` output frames now ready"
     cut = self.cuts(planes)
-    if cut: self.shot.reset(); self.schedule.new_shot(self.n)
+    if cut:
+        self.shot.reset()
+        self.schedule.new_shot(self.n)
     found = self.schedule.ready(self.n)
-    if found is not None: self.shot.apply(found)
+    if found is not None:
+        self.shot.apply(found)
     prev = self.last_y if self.last_y is not planes[0] else self.prev_y
     self.schedule.start(self.n, planes, prev, self.shot.calm)
     self.n += 1
     return self._frames(planes, cut or self.n == 1)
 
+
 @patch
-def flush(self:Reframer) -> list[tuple]:
+def flush(self: Reframer) -> list[tuple]:
     "The output frames still held back by the look-ahead"
     self.schedule.close()
     pos, a, b = self.cam.flush(), self.cams[0].flush(), self.cams[1].flush()
     return [self.composer.compose(p, x, y) for p, x, y in zip(pos, a, b)]
 
+
 @patch
-def _frames(self:Reframer, planes, jump:bool) -> list[tuple]:
-    "Move the cameras for this frame and compose the frames their look-ahead releases (`jump`: a cut, or the first frame)"
+def _frames(self: Reframer, planes, jump: bool) -> list[tuple]:
+    """Move the cameras for this frame and compose the frames their look-ahead releases (`jump`: a cut, or the first
+    frame)"""
     fo, sh = self.shot.follower, self.shot
-    switch, fo.switched = fo.switched, False   # cut to the new speaker rather than pan across the room
+    switch, fo.switched = fo.switched, False  # cut to the new speaker rather than pan across the room
     subj, sal, axis, span = fo.subject, sh.salient, self.box.axis, self.box.span
-    target = subj[axis] * span if subj is not None else None if sal is None else sal[axis] * span   # the face, else what stands out
+    target = (
+        subj[axis] * span if subj is not None else None if sal is None else sal[axis] * span
+    )  # the face, else what stands out
     pos = self.cam.feed(target, jump or switch)
-    pair = [self.cams[i].feed(None if sh.pair is None else sh.pair[i][0] * self.composer.half.span, jump) for i in range(2)]
-    self.composer.queue.append([planes, None if sh.faces is None else len(sh.faces), 'cut' if jump else 'switch' if switch else None, subj])
-    if self.last_y is not planes[0]: self.prev_y, self.last_y = self.last_y, planes[0]
-    return [self.composer.compose(p, pair[0][k] if pair[0] else None, pair[1][k] if pair[1] else None) for k, p in enumerate(pos)]
+    pair = [
+        self.cams[i].feed(None if sh.pair is None else sh.pair[i][0] * self.composer.half.span, jump) for i in range(2)
+    ]
+    self.composer.queue.append(
+        [planes, None if sh.faces is None else len(sh.faces), 'cut' if jump else 'switch' if switch else None, subj]
+    )
+    if self.last_y is not planes[0]:
+        self.prev_y, self.last_y = self.last_y, planes[0]
+    return [
+        self.composer.compose(p, pair[0][k] if pair[0] else None, pair[1][k] if pair[1] else None)
+        for k, p in enumerate(pos)
+    ]
+
 
 # %% ../../nbs/produce/02_reframe.ipynb #151cbadd
-def contact_sheet(tiles:list[np.ndarray], columns:int=4) -> np.ndarray|None:
+def contact_sheet(tiles: list[np.ndarray], columns: int = 4) -> np.ndarray | None:
     "The tiles (same size, RGB) in a grid, or None without tiles"
-    if not tiles: return None
+    if not tiles:
+        return None
     h, w = tiles[0].shape[:2]
     rows = -(-len(tiles) // columns)
     sheet = np.zeros((rows * h, min(columns, len(tiles)) * w, 3), np.uint8)
-    for k, t in enumerate(tiles): sheet[(k // columns) * h:(k // columns + 1) * h, (k % columns) * w:(k % columns + 1) * w] = t[:h, :w]
+    for k, t in enumerate(tiles):
+        sheet[(k // columns) * h : (k // columns + 1) * h, (k % columns) * w : (k % columns + 1) * w] = t[:h, :w]
     return sheet

@@ -23,179 +23,309 @@ from ..media.transcribe import Word, subtitle_cues, to_srt, to_vtt
 from ..understand.segment import map_time
 
 # %% auto #0
-__all__ = ['write_jpeg', 'clip_audio', 'limiter_envelope', 'loudness_gain', 'RenderSpec', 'clip_words', 'frame_filter',
-           'audio_gain', 'render_clip', 'still', 'review_stills']
+__all__ = [
+    'write_jpeg',
+    'clip_audio',
+    'limiter_envelope',
+    'loudness_gain',
+    'RenderSpec',
+    'clip_words',
+    'frame_filter',
+    'audio_gain',
+    'render_clip',
+    'still',
+    'review_stills',
+]
+
 
 # %% ../../nbs/produce/05_render.ipynb #47fa8168
-def write_jpeg(path:str, rgb:np.ndarray, quality:int=90):
+def write_jpeg(path: str, rgb: np.ndarray, quality: int = 90):
     "Save an RGB array as a JPEG"
     ok, buf = cv2.imencode('.jpg', cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok: raise OSError(f'could not encode {path}')
-    with open(path, 'wb') as f: f.write(buf.tobytes())
+    if not ok:
+        raise OSError(f'could not encode {path}')
+    with open(path, 'wb') as f:
+        f.write(buf.tobytes())
 
 
 # %% ../../nbs/produce/05_render.ipynb #bf474cbc
-def clip_audio(uri:str, keep:list[tuple[float, float]], rate:int=48000) -> np.ndarray:
+def clip_audio(uri: str, keep: list[tuple[float, float]], rate: int = 48000) -> np.ndarray:
     "The audio the edit list `keep` plays, as (channels, samples) float32 at `rate` (one or two channels)"
     out, end = [], keep[-1][1]
     with open_media(uri) as c:
-        if not c.streams.audio: return np.zeros((1, 0), np.float32)
+        if not c.streams.audio:
+            return np.zeros((1, 0), np.float32)
         a = c.streams.audio[0]
         res = av.AudioResampler(format='fltp', layout='mono' if a.channels == 1 else 'stereo', rate=rate)
         c.seek(int(max(0.0, keep[0][0] - 0.5) / a.time_base), stream=a, backward=True)
         try:
             for f in c.decode(a):
-                if f.time is None: continue
-                if f.time >= end: break
+                if f.time is None:
+                    continue
+                if f.time >= end:
+                    break
                 for rf in res.resample(f):
                     x, t0 = rf.to_ndarray(), f.time
                     for ka, kb in keep:
-                        i0, i1 = int(round((max(ka, t0) - t0) * rate)), int(round((min(kb, t0 + x.shape[1] / rate) - t0) * rate))
-                        if i1 > i0: out.append(x[:, i0:i1])
-        except av.error.FFmpegError as e: raise MediaError(f"{uri} is corrupt or truncated: audio decoding failed ({one_line(e)})") from None
+                        i0, i1 = (
+                            int(round((max(ka, t0) - t0) * rate)),
+                            int(round((min(kb, t0 + x.shape[1] / rate) - t0) * rate)),
+                        )
+                        if i1 > i0:
+                            out.append(x[:, i0:i1])
+        except av.error.FFmpegError as e:
+            raise MediaError(f"{uri} is corrupt or truncated: audio decoding failed ({one_line(e)})") from None
     return np.concatenate(out, axis=1) if out else np.zeros((1, 0), np.float32)
 
 
 # %% ../../nbs/produce/05_render.ipynb #7b933662
-def limiter_envelope(x:np.ndarray, rate:int, ceiling:float=0.794, window:float=0.005) -> np.ndarray:
-    "Per-sample gain (<= 1) that keeps `x` (channels, n) under `ceiling` (-2 dBFS, leaving AAC room to overshoot): held over `2 * window` s and smoothed over `window` s, so peaks are turned down, not clipped"
+def limiter_envelope(x: np.ndarray, rate: int, ceiling: float = 0.794, window: float = 0.005) -> np.ndarray:
+    """Per-sample gain (<= 1) that keeps `x` (channels, n) under `ceiling` (-2 dBFS, leaving AAC room to overshoot):
+    held over `2 * window` s and smoothed over `window` s, so peaks are turned down, not clipped"""
     need = np.minimum(1.0, ceiling / np.maximum(np.abs(x).max(axis=0), 1e-9)).astype(np.float32)
     w = max(1, int(window * rate))
     return np.minimum(1.0, uniform_filter1d(minimum_filter1d(need, 2 * w + 1), w)).astype(np.float32)
 
+
 # %% ../../nbs/produce/05_render.ipynb #3cc859f6
-def loudness_gain(audio:np.ndarray, rate:int, target:float=-14.0, max_gain_db:float=20.0) -> tuple[float, np.ndarray]:
-    "Linear gain and limiter envelope that bring `audio` to `target` integrated loudness (ITU-R BS.1770, measured by pyloudnorm)"
+def loudness_gain(
+    audio: np.ndarray, rate: int, target: float = -14.0, max_gain_db: float = 20.0
+) -> tuple[float, np.ndarray]:
+    """Linear gain and limiter envelope that bring `audio` to `target` integrated loudness (ITU-R BS.1770, measured by
+    pyloudnorm)"""
     ones = np.ones(audio.shape[1], np.float32)
-    if audio.shape[1] < int(0.4 * rate): return 1.0, ones
+    if audio.shape[1] < int(0.4 * rate):
+        return 1.0, ones
     meter = pyloudnorm.Meter(rate)
     lufs = lambda x: meter.integrated_loudness(x.T.astype(np.float64))
     l0 = lufs(audio)
-    if not np.isfinite(l0): return 1.0, ones                   # silence: nothing to normalise
+    if not np.isfinite(l0):
+        return 1.0, ones  # silence: nothing to normalise
     db = min(max_gain_db, target - l0)
-    for _ in range(4):                                        # the limiter takes some loudness off the peaks: measure again and make it up
-        g = 10 ** (db / 20); env = limiter_envelope(audio * g, rate)
+    for _ in range(4):  # the limiter takes some loudness off the peaks: measure again and make it up
+        g = 10 ** (db / 20)
+        env = limiter_envelope(audio * g, rate)
         got = lufs(audio * g * env)
-        if abs(got - target) < 0.2 or db >= max_gain_db: break
+        if abs(got - target) < 0.2 or db >= max_gain_db:
+            break
         db = min(max_gain_db, db + target - got)
     return float(g), env
+
 
 # %% ../../nbs/produce/05_render.ipynb #fc03ca9e
 @dataclass
 class RenderSpec:
     "How a clip is rendered: framing, captions, sound, encoding and the side files"
-    aspect:str = 'source'                 # 'source' keeps the framing; 9:16, 1:1, 4:5, 16:9 reframe on the subject
-    layout:str = 'auto'                   # fill, fit, split or auto (per shot, from the faces)
-    face_detector:str = 'haar'            # haar or blazeface (see `opusclip.understand.vision`)
-    captions:CaptionStyle|None = None     # burn captions in with this style (None: files only)
-    keywords:list[str] = ()               # words the captions highlight
-    fps:float|None = 30.0                 # output frame rate (None: the source's)
-    loudness:float|None = -14.0           # integrated loudness target in LUFS (None: leave the level alone)
-    preset:str = 'veryfast'               # libx264 preset
-    crf:int = 23                          # libx264 quality
-    max_height:int|None = None            # scale down to this height (aspect kept)
-    timeline:bool = True                  # also write an OpenTimelineIO file and an FCP 7 / Premiere XML of the edit
+
+    aspect: str = 'source'  # 'source' keeps the framing; 9:16, 1:1, 4:5, 16:9 reframe on the subject
+    layout: str = 'auto'  # fill, fit, split or auto (per shot, from the faces)
+    face_detector: str = 'haar'  # haar or blazeface (see `opusclip.understand.vision`)
+    captions: CaptionStyle | None = None  # burn captions in with this style (None: files only)
+    keywords: list[str] = ()  # words the captions highlight
+    fps: float | None = 30.0  # output frame rate (None: the source's)
+    loudness: float | None = -14.0  # integrated loudness target in LUFS (None: leave the level alone)
+    preset: str = 'veryfast'  # libx264 preset
+    crf: int = 23  # libx264 quality
+    max_height: int | None = None  # scale down to this height (aspect kept)
+    timeline: bool = True  # also write an OpenTimelineIO file and an FCP 7 / Premiere XML of the edit
 
 
 # %% ../../nbs/produce/05_render.ipynb #43d7d2d6
-def clip_words(words:list[Word], start:float, end:float, keep:list[tuple[float, float]]) -> list[Word]:
+def clip_words(words: list[Word], start: float, end: float, keep: list[tuple[float, float]]) -> list[Word]:
     "The words inside `[start, end)`, timed on the clip's own timeline; words the edit list cuts are dropped"
     inside = []
     for w in words:
-        if w.start < start - 1e-3 or w.end > end + 1e-3: continue
+        if w.start < start - 1e-3 or w.end > end + 1e-3:
+            continue
         s_, e_ = map_time(w.start, keep), map_time(w.end, keep)
-        if s_ is None or e_ is None or e_ < s_: continue        # the word was cut (a removed filler)
+        if s_ is None or e_ is None or e_ < s_:
+            continue  # the word was cut (a removed filler)
         inside.append(Word(w.word, round(s_, 3), round(e_, 3), w.probability))
     return inside
 
 
 # %% ../../nbs/produce/05_render.ipynb #b7cdc757
-def frame_filter(spec:RenderSpec, info) -> Reframer|Scaler|None:
-    "The streaming filter the encode runs: a `Reframer` for a new aspect, a `Scaler` when captions need the output size, else none"
+def frame_filter(spec: RenderSpec, info) -> Reframer | Scaler | None:
+    """The streaming filter the encode runs: a `Reframer` for a new aspect, a `Scaler` when captions need the output
+    size, else none"""
     if spec.aspect != 'source':
-        return Reframer(*info.display_size, spec.fps or info.fps or 25.0, spec.aspect, spec.layout,
-                        threaded=cpu_threads() > 1, face_detector=spec.face_detector)   # one thread: detect inline
-    if spec.captions is None: return None
+        return Reframer(
+            *info.display_size,
+            spec.fps or info.fps or 25.0,
+            spec.aspect,
+            spec.layout,
+            threaded=cpu_threads() > 1,
+            face_detector=spec.face_detector,
+        )  # one thread: detect inline
+    if spec.captions is None:
+        return None
     w, h = info.display_size
-    if spec.max_height and h > spec.max_height: w, h = w * spec.max_height / h, spec.max_height
+    if spec.max_height and h > spec.max_height:
+        w, h = w * spec.max_height / h, spec.max_height
     return Scaler((w, h))
 
+
 # %% ../../nbs/produce/05_render.ipynb #b6c2bfdd
-def audio_gain(source:str, keep:list[tuple[float, float]], target:float|None, info):
+def audio_gain(source: str, keep: list[tuple[float, float]], target: float | None, info):
     "`gain(samples, first sample)` that brings the clip's sound to `target` LUFS, or None to leave it alone"
-    if target is None or not info.has_audio: return None
-    rate = AUDIO_RATE                 # the rate encode_segment writes, so the gain lines up sample for sample
+    if target is None or not info.has_audio:
+        return None
+    rate = AUDIO_RATE  # the rate encode_segment writes, so the gain lines up sample for sample
     g, env = loudness_gain(clip_audio(source, keep, rate), rate, target)
-    return lambda y, s0: y * g * np.pad(env[s0:s0 + y.shape[1]], (0, max(0, s0 + y.shape[1] - len(env))), constant_values=1.0)
+    return lambda y, s0: (
+        y * g * np.pad(env[s0 : s0 + y.shape[1]], (0, max(0, s0 + y.shape[1] - len(env))), constant_values=1.0)
+    )
+
 
 # %% ../../nbs/produce/05_render.ipynb #bde14857
-def _side_files(p:dict, inside:list[Word], r, filt, spec:RenderSpec, source:str, keep, info, stem:str) -> dict:
+def _side_files(p: dict, inside: list[Word], r, filt, spec: RenderSpec, source: str, keep, info, stem: str) -> dict:
     "Write the captions, thumbnail, contact sheet and timelines beside the MP4; returns the files written"
     cues = subtitle_cues(inside)
-    with open(p['srt'], 'w', encoding='utf-8') as f: f.write(to_srt(cues))
-    with open(p['vtt'], 'w', encoding='utf-8') as f: f.write(to_vtt(cues))
-    if r.thumbnail is not None: write_jpeg(p['jpg'], r.thumbnail)
-    else: p.pop('jpg')
+    with open(p['srt'], 'w', encoding='utf-8') as f:
+        f.write(to_srt(cues))
+    with open(p['vtt'], 'w', encoding='utf-8') as f:
+        f.write(to_vtt(cues))
+    if r.thumbnail is not None:
+        write_jpeg(p['jpg'], r.thumbnail)
+    else:
+        p.pop('jpg')
     sheet = contact_sheet(getattr(filt, 'sheet', []))
-    if sheet is not None: write_jpeg(p['sheet'], sheet, 85)
-    else: p.pop('sheet')
-    if spec.timeline: write_timeline(source, keep, spec.fps or info.fps or 25.0, stem, p['otio'], p['xml'], info)
-    else: p.pop('otio'); p.pop('xml')
-    return dict(video=p['mp4'], srt=p['srt'], vtt=p['vtt'], thumbnail=p.get('jpg'), otio=p.get('otio'), xml=p.get('xml'), sheet=p.get('sheet'))
+    if sheet is not None:
+        write_jpeg(p['sheet'], sheet, 85)
+    else:
+        p.pop('sheet')
+    if spec.timeline:
+        write_timeline(source, keep, spec.fps or info.fps or 25.0, stem, p['otio'], p['xml'], info)
+    else:
+        p.pop('otio')
+        p.pop('xml')
+    return dict(
+        video=p['mp4'],
+        srt=p['srt'],
+        vtt=p['vtt'],
+        thumbnail=p.get('jpg'),
+        otio=p.get('otio'),
+        xml=p.get('xml'),
+        sheet=p.get('sheet'),
+    )
 
 
 # %% ../../nbs/produce/05_render.ipynb #b6af6b44
-def render_clip(source:str, # media URI
-                start:float, end:float, # cut points in source seconds
-                words:list[Word], # the transcript's words (those inside the clip are captioned)
-                folder:str, stem:str, # write <folder>/<stem>.{mp4,srt,vtt,jpg,otio,xml}
-                spec:RenderSpec|None=None, # how to render (default `RenderSpec()`)
-                keep:list[tuple[float, float]]|None=None, # edit list (source intervals); None keeps all
-                info=None, # the source's `VideoInfo` when already probed (else probed here)
-                progress:ProgressFn|None=None,
-                **changes, # fields of `spec` to change, such as `aspect='9:16'`
-               ) -> dict:
-    "Render `[start, end)` of `source` to MP4, SRT, VTT, JPEG and editor timelines; returns their paths and the clip's real duration"
+def render_clip(
+    source: str,  # media URI
+    start: float,
+    end: float,  # cut points in source seconds
+    words: list[Word],  # the transcript's words (those inside the clip are captioned)
+    folder: str,
+    stem: str,  # write <folder>/<stem>.{mp4,srt,vtt,jpg,otio,xml}
+    spec: RenderSpec | None = None,  # how to render (default `RenderSpec()`)
+    keep: list[tuple[float, float]] | None = None,  # edit list (source intervals); None keeps all
+    info=None,  # the source's `VideoInfo` when already probed (else probed here)
+    progress: ProgressFn | None = None,
+    **changes,  # fields of `spec` to change, such as `aspect='9:16'`
+) -> dict:
+    """Render `[start, end)` of `source` to MP4, SRT, VTT, JPEG and editor timelines; returns their paths and the
+    clip's real duration"""
     spec = replace(spec or RenderSpec(), **changes)
     p = {k: os.path.join(folder, f'{stem}.{k}') for k in ('mp4', 'srt', 'vtt', 'jpg', 'otio', 'xml')}
     p['sheet'] = os.path.join(folder, f'{stem}.sheet.jpg')
     keep, info = keep or [(start, end)], info or probe(source)
     inside, filt = clip_words(words, start, end, keep), frame_filter(spec, info)
     over = Captioner(inside, spec.captions, filt.size, spec.keywords) if spec.captions is not None else None
-    r = encode_segment(source, start, end, p['mp4'], preset=spec.preset, crf=spec.crf, max_height=spec.max_height if filt is None else None,
-                       thumbnail_at=start + (end - start) / 3, progress=progress, keep=keep, frame_filter=filt, fps=spec.fps,
-                       overlay=over, gain=audio_gain(source, keep, spec.loudness, info))
+    r = encode_segment(
+        source,
+        start,
+        end,
+        p['mp4'],
+        preset=spec.preset,
+        crf=spec.crf,
+        max_height=spec.max_height if filt is None else None,
+        thumbnail_at=start + (end - start) / 3,
+        progress=progress,
+        keep=keep,
+        frame_filter=filt,
+        fps=spec.fps,
+        overlay=over,
+        gain=audio_gain(source, keep, spec.loudness, info),
+    )
     files = _side_files(p, inside, r, filt, spec, source, keep, info, stem)
     return dict(files=files, duration=r.duration, trace=getattr(filt, 'trace', None))
 
 
 # %% ../../nbs/produce/05_render.ipynb #8f26ba64
-def still(source:str, start:float, end:float, words:list[Word], at:float, aspect:str='9:16', layout:str='auto',
-          captions:CaptionStyle|None=None, keywords:list[str]=()) -> np.ndarray:
+def still(
+    source: str,
+    start: float,
+    end: float,
+    words: list[Word],
+    at: float,
+    aspect: str = '9:16',
+    layout: str = 'auto',
+    captions: CaptionStyle | None = None,
+    keywords: list[str] = (),
+) -> np.ndarray:
     "The output frame `at` seconds into a render of `[start, end)`"
     with tempfile.TemporaryDirectory() as d:
-        r = render_clip(source, start, end, words, d, 'still', aspect=aspect, layout=layout, captions=captions, keywords=keywords,
-                        loudness=None, timeline=False)
+        r = render_clip(
+            source,
+            start,
+            end,
+            words,
+            d,
+            'still',
+            aspect=aspect,
+            layout=layout,
+            captions=captions,
+            keywords=keywords,
+            loudness=None,
+            timeline=False,
+        )
         with av.open(r['files']['video']) as c:
             for f in c.decode(video=0):
-                if f.time is not None and f.time >= at - 1e-3: return f.to_ndarray(format='rgb24')
+                if f.time is not None and f.time >= at - 1e-3:
+                    return f.to_ndarray(format='rgb24')
     raise MediaError(f"no frame at {at:.2f} s in a {end - start:.2f} s render")
 
+
 # %% ../../nbs/produce/05_render.ipynb #8e4cdedd
-def review_stills(source:str, words:list[Word], folder:str, start:float, end:float, at:float,
-                  split:tuple|None=None, # (source, start, end, at, words) of a shot with two people, for the split layout
-                  keywords:list[str]=(), width:int=360) -> dict:
+def review_stills(
+    source: str,
+    words: list[Word],
+    folder: str,
+    start: float,
+    end: float,
+    at: float,
+    split: tuple | None = None,  # (source, start, end, at, words) of a shot with two people, for the split layout
+    keywords: list[str] = (),
+    width: int = 360,
+) -> dict:
     "Write one still per layout and caption preset, and a contact sheet, as JPEGs in `folder`; returns their paths"
     os.makedirs(folder, exist_ok=True)
     small = lambda rgb: cv2.resize(rgb, (width, int(rgb.shape[0] * width / rgb.shape[1])), interpolation=cv2.INTER_AREA)
     jobs = {f'layout-{l}': (source, start, end, at, words, l, caption_style('karaoke')) for l in ('fill', 'fit')}
-    if split: jobs['layout-split'] = (*split, 'split', caption_style('karaoke'))
-    jobs.update({f'captions-{p}': (source, start, end, at, words, 'auto', caption_style(p)) for p in ('karaoke', 'pop', 'minimal')})
+    if split:
+        jobs['layout-split'] = (*split, 'split', caption_style('karaoke'))
+    jobs.update(
+        {
+            f'captions-{p}': (source, start, end, at, words, 'auto', caption_style(p))
+            for p in ('karaoke', 'pop', 'minimal')
+        }
+    )
     out = {}
     for name, (src, a, b, t, ws, lay, style) in jobs.items():
-        out[name] = os.path.join(folder, f'{name}.jpg'); write_jpeg(out[name], small(still(src, a, b, ws, t, layout=lay, captions=style, keywords=keywords)), 85)
+        out[name] = os.path.join(folder, f'{name}.jpg')
+        write_jpeg(out[name], small(still(src, a, b, ws, t, layout=lay, captions=style, keywords=keywords)), 85)
     with tempfile.TemporaryDirectory() as d:
-        r = render_clip(*(split[:3] if split else (source, start, end)), [], d, 'sheet', aspect='9:16', loudness=None, timeline=False)
+        r = render_clip(
+            *(split[:3] if split else (source, start, end)),
+            [],
+            d,
+            'sheet',
+            aspect='9:16',
+            loudness=None,
+            timeline=False,
+        )
         if r['files'].get('sheet'):
-            out['contact-sheet'] = os.path.join(folder, 'contact-sheet.jpg'); shutil.copy(r['files']['sheet'], out['contact-sheet'])
+            out['contact-sheet'] = os.path.join(folder, 'contact-sheet.jpg')
+            shutil.copy(r['files']['sheet'], out['contact-sheet'])
     return out

@@ -13,32 +13,47 @@ import opentimelineio as otio
 # %% auto #0
 __all__ = ['edit_timeline', 'write_timeline']
 
+
 # %% ../../nbs/produce/04_timeline.ipynb #51e8368e
-def _url(uri:str) -> str:
+def _url(uri: str) -> str:
     return uri if '://' in uri else Path(os.path.abspath(uri)).as_uri()
 
+
 # %% ../../nbs/produce/04_timeline.ipynb #013be352
-def edit_timeline(source:str, # the source media URI
-                  keep:list[tuple[float, float]], # source intervals the clip plays
-                  fps:float, # timeline frame rate
-                  name:str, # timeline and clip names
-                  duration:float, # source duration (seconds)
-                  has_audio:bool=True) -> otio.schema.Timeline:
+def edit_timeline(
+    source: str,  # the source media URI
+    keep: list[tuple[float, float]],  # source intervals the clip plays
+    fps: float,  # timeline frame rate
+    name: str,  # timeline and clip names
+    duration: float,  # source duration (seconds)
+    has_audio: bool = True,
+) -> otio.schema.Timeline:
     "An OTIO timeline playing the `keep` intervals of `source` back to back"
     rt = lambda s: otio.opentime.RationalTime(round(s * fps), fps)
     tl = otio.schema.Timeline(name=name, global_start_time=otio.opentime.RationalTime(0, fps))
     for kind in [otio.schema.TrackKind.Video] + ([otio.schema.TrackKind.Audio] if has_audio else []):
         track = otio.schema.Track(name=f'{kind} 1', kind=kind)
         for i, (a, b) in enumerate(keep):
-            ref = otio.schema.ExternalReference(target_url=_url(source), available_range=otio.opentime.TimeRange(rt(0), rt(duration)))
-            track.append(otio.schema.Clip(name=f'{name} part {i + 1}', media_reference=ref,
-                                          source_range=otio.opentime.TimeRange(rt(a), rt(b) - rt(a))))
+            ref = otio.schema.ExternalReference(
+                target_url=_url(source), available_range=otio.opentime.TimeRange(rt(0), rt(duration))
+            )
+            track.append(
+                otio.schema.Clip(
+                    name=f'{name} part {i + 1}',
+                    media_reference=ref,
+                    source_range=otio.opentime.TimeRange(rt(a), rt(b) - rt(a)),
+                )
+            )
         tl.tracks.append(track)
     return tl
 
+
 # %% ../../nbs/produce/04_timeline.ipynb #73a93e1e
-def write_timeline(source:str, keep:list[tuple[float, float]], fps:float, name:str, otio_path:str, xml_path:str|None, info) -> None:
+def write_timeline(
+    source: str, keep: list[tuple[float, float]], fps: float, name: str, otio_path: str, xml_path: str | None, info
+) -> None:
     "Write the clip's edit to `otio_path` (OTIO JSON) and `xml_path` (FCP 7 XML)"
     tl = edit_timeline(source, keep, float(fps), name, info.duration, info.has_audio)
     otio.adapters.write_to_file(tl, otio_path, adapter_name='otio_json')
-    if xml_path: otio.adapters.write_to_file(tl, xml_path, adapter_name='fcp_xml')
+    if xml_path:
+        otio.adapters.write_to_file(tl, xml_path, adapter_name='fcp_xml')

@@ -19,49 +19,75 @@ from .jobs import claim, enqueue, ingest, load_jobs, read_manifest, requeue, unf
 # %% auto #0
 __all__ = ['find_notebook', 'BatchSettings', 'run_batch', 'batch_summary', 'watch']
 
+
 # %% ../../nbs/run/06_batch.ipynb #4bf19aa1
-def _snapshot(cat:Catalog, min_interval:float):
+def _snapshot(cat: Catalog, min_interval: float):
     "Refresh the dashboards' copy of the catalog, best effort"
-    try: cat.snapshot(min_interval)
-    except Exception: pass
+    try:
+        cat.snapshot(min_interval)
+    except Exception:
+        pass
+
 
 # %% ../../nbs/run/06_batch.ipynb #b06d29bc
-def find_notebook(path:str|None=None) -> str:
+def find_notebook(path: str | None = None) -> str:
     "The text of the `clip_video.ipynb` pipeline (`path`, else `pipelines/` of this checkout or of the working folder)"
     import opusclip
-    cands = [path] if path else [Path(opusclip.__file__).resolve().parent.parent / 'pipelines' / 'clip_video.ipynb', Path('pipelines') / 'clip_video.ipynb']
+
+    cands = (
+        [path]
+        if path
+        else [
+            Path(opusclip.__file__).resolve().parent.parent / 'pipelines' / 'clip_video.ipynb',
+            Path('pipelines') / 'clip_video.ipynb',
+        ]
+    )
     for c in cands:
-        if c and Path(c).is_file(): return Path(c).read_text()
-    raise ParameterError(f"cannot find the pipeline notebook {'(' + str(path) + ')' if path else 'pipelines/clip_video.ipynb'}; pass --notebook PATH")
+        if c and Path(c).is_file():
+            return Path(c).read_text()
+    raise ParameterError(
+        "cannot find the pipeline notebook "
+        f"{'(' + str(path) + ')' if path else 'pipelines/clip_video.ipynb'}; pass --notebook PATH"
+    )
+
 
 # %% ../../nbs/run/06_batch.ipynb #48b20f1e
-def _say(msg:str, quiet:bool):
-    if quiet: return
+def _say(msg: str, quiet: bool):
+    if quiet:
+        return
     from tqdm.auto import tqdm
+
     tqdm.write(msg, file=sys.stderr)
+
 
 # %% ../../nbs/run/06_batch.ipynb #14e401b8
 @dataclass
 class BatchSettings:
-    "How a batch runs its jobs: where they write, on which workers, how failures are retried, and what each job is given"
-    output:str = 'clips'               # each job writes to output/<source name>
-    runs:str = 'runs'                  # executed notebooks go to runs/<run_id>/
-    workers:int|None = None            # local worker processes (default: sized to the cores and memory)
-    threads:int|None = None            # CPU threads per worker (default: cores / workers)
-    scheduler:object = None            # a Dask scheduler address or Client: run the jobs there instead
-    retries:int = 2                    # extra tries for transient failures
-    backoff:float = 2.0                # wait backoff x 2^k s between tries
-    timeout:float|None = None          # give up on a notebook cell after this many seconds
-    notebook:str|None = None           # pipeline notebook (default pipelines/clip_video.ipynb)
-    cache:str|None = None              # stage cache URI for the jobs
-    no_cache:bool = False              # recompute every stage
-    active_model:list|None = None      # the virality model every job scores with (`learn.virality.active_model`); None: the heuristic
-    quiet:bool = False                 # no progress bar or log lines
+    """How a batch runs its jobs: where they write, on which workers, how failures are retried, and what each job is
+    given"""
+
+    output: str = 'clips'  # each job writes to output/<source name>
+    runs: str = 'runs'  # executed notebooks go to runs/<run_id>/
+    workers: int | None = None  # local worker processes (default: sized to the cores and memory)
+    threads: int | None = None  # CPU threads per worker (default: cores / workers)
+    scheduler: object = None  # a Dask scheduler address or Client: run the jobs there instead
+    retries: int = 2  # extra tries for transient failures
+    backoff: float = 2.0  # wait backoff x 2^k s between tries
+    timeout: float | None = None  # give up on a notebook cell after this many seconds
+    notebook: str | None = None  # pipeline notebook (default pipelines/clip_video.ipynb)
+    cache: str | None = None  # stage cache URI for the jobs
+    no_cache: bool = False  # recompute every stage
+    active_model: list | None = (
+        None  # the virality model every job scores with (`learn.virality.active_model`); None: the heuristic
+    )
+    quiet: bool = False  # no progress bar or log lines
 
     def validate(self) -> 'BatchSettings':
         "Raise `ParameterError` for values that cannot work"
-        if self.retries < 0 or self.retries > 20: raise ParameterError(f"--retries must be between 0 and 20 (got {self.retries})")
-        if not 0 <= self.backoff <= 3600: raise ParameterError(f"--backoff must be between 0 and 3600 s (got {self.backoff:g})")
+        if self.retries < 0 or self.retries > 20:
+            raise ParameterError(f"--retries must be between 0 and 20 (got {self.retries})")
+        if not 0 <= self.backoff <= 3600:
+            raise ParameterError(f"--backoff must be between 0 and 3600 s (got {self.backoff:g})")
         if self.workers is not None and not 1 <= self.workers <= 256:
             raise ParameterError(f"--workers must be between 1 and 256 (got {self.workers})")
         if self.threads is not None and not 1 <= self.threads <= 256:
@@ -70,98 +96,165 @@ class BatchSettings:
 
 
 # %% ../../nbs/run/06_batch.ipynb #7c2c0bc4
-def _jobs_to_run(cat:Catalog, manifest:str|None, defaults:ClipParams|None, s:BatchSettings, batch_id:str,
-                 resume:bool, again:bool) -> tuple[list[dict], list[str]]:
+def _jobs_to_run(
+    cat: Catalog,
+    manifest: str | None,
+    defaults: ClipParams | None,
+    s: BatchSettings,
+    batch_id: str,
+    resume: bool,
+    again: bool,
+) -> tuple[list[dict], list[str]]:
     "The queued jobs this batch runs, and the manifest rows left out"
-    if manifest is None: return unfinished(cat, batch_id, 1 + s.retries), []
+    if manifest is None:
+        return unfinished(cat, batch_id, 1 + s.retries), []
     jobs, problems = read_manifest(manifest, defaults, s.output)
-    for p in problems: _say(f"skipped {p}", s.quiet)
+    for p in problems:
+        _say(f"skipped {p}", s.quiet)
     q = enqueue(cat, batch_id, jobs, 1 + s.retries, resume, again)
-    if q['done']: _say(f"{len(q['done'])} jobs already succeeded earlier; not run again", s.quiet)
+    if q['done']:
+        _say(f"{len(q['done'])} jobs already succeeded earlier; not run again", s.quiet)
     return load_jobs(cat, "state = 'queued' AND batch_id = ?", [batch_id]), problems
 
 
 # %% ../../nbs/run/06_batch.ipynb #7bd64f44
-def _settle(cat:Catalog, s:BatchSettings, j:dict, attempt:int, res:dict, heap:list, outcome:dict, bar):
+def _settle(cat: Catalog, s: BatchSettings, j: dict, attempt: int, res: dict, heap: list, outcome: dict, bar):
     "Record one finished try: succeeded, queued again after a transient failure, or failed"
     jid, name = j['job_id'], Path(j['source']).name
     if res['ok']:
-        ingest(cat, jid, res, 'succeeded'); outcome[jid] = 'succeeded'; bar.update()
+        ingest(cat, jid, res, 'succeeded')
+        outcome[jid] = 'succeeded'
+        bar.update()
         n = cat.query("SELECT clips FROM jobs WHERE job_id = ?", [jid])[0][0]
         _say(f"done    {name}: {n} clips in {res.get('seconds', 0):.1f} s -> {j['output']}", s.quiet)
     elif res.get('transient') and attempt < 1 + s.retries:
         delay = s.backoff * 2 ** (attempt - 1)
         requeue(cat, jid, res, delay)
         heapq.heappush(heap, (-j['priority'], j['seq'] or 0, time.monotonic() + delay, jid))
-        _say(f"retry   {name} in {delay:.0f} s (attempt {attempt} of {1 + s.retries}): {res.get('error_type')}: {res.get('error')}", s.quiet)
+        _say(
+            f"retry   {name} in {delay:.0f} s (attempt {attempt} of {1 + s.retries}): "
+            f"{res.get('error_type')}: {res.get('error')}",
+            s.quiet,
+        )
     else:
-        ingest(cat, jid, res, 'failed'); outcome[jid] = 'failed'; bar.update()
+        ingest(cat, jid, res, 'failed')
+        outcome[jid] = 'failed'
+        bar.update()
         _say(f"failed  {name}: {res.get('error_type')}: {res.get('error')}", s.quiet)
 
 
 # %% ../../nbs/run/06_batch.ipynb #f9fb95e5
-def _submit_due(cat:Catalog, engine, s:BatchSettings, nb:str, runs:str, heap:list, byid:dict, running:dict, results, outcome:dict, bar):
+def _submit_due(
+    cat: Catalog,
+    engine,
+    s: BatchSettings,
+    nb: str,
+    runs: str,
+    heap: list,
+    byid: dict,
+    running: dict,
+    results,
+    outcome: dict,
+    bar,
+):
     "Hand the due jobs, highest priority first, to free worker slots"
     now, waiting = time.monotonic(), []
     while heap and len(running) < engine.slots:
         item = heapq.heappop(heap)
-        if item[2] > now: waiting.append(item); continue
+        if item[2] > now:
+            waiting.append(item)
+            continue
         j = byid[item[3]]
         attempt = claim(cat, j['job_id'], engine.name)
-        if attempt is None: outcome[j['job_id']] = 'cancelled'; bar.update(); continue
-        fut = engine.submit(dict(job_id=j['job_id'], source=j['source'], output=j['output'], params=j['params'], attempt=attempt,
-                                 notebook=nb, runs=runs, threads=engine.threads, cache=s.cache, no_cache=s.no_cache, timeout=s.timeout,
-                                 active_model=s.active_model))
+        if attempt is None:
+            outcome[j['job_id']] = 'cancelled'
+            bar.update()
+            continue
+        fut = engine.submit(
+            dict(
+                job_id=j['job_id'],
+                source=j['source'],
+                output=j['output'],
+                params=j['params'],
+                attempt=attempt,
+                notebook=nb,
+                runs=runs,
+                threads=engine.threads,
+                cache=s.cache,
+                no_cache=s.no_cache,
+                timeout=s.timeout,
+                active_model=s.active_model,
+            )
+        )
         running[j['job_id']] = attempt
         fut.add_done_callback(lambda f, i=j['job_id']: results.put((i, f)))
-    for w in waiting: heapq.heappush(heap, w)
+    for w in waiting:
+        heapq.heappush(heap, w)
     return min([w[2] - now for w in heap if w[2] > now] or [1.0])
 
 
 # %% ../../nbs/run/06_batch.ipynb #950948c9
-def _run_jobs(cat:Catalog, engine, s:BatchSettings, nb:str, runs:str, todo:list[dict], batch_id:str) -> dict:
+def _run_jobs(cat: Catalog, engine, s: BatchSettings, nb: str, runs: str, todo: list[dict], batch_id: str) -> dict:
     "Run `todo` on `engine` to the end; returns each job's outcome"
     from tqdm.auto import tqdm
+
     bar = tqdm(total=len(todo), desc='batch', unit='job', disable=s.quiet, file=sys.stderr)
-    heap = [(-j['priority'], j['seq'] or 0, 0.0, j['job_id']) for j in todo]; heapq.heapify(heap)
+    heap = [(-j['priority'], j['seq'] or 0, 0.0, j['job_id']) for j in todo]
+    heapq.heapify(heap)
     byid, running, results, outcome = {j['job_id']: j for j in todo}, {}, queue.Queue(), {}
     try:
         while heap or running:
             wait = _submit_due(cat, engine, s, nb, runs, heap, byid, running, results, outcome, bar)
-            try: jid, fut = results.get(timeout=max(0.05, min(wait, 1.0)))
-            except queue.Empty: continue
+            try:
+                jid, fut = results.get(timeout=max(0.05, min(wait, 1.0)))
+            except queue.Empty:
+                continue
             attempt = running.pop(jid)
-            try: res = fut.result()
-            except BaseException as e:          # the task itself was lost (a Dask worker died, ...)
-                res = dict(job_id=jid, ok=False, error_type=type(e).__name__, error=error_line(e) or 'the worker was lost', transient=True)
+            try:
+                res = fut.result()
+            except BaseException as e:  # the task itself was lost (a Dask worker died, ...)
+                res = dict(
+                    job_id=jid,
+                    ok=False,
+                    error_type=type(e).__name__,
+                    error=error_line(e) or 'the worker was lost',
+                    transient=True,
+                )
             _settle(cat, s, byid[jid], attempt, res, heap, outcome, bar)
-            _snapshot(cat, 2.0)                 # dashboards see the queue move, a few times a minute at most
+            _snapshot(cat, 2.0)  # dashboards see the queue move, a few times a minute at most
     except KeyboardInterrupt:
-        stop_kernels()                      # the running notebooks end now instead of being waited for
+        stop_kernels()  # the running notebooks end now instead of being waited for
         with cat.connect() as con:
             con.execute("UPDATE jobs SET state = 'queued' WHERE batch_id = ? AND state = 'running'", [batch_id])
-        raise OpusclipError(f"interrupted; {len(heap) + len(running)} jobs left queued: run `opusclip batch --resume` to finish them") from None
+        raise OpusclipError(
+            f"interrupted; {len(heap) + len(running)} jobs left queued: run `opusclip batch --resume` to finish them"
+        ) from None
     finally:
-        bar.close(); engine.close()
+        bar.close()
+        engine.close()
         _snapshot(cat, 0)
     return outcome
 
 
 # %% ../../nbs/run/06_batch.ipynb #f1850430
-def run_batch(manifest:str|None, # CSV/JSONL/folder/glob; None with `resume` takes up every unfinished job
-              catalog:Catalog|None=None,
-              defaults:ClipParams|None=None, # options of every job; manifest columns override them
-              settings:BatchSettings|None=None, # how the jobs run (default `BatchSettings()`)
-              resume:bool=False, again:bool=True,
-              **changes, # fields of `settings` to change, such as `workers=2`
-             ) -> dict:
+def run_batch(
+    manifest: str | None,  # CSV/JSONL/folder/glob; None with `resume` takes up every unfinished job
+    catalog: Catalog | None = None,
+    defaults: ClipParams | None = None,  # options of every job; manifest columns override them
+    settings: BatchSettings | None = None,  # how the jobs run (default `BatchSettings()`)
+    resume: bool = False,
+    again: bool = True,
+    **changes,  # fields of `settings` to change, such as `workers=2`
+) -> dict:
     "Run a manifest's jobs to the end; returns counts, per-job outcomes and the problems of rows left out"
     cat, s = catalog or Catalog(), replace(settings or BatchSettings(), **changes)
-    if manifest is None and not resume: raise ParameterError("give a manifest (CSV, JSONL, folder or glob), or --resume to finish unfinished jobs")
+    if manifest is None and not resume:
+        raise ParameterError("give a manifest (CSV, JSONL, folder or glob), or --resume to finish unfinished jobs")
     s.validate()
     nb, runs = find_notebook(s.notebook), s.runs
     get_fs(runs, write=True)
-    if is_local(runs): runs = local_path(runs)
+    if is_local(runs):
+        runs = local_path(runs)
     batch_id = new_run_id()
     todo, problems = _jobs_to_run(cat, manifest, defaults, s, batch_id, resume, again)
     engine = DaskEngine(s.scheduler, s.threads) if s.scheduler else LocalEngine(s.workers, s.threads)
@@ -172,22 +265,35 @@ def run_batch(manifest:str|None, # CSV/JSONL/folder/glob; None with `resume` tak
 
 
 # %% ../../nbs/run/06_batch.ipynb #95df57e1
-def batch_summary(res:dict) -> str:
+def batch_summary(res: dict) -> str:
     "One line on how a batch went"
     left = f", {len(res['problems'])} manifest rows left out (above)" if res['problems'] else ''
-    return (f"batch {res['batch_id']} on {res['engine']}: {res['succeeded']} succeeded, {res['failed']} failed"
-            + (f", {res['cancelled']} cancelled" if res['cancelled'] else '') + left + "; `opusclip jobs` lists them")
+    return (
+        f"batch {res['batch_id']} on {res['engine']}: {res['succeeded']} succeeded, {res['failed']} failed"
+        + (f", {res['cancelled']} cancelled" if res['cancelled'] else '')
+        + left
+        + "; `opusclip jobs` lists them"
+    )
+
 
 # %% ../../nbs/run/06_batch.ipynb #8a7a986a
-def watch(folder:str, interval:float=30.0, once:bool=False, quiet:bool=False,
-          **kw, # `run_batch`'s arguments
-         ) -> int:
-    "Run every new media file under `folder` once; loops until interrupted (or one scan with `once`); returns the exit code"
-    if not 0.1 <= interval <= 86400: raise ParameterError(f"--interval must be between 0.1 and 86400 s (got {interval:g})")
+def watch(
+    folder: str,
+    interval: float = 30.0,
+    once: bool = False,
+    quiet: bool = False,
+    **kw,  # `run_batch`'s arguments
+) -> int:
+    """Run every new media file under `folder` once; loops until interrupted (or one scan with `once`); returns the
+    exit code"""
+    if not 0.1 <= interval <= 86400:
+        raise ParameterError(f"--interval must be between 0.1 and 86400 s (got {interval:g})")
     bad = False
     while True:
         res = run_batch(folder, quiet=quiet, again=False, **kw)
         bad = bad or bool(res['failed'])
-        if res['jobs'] and not quiet: _say(batch_summary(res), quiet)
-        if once: return 1 if bad else 0
+        if res['jobs'] and not quiet:
+            _say(batch_summary(res), quiet)
+        if once:
+            return 1 if bad else 0
         time.sleep(interval)

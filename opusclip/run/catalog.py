@@ -18,7 +18,8 @@ __all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'migrate', 'Catalog', 'new_run_id', '
 
 # %% ../../nbs/run/01_catalog.ipynb #03153561
 SCHEMA_VERSION = 6
-MIGRATIONS = {1: """
+MIGRATIONS = {
+    1: """
 CREATE TABLE videos(video_id VARCHAR PRIMARY KEY, uri VARCHAR, duration DOUBLE, width INTEGER, height INTEGER,
   fps DOUBLE, rotation INTEGER, sar DOUBLE, has_audio BOOLEAN, size_bytes BIGINT, info JSON,
   first_seen TIMESTAMP, last_seen TIMESTAMP);
@@ -36,28 +37,28 @@ CREATE TABLE benchmarks(run_id VARCHAR, name VARCHAR, stage VARCHAR, input_uri V
   wall_s DOUBLE, rtf DOUBLE, peak_rss_mb DOUBLE, baseline VARCHAR, baseline_s DOUBLE, ratio DOUBLE,
   params JSON, host VARCHAR, created_at TIMESTAMP);
 """,
-# v2: clip intelligence - sub-scores, reason, packaging, analysis and the edit list of each clip; video analysis
-2: """
+    # v2: clip intelligence - sub-scores, reason, packaging, analysis and the edit list of each clip; video analysis
+    2: """
 ALTER TABLE clips ADD COLUMN subscores JSON; ALTER TABLE clips ADD COLUMN reason VARCHAR;
 ALTER TABLE clips ADD COLUMN title VARCHAR; ALTER TABLE clips ADD COLUMN hashtags JSON;
 ALTER TABLE clips ADD COLUMN description VARCHAR; ALTER TABLE clips ADD COLUMN analysis JSON;
 ALTER TABLE clips ADD COLUMN keep JSON; ALTER TABLE videos ADD COLUMN analysis JSON;
 """,
-# v3: quality evaluations (e.g. moment selection on the labelled set), one row per metric
-3: """
+    # v3: quality evaluations (e.g. moment selection on the labelled set), one row per metric
+    3: """
 CREATE TABLE evaluations(run_id VARCHAR, name VARCHAR, metric VARCHAR, value DOUBLE, details JSON, params JSON,
   host VARCHAR, created_at TIMESTAMP);
 """,
-# v4: the batch queue - one row per job (a source and its parameters); runs made by a job point back at it
-4: """
+    # v4: the batch queue - one row per job (a source and its parameters); runs made by a job point back at it
+    4: """
 CREATE TABLE jobs(job_id VARCHAR PRIMARY KEY, batch_id VARCHAR, seq INTEGER, source_uri VARCHAR, output_uri VARCHAR,
   params JSON, priority INTEGER, state VARCHAR, attempts INTEGER, max_attempts INTEGER, worker VARCHAR, run_id VARCHAR,
   notebook_uri VARCHAR, papermill JSON, clips INTEGER, error VARCHAR, error_type VARCHAR, transient BOOLEAN,
   queued_at TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP, duration_s DOUBLE, next_try_at TIMESTAMP);
 ALTER TABLE runs ADD COLUMN job_id VARCHAR; ALTER TABLE runs ADD COLUMN papermill JSON;
 """,
-# v5: what dashboards filter and chart on, as typed columns (read from the JSON once, not per query)
-5: """
+    # v5: what dashboards filter and chart on, as typed columns (read from the JSON once, not per query)
+    5: """
 ALTER TABLE clips ADD COLUMN category VARCHAR; ALTER TABLE clips ADD COLUMN emotion VARCHAR;
 ALTER TABLE clips ADD COLUMN hook DOUBLE; ALTER TABLE clips ADD COLUMN coherence DOUBLE;
 ALTER TABLE clips ADD COLUMN connection DOUBLE; ALTER TABLE clips ADD COLUMN trend DOUBLE;
@@ -66,35 +67,44 @@ UPDATE clips SET category = analysis->>'category', emotion = analysis->>'emotion
   connection = CAST(subscores->>'connection' AS DOUBLE), trend = CAST(subscores->>'trend' AS DOUBLE);
 CREATE INDEX clips_created ON clips(created_at);
 """,
-# v6: how posted clips did - imported platform statistics, the posts they link to, forecasts, learned models
-6: """
+    # v6: how posted clips did - imported platform statistics, the posts they link to, forecasts, learned models
+    6: """
 CREATE TABLE engagement(platform VARCHAR, post_id VARCHAR, observed_at DATE, clip_id VARCHAR, url VARCHAR,
   title VARCHAR, channel VARCHAR, category VARCHAR, tags VARCHAR, posted_at TIMESTAMP, views BIGINT, likes BIGINT,
-  comments BIGINT, shares BIGINT, watch_time_s DOUBLE, avg_view_s DOUBLE, duration_s DOUBLE, extra JSON, source_file VARCHAR,
+  comments BIGINT, shares BIGINT, watch_time_s DOUBLE, avg_view_s DOUBLE, duration_s DOUBLE, extra JSON, source_file
+    VARCHAR,
   source_line INTEGER, imported_at TIMESTAMP);
-CREATE TABLE clip_posts(clip_id VARCHAR, platform VARCHAR, post_id VARCHAR, url VARCHAR, posted_at TIMESTAMP, created_at TIMESTAMP);
+CREATE TABLE clip_posts(clip_id VARCHAR, platform VARCHAR, post_id VARCHAR, url VARCHAR, posted_at TIMESTAMP,
+  created_at TIMESTAMP);
 CREATE TABLE forecasts(run_id VARCHAR, series VARCHAR, model VARCHAR, ds DATE, yhat DOUBLE, yhat_lo DOUBLE,
   yhat_hi DOUBLE, created_at TIMESTAMP);
 CREATE TABLE models(model_id VARCHAR PRIMARY KEY, name VARCHAR, kind VARCHAR, version INTEGER, target VARCHAR,
   features JSON, metrics JSON, data_window JSON, n_train INTEGER, uri VARCHAR, sha256 VARCHAR, params JSON,
   active BOOLEAN, created_at TIMESTAMP, activated_at TIMESTAMP);
-"""}
-
+""",
+}
 
 
 # %% ../../nbs/run/01_catalog.ipynb #7cf286c1
-def _connect(path:str, read_only:bool=False, wait:float=10.0):
+def _connect(path: str, read_only: bool = False, wait: float = 10.0):
     "Open the DuckDB file, retrying briefly while another process holds its write lock"
     deadline = time.monotonic() + wait
     while True:
-        try: return duckdb.connect(path, read_only=read_only)
+        try:
+            return duckdb.connect(path, read_only=read_only)
         except duckdb.IOException as e:
             msg = str(e)
-            if 'lock' in msg.lower() and time.monotonic() < deadline: time.sleep(0.2); continue
-            if 'lock' in msg.lower(): raise StorageError(f"catalog {path} is in use by another process; try again when it finishes") from None
-            raise StorageError(f"{path} is not an opusclip catalog (DuckDB file): {' '.join(msg.split())[:200]}") from None
+            if 'lock' in msg.lower() and time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            if 'lock' in msg.lower():
+                raise StorageError(f"catalog {path} is in use by another process; try again when it finishes") from None
+            raise StorageError(
+                f"{path} is not an opusclip catalog (DuckDB file): {' '.join(msg.split())[:200]}"
+            ) from None
         except duckdb.Error as e:
             raise StorageError(f"cannot open catalog {path}: {' '.join(str(e).split())[:200]}") from None
+
 
 # %% ../../nbs/run/01_catalog.ipynb #643cd43a
 def migrate(con):
@@ -102,165 +112,333 @@ def migrate(con):
     con.execute("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
     cur = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
     if cur > SCHEMA_VERSION:
-        raise OpusclipError(f"the catalog has schema version {cur}, newer than this opusclip ({__version__}) understands ({SCHEMA_VERSION}); upgrade opusclip")
+        raise OpusclipError(
+            f"the catalog has schema version {cur}, newer than this opusclip ({__version__}) understands "
+            f"({SCHEMA_VERSION}); upgrade opusclip"
+        )
     for v in range(cur + 1, SCHEMA_VERSION + 1):
         con.execute("BEGIN")
-        for stmt in filter(str.strip, MIGRATIONS[v].split(';')): con.execute(stmt)
+        for stmt in filter(str.strip, MIGRATIONS[v].split(';')):
+            con.execute(stmt)
         con.execute("INSERT INTO schema_version VALUES (?, ?)", [v, utc_now()])
         con.execute("COMMIT")
     return SCHEMA_VERSION
 
+
 # %% ../../nbs/run/01_catalog.ipynb #728e590b
 class Catalog:
     "The DuckDB catalog at `path`"
-    def __init__(self, path:str='opusclip.duckdb'):
+
+    def __init__(self, path: str = 'opusclip.duckdb'):
         self.path = os.path.abspath(os.path.expanduser(str(path)))
-        if os.path.isdir(self.path): raise StorageError(f"--catalog {path} is a folder; give a file name such as {os.path.join(path, 'opusclip.duckdb')}")
+        if os.path.isdir(self.path):
+            raise StorageError(
+                f"--catalog {path} is a folder; give a file name such as {os.path.join(path, 'opusclip.duckdb')}"
+            )
         parent = os.path.dirname(self.path)
-        if not os.path.isdir(parent): raise StorageError(f"--catalog {path}: folder {parent} does not exist")
+        if not os.path.isdir(parent):
+            raise StorageError(f"--catalog {path}: folder {parent} does not exist")
         self._migrated = False
 
     @contextlib.contextmanager
-    def connect(self, read_only:bool=False):
+    def connect(self, read_only: bool = False):
         "A short-lived connection (migrating the schema on first write)"
         con = _connect(self.path, read_only=read_only)
         try:
-            if not read_only and not self._migrated: migrate(con); self._migrated = True
+            if not read_only and not self._migrated:
+                migrate(con)
+                self._migrated = True
             yield con
-        finally: con.close()
+        finally:
+            con.close()
 
-    def query(self, sql:str, params=None) -> list[tuple]:
+    def query(self, sql: str, params=None) -> list[tuple]:
         "Rows of `sql`"
-        with self.connect() as con: return con.execute(sql, params or []).fetchall()
+        with self.connect() as con:
+            return con.execute(sql, params or []).fetchall()
 
-    def schema_version(self) -> int: return self.query("SELECT max(version) FROM schema_version")[0][0]
+    def schema_version(self) -> int:
+        return self.query("SELECT max(version) FROM schema_version")[0][0]
+
 
 # %% ../../nbs/run/01_catalog.ipynb #9f35a354
-def new_run_id() -> str: return utc_now().strftime('%Y%m%dT%H%M%S') + '-' + uuid.uuid4().hex[:8]
+def new_run_id() -> str:
+    return utc_now().strftime('%Y%m%dT%H%M%S') + '-' + uuid.uuid4().hex[:8]
+
 
 # %% ../../nbs/run/01_catalog.ipynb #5bcc8449
 @patch
-def start_run(self:Catalog, command:str, params:dict, input_uri:str|None=None, output_uri:str|None=None,
-              run_id:str|None=None, notebook_uri:str|None=None) -> str:
+def start_run(
+    self: Catalog,
+    command: str,
+    params: dict,
+    input_uri: str | None = None,
+    output_uri: str | None = None,
+    run_id: str | None = None,
+    notebook_uri: str | None = None,
+) -> str:
     "Insert a `running` row for a new run and return its id"
     run_id = run_id or new_run_id()
     with self.connect() as con:
-        con.execute("INSERT INTO runs (run_id, command, status, params, input_uri, output_uri, started_at, host, pid, version, notebook_uri) "
-                    "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, command, json.dumps(params, default=str), input_uri, output_uri, utc_now(), socket.gethostname(), os.getpid(), __version__, notebook_uri])
+        con.execute(
+            "INSERT INTO runs (run_id, command, status, params, input_uri, output_uri, started_at, host, "
+            "pid, version, notebook_uri) "
+            "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                command,
+                json.dumps(params, default=str),
+                input_uri,
+                output_uri,
+                utc_now(),
+                socket.gethostname(),
+                os.getpid(),
+                __version__,
+                notebook_uri,
+            ],
+        )
     return run_id
+
 
 # %% ../../nbs/run/01_catalog.ipynb #6cda4dc2
 @patch
-def finish_run(self:Catalog, run_id:str, status:str, stages:dict|None=None, error:BaseException|str|None=None, video_id:str|None=None):
+def finish_run(
+    self: Catalog,
+    run_id: str,
+    status: str,
+    stages: dict | None = None,
+    error: BaseException | str | None = None,
+    video_id: str | None = None,
+):
     "Close run `run_id` as `succeeded` or `failed`"
     et = type(error).__name__ if isinstance(error, BaseException) else None
     with self.connect() as con:
-        con.execute("UPDATE runs SET status = ?, finished_at = ?, duration_s = epoch(? - started_at), stages = ?, error = ?, error_type = ?, "
-                    "video_id = coalesce(?, video_id) WHERE run_id = ?",
-                    [status, utc_now(), utc_now(), json.dumps(stages or {}), None if error is None else ' '.join(str(error).split()), et, video_id, run_id])
+        con.execute(
+            "UPDATE runs SET status = ?, finished_at = ?, duration_s = epoch(? - started_at), stages = ?, "
+            "error = ?, error_type = ?, "
+            "video_id = coalesce(?, video_id) WHERE run_id = ?",
+            [
+                status,
+                utc_now(),
+                utc_now(),
+                json.dumps(stages or {}),
+                None if error is None else ' '.join(str(error).split()),
+                et,
+                video_id,
+                run_id,
+            ],
+        )
+
 
 # %% ../../nbs/run/01_catalog.ipynb #2b49144a
-def clip_id(video_id:str, start:float, end:float) -> str:
+def clip_id(video_id: str, start: float, end: float) -> str:
     "Stable id of the clip `[start, end)` of `video_id`"
     return hashlib.sha1(f'{video_id}:{start:.3f}:{end:.3f}'.encode()).hexdigest()[:16]
 
+
 # %% ../../nbs/run/01_catalog.ipynb #6ac0565f
-def _insert_video(con, video_id:str, info:dict):
+def _insert_video(con, video_id: str, info: dict):
     now = utc_now()
-    con.execute("INSERT INTO videos (video_id, uri, duration, width, height, fps, rotation, sar, has_audio, size_bytes, info, first_seen, last_seen) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (video_id) DO UPDATE SET "
-                "uri = excluded.uri, last_seen = excluded.last_seen",
-                [video_id, info.get('uri'), info.get('duration'), info.get('width'), info.get('height'), info.get('fps'),
-                 info.get('rotation'), info.get('sar'), info.get('has_audio'), info.get('size_bytes'), json.dumps(info), now, now])
+    con.execute(
+        "INSERT INTO videos (video_id, uri, duration, width, height, fps, rotation, sar, has_audio, "
+        "size_bytes, info, first_seen, last_seen) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (video_id) DO UPDATE SET "
+        "uri = excluded.uri, last_seen = excluded.last_seen",
+        [
+            video_id,
+            info.get('uri'),
+            info.get('duration'),
+            info.get('width'),
+            info.get('height'),
+            info.get('fps'),
+            info.get('rotation'),
+            info.get('sar'),
+            info.get('has_audio'),
+            info.get('size_bytes'),
+            json.dumps(info),
+            now,
+            now,
+        ],
+    )
+
 
 # %% ../../nbs/run/01_catalog.ipynb #a672d47e
-def _insert_transcript(con, transcript_id:str, video_id:str, t):
-    if con.execute("SELECT 1 FROM transcripts WHERE transcript_id = ?", [transcript_id]).fetchone(): return
+def _insert_transcript(con, transcript_id: str, video_id: str, t):
+    if con.execute("SELECT 1 FROM transcripts WHERE transcript_id = ?", [transcript_id]).fetchone():
+        return
     ws = [(si, w) for si, s in enumerate(t.segments) for w in s.words]
-    con.execute("INSERT INTO transcripts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [transcript_id, video_id, t.backend, t.model, t.language, t.duration, len(ws), t.text, utc_now()])
+    con.execute(
+        "INSERT INTO transcripts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [transcript_id, video_id, t.backend, t.model, t.language, t.duration, len(ws), t.text, utc_now()],
+    )
     if ws:
-        con.execute("INSERT INTO words SELECT ?, unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?)",
-                    [transcript_id, list(range(len(ws))), [si for si, _ in ws], [w.word.strip() for _, w in ws],
-                     [float(w.start) for _, w in ws], [float(w.end) for _, w in ws],
-                     [None if w.probability is None else float(w.probability) for _, w in ws]])
+        con.execute(
+            "INSERT INTO words SELECT ?, unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?)",
+            [
+                transcript_id,
+                list(range(len(ws))),
+                [si for si, _ in ws],
+                [w.word.strip() for _, w in ws],
+                [float(w.start) for _, w in ws],
+                [float(w.end) for _, w in ws],
+                [None if w.probability is None else float(w.probability) for _, w in ws],
+            ],
+        )
+
 
 # %% ../../nbs/run/01_catalog.ipynb #675d885b
 @patch
-def record_clips(self:Catalog, run_id:str, video_id:str, info:dict, transcript_id:str|None, transcript,
-                 clips:list[dict], stages:dict|None=None):
+def record_clips(
+    self: Catalog,
+    run_id: str,
+    video_id: str,
+    info: dict,
+    transcript_id: str | None,
+    transcript,
+    clips: list[dict],
+    stages: dict | None = None,
+):
     "Write video, transcript, words and clips of run `run_id` and mark it succeeded, atomically"
     with self.connect() as con:
         con.execute("BEGIN")
         try:
             _insert_video(con, video_id, info)
-            if transcript is not None: _insert_transcript(con, transcript_id, video_id, transcript)
+            if transcript is not None:
+                _insert_transcript(con, transcript_id, video_id, transcript)
             now = utc_now()
             if info.get('analysis') is not None:
-                con.execute("UPDATE videos SET analysis = ? WHERE video_id = ?", [json.dumps(info['analysis']), video_id])
+                con.execute(
+                    "UPDATE videos SET analysis = ? WHERE video_id = ?", [json.dumps(info['analysis']), video_id]
+                )
             for c in clips:
                 f, j = c.get('files', {}), lambda k: None if c.get(k) is None else json.dumps(c[k])
                 sub, an = c.get('subscores') or {}, c.get('analysis') or {}
-                con.execute("INSERT OR REPLACE INTO clips (clip_id, run_id, video_id, transcript_id, rank, start_s, end_s, duration, score, text, "
-                            "video_uri, srt_uri, vtt_uri, thumbnail_uri, created_at, subscores, reason, title, hashtags, description, analysis, keep, "
-                            "category, emotion, hook, coherence, connection, trend) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            [c['id'], run_id, video_id, transcript_id, c['rank'], c['start'], c['end'], c['duration'], c['score'],
-                             c['text'], f.get('video'), f.get('srt'), f.get('vtt'), f.get('thumbnail'), now,
-                             j('subscores'), c.get('reason'), c.get('title'), j('hashtags'), c.get('description'), j('analysis'), j('keep'),
-                             an.get('category'), an.get('emotion'), *[sub.get(k) for k in ('hook', 'coherence', 'connection', 'trend')]])
-            con.execute("UPDATE runs SET status = 'succeeded', finished_at = ?, duration_s = epoch(? - started_at), stages = ?, video_id = ? "
-                        "WHERE run_id = ?", [now, now, json.dumps(stages or {}), video_id, run_id])
+                con.execute(
+                    "INSERT OR REPLACE INTO clips (clip_id, run_id, video_id, transcript_id, rank, start_s, "
+                    "end_s, duration, score, text, "
+                    "video_uri, srt_uri, vtt_uri, thumbnail_uri, created_at, subscores, reason, title, "
+                    "hashtags, description, analysis, keep, "
+                    "category, emotion, hook, coherence, connection, trend) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        c['id'],
+                        run_id,
+                        video_id,
+                        transcript_id,
+                        c['rank'],
+                        c['start'],
+                        c['end'],
+                        c['duration'],
+                        c['score'],
+                        c['text'],
+                        f.get('video'),
+                        f.get('srt'),
+                        f.get('vtt'),
+                        f.get('thumbnail'),
+                        now,
+                        j('subscores'),
+                        c.get('reason'),
+                        c.get('title'),
+                        j('hashtags'),
+                        c.get('description'),
+                        j('analysis'),
+                        j('keep'),
+                        an.get('category'),
+                        an.get('emotion'),
+                        *[sub.get(k) for k in ('hook', 'coherence', 'connection', 'trend')],
+                    ],
+                )
+            con.execute(
+                "UPDATE runs SET status = 'succeeded', finished_at = ?, duration_s = epoch(? - started_at), "
+                "stages = ?, video_id = ? "
+                "WHERE run_id = ?",
+                [now, now, json.dumps(stages or {}), video_id, run_id],
+            )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK"); raise
+            con.execute("ROLLBACK")
+            raise
+
 
 # %% ../../nbs/run/01_catalog.ipynb #5bd25ebe
 @patch
-def record_benchmarks(self:Catalog, run_id:str, rows:list[dict]):
+def record_benchmarks(self: Catalog, run_id: str, rows: list[dict]):
     "Append benchmark rows (name, stage, media_seconds, wall_s, ... ) for run `run_id`"
-    cols = ['name', 'stage', 'input_uri', 'media_seconds', 'wall_s', 'rtf', 'peak_rss_mb', 'baseline', 'baseline_s', 'ratio']
+    cols = [
+        'name',
+        'stage',
+        'input_uri',
+        'media_seconds',
+        'wall_s',
+        'rtf',
+        'peak_rss_mb',
+        'baseline',
+        'baseline_s',
+        'ratio',
+    ]
     with self.connect() as con:
         con.execute("BEGIN")
         for r in rows:
-            con.execute(f"INSERT INTO benchmarks (run_id, {', '.join(cols)}, params, host, created_at) VALUES (?, {', '.join('?' * len(cols))}, ?, ?, ?)",
-                        [run_id, *[r.get(c) for c in cols], json.dumps(r.get('params', {})), socket.gethostname(), utc_now()])
+            con.execute(
+                f"INSERT INTO benchmarks (run_id, {', '.join(cols)}, params, host, created_at) VALUES (?, "
+                f"{', '.join('?' * len(cols))}, ?, ?, ?)",
+                [run_id, *[r.get(c) for c in cols], json.dumps(r.get('params', {})), socket.gethostname(), utc_now()],
+            )
         con.execute("COMMIT")
+
 
 # %% ../../nbs/run/01_catalog.ipynb #cc02ca19
 @patch
-def record_evaluation(self:Catalog, run_id:str, name:str, metrics:dict, details:dict|None=None, params:dict|None=None):
+def record_evaluation(
+    self: Catalog, run_id: str, name: str, metrics: dict, details: dict | None = None, params: dict | None = None
+):
     "Append one `evaluations` row per metric of evaluation `name` (details: per-metric JSON, e.g. per item)"
     with self.connect() as con:
         con.execute("BEGIN")
         for m, v in metrics.items():
-            con.execute("INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [run_id, name, m, None if v is None else float(v), json.dumps((details or {}).get(m)), json.dumps(params or {}),
-                         socket.gethostname(), utc_now()])
+            con.execute(
+                "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    run_id,
+                    name,
+                    m,
+                    None if v is None else float(v),
+                    json.dumps((details or {}).get(m)),
+                    json.dumps(params or {}),
+                    socket.gethostname(),
+                    utc_now(),
+                ],
+            )
         con.execute("COMMIT")
 
+
 # %% ../../nbs/run/01_catalog.ipynb #13368d44
-def snapshot_path(catalog_path:str) -> str:
+def snapshot_path(catalog_path: str) -> str:
     "Where the read-only snapshot of the catalog at `catalog_path` lives"
     p = os.path.abspath(str(catalog_path))
     return (p[:-7] if p.endswith('.duckdb') else p) + '.snapshot.duckdb'
 
+
 # %% ../../nbs/run/01_catalog.ipynb #673e4126
 @patch
-def snapshot(self:Catalog, min_interval:float=0.0) -> str|None:
-    "Publish a consistent read-only copy of the catalog for dashboards; its path, or None when the last one is recent enough"
+def snapshot(self: Catalog, min_interval: float = 0.0) -> str | None:
+    """Publish a consistent read-only copy of the catalog for dashboards; its path, or None when the last one is recent
+    enough"""
     dest = snapshot_path(self.path)
-    if min_interval and os.path.exists(dest) and time.time() - os.path.getmtime(dest) < min_interval: return None
+    if min_interval and os.path.exists(dest) and time.time() - os.path.getmtime(dest) < min_interval:
+        return None
     tmp = f"{dest}.{os.getpid()}.{uuid.uuid4().hex[:6]}.tmp"
     try:
         with self.connect() as con:
             db = con.execute("SELECT current_database()").fetchone()[0]
             con.execute(f"ATTACH '{tmp}' AS opusclip_snapshot")
-            try: con.execute(f'COPY FROM DATABASE "{db}" TO opusclip_snapshot')
-            finally: con.execute("DETACH opusclip_snapshot")
+            try:
+                con.execute(f'COPY FROM DATABASE "{db}" TO opusclip_snapshot')
+            finally:
+                con.execute("DETACH opusclip_snapshot")
         os.replace(tmp, dest)
     finally:
         for f in (tmp, tmp + '.wal'):
-            if os.path.exists(f): os.unlink(f)
+            if os.path.exists(f):
+                os.unlink(f)
     return dest

@@ -16,18 +16,32 @@ from ..core.basics import utc_now
 from .options import ClipParams, coerce_option
 
 # %% auto #0
-__all__ = ['MEDIA_EXTS', 'STATES', 'JOB_COLUMNS', 'job_id', 'read_manifest', 'enqueue', 'unfinished', 'load_jobs', 'claim',
-           'requeue', 'resolve', 'ingest']
+__all__ = [
+    'MEDIA_EXTS',
+    'STATES',
+    'JOB_COLUMNS',
+    'job_id',
+    'read_manifest',
+    'enqueue',
+    'unfinished',
+    'load_jobs',
+    'claim',
+    'requeue',
+    'resolve',
+    'ingest',
+]
 
 # %% ../../nbs/run/04_jobs.ipynb #1a3b0d09
 MEDIA_EXTS = ('.mp4', '.mov', '.mkv', '.webm', '.m4v', '.avi', '.mpg', '.mpeg', '.ts', '.flv', '.wmv', '.mts')
 
 
 # %% ../../nbs/run/04_jobs.ipynb #56376af9
-def _is_media(p:str) -> bool: return p.lower().endswith(MEDIA_EXTS)
+def _is_media(p: str) -> bool:
+    return p.lower().endswith(MEDIA_EXTS)
+
 
 # %% ../../nbs/run/04_jobs.ipynb #5498a8f6
-def _rows(spec:str) -> list[tuple[int, dict]]:
+def _rows(spec: str) -> list[tuple[int, dict]]:
     "`(row number, fields)` of the manifest at `spec` (CSV, JSONL, folder, prefix or glob)"
     low = spec.lower()
     if low.endswith(('.csv', '.jsonl', '.ndjson')):
@@ -37,74 +51,110 @@ def _rows(spec:str) -> list[tuple[int, dict]]:
             cols = [c.strip() for c in rd.fieldnames or []]
             if not {'source', 'uri', 'path'} & set(cols):
                 raise ParameterError(f"manifest {spec} has no 'source' column (found: {', '.join(cols) or 'nothing'})")
-            return [(i, {k.strip(): v for k, v in r.items() if k is not None and v not in (None, '')}) for i, r in enumerate(rd, 2)]
+            return [
+                (i, {k.strip(): v for k, v in r.items() if k is not None and v not in (None, '')})
+                for i, r in enumerate(rd, 2)
+            ]
         out = []
         for i, line in enumerate(text.splitlines(), 1):
-            if not line.strip(): continue
-            try: r = json.loads(line)
-            except ValueError as e: out.append((i, {'_error': f"not JSON ({e.msg})"})); continue
-            if not isinstance(r, dict): out.append((i, {'_error': 'not a JSON object'})); continue
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+            except ValueError as e:
+                out.append((i, {'_error': f"not JSON ({e.msg})"}))
+                continue
+            if not isinstance(r, dict):
+                out.append((i, {'_error': 'not a JSON object'}))
+                continue
             out.append((i, {**{k: v for k, v in r.items() if k != 'params'}, **(r.get('params') or {})}))
         return out
     fs, path = get_fs(spec)
-    if any(c in spec for c in '*?['): found = fs.glob(path)
-    elif fs.isdir(path): found = fs.find(path)
-    elif fs.exists(path): found = [path]
-    else: raise ParameterError(f"manifest {spec}: no such file, folder or prefix")
+    if any(c in spec for c in '*?['):
+        found = fs.glob(path)
+    elif fs.isdir(path):
+        found = fs.find(path)
+    elif fs.exists(path):
+        found = [path]
+    else:
+        raise ParameterError(f"manifest {spec}: no such file, folder or prefix")
     proto = protocol(spec)
     uri = lambda p: p if proto == 'file' else f"{proto}://{p}"
     return [(i, {'source': uri(p)}) for i, p in enumerate(sorted(p for p in found if _is_media(p)), 1)]
 
+
 # %% ../../nbs/run/04_jobs.ipynb #faad1243
-def job_id(source:str, params:dict, output:str) -> str:
+def job_id(source: str, params: dict, output: str) -> str:
     "Stable id of the job that makes `params` clips of `source` in `output`"
     return hashlib.sha1(json.dumps([source, params, output], sort_keys=True, default=str).encode()).hexdigest()[:16]
 
+
 # %% ../../nbs/run/04_jobs.ipynb #21d76ac8
-def read_manifest(spec:str, # CSV/JSONL file, folder, prefix or glob (a path or any fsspec URI)
-                  defaults:ClipParams|None=None, # options of every job (a row's own columns override them)
-                  output:str='clips', # jobs write to <output>/<source name>
-                 ) -> tuple[list[dict], list[str]]:
+def read_manifest(
+    spec: str,  # CSV/JSONL file, folder, prefix or glob (a path or any fsspec URI)
+    defaults: ClipParams | None = None,  # options of every job (a row's own columns override them)
+    output: str = 'clips',  # jobs write to <output>/<source name>
+) -> tuple[list[dict], list[str]]:
     "The jobs of a manifest (`job_id, seq, source, params, priority, output`) and a one-line problem per row left out"
     base = asdict(defaults or ClipParams())
     jobs, problems, seen, stems = [], [], {}, {}
     for row, r in _rows(str(spec)):
         where = f"row {row}"
         try:
-            if '_error' in r: raise ParameterError(r['_error'])
+            if '_error' in r:
+                raise ParameterError(r['_error'])
             src = str(r.get('source') or r.get('uri') or r.get('path') or '').strip()
-            if not src: raise ParameterError("no source")
-            fs, p = get_fs(src)                  # unknown scheme, missing extra, outside OPUSCLIP_ROOT
-            if not fs.exists(p): raise MediaError(f"{src}: no such file")
-            if is_local(src): src = local_path(src)
-            try: prio = int(r.get('priority') or 0)
-            except ValueError: raise ParameterError(f"priority must be a whole number (got {r.get('priority')!r})") from None
+            if not src:
+                raise ParameterError("no source")
+            fs, p = get_fs(src)  # unknown scheme, missing extra, outside OPUSCLIP_ROOT
+            if not fs.exists(p):
+                raise MediaError(f"{src}: no such file")
+            if is_local(src):
+                src = local_path(src)
+            try:
+                prio = int(r.get('priority') or 0)
+            except ValueError:
+                raise ParameterError(f"priority must be a whole number (got {r.get('priority')!r})") from None
             opts = {k: coerce_option(k, v) for k, v in r.items() if k not in ('source', 'uri', 'path', 'priority')}
             params = asdict(ClipParams(**{**base, **opts}).validate())
         except OpusclipError as e:
-            problems.append(f"{where}: {' '.join(str(e).split())}"); continue
+            problems.append(f"{where}: {' '.join(str(e).split())}")
+            continue
         key = json.dumps([src, params], sort_keys=True, default=str)
-        if key in seen: problems.append(f"{where}: repeats row {seen[key]} (same source and options); left out"); continue
+        if key in seen:
+            problems.append(f"{where}: repeats row {seen[key]} (same source and options); left out")
+            continue
         seen[key] = row
         stem = Path(src.rstrip('/').split('/')[-1]).stem or 'video'
         stems.setdefault(stem, []).append(len(jobs))
         jobs.append(dict(seq=row, source=src, params=params, priority=prio, stem=stem))
-    for stem, idx in stems.items():          # two sources (or two option sets) with one name get a suffix each
+    for stem, idx in stems.items():  # two sources (or two option sets) with one name get a suffix each
         for i in idx:
             j = jobs[i]
-            name = stem if len(idx) == 1 else f"{stem}-{hashlib.sha1(json.dumps([j['source'], j['params']], sort_keys=True).encode()).hexdigest()[:6]}"
-            j['output'] = join(local_path(output) if is_local(output) else output, name)   # absolute: workers may run elsewhere
+            key = json.dumps([j['source'], j['params']], sort_keys=True).encode()
+            name = stem if len(idx) == 1 else f"{stem}-{hashlib.sha1(key).hexdigest()[:6]}"
+            j['output'] = join(
+                local_path(output) if is_local(output) else output, name
+            )  # absolute: workers may run elsewhere
             j['job_id'] = job_id(j['source'], j['params'], j['output'])
             del j['stem']
     return jobs, problems
 
+
 # %% ../../nbs/run/04_jobs.ipynb #7867830e
 STATES = ('queued', 'running', 'succeeded', 'failed', 'cancelled')
 
-def enqueue(cat:Catalog, batch_id:str, jobs:list[dict], max_attempts:int=3, resume:bool=False,
-            again:bool=True, # queue failed jobs again (a rerun of the manifest); `watch` leaves them failed
-           ) -> dict:
-    "Put `jobs` in the queue; returns the ids now `queued` by state before (`new`, `again` for failed ones, `resumed`) and those `done` before"
+
+def enqueue(
+    cat: Catalog,
+    batch_id: str,
+    jobs: list[dict],
+    max_attempts: int = 3,
+    resume: bool = False,
+    again: bool = True,  # queue failed jobs again (a rerun of the manifest); `watch` leaves them failed
+) -> dict:
+    """Put `jobs` in the queue; returns the ids now `queued` by state before (`new`, `again` for failed ones,
+    `resumed`) and those `done` before"""
     out = dict(new=[], again=[], resumed=[], pending=[], done=[], cancelled=[])
     now = utc_now()
     with cat.connect() as con:
@@ -113,110 +163,243 @@ def enqueue(cat:Catalog, batch_id:str, jobs:list[dict], max_attempts:int=3, resu
             for j in jobs:
                 row = con.execute("SELECT state FROM jobs WHERE job_id = ?", [j['job_id']]).fetchone()
                 if row is None:
-                    con.execute("INSERT INTO jobs (job_id, batch_id, seq, source_uri, output_uri, params, priority, state, attempts, max_attempts, queued_at) "
-                                "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)",
-                                [j['job_id'], batch_id, j['seq'], j['source'], j['output'], json.dumps(j['params']), j['priority'], max_attempts, now])
-                    out['new'].append(j['job_id']); continue
+                    con.execute(
+                        "INSERT INTO jobs (job_id, batch_id, seq, source_uri, output_uri, params, priority, "
+                        "state, attempts, max_attempts, queued_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)",
+                        [
+                            j['job_id'],
+                            batch_id,
+                            j['seq'],
+                            j['source'],
+                            j['output'],
+                            json.dumps(j['params']),
+                            j['priority'],
+                            max_attempts,
+                            now,
+                        ],
+                    )
+                    out['new'].append(j['job_id'])
+                    continue
                 st = row[0]
-                if st == 'succeeded': out['done'].append(j['job_id']); continue
-                if st == 'cancelled': out['cancelled'].append(j['job_id']); continue
+                if st == 'succeeded':
+                    out['done'].append(j['job_id'])
+                    continue
+                if st == 'cancelled':
+                    out['cancelled'].append(j['job_id'])
+                    continue
                 if st == 'running' and not resume:
-                    raise OpusclipError(f"job {j['job_id']} ({j['source']}) was left running by a batch that stopped (crashed or killed); "
-                                        "run the batch again with --resume to finish its jobs")
-                if st == 'failed' and (resume or not again): continue          # --resume takes up unfinished jobs only
+                    raise OpusclipError(
+                        f"job {j['job_id']} ({j['source']}) was left running by a batch that stopped "
+                        "(crashed or killed); "
+                        "run the batch again with --resume to finish its jobs"
+                    )
+                if st == 'failed' and (resume or not again):
+                    continue  # --resume takes up unfinished jobs only
                 key = {'failed': 'again', 'running': 'resumed'}.get(st, 'pending')
-                con.execute("UPDATE jobs SET state = 'queued', batch_id = ?, priority = ?, max_attempts = ?, next_try_at = NULL, "
-                            "attempts = CASE WHEN state = 'failed' THEN 0 ELSE attempts END WHERE job_id = ?",
-                            [batch_id, j['priority'], max_attempts, j['job_id']])
+                con.execute(
+                    "UPDATE jobs SET state = 'queued', batch_id = ?, priority = ?, max_attempts = ?, "
+                    "next_try_at = NULL, "
+                    "attempts = CASE WHEN state = 'failed' THEN 0 ELSE attempts END WHERE job_id = ?",
+                    [batch_id, j['priority'], max_attempts, j['job_id']],
+                )
                 out[key].append(j['job_id'])
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK"); raise
+            con.execute("ROLLBACK")
+            raise
     return out
 
+
 # %% ../../nbs/run/04_jobs.ipynb #c3ba82d9
-def unfinished(cat:Catalog, batch_id:str, max_attempts:int|None=None) -> list[dict]:
+def unfinished(cat: Catalog, batch_id: str, max_attempts: int | None = None) -> list[dict]:
     "Every job left `queued` or `running` (by a batch that stopped), put back in the queue under `batch_id`"
     with cat.connect() as con:
-        con.execute("UPDATE jobs SET state = 'queued', batch_id = ?, next_try_at = NULL, max_attempts = coalesce(?, max_attempts) "
-                    "WHERE state IN ('queued', 'running')", [batch_id, max_attempts])
+        con.execute(
+            "UPDATE jobs SET state = 'queued', batch_id = ?, next_try_at = NULL, max_attempts = coalesce(?, "
+            "max_attempts) "
+            "WHERE state IN ('queued', 'running')",
+            [batch_id, max_attempts],
+        )
     return load_jobs(cat, "state = 'queued' AND batch_id = ?", [batch_id])
 
-# %% ../../nbs/run/04_jobs.ipynb #79ccb2b8
-JOB_COLUMNS = ['job_id', 'batch_id', 'seq', 'source_uri', 'output_uri', 'params', 'priority', 'state', 'attempts', 'max_attempts', 'worker',
-         'run_id', 'notebook_uri', 'papermill', 'clips', 'error', 'error_type', 'transient', 'queued_at', 'started_at', 'finished_at', 'duration_s']
 
-def load_jobs(cat:Catalog, where:str='TRUE', params=None, order:str='priority DESC, queued_at, seq', limit:int|None=None) -> list[dict]:
+# %% ../../nbs/run/04_jobs.ipynb #79ccb2b8
+JOB_COLUMNS = [
+    'job_id',
+    'batch_id',
+    'seq',
+    'source_uri',
+    'output_uri',
+    'params',
+    'priority',
+    'state',
+    'attempts',
+    'max_attempts',
+    'worker',
+    'run_id',
+    'notebook_uri',
+    'papermill',
+    'clips',
+    'error',
+    'error_type',
+    'transient',
+    'queued_at',
+    'started_at',
+    'finished_at',
+    'duration_s',
+]
+
+
+def load_jobs(
+    cat: Catalog,
+    where: str = 'TRUE',
+    params=None,
+    order: str = 'priority DESC, queued_at, seq',
+    limit: int | None = None,
+) -> list[dict]:
     "Jobs rows as dicts (`source`, `output`, `params` decoded)"
-    rows = cat.query(f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs WHERE {where} ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit else ''), params)
+    rows = cat.query(
+        f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs WHERE {where} ORDER BY {order}"
+        + (f" LIMIT {int(limit)}" if limit else ''),
+        params,
+    )
     out = []
     for r in rows:
         d = dict(zip(JOB_COLUMNS, r))
-        d.update(source=d['source_uri'], output=d['output_uri'], params=json.loads(d['params'] or '{}'),
-                 papermill=json.loads(d['papermill']) if d['papermill'] else None)
+        d.update(
+            source=d['source_uri'],
+            output=d['output_uri'],
+            params=json.loads(d['params'] or '{}'),
+            papermill=json.loads(d['papermill']) if d['papermill'] else None,
+        )
         out.append(d)
     return out
 
+
 # %% ../../nbs/run/04_jobs.ipynb #0fb14b87
-def claim(cat:Catalog, job_id:str, worker:str) -> int|None:
+def claim(cat: Catalog, job_id: str, worker: str) -> int | None:
     "Mark a queued job running; its attempt number, or None when it is no longer queued (cancelled meanwhile)"
     with cat.connect() as con:
-        r = con.execute("UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, worker = ?, error = NULL, error_type = NULL "
-                        "WHERE job_id = ? AND state = 'queued' RETURNING attempts", [utc_now(), worker, job_id]).fetchone()
+        r = con.execute(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, worker = ?, error = "
+            "NULL, error_type = NULL "
+            "WHERE job_id = ? AND state = 'queued' RETURNING attempts",
+            [utc_now(), worker, job_id],
+        ).fetchone()
     return None if r is None else r[0]
 
+
 # %% ../../nbs/run/04_jobs.ipynb #a47b63e2
-def requeue(cat:Catalog, job_id:str, res:dict, delay:float):
+def requeue(cat: Catalog, job_id: str, res: dict, delay: float):
     "Put a job whose attempt failed for a transient reason back in the queue, due in `delay` seconds"
     with cat.connect() as con:
-        con.execute("UPDATE jobs SET state = 'queued', error = ?, error_type = ?, transient = TRUE, run_id = ?, notebook_uri = ?, "
-                    "next_try_at = ? WHERE job_id = ?",
-                    [res.get('error'), res.get('error_type'), res.get('run_id'), res.get('notebook_uri'), utc_now() + dt.timedelta(seconds=delay), job_id])
+        con.execute(
+            "UPDATE jobs SET state = 'queued', error = ?, error_type = ?, transient = TRUE, run_id = ?, "
+            "notebook_uri = ?, "
+            "next_try_at = ? WHERE job_id = ?",
+            [
+                res.get('error'),
+                res.get('error_type'),
+                res.get('run_id'),
+                res.get('notebook_uri'),
+                utc_now() + dt.timedelta(seconds=delay),
+                job_id,
+            ],
+        )
+
 
 # %% ../../nbs/run/04_jobs.ipynb #4648b42c
-def resolve(cat:Catalog, ids:list[str]) -> list[str]:
+def resolve(cat: Catalog, ids: list[str]) -> list[str]:
     "Full job ids for unique prefixes"
     out = []
     for i in ids:
         m = [r[0] for r in cat.query("SELECT job_id FROM jobs WHERE starts_with(job_id, ?)", [i])]
-        if len(m) != 1: raise ParameterError(f"no job {i!r}" if not m else f"job prefix {i!r} matches {len(m)} jobs; give more characters")
+        if len(m) != 1:
+            raise ParameterError(
+                f"no job {i!r}" if not m else f"job prefix {i!r} matches {len(m)} jobs; give more characters"
+            )
         out += m
     return out
 
 
 # %% ../../nbs/run/04_jobs.ipynb #59561a8a
-def ingest(cat:Catalog, job_id:str, res:dict, state:str):
+def ingest(cat: Catalog, job_id: str, res: dict, state: str):
     "Write a finished job: its scratch catalog's rows (if any) and its state, in one transaction"
     tmp = None
     if res.get('db'):
-        fd, tmp = tempfile.mkstemp(suffix='.duckdb', prefix='opusclip-ingest-'); os.close(fd)
+        fd, tmp = tempfile.mkstemp(suffix='.duckdb', prefix='opusclip-ingest-')
+        os.close(fd)
         Path(tmp).write_bytes(res['db'])
     pm_meta = res.get('papermill')
     try:
         with cat.connect() as con:
-            if tmp: con.execute(f"ATTACH '{tmp}' AS j (READ_ONLY)")
+            if tmp:
+                con.execute(f"ATTACH '{tmp}' AS j (READ_ONLY)")
             try:
                 con.execute("BEGIN")
                 if tmp:
-                    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'j'").fetchall()}
+                    have = {
+                        r[0]
+                        for r in con.execute(
+                            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'j'"
+                        ).fetchall()
+                    }
                     if 'videos' in have:
-                        con.execute("INSERT INTO main.videos BY NAME SELECT * FROM j.videos ON CONFLICT (video_id) DO UPDATE SET "
-                                    "uri = excluded.uri, last_seen = excluded.last_seen, analysis = coalesce(excluded.analysis, analysis)")
+                        con.execute(
+                            "INSERT INTO main.videos BY NAME SELECT * FROM j.videos ON CONFLICT (video_id) "
+                            "DO UPDATE SET "
+                            "uri = excluded.uri, last_seen = excluded.last_seen, analysis = "
+                            "coalesce(excluded.analysis, analysis)"
+                        )
                     for t in ('transcripts', 'words'):
-                        if t in have: con.execute(f"INSERT OR IGNORE INTO main.{t} BY NAME SELECT * FROM j.{t}")
+                        if t in have:
+                            con.execute(f"INSERT OR IGNORE INTO main.{t} BY NAME SELECT * FROM j.{t}")
                     for t in ('clips', 'runs'):
-                        if t in have: con.execute(f"INSERT OR REPLACE INTO main.{t} BY NAME SELECT * FROM j.{t}")
-                    con.execute("UPDATE runs SET job_id = ?, papermill = ?, notebook_uri = coalesce(notebook_uri, ?) WHERE run_id = ?",
-                                [job_id, json.dumps(pm_meta, default=str) if pm_meta else None, res.get('notebook_uri'), res.get('run_id')])
-                clips = con.execute("SELECT count(*) FROM clips WHERE run_id = ?", [res.get('run_id')]).fetchone()[0] if state == 'succeeded' else None
-                con.execute("UPDATE jobs SET state = ?, run_id = ?, notebook_uri = ?, papermill = ?, clips = ?, error = ?, error_type = ?, transient = ?, "
-                            "worker = coalesce(?, worker), finished_at = ?, duration_s = ?, next_try_at = NULL WHERE job_id = ?",
-                            [state, res.get('run_id'), res.get('notebook_uri'), json.dumps(pm_meta, default=str) if pm_meta else None, clips,
-                             res.get('error'), res.get('error_type'), res.get('transient'), res.get('worker'), utc_now(), res.get('seconds'), job_id])
+                        if t in have:
+                            con.execute(f"INSERT OR REPLACE INTO main.{t} BY NAME SELECT * FROM j.{t}")
+                    con.execute(
+                        "UPDATE runs SET job_id = ?, papermill = ?, notebook_uri = coalesce(notebook_uri, ?) "
+                        "WHERE run_id = ?",
+                        [
+                            job_id,
+                            json.dumps(pm_meta, default=str) if pm_meta else None,
+                            res.get('notebook_uri'),
+                            res.get('run_id'),
+                        ],
+                    )
+                clips = (
+                    con.execute("SELECT count(*) FROM clips WHERE run_id = ?", [res.get('run_id')]).fetchone()[0]
+                    if state == 'succeeded'
+                    else None
+                )
+                con.execute(
+                    "UPDATE jobs SET state = ?, run_id = ?, notebook_uri = ?, papermill = ?, clips = ?, "
+                    "error = ?, error_type = ?, transient = ?, "
+                    "worker = coalesce(?, worker), finished_at = ?, duration_s = ?, next_try_at = NULL WHERE "
+                    "job_id = ?",
+                    [
+                        state,
+                        res.get('run_id'),
+                        res.get('notebook_uri'),
+                        json.dumps(pm_meta, default=str) if pm_meta else None,
+                        clips,
+                        res.get('error'),
+                        res.get('error_type'),
+                        res.get('transient'),
+                        res.get('worker'),
+                        utc_now(),
+                        res.get('seconds'),
+                        job_id,
+                    ],
+                )
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK"); raise
+                con.execute("ROLLBACK")
+                raise
             finally:
-                if tmp: con.execute("DETACH j")
+                if tmp:
+                    con.execute("DETACH j")
     finally:
-        if tmp: os.unlink(tmp)
+        if tmp:
+            os.unlink(tmp)

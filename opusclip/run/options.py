@@ -12,278 +12,494 @@ from fastcore.basics import patch
 from ..core.basics import ParameterError, check
 
 # %% auto #0
-__all__ = ['KINDS', 'LENGTHS', 'X264_PRESETS', 'GROUPS', 'RUN_PARAMETERS', 'option', 'ClipOptions', 'ChoosingOptions',
-           'EditingOptions', 'FramingOptions', 'CaptionOptions', 'EncodingOptions', 'TranscribeOptions', 'ClipParams',
-           'coerce_option', 'add_options', 'options_from_args', 'parameters_cell', 'parameter_problems', 'json_schema']
+__all__ = [
+    'KINDS',
+    'LENGTHS',
+    'X264_PRESETS',
+    'GROUPS',
+    'RUN_PARAMETERS',
+    'option',
+    'ClipOptions',
+    'ChoosingOptions',
+    'EditingOptions',
+    'FramingOptions',
+    'CaptionOptions',
+    'EncodingOptions',
+    'TranscribeOptions',
+    'ClipParams',
+    'coerce_option',
+    'add_options',
+    'options_from_args',
+    'parameters_cell',
+    'parameter_problems',
+    'json_schema',
+]
 
 # %% ../../nbs/run/02_options.ipynb #02823c1b
 KINDS = dict(  # kind: (text -> value, JSON Schema type)
-    int=(int, 'integer'), float=(float, 'number'), str=(str, 'string'), list=(None, 'array'), bool=(None, 'boolean'),
-    number_or_str=(None, ['number', 'string']), int_or_str=(None, ['integer', 'string']))
+    int=(int, 'integer'),
+    float=(float, 'number'),
+    str=(str, 'string'),
+    list=(None, 'array'),
+    bool=(None, 'boolean'),
+    number_or_str=(None, ['number', 'string']),
+    int_or_str=(None, ['integer', 'string']),
+)
 
-def option(default, help:str, group:str,
-           kind:str|None=None, # a key of `KINDS`; None: from the default's type
-           choices:tuple|None=None, metavar:str|None=None):
+
+def option(
+    default,
+    help: str,
+    group: str,
+    kind: str | None = None,  # a key of `KINDS`; None: from the default's type
+    choices: tuple | None = None,
+    metavar: str | None = None,
+):
     "A field of an options dataclass, with what the CLI, papermill, manifests and the JSON Schema need"
     kind = kind or type(default).__name__
     check(kind in KINDS, f"unknown option kind {kind!r}")
     return field(default=default, metadata=dict(help=help, group=group, kind=kind, choices=choices, metavar=metavar))
 
+
 # %% ../../nbs/run/02_options.ipynb #6674e3d5
-LENGTHS = {'auto': (15.0, 60.0), '0-30': (8.0, 30.0), '30-60': (30.0, 60.0), '60-90': (60.0, 90.0), '90-180': (90.0, 180.0)}
+LENGTHS = {
+    'auto': (15.0, 60.0),
+    '0-30': (8.0, 30.0),
+    '30-60': (30.0, 60.0),
+    '60-90': (60.0, 90.0),
+    '90-180': (90.0, 180.0),
+}
 X264_PRESETS = ('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow')
 GROUPS = ('clips', 'choosing moments', 'editing', 'framing', 'captions', 'encoding', 'transcription')
+
 
 # %% ../../nbs/run/02_options.ipynb #49509d64
 @dataclass
 class ClipOptions:
     "Clip count and durations"
+
     clips: int = option(5, 'how many clips at most', 'clips')
-    length: str = option('auto', 'clip duration bucket in seconds (auto: 15-60, or --min/--max-duration; 0-30 means 8-30)',
-                         'clips', choices=tuple(LENGTHS))
-    min_duration: float | None = option(None, 'shortest clip in seconds (from --length when left out)', 'clips', 'float', metavar='S')
-    max_duration: float | None = option(None, 'longest clip in seconds (from --length when left out)', 'clips', 'float', metavar='S')
+    length: str = option(
+        'auto',
+        'clip duration bucket in seconds (auto: 15-60, or --min/--max-duration; 0-30 means 8-30)',
+        'clips',
+        choices=tuple(LENGTHS),
+    )
+    min_duration: float | None = option(
+        None, 'shortest clip in seconds (from --length when left out)', 'clips', 'float', metavar='S'
+    )
+    max_duration: float | None = option(
+        None, 'longest clip in seconds (from --length when left out)', 'clips', 'float', metavar='S'
+    )
+
 
 # %% ../../nbs/run/02_options.ipynb #46256dd3
 @dataclass
 class ChoosingOptions:
     "What makes a moment rank higher"
-    prompt: str | None = option(None, 'rank moments by meaning, e.g. "moments about pricing"', 'choosing moments', 'str')
-    keywords: list[str] | None = option(None, 'comma-separated trending keywords that raise the trend score', 'choosing moments', 'list')
-    genre: str | None = option(None, 'override the detected category: podcast, interview, education, gaming, sports, news, '
-                               'comedy, business, tech, faith', 'choosing moments', 'str')
-    weights: str | None = option(None, 'sub-score weights, e.g. "hook=0.4,coherence=0.3,connection=0.2,trend=0.1"',
-                                 'choosing moments', 'str')
+
+    prompt: str | None = option(
+        None, 'rank moments by meaning, e.g. "moments about pricing"', 'choosing moments', 'str'
+    )
+    keywords: list[str] | None = option(
+        None, 'comma-separated trending keywords that raise the trend score', 'choosing moments', 'list'
+    )
+    genre: str | None = option(
+        None,
+        'override the detected category: podcast, interview, education, gaming, sports, news, '
+        'comedy, business, tech, faith',
+        'choosing moments',
+        'str',
+    )
+    weights: str | None = option(
+        None, 'sub-score weights, e.g. "hook=0.4,coherence=0.3,connection=0.2,trend=0.1"', 'choosing moments', 'str'
+    )
+
 
 # %% ../../nbs/run/02_options.ipynb #6ec085f3
 @dataclass
 class EditingOptions:
     "Cuts inside a clip"
-    remove_fillers: bool = option(False, 'cut filler words (um, uh) and the silence around them out of each clip', 'editing')
-    tighten: bool = option(False, 'shorten pauses longer than --max-pause to 0.3 s (or to --max-pause if shorter)', 'editing')
+
+    remove_fillers: bool = option(
+        False, 'cut filler words (um, uh) and the silence around them out of each clip', 'editing'
+    )
+    tighten: bool = option(
+        False, 'shorten pauses longer than --max-pause to 0.3 s (or to --max-pause if shorter)', 'editing'
+    )
     max_pause: float = option(0.6, 'pause length in seconds that --tighten shortens', 'editing', metavar='S')
+
 
 # %% ../../nbs/run/02_options.ipynb #14415ab9
 @dataclass
 class FramingOptions:
     "Aspect, layout and the face detector the reframing follows"
-    aspect: str = option('9:16', 'output aspect (9:16 is 1080x1920), or source to keep the original framing', 'framing',
-                         choices=('9:16', '1:1', '4:5', '16:9', 'source'))
-    layout: str = option('auto', 'auto (per shot: one face fill, two split, none fit), fill, fit or split', 'framing',
-                         choices=('auto', 'fill', 'fit', 'split'))
-    face_detector: str = option('haar', "haar (OpenCV's cascade) or blazeface (MediaPipe's BlazeFace, shipped: faster, "
-                                'finds small faces)', 'framing', choices=('haar', 'blazeface'), metavar='NAME')
+
+    aspect: str = option(
+        '9:16',
+        'output aspect (9:16 is 1080x1920), or source to keep the original framing',
+        'framing',
+        choices=('9:16', '1:1', '4:5', '16:9', 'source'),
+    )
+    layout: str = option(
+        'auto',
+        'auto (per shot: one face fill, two split, none fit), fill, fit or split',
+        'framing',
+        choices=('auto', 'fill', 'fit', 'split'),
+    )
+    face_detector: str = option(
+        'haar',
+        "haar (OpenCV's cascade) or blazeface (MediaPipe's BlazeFace, shipped: faster, finds small faces)",
+        'framing',
+        choices=('haar', 'blazeface'),
+        metavar='NAME',
+    )
+
 
 # %% ../../nbs/run/02_options.ipynb #7816e812
 @dataclass
 class CaptionOptions:
     "Burned-in captions"
-    captions: str = option('karaoke', 'burned-in captions: karaoke (active word highlighted), pop (one word at a time), '
-                           'minimal, a brand preset .json, or none', 'captions', metavar='STYLE')
-    font: str | None = option(None, "caption font file (TTF/OTF; left out: the preset's, else the bundled Source Sans Pro Black)",
-                              'captions', 'str', metavar='TTF')
+
+    captions: str = option(
+        'karaoke',
+        'burned-in captions: karaoke (active word highlighted), pop (one word at a time), '
+        'minimal, a brand preset .json, or none',
+        'captions',
+        metavar='STYLE',
+    )
+    font: str | None = option(
+        None,
+        "caption font file (TTF/OTF; left out: the preset's, else the bundled Source Sans Pro Black)",
+        'captions',
+        'str',
+        metavar='TTF',
+    )
     uppercase: bool | None = option(None, 'uppercase captions (left out: as the preset says)', 'captions', 'bool')
-    emoji: bool = option(False, 'an emoji after caption keywords that have one (needs fonts-noto-color-emoji)', 'captions')
-    logo: str | None = option(None, 'watermark image drawn in a corner of every frame', 'captions', 'str', metavar='IMAGE')
+    emoji: bool = option(
+        False, 'an emoji after caption keywords that have one (needs fonts-noto-color-emoji)', 'captions'
+    )
+    logo: str | None = option(
+        None, 'watermark image drawn in a corner of every frame', 'captions', 'str', metavar='IMAGE'
+    )
+
 
 # %% ../../nbs/run/02_options.ipynb #e0c9e8ff
 @dataclass
 class EncodingOptions:
     "How each clip is encoded"
+
     fps: float = option(30.0, "output frame rate (0 keeps the source's)", 'encoding')
-    loudness: float | str | None = option(-14.0, 'normalise each clip to this integrated loudness in LUFS (as the platforms do), '
-                                          'or off', 'encoding', 'number_or_str', metavar='LUFS')
+    loudness: float | str | None = option(
+        -14.0,
+        'normalise each clip to this integrated loudness in LUFS (as the platforms do), or off',
+        'encoding',
+        'number_or_str',
+        metavar='LUFS',
+    )
     preset: str = option('veryfast', 'libx264 preset, ultrafast..veryslow', 'encoding', choices=X264_PRESETS)
     crf: int = option(23, 'libx264 quality, 0-51, lower is better', 'encoding')
     max_height: int | None = option(None, 'scale clips down to at most this height', 'encoding', 'int')
+
 
 # %% ../../nbs/run/02_options.ipynb #e8f4fc08
 @dataclass
 class TranscribeOptions:
     "The speech recogniser"
-    backend: str = option('faster-whisper', 'speech recogniser', 'transcription', choices=('faster-whisper', 'transformers'))
-    model: str | None = option(None, "faster-whisper: 'base' (packaged, the default), a size name, hub id or local CTranslate2 "
-                               'folder; transformers: a hub id or local folder (default openai/whisper-base)', 'transcription', 'str')
-    language: str | None = option('auto', "spoken language code such as 'en', or auto to detect", 'transcription', 'str')
+
+    backend: str = option(
+        'faster-whisper', 'speech recogniser', 'transcription', choices=('faster-whisper', 'transformers')
+    )
+    model: str | None = option(
+        None,
+        "faster-whisper: 'base' (packaged, the default), a size name, hub id or local CTranslate2 "
+        'folder; transformers: a hub id or local folder (default openai/whisper-base)',
+        'transcription',
+        'str',
+    )
+    language: str | None = option(
+        'auto', "spoken language code such as 'en', or auto to detect", 'transcription', 'str'
+    )
     device: str = option('auto', 'auto (GPU when present), cpu, cuda or cuda:N', 'transcription')
-    compute_type: str = option('auto', 'faster-whisper compute type: auto (int8 on CPU, float16 on GPU), int8, float16, ...',
-                               'transcription')
+    compute_type: str = option(
+        'auto', 'faster-whisper compute type: auto (int8 on CPU, float16 on GPU), int8, float16, ...', 'transcription'
+    )
     beam_size: int = option(5, 'beam search width (1 = greedy, fastest)', 'transcription')
-    batch_size: int | str = option('auto', 'batched Whisper inference: auto (from the free GPU memory, 1 on CPU, halved on '
-                                   'out-of-memory) or a number', 'transcription', 'int_or_str')
+    batch_size: int | str = option(
+        'auto',
+        'batched Whisper inference: auto (from the free GPU memory, 1 on CPU, halved on out-of-memory) or a number',
+        'transcription',
+        'int_or_str',
+    )
+
 
 # %% ../../nbs/run/02_options.ipynb #d4da4317
 @dataclass
-class ClipParams(TranscribeOptions, EncodingOptions, CaptionOptions, FramingOptions, EditingOptions, ChoosingOptions, ClipOptions):
+class ClipParams(
+    TranscribeOptions, EncodingOptions, CaptionOptions, FramingOptions, EditingOptions, ChoosingOptions, ClipOptions
+):
     "Options of `opusclip clip` (and the transcription options of `opusclip transcribe`)"
+
     @classmethod
-    def from_dict(cls, d:dict) -> 'ClipParams':
-        "The options found among the keys of `d` (a papermill notebook's `globals()`, a manifest row); other keys are ignored"
+    def from_dict(cls, d: dict) -> 'ClipParams':
+        """The options found among the keys of `d` (a papermill notebook's `globals()`, a manifest row); other keys are
+        ignored"""
         return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
 
     @property
     def caption_style(self):
         "The `CaptionStyle` to burn in, or None"
         from opusclip.produce.captions import caption_style
-        if self.captions == 'none': return None
-        return caption_style(self.captions, font=self.font, uppercase=self.uppercase, emoji=self.emoji or None, logo=self.logo)
+
+        if self.captions == 'none':
+            return None
+        return caption_style(
+            self.captions, font=self.font, uppercase=self.uppercase, emoji=self.emoji or None, logo=self.logo
+        )
 
     @property
     def guidance(self):
         "The `Guidance` (prompt, keywords, genre, weights) for selection"
         from opusclip.understand.select import Guidance
+
         return Guidance(self.prompt, list(self.keywords or []), self.genre, self.weights)
 
+
 # %% ../../nbs/run/02_options.ipynb #c9bc010b
-def _check_durations(p:ClipParams):
+def _check_durations(p: ClipParams):
     check(p.length in LENGTHS, f"--length must be one of {', '.join(LENGTHS)} (got {p.length!r})")
     lo, hi = LENGTHS[p.length]
     if p.length != 'auto' and (p.min_duration not in (None, lo) or p.max_duration not in (None, hi)):
-        raise ParameterError(f"--length {p.length} sets the durations itself; leave out --min-duration and --max-duration, or use --length auto")
-    if p.min_duration is None: p.min_duration = lo if p.max_duration is None else min(lo, p.max_duration)
-    if p.max_duration is None: p.max_duration = max(hi, p.min_duration)
+        raise ParameterError(
+            f"--length {p.length} sets the durations itself; leave out --min-duration and --max-duration, or "
+            "use --length auto"
+        )
+    if p.min_duration is None:
+        p.min_duration = lo if p.max_duration is None else min(lo, p.max_duration)
+    if p.max_duration is None:
+        p.max_duration = max(hi, p.min_duration)
     check(p.clips >= 1, f"--clips must be at least 1 (got {p.clips})")
     check(p.clips <= 100, f"--clips must be at most 100 (got {p.clips})")
     check(p.min_duration > 0, f"--min-duration must be positive (got {p.min_duration:g})")
     check(p.max_duration <= 3600, f"--max-duration must be at most 3600 s (got {p.max_duration:g})")
-    check(p.min_duration <= p.max_duration,
-          f"--min-duration ({p.min_duration:g}) must not be greater than --max-duration ({p.max_duration:g})")
+    check(
+        p.min_duration <= p.max_duration,
+        f"--min-duration ({p.min_duration:g}) must not be greater than --max-duration ({p.max_duration:g})",
+    )
+
 
 # %% ../../nbs/run/02_options.ipynb #9d0dbdfe
-def _check_transcription(p:ClipParams):
-    if p.language in ('', 'auto'): p.language = None
+def _check_transcription(p: ClipParams):
+    if p.language in ('', 'auto'):
+        p.language = None
     if isinstance(p.batch_size, str) and p.batch_size != 'auto':
-        try: p.batch_size = int(p.batch_size)
-        except ValueError: raise ParameterError(f"--batch-size must be a number or auto (got {p.batch_size!r})") from None
-    check(p.beam_size >= 1 and (p.batch_size == 'auto' or p.batch_size >= 1), "--beam-size and --batch-size must be at least 1")
+        try:
+            p.batch_size = int(p.batch_size)
+        except ValueError:
+            raise ParameterError(f"--batch-size must be a number or auto (got {p.batch_size!r})") from None
+    check(
+        p.beam_size >= 1 and (p.batch_size == 'auto' or p.batch_size >= 1),
+        "--beam-size and --batch-size must be at least 1",
+    )
+
 
 # %% ../../nbs/run/02_options.ipynb #468775a4
-def _check_picture(p:ClipParams):
+def _check_picture(p: ClipParams):
     from opusclip.produce.framing import ASPECTS, check_layout
     from opusclip.understand.vision import check_face_detector
+
     check(0 <= p.crf <= 51, f"--crf must be between 0 and 51 (got {p.crf})")
     check(p.preset in X264_PRESETS, f"--preset must be one of {', '.join(X264_PRESETS)} (got {p.preset!r})")
-    check(p.aspect == 'source' or p.aspect in ASPECTS, f"--aspect must be one of {', '.join(ASPECTS)} or source (got {p.aspect!r})")
-    check_layout(p.layout); check_face_detector(p.face_detector)
+    check(
+        p.aspect == 'source' or p.aspect in ASPECTS,
+        f"--aspect must be one of {', '.join(ASPECTS)} or source (got {p.aspect!r})",
+    )
+    check_layout(p.layout)
+    check_face_detector(p.face_detector)
     check(0.1 <= p.max_pause <= 10, f"--max-pause must be between 0.1 and 10 s (got {p.max_pause:g})")
     check(p.max_height is None or p.max_height >= 16, f"--max-height must be at least 16 (got {p.max_height})")
-    check(p.fps == 0 or 1 <= p.fps <= 120, f"--fps must be between 1 and 120, or 0 to keep the source's (got {p.fps:g})")
+    check(
+        p.fps == 0 or 1 <= p.fps <= 120, f"--fps must be between 1 and 120, or 0 to keep the source's (got {p.fps:g})"
+    )
+
 
 # %% ../../nbs/run/02_options.ipynb #051c0ebd
-def _check_sound(p:ClipParams):
+def _check_sound(p: ClipParams):
     if isinstance(p.loudness, str):
-        if p.loudness.lower() in ('off', 'none'): p.loudness = None
+        if p.loudness.lower() in ('off', 'none'):
+            p.loudness = None
         else:
-            try: p.loudness = float(p.loudness)
-            except ValueError: raise ParameterError(f"--loudness must be a number of LUFS (such as -14) or off (got {p.loudness!r})") from None
-    check(p.loudness is None or -40 <= p.loudness <= -5, f"--loudness must be between -40 and -5 LUFS (got {p.loudness})")
+            try:
+                p.loudness = float(p.loudness)
+            except ValueError:
+                raise ParameterError(
+                    f"--loudness must be a number of LUFS (such as -14) or off (got {p.loudness!r})"
+                ) from None
+    check(
+        p.loudness is None or -40 <= p.loudness <= -5, f"--loudness must be between -40 and -5 LUFS (got {p.loudness})"
+    )
+
 
 # %% ../../nbs/run/02_options.ipynb #4f060e99
 @patch
-def validate(self:ClipParams) -> ClipParams:
+def validate(self: ClipParams) -> ClipParams:
     "Raise `ParameterError` for values that cannot work; fills the durations from `length`"
-    _check_durations(self); _check_transcription(self); _check_picture(self); _check_sound(self)
-    self.caption_style        # reads and checks the preset, font, logo
+    _check_durations(self)
+    _check_transcription(self)
+    _check_picture(self)
+    _check_sound(self)
+    self.caption_style  # reads and checks the preset, font, logo
     self.guidance.validate()
     return self
+
 
 # %% ../../nbs/run/02_options.ipynb #19944d30
 _BOOL = {'true': True, 'yes': True, 'y': True, '1': True, 'false': False, 'no': False, 'n': False, '0': False}
 _WHAT = dict(bool='true or false', int='a whole number', float='a number', number_or_str='a number or a word')
 
-def _convert(kind:str, v:str):
-    if kind == 'bool': return _BOOL[v.lower()]
-    if kind == 'list': return [k.strip() for k in v.split(',') if k.strip()]
+
+def _convert(kind: str, v: str):
+    if kind == 'bool':
+        return _BOOL[v.lower()]
+    if kind == 'list':
+        return [k.strip() for k in v.split(',') if k.strip()]
     if kind in ('number_or_str', 'int_or_str'):
-        try: return (float if kind == 'number_or_str' else int)(v)
-        except ValueError: return v
+        try:
+            return (float if kind == 'number_or_str' else int)(v)
+        except ValueError:
+            return v
     return KINDS[kind][0](v)
 
+
 # %% ../../nbs/run/02_options.ipynb #31d5693e
-def coerce_option(name:str, value, schema=ClipParams):
+def coerce_option(name: str, value, schema=ClipParams):
     "A manifest cell (text from CSV, or a JSON value) as the kind of `schema`'s option `name`"
     fs = {f.name: f for f in fields(schema)}
-    if name not in fs: raise ParameterError(f"unknown option {name!r} (options: {', '.join(sorted(fs))})")
-    if not isinstance(value, str): return value
+    if name not in fs:
+        raise ParameterError(f"unknown option {name!r} (options: {', '.join(sorted(fs))})")
+    if not isinstance(value, str):
+        return value
     f, v = fs[name], value.strip()
-    if v.lower() in ('none', 'null') and f.default is None: return None
-    try: return _convert(f.metadata['kind'], v)
+    if v.lower() in ('none', 'null') and f.default is None:
+        return None
+    try:
+        return _convert(f.metadata['kind'], v)
     except (KeyError, ValueError):
         raise ParameterError(f"option {name} must be {_WHAT.get(f.metadata['kind'], 'text')} (got {value!r})") from None
+
 
 # %% ../../nbs/run/02_options.ipynb #536c1423
 _ENFORCED = {'length', 'backend'}
 
-def _cli_type(kind:str):
+
+def _cli_type(kind: str):
     "`kind`'s conversion, named as argparse shows it in 'invalid int value'"
-    def convert(v): return _convert(kind, v)
+
+    def convert(v):
+        return _convert(kind, v)
+
     convert.__name__ = kind.replace('_', ' ')
     return convert
 
+
 # %% ../../nbs/run/02_options.ipynb #7bc3e5c0
 def _cli_kwargs(f) -> dict:
-    m = f.metadata; kind = m['kind']
+    m = f.metadata
+    kind = m['kind']
     hlp = m['help'].replace('%', '%%') + ('' if f.default in (None, False) else f' (default: {f.default})')
-    if kind == 'bool' and f.default is False: return dict(action='store_true', help=hlp)
-    if kind == 'bool': return dict(action=argparse.BooleanOptionalAction, default=f.default, help=hlp)
+    if kind == 'bool' and f.default is False:
+        return dict(action='store_true', help=hlp)
+    if kind == 'bool':
+        return dict(action=argparse.BooleanOptionalAction, default=f.default, help=hlp)
     kw = dict(default=f.default, help=hlp, type=_cli_type(kind))
-    if m['metavar']: kw['metavar'] = m['metavar']
-    if f.name in _ENFORCED: kw.update(choices=m['choices'], type=str)
+    if m['metavar']:
+        kw['metavar'] = m['metavar']
+    if f.name in _ENFORCED:
+        kw.update(choices=m['choices'], type=str)
     return kw
 
+
 # %% ../../nbs/run/02_options.ipynb #daa93ad4
-def add_options(parser:argparse.ArgumentParser, groups:tuple=GROUPS, schema=ClipParams):
+def add_options(parser: argparse.ArgumentParser, groups: tuple = GROUPS, schema=ClipParams):
     "Add `schema`'s options in `groups` to `parser`, one argument group each"
     for g in groups:
         ag = parser.add_argument_group(g)
         for f in fields(schema):
-            if f.metadata['group'] == g: ag.add_argument('--' + f.name.replace('_', '-'), **_cli_kwargs(f))
+            if f.metadata['group'] == g:
+                ag.add_argument('--' + f.name.replace('_', '-'), **_cli_kwargs(f))
+
 
 # %% ../../nbs/run/02_options.ipynb #b5078daf
-def options_from_args(a:argparse.Namespace, schema=ClipParams):
+def options_from_args(a: argparse.Namespace, schema=ClipParams):
     "The `schema` instance for the options found on parsed arguments `a` (others keep their defaults)"
     return schema(**{f.name: getattr(a, f.name) for f in fields(schema) if hasattr(a, f.name)})
 
+
 # %% ../../nbs/run/02_options.ipynb #2f2770bc
 RUN_PARAMETERS = dict(  # name: (default, help) of the parameters of a run that are not clip options
-    source=('', 'video path or fsspec URI; empty for the bundled demo'), output=('clips', 'output folder or URI'),
+    source=('', 'video path or fsspec URI; empty for the bundled demo'),
+    output=('clips', 'output folder or URI'),
     catalog=('opusclip.duckdb', 'DuckDB catalog file'),
-    cache=(None, 'stage cache URI (None: $OPUSCLIP_CACHE or ~/.cache/opusclip)'), no_cache=(False, 'recompute every stage'),
-    quiet=(True, 'no progress bars'), run_id=(None, "the run's id (None: a new one); set by `opusclip batch`"),
+    cache=(None, 'stage cache URI (None: $OPUSCLIP_CACHE or ~/.cache/opusclip)'),
+    no_cache=(False, 'recompute every stage'),
+    quiet=(True, 'no progress bars'),
+    run_id=(None, "the run's id (None: a new one); set by `opusclip batch`"),
     notebook_uri=(None, 'where this executed notebook is written; set by `opusclip batch`'),
-    active_model=(None, "the active virality model's registry entry; set by `opusclip batch` (None: the catalog's)"))
+    active_model=(None, "the active virality model's registry entry; set by `opusclip batch` (None: the catalog's)"),
+)
+
 
 def parameters_cell(schema=ClipParams) -> str:
     "The source of the papermill `parameters` cell: the run's parameters, then every option at its default"
-    note = lambda h: h.replace('=', ':')     # papermill reads a comment with '=' in it as part of the value
+    note = lambda h: h.replace('=', ':')  # papermill reads a comment with '=' in it as part of the value
     lines = [f'{k} = {v!r}  # {note(h)}' for k, (v, h) in RUN_PARAMETERS.items()]
     return '\n'.join(lines + [f"{f.name} = {f.default!r}  # {note(f.metadata['help'])}" for f in fields(schema)])
 
+
 # %% ../../nbs/run/02_options.ipynb #9272f311
-def _parameters_source(nb_path:str) -> str:
+def _parameters_source(nb_path: str) -> str:
     cells = json.loads(open(nb_path).read())['cells']
     found = [c for c in cells if 'parameters' in c.get('metadata', {}).get('tags', [])]
-    if not found: raise ParameterError(f"{nb_path} has no cell tagged 'parameters'")
+    if not found:
+        raise ParameterError(f"{nb_path} has no cell tagged 'parameters'")
     return ''.join(found[0]['source'])
 
+
 # %% ../../nbs/run/02_options.ipynb #0ef61679
-def parameter_problems(nb_path:str, schema=ClipParams) -> list[str]:
+def parameter_problems(nb_path: str, schema=ClipParams) -> list[str]:
     "How the `parameters` cell of the notebook at `nb_path` differs from `parameters_cell(schema)`, one line each"
-    got = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(_parameters_source(nb_path)).body if isinstance(n, ast.Assign)}
+    got = {
+        n.targets[0].id: ast.literal_eval(n.value)
+        for n in ast.parse(_parameters_source(nb_path)).body
+        if isinstance(n, ast.Assign)
+    }
     want = {k: v for k, (v, _) in RUN_PARAMETERS.items()} | {f.name: f.default for f in fields(schema)}
     out = [f'{k}: missing' for k in want if k not in got] + [f'{k}: not an option' for k in got if k not in want]
-    return out + [f'{k}: {got[k]!r} in the notebook, {want[k]!r} in the schema' for k in want if k in got and got[k] != want[k]]
+    return out + [
+        f'{k}: {got[k]!r} in the notebook, {want[k]!r} in the schema' for k in want if k in got and got[k] != want[k]
+    ]
+
 
 # %% ../../nbs/run/02_options.ipynb #50669c7d
 def json_schema(schema=ClipParams) -> dict:
     "`schema`'s options as a JSON Schema object"
     props = {}
     for f in fields(schema):
-        m = f.metadata; t = KINDS[m['kind']][1]; t = t if isinstance(t, list) else [t]
-        if f.default is None or f.name == 'loudness': t = t + ['null']
+        m = f.metadata
+        t = KINDS[m['kind']][1]
+        t = t if isinstance(t, list) else [t]
+        if f.default is None or f.name == 'loudness':
+            t = t + ['null']
         p = dict(type=t[0] if len(t) == 1 else t, default=f.default, description=m['help'])
-        if m['kind'] == 'list': p['items'] = dict(type='string')
-        if m['choices']: p['enum'] = list(m['choices']) + ([None] if 'null' in t else [])
+        if m['kind'] == 'list':
+            p['items'] = dict(type='string')
+        if m['choices']:
+            p['enum'] = list(m['choices']) + ([None] if 'null' in t else [])
         props[f.name] = p
-    return {'$schema': 'https://json-schema.org/draft/2020-12/schema', 'title': schema.__name__, 'type': 'object',
-            'properties': props, 'additionalProperties': False}
+    return {
+        '$schema': 'https://json-schema.org/draft/2020-12/schema',
+        'title': schema.__name__,
+        'type': 'object',
+        'properties': props,
+        'additionalProperties': False,
+    }

@@ -8,7 +8,8 @@ Docs: https://opusclip.github.io/opusclip/run/pipeline.html.md"""
 from __future__ import annotations
 import contextlib, json, os, shutil, tempfile
 from dataclasses import asdict
-from ..core.basics import OpusclipError, MediaError, NoSpeechError, ParameterError, StorageError, Progress, StageTimer
+from ..core.basics import OpusclipError, MediaError, NoSpeechError, ParameterError, StorageError, Progress
+from ..core.basics import StageTimer
 from ..media.storage import StageCache, content_hash, get_fs, is_local, local_path, join, write_text, read_text
 from ..media.decode import probe, decode_audio
 from ..media.transcribe import Transcript, get_transcriber, speech_level_db, subtitle_cues, to_srt, to_vtt
@@ -22,117 +23,210 @@ from .catalog import Catalog, clip_id
 from .options import ClipParams
 
 # %% auto #0
-__all__ = ['recorded_run', 'source_transcript', 'source_signals', 'publish', 'unpublish', 'transcribe_video', 'render_plan',
-           'publish_clips', 'clip_video', 'clips_table']
+__all__ = [
+    'recorded_run',
+    'source_transcript',
+    'source_signals',
+    'publish',
+    'unpublish',
+    'transcribe_video',
+    'render_plan',
+    'publish_clips',
+    'clip_video',
+    'clips_table',
+]
+
 
 # %% ../../nbs/run/03_pipeline.ipynb #bfbace40
 @contextlib.contextmanager
-def recorded_run(catalog:Catalog, command:str, params:dict, input_uri:str, output_uri:str|None=None,
-                 run_id:str|None=None, notebook_uri:str|None=None):
+def recorded_run(
+    catalog: Catalog,
+    command: str,
+    params: dict,
+    input_uri: str,
+    output_uri: str | None = None,
+    run_id: str | None = None,
+    notebook_uri: str | None = None,
+):
     "Yield `(run_id, timer)`; a failure marks the run failed with its error"
     run_id = catalog.start_run(command, params, input_uri, output_uri, run_id=run_id, notebook_uri=notebook_uri)
     timer = StageTimer()
-    try: yield run_id, timer
+    try:
+        yield run_id, timer
     except BaseException as e:
         err = e if not isinstance(e, KeyboardInterrupt) else 'interrupted'
-        try: catalog.finish_run(run_id, 'failed', timer.stages, err)
-        except OpusclipError: pass
+        try:
+            catalog.finish_run(run_id, 'failed', timer.stages, err)
+        except OpusclipError:
+            pass
         raise
 
+
 # %% ../../nbs/run/03_pipeline.ipynb #93b27645
-def _bar(desc, quiet, unit='s'): return Progress(desc, unit=unit, quiet=quiet)
+def _bar(desc, quiet, unit='s'):
+    return Progress(desc, unit=unit, quiet=quiet)
+
 
 # %% ../../nbs/run/03_pipeline.ipynb #8d074a54
-def source_transcript(uri:str, p:ClipParams, cache:StageCache, timer:StageTimer, quiet:bool=True, signals:dict|None=None):
-    "`(info, video_id, transcript, transcript_id)` for `uri`, from the cache when possible (`signals` receives the prosody track when the audio is decoded)"
+def source_transcript(
+    uri: str, p: ClipParams, cache: StageCache, timer: StageTimer, quiet: bool = True, signals: dict | None = None
+):
+    """`(info, video_id, transcript, transcript_id)` for `uri`, from the cache when possible (`signals` receives the
+    prosody track when the audio is decoded)"""
     with timer.stage('probe'):
         info = probe(uri)
-        if not info.has_audio: raise MediaError(f"{uri} has no audio track; opusclip needs speech to find clips")
-        if info.duration <= 0: raise MediaError(f"{uri} has no duration (empty or damaged file)")
-    with timer.stage('hash'): video_id = content_hash(uri)
-    tr = get_transcriber(p.backend, p.model, p.device, compute_type=p.compute_type, beam_size=p.beam_size, batch_size=0 if p.batch_size == 'auto' else p.batch_size)
+        if not info.has_audio:
+            raise MediaError(f"{uri} has no audio track; opusclip needs speech to find clips")
+        if info.duration <= 0:
+            raise MediaError(f"{uri} has no duration (empty or damaged file)")
+    with timer.stage('hash'):
+        video_id = content_hash(uri)
+    tr = get_transcriber(
+        p.backend,
+        p.model,
+        p.device,
+        compute_type=p.compute_type,
+        beam_size=p.beam_size,
+        batch_size=0 if p.batch_size == 'auto' else p.batch_size,
+    )
     key = cache.key(video_id, 'transcribe', model=tr.model_id, language=p.language)
     hit = cache.get('transcribe', key)
     if hit is not None:
-        with timer.stage('transcribe', cached=True): transcript = Transcript.from_dict(hit)
+        with timer.stage('transcribe', cached=True):
+            transcript = Transcript.from_dict(hit)
         return info, video_id, transcript, key
     bar = _bar('decode audio', quiet)
-    with timer.stage('decode_audio', media_seconds=round(info.duration, 3)): audio = decode_audio(uri, progress=bar)
+    with timer.stage('decode_audio', media_seconds=round(info.duration, 3)):
+        audio = decode_audio(uri, progress=bar)
     bar.close()
     level = speech_level_db(audio)
-    if level < -55: raise NoSpeechError(f"{uri} is silent (loudest parts at {level:.0f} dBFS); there is no speech to clip")
+    if level < -55:
+        raise NoSpeechError(f"{uri} is silent (loudest parts at {level:.0f} dBFS); there is no speech to clip")
     with timer.stage('prosody', media_seconds=round(info.duration, 3)):
-        track = prosody_track(audio)   # from this decode, so the audio is never decoded again
+        track = prosody_track(audio)  # from this decode, so the audio is never decoded again
         cache.put('prosody', cache.key(video_id, 'prosody', hop=0.1), track)
-        if signals is not None: signals['prosody'] = track
+        if signals is not None:
+            signals['prosody'] = track
     bar = _bar('transcribe', quiet)
     with timer.stage('transcribe', cached=False, media_seconds=round(info.duration, 3)):
         transcript = tr.transcribe(audio, language=p.language, progress=bar)
-    bar.close(); del audio
-    if not transcript.words: raise NoSpeechError(f"no speech was recognised in {uri}")
+    bar.close()
+    del audio
+    if not transcript.words:
+        raise NoSpeechError(f"no speech was recognised in {uri}")
     cache.put('transcribe', key, transcript.to_dict())
     return info, video_id, transcript, key
 
+
 # %% ../../nbs/run/03_pipeline.ipynb #2089a81c
-def source_signals(uri:str, video_id:str, info, cache:StageCache, timer:StageTimer, track:dict|None=None,
-                   face_detector:str='haar') -> tuple[dict, FrameAnalysis|None]:
+def source_signals(
+    uri: str,
+    video_id: str,
+    info,
+    cache: StageCache,
+    timer: StageTimer,
+    track: dict | None = None,
+    face_detector: str = 'haar',
+) -> tuple[dict, FrameAnalysis | None]:
     "The prosody track (`track` if already computed) and the frame analysis of `uri`, from the cache when possible"
     key = cache.key(video_id, 'prosody', hop=0.1)
-    if track is None: track = cache.get('prosody', key)
+    if track is None:
+        track = cache.get('prosody', key)
     if track is None:
         with timer.stage('prosody', media_seconds=round(info.duration, 3)):
-            track = prosody_track(decode_audio(uri)); cache.put('prosody', key, track)
+            track = prosody_track(decode_audio(uri))
+            cache.put('prosody', key, track)
     frames = None
     if info.has_video:
-        vkey = cache.key(video_id, 'vision', mode='keyframes', width=320, **({} if face_detector == 'haar' else dict(faces=face_detector)))
+        vkey = cache.key(
+            video_id,
+            'vision',
+            mode='keyframes',
+            width=320,
+            **({} if face_detector == 'haar' else dict(faces=face_detector)),
+        )
         hit = cache.get('vision', vkey)
         with timer.stage('vision', media_seconds=round(info.duration, 3), cached=hit is not None):
-            frames = FrameAnalysis(**hit) if hit is not None else analyse_frames(uri, keyframes=True, face_detector=face_detector)
-        if hit is None: cache.put('vision', vkey, dict(times=frames.times, cuts=frames.cuts, motion=frames.motion,
-                                                       faces=[[[float(x) for x in b] for b in f] for f in frames.faces]))
+            frames = (
+                FrameAnalysis(**hit)
+                if hit is not None
+                else analyse_frames(uri, keyframes=True, face_detector=face_detector)
+            )
+        if hit is None:
+            cache.put(
+                'vision',
+                vkey,
+                dict(
+                    times=frames.times,
+                    cuts=frames.cuts,
+                    motion=frames.motion,
+                    faces=[[[float(x) for x in b] for b in f] for f in frames.faces],
+                ),
+            )
     return track, frames
 
+
 # %% ../../nbs/run/03_pipeline.ipynb #94370152
-def _prepare_outdir(outdir:str):
+def _prepare_outdir(outdir: str):
     fs, path = get_fs(outdir, write=True)
-    if fs.exists(path) and not fs.isdir(path): raise StorageError(f"-o {outdir} is a file; give a folder for the clips")
+    if fs.exists(path) and not fs.isdir(path):
+        raise StorageError(f"-o {outdir} is a file; give a folder for the clips")
     return fs, path
 
+
 # %% ../../nbs/run/03_pipeline.ipynb #e1732828
-def publish(staging:str, outdir:str, names:list[str]) -> list[str]:
+def publish(staging: str, outdir: str, names: list[str]) -> list[str]:
     "Move `names` from the local `staging` folder into `outdir`; returns their URIs"
-    fs, path = _prepare_outdir(outdir); fs.makedirs(path, exist_ok=True); done = []
+    fs, path = _prepare_outdir(outdir)
+    fs.makedirs(path, exist_ok=True)
+    done = []
     try:
         for n in names:
             dest = join(outdir, n)
-            if is_local(outdir): shutil.move(os.path.join(staging, n), local_path(dest))
-            else: fs.put_file(os.path.join(staging, n), get_fs(dest)[1])
+            if is_local(outdir):
+                shutil.move(os.path.join(staging, n), local_path(dest))
+            else:
+                fs.put_file(os.path.join(staging, n), get_fs(dest)[1])
             done.append(dest)
     except BaseException:
-        unpublish(done); raise
+        unpublish(done)
+        raise
     return done
 
+
 # %% ../../nbs/run/03_pipeline.ipynb #4c51f390
-def _absolute(uri:str) -> str:
+def _absolute(uri: str) -> str:
     "Local paths made absolute (what the catalog records); other URIs unchanged"
     return local_path(uri) if is_local(uri) else str(uri)
 
+
 # %% ../../nbs/run/03_pipeline.ipynb #125adc60
-def unpublish(uris:list[str]):
+def unpublish(uris: list[str]):
     "Best-effort removal of published files"
     for u in uris:
-        try: fs, p = get_fs(u); fs.rm(p)
-        except Exception: pass
+        try:
+            fs, p = get_fs(u)
+            fs.rm(p)
+        except Exception:
+            pass
+
 
 # %% ../../nbs/run/03_pipeline.ipynb #85ae358a
-def transcribe_video(uri:str, out:str, p:ClipParams|None=None, catalog:Catalog|None=None,
-                     cache:StageCache|None=None, quiet:bool=True) -> dict:
+def transcribe_video(
+    uri: str,
+    out: str,
+    p: ClipParams | None = None,
+    catalog: Catalog | None = None,
+    cache: StageCache | None = None,
+    quiet: bool = True,
+) -> dict:
     "Transcribe `uri` to `out` (JSON) plus `.srt`/`.vtt` beside it; returns the run summary"
     p, cache, catalog = p or ClipParams(), cache or StageCache(), catalog or Catalog()
     params = dict(asdict(p), output=out)
     with recorded_run(catalog, 'transcribe', params, _absolute(uri), _absolute(out)) as (run_id, timer):
         p.validate()
-        if not str(out).endswith('.json'): raise ParameterError(f"-o {out} must end in .json (SRT and VTT are written beside it)")
+        if not str(out).endswith('.json'):
+            raise ParameterError(f"-o {out} must end in .json (SRT and VTT are written beside it)")
         get_fs(out, write=True)
         info, video_id, t, tid = source_transcript(uri, p, cache, timer, quiet)
         base = str(out)[:-5]
@@ -141,91 +235,193 @@ def transcribe_video(uri:str, out:str, p:ClipParams|None=None, catalog:Catalog|N
             written = []
             try:
                 for uri_, text in ((base + '.srt', to_srt(cues)), (base + '.vtt', to_vtt(cues)), (out, t.to_json())):
-                    write_text(uri_, text); written.append(uri_)
-                catalog.record_clips(run_id, video_id, dict(info.to_dict(), uri=_absolute(uri)), tid, t, [], timer.stages)
-            except BaseException: unpublish(written); raise
-    return dict(run_id=run_id, video_id=video_id, language=t.language, words=len(t.words), outputs=written, stages=timer.stages)
+                    write_text(uri_, text)
+                    written.append(uri_)
+                catalog.record_clips(
+                    run_id, video_id, dict(info.to_dict(), uri=_absolute(uri)), tid, t, [], timer.stages
+                )
+            except BaseException:
+                unpublish(written)
+                raise
+    return dict(
+        run_id=run_id, video_id=video_id, language=t.language, words=len(t.words), outputs=written, stages=timer.stages
+    )
+
 
 # %% ../../nbs/run/03_pipeline.ipynb #09c30599
-def _clip_entry(rank:int, c:dict, video_id:str, keep:list, r:dict) -> dict:
+def _clip_entry(rank: int, c: dict, video_id: str, keep: list, r: dict) -> dict:
     "The `clips.json` entry of the clip `c` of the plan, rendered as `r`"
-    return dict(rank=rank, id=clip_id(video_id, c['start'], c['end']), start=c['start'], end=c['end'],
-                duration=round(r['duration'], 3), score=c['score'], subscores=c['subscores'], reason=c['reason'],
-                title=c['title'], hashtags=c['hashtags'], description=c['description'],
-                text=c['text'], analysis=c['analysis'], keep=[list(k) for k in keep],
-                files={k: os.path.basename(v) for k, v in r['files'].items() if v},
-                **({'scoring': c['scoring']} if c.get('scoring') else {}))
+    return dict(
+        rank=rank,
+        id=clip_id(video_id, c['start'], c['end']),
+        start=c['start'],
+        end=c['end'],
+        duration=round(r['duration'], 3),
+        score=c['score'],
+        subscores=c['subscores'],
+        reason=c['reason'],
+        title=c['title'],
+        hashtags=c['hashtags'],
+        description=c['description'],
+        text=c['text'],
+        analysis=c['analysis'],
+        keep=[list(k) for k in keep],
+        files={k: os.path.basename(v) for k, v in r['files'].items() if v},
+        **({'scoring': c['scoring']} if c.get('scoring') else {}),
+    )
+
 
 # %% ../../nbs/run/03_pipeline.ipynb #13ca6869
-def render_plan(uri:str, plan:list[dict], words:list, p:ClipParams, staging:str, video_id:str, info, quiet:bool=True) -> list[dict]:
+def render_plan(
+    uri: str, plan: list[dict], words: list, p: ClipParams, staging: str, video_id: str, info, quiet: bool = True
+) -> list[dict]:
     "Render every clip of the selection `plan` into `staging`; returns their `clips.json` entries"
-    spec = RenderSpec(aspect=p.aspect, layout=p.layout, face_detector=p.face_detector, captions=p.caption_style, fps=p.fps or None,
-                      loudness=p.loudness, preset=p.preset, crf=p.crf, max_height=p.max_height)
+    spec = RenderSpec(
+        aspect=p.aspect,
+        layout=p.layout,
+        face_detector=p.face_detector,
+        captions=p.caption_style,
+        fps=p.fps or None,
+        loudness=p.loudness,
+        preset=p.preset,
+        crf=p.crf,
+        max_height=p.max_height,
+    )
     clips = []
     for rank, c in enumerate(plan, 1):
         bar = _bar(f'clip {rank}/{len(plan)}', quiet)
         keep = edit_list(words, c['start'], c['end'], p.remove_fillers, p.tighten, p.max_pause)
-        r = render_clip(uri, c['start'], c['end'], words, staging, f'clip-{rank:02d}', spec, keep=keep, info=info,
-                        progress=bar, keywords=c['analysis'].get('keywords', []))
+        r = render_clip(
+            uri,
+            c['start'],
+            c['end'],
+            words,
+            staging,
+            f'clip-{rank:02d}',
+            spec,
+            keep=keep,
+            info=info,
+            progress=bar,
+            keywords=c['analysis'].get('keywords', []),
+        )
         bar.close()
         clips.append(_clip_entry(rank, c, video_id, keep, r))
     return clips
 
+
 # %% ../../nbs/run/03_pipeline.ipynb #0651769a
-def publish_clips(staging:str, outdir:str, doc:dict) -> list[str]:
-    "Move the rendered files into `outdir`, write `clips.json`, and remove files an earlier run listed that this one does not rewrite"
+def publish_clips(staging: str, outdir: str, doc: dict) -> list[str]:
+    """Move the rendered files into `outdir`, write `clips.json`, and remove files an earlier run listed that this one
+    does not rewrite"""
     names = [f for c in doc['clips'] for f in c['files'].values()]
     old = _old_outputs(outdir, set(names))
     published = publish(staging, outdir, names)
-    try: write_text(join(outdir, 'clips.json'), json.dumps(doc, indent=1)); published.append(join(outdir, 'clips.json'))
-    except BaseException: unpublish(published); raise
+    try:
+        write_text(join(outdir, 'clips.json'), json.dumps(doc, indent=1))
+        published.append(join(outdir, 'clips.json'))
+    except BaseException:
+        unpublish(published)
+        raise
     unpublish(old)
     return published
 
 
 # %% ../../nbs/run/03_pipeline.ipynb #adf5e5c0
-def clip_video(uri:str, outdir:str, p:ClipParams|None=None, catalog:Catalog|None=None,
-               cache:StageCache|None=None, quiet:bool=True,
-               run_id:str|None=None, notebook_uri:str|None=None, # set by a papermill run: the run's id and its executed notebook
-               scorer=None, # `weights -> Scorer` (such as `partial(active_scorer, catalog)`); None: the heuristic alone
-              ) -> dict:
+def clip_video(
+    uri: str,
+    outdir: str,
+    p: ClipParams | None = None,
+    catalog: Catalog | None = None,
+    cache: StageCache | None = None,
+    quiet: bool = True,
+    run_id: str | None = None,
+    notebook_uri: str | None = None,  # set by a papermill run: the run's id and its executed notebook
+    scorer=None,  # `weights -> Scorer` (such as `partial(active_scorer, catalog)`); None: the heuristic alone
+) -> dict:
     "Turn `uri` into ranked clips in `outdir`; returns the `clips.json` content plus run info"
     p, cache, catalog = p or ClipParams(), cache or StageCache(), catalog or Catalog()
-    with recorded_run(catalog, 'clip', dict(asdict(p), output=outdir), _absolute(uri), _absolute(outdir), run_id, notebook_uri) as (run_id, timer):
-        p.validate(); _prepare_outdir(outdir)
+    with recorded_run(
+        catalog, 'clip', dict(asdict(p), output=outdir), _absolute(uri), _absolute(outdir), run_id, notebook_uri
+    ) as (run_id, timer):
+        p.validate()
+        _prepare_outdir(outdir)
         sig = {}
         info, video_id, t, tid = source_transcript(uri, p, cache, timer, quiet, signals=sig)
         track, frames = source_signals(uri, video_id, info, cache, timer, sig.get('prosody'), p.face_detector)
         with timer.stage('select', media_seconds=round(info.duration, 3)):
-            plan, video_analysis = select_moments(t.words, info.duration, p.clips, p.min_duration, p.max_duration, p.guidance,
-                                                  scorer=(scorer or HeuristicScorer)(p.guidance.weights), prosody_track=track, frames=frames)
+            plan, video_analysis = select_moments(
+                t.words,
+                info.duration,
+                p.clips,
+                p.min_duration,
+                p.max_duration,
+                p.guidance,
+                scorer=(scorer or HeuristicScorer)(p.guidance.weights),
+                prosody_track=track,
+                frames=frames,
+            )
         staging, published = tempfile.mkdtemp(prefix='opusclip-'), []
         try:
             with timer.stage('render', clips=len(plan)) as rec:
                 clips = render_plan(uri, plan, t.words, p, staging, video_id, info, quiet)
                 rec['media_seconds'] = round(sum(c['duration'] for c in clips), 3)
-            doc = dict(video=dict(uri=str(uri), duration=round(info.duration, 3), width=info.width, height=info.height,
-                                  fps=round(info.fps, 3), id=video_id, analysis=video_analysis), clips=clips)
-            with timer.stage('publish'): published = publish_clips(staging, outdir, doc)
+            doc = dict(
+                video=dict(
+                    uri=str(uri),
+                    duration=round(info.duration, 3),
+                    width=info.width,
+                    height=info.height,
+                    fps=round(info.fps, 3),
+                    id=video_id,
+                    analysis=video_analysis,
+                ),
+                clips=clips,
+            )
+            with timer.stage('publish'):
+                published = publish_clips(staging, outdir, doc)
             where = _absolute(outdir)
             rows = [dict(c, files={k: join(where, v) for k, v in c['files'].items()}) for c in clips]
-            catalog.record_clips(run_id, video_id, dict(info.to_dict(), uri=_absolute(uri), analysis=video_analysis), tid, t, rows, timer.stages)
+            catalog.record_clips(
+                run_id,
+                video_id,
+                dict(info.to_dict(), uri=_absolute(uri), analysis=video_analysis),
+                tid,
+                t,
+                rows,
+                timer.stages,
+            )
         except BaseException:
-            unpublish(published); raise
-        finally: shutil.rmtree(staging, ignore_errors=True)
+            unpublish(published)
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return dict(doc, run_id=run_id, stages=timer.stages)
 
 
 # %% ../../nbs/run/03_pipeline.ipynb #844a2d95
-def clips_table(res:dict) -> str:
+def clips_table(res: dict) -> str:
     "A Markdown table of the clips `clip_video` made"
-    rows = [f"| {c['rank']} | {c['start']:.2f}-{c['end']:.2f} s | {c['score']:.1f} | {c['title']} | {c['files'].get('video', '')} |" for c in res['clips']]
-    return '\n'.join([f"{len(res['clips'])} clips from `{res['video']['uri']}` (run `{res['run_id']}`)", '',
-                      '| # | time | score | title | file |', '|---|---|---|---|---|', *rows])
+    rows = [
+        f"| {c['rank']} | {c['start']:.2f}-{c['end']:.2f} s | {c['score']:.1f} | {c['title']} | "
+        f"{c['files'].get('video', '')} |"
+        for c in res['clips']
+    ]
+    return '\n'.join(
+        [
+            f"{len(res['clips'])} clips from `{res['video']['uri']}` (run `{res['run_id']}`)",
+            '',
+            '| # | time | score | title | file |',
+            '|---|---|---|---|---|',
+            *rows,
+        ]
+    )
+
 
 # %% ../../nbs/run/03_pipeline.ipynb #a18cd6eb
-def _old_outputs(outdir:str, keep:set) -> list[str]:
+def _old_outputs(outdir: str, keep: set) -> list[str]:
     "Files listed by an earlier `clips.json` in `outdir` that this run does not rewrite"
-    try: prev = json.loads(read_text(join(outdir, 'clips.json')))
-    except (OpusclipError, ValueError, OSError): return []
+    try:
+        prev = json.loads(read_text(join(outdir, 'clips.json')))
+    except (OpusclipError, ValueError, OSError):
+        return []
     return [join(outdir, f) for c in prev.get('clips', []) for f in c.get('files', {}).values() if f and f not in keep]

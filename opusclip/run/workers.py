@@ -13,108 +13,209 @@ from ..media.storage import get_fs, protocol, join, read_text, write_text
 from .catalog import new_run_id
 
 # %% auto #0
-__all__ = ['TRANSIENT', 'is_transient', 'stop_kernels', 'kernel_env', 'worker_kernel', 'kernel_pid', 'error_line',
-           'FsspecHandler', 'papermill_io_for', 'run_job', 'default_workers', 'LocalEngine', 'DaskEngine']
+__all__ = [
+    'TRANSIENT',
+    'is_transient',
+    'stop_kernels',
+    'kernel_env',
+    'worker_kernel',
+    'kernel_pid',
+    'error_line',
+    'FsspecHandler',
+    'papermill_io_for',
+    'run_job',
+    'default_workers',
+    'LocalEngine',
+    'DaskEngine',
+]
 
 # %% ../../nbs/run/05_workers.ipynb #c14a68d4
-TRANSIENT = {'MemoryError', 'OutOfMemoryError', 'TimeoutError', 'ConnectionError', 'ConnectionResetError', 'BrokenPipeError',
-             'WorkerLost', 'KilledWorker', 'CommClosedError', 'ReadTimeoutError', 'ConnectTimeoutError', 'ServerTimeoutError'}
+TRANSIENT = {
+    'MemoryError',
+    'OutOfMemoryError',
+    'TimeoutError',
+    'ConnectionError',
+    'ConnectionResetError',
+    'BrokenPipeError',
+    'WorkerLost',
+    'KilledWorker',
+    'CommClosedError',
+    'ReadTimeoutError',
+    'ConnectTimeoutError',
+    'ServerTimeoutError',
+}
 
-def is_transient(error_type:str, message:str='') -> bool:
+
+def is_transient(error_type: str, message: str = '') -> bool:
     "Worth another try? Lost workers, out of memory, storage timeouts; never bad input"
     m = message.lower()
-    return error_type in TRANSIENT or 'out of memory' in m or ('timed out' in m and error_type not in ('MediaError', 'ParameterError'))
+    return (
+        error_type in TRANSIENT
+        or 'out of memory' in m
+        or ('timed out' in m and error_type not in ('MediaError', 'ParameterError'))
+    )
+
 
 # %% ../../nbs/run/05_workers.ipynb #a565bc54
 _TL, _KERNELS, _KLOCK = threading.local(), [], threading.Lock()
 
+
 def _stop_kernel(km):
-    try: km.shutdown_kernel(now=True)
-    except Exception: pass
+    try:
+        km.shutdown_kernel(now=True)
+    except Exception:
+        pass
+
 
 # %% ../../nbs/run/05_workers.ipynb #40eb2dd0
 @atexit.register
 def stop_kernels():
     "Shut down every worker kernel this process started"
-    with _KLOCK: ks, _KERNELS[:] = list(_KERNELS), []
-    for km in ks: _stop_kernel(km)
+    with _KLOCK:
+        ks, _KERNELS[:] = list(_KERNELS), []
+    for km in ks:
+        _stop_kernel(km)
+
 
 # %% ../../nbs/run/05_workers.ipynb #a93b239c
 def _gpus() -> int:
     try:
-        import ctranslate2; return ctranslate2.get_cuda_device_count()
-    except Exception: return 0
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count()
+    except Exception:
+        return 0
+
 
 # %% ../../nbs/run/05_workers.ipynb #7f8ae4c3
-def kernel_env(threads:int, index:int=0, gpus:int=0, base:dict|None=None) -> dict:
-    "Environment of worker `index`'s kernel: `threads` CPU threads for every pool, and GPU `index mod gpus` (unless the host pinned one already)"
+def kernel_env(threads: int, index: int = 0, gpus: int = 0, base: dict | None = None) -> dict:
+    """Environment of worker `index`'s kernel: `threads` CPU threads for every pool, and GPU `index mod gpus` (unless
+    the host pinned one already)"""
     t = str(max(1, int(threads)))
-    env = dict(os.environ if base is None else base, OPUSCLIP_THREADS=t, OMP_NUM_THREADS=t, MKL_NUM_THREADS=t, OPENBLAS_NUM_THREADS=t,
-               TOKENIZERS_PARALLELISM='false')
-    if gpus and 'CUDA_VISIBLE_DEVICES' not in env: env['CUDA_VISIBLE_DEVICES'] = str(index % gpus)   # one GPU per worker
+    env = dict(
+        os.environ if base is None else base,
+        OPUSCLIP_THREADS=t,
+        OMP_NUM_THREADS=t,
+        MKL_NUM_THREADS=t,
+        OPENBLAS_NUM_THREADS=t,
+        TOKENIZERS_PARALLELISM='false',
+    )
+    if gpus and 'CUDA_VISIBLE_DEVICES' not in env:
+        env['CUDA_VISIBLE_DEVICES'] = str(index % gpus)  # one GPU per worker
     return env
 
+
 # %% ../../nbs/run/05_workers.ipynb #33980bb9
-def worker_kernel(threads:int, index:int=0):
+def worker_kernel(threads: int, index: int = 0):
     "This worker thread's kernel, started on first use (or again after it died) with `threads` CPU threads"
     km = getattr(_TL, 'km', None)
-    if km is not None and km.is_alive(): return km
-    if km is not None: _stop_kernel(km)
+    if km is not None and km.is_alive():
+        return km
+    if km is not None:
+        _stop_kernel(km)
     from jupyter_client.manager import KernelManager
+
     km = KernelManager(kernel_name='python3')
     km.start_kernel(env=kernel_env(threads, index, _gpus()), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _TL.km = km
-    with _KLOCK: _KERNELS.append(km)
+    with _KLOCK:
+        _KERNELS.append(km)
     return km
 
+
 # %% ../../nbs/run/05_workers.ipynb #36a0c1f7
-def kernel_pid() -> int|None:
+def kernel_pid() -> int | None:
     "Process id of this thread's worker kernel (for tests that kill it)"
     km = getattr(_TL, 'km', None)
     return None if km is None or km.provisioner is None else km.provisioner.process.pid
 
+
 # %% ../../nbs/run/05_workers.ipynb #4db0d648
-def error_line(x) -> str: return ' '.join(str(x).split())[:500]
+def error_line(x) -> str:
+    return ' '.join(str(x).split())[:500]
+
 
 # %% ../../nbs/run/05_workers.ipynb #6903b33b
 class FsspecHandler:
-    "papermill I/O through fsspec, so executed notebooks go wherever opusclip's outputs can (s3://, gs://, az://, memory://, ...)"
-    def read(self, path): return read_text(path)
-    def listdir(self, path): fs, p = get_fs(path); return fs.ls(p, detail=False)
-    def write(self, buf, path): write_text(path, buf)
-    def pretty_path(self, path): return path
+    """papermill I/O through fsspec, so executed notebooks go wherever opusclip's outputs can (s3://, gs://, az://,
+    memory://, ...)"""
+
+    def read(self, path):
+        return read_text(path)
+
+    def listdir(self, path):
+        fs, p = get_fs(path)
+        return fs.ls(p, detail=False)
+
+    def write(self, buf, path):
+        write_text(path, buf)
+
+    def pretty_path(self, path):
+        return path
+
 
 # %% ../../nbs/run/05_workers.ipynb #95570095
-def papermill_io_for(uri:str):
+def papermill_io_for(uri: str):
     "Make papermill read and write `uri`'s scheme through fsspec (plain paths keep papermill's own handler)"
     proto = protocol(uri)
-    if proto == 'file': return
+    if proto == 'file':
+        return
     from papermill.iorw import papermill_io
+
     key = f'{proto}://'
-    if not any(sch == key and isinstance(h, FsspecHandler) for sch, h in papermill_io._handlers): papermill_io.register(key, FsspecHandler())
+    if not any(sch == key and isinstance(h, FsspecHandler) for sch, h in papermill_io._handlers):
+        papermill_io.register(key, FsspecHandler())
+
 
 # %% ../../nbs/run/05_workers.ipynb #398be565
-def run_job(job:dict) -> dict:
+def run_job(job: dict) -> dict:
     "Run one job (a papermill run of the notebook in `job['notebook']`) in this worker's kernel; returns its outcome"
     import papermill as pm
+
     t0, lost = time.time(), False
     run_id = new_run_id()
     nb_uri = join(job['runs'], run_id, 'clip_video.ipynb')
     scratch = tempfile.mkdtemp(prefix='opusclip-job-')
     db = os.path.join(scratch, 'job.duckdb')
-    params = dict(job['params'], source=job['source'], output=job['output'], catalog=db, cache=job.get('cache'),
-                  no_cache=bool(job.get('no_cache')), quiet=True, run_id=run_id, notebook_uri=nb_uri,
-                  active_model=job.get('active_model'))
+    params = dict(
+        job['params'],
+        source=job['source'],
+        output=job['output'],
+        catalog=db,
+        cache=job.get('cache'),
+        no_cache=bool(job.get('no_cache')),
+        quiet=True,
+        run_id=run_id,
+        notebook_uri=nb_uri,
+        active_model=job.get('active_model'),
+    )
     name = threading.current_thread().name
-    out = dict(job_id=job['job_id'], run_id=run_id, notebook_uri=nb_uri, ok=False, transient=False,
-               worker=f"{socket.gethostname()}:{os.getpid()}:{name}")
+    out = dict(
+        job_id=job['job_id'],
+        run_id=run_id,
+        notebook_uri=nb_uri,
+        ok=False,
+        transient=False,
+        worker=f"{socket.gethostname()}:{os.getpid()}:{name}",
+    )
     try:
-        fs, p = get_fs(nb_uri, write=True); fs.makedirs(fs._parent(p), exist_ok=True); papermill_io_for(nb_uri)
+        fs, p = get_fs(nb_uri, write=True)
+        fs.makedirs(fs._parent(p), exist_ok=True)
+        papermill_io_for(nb_uri)
         idx = int(name.rsplit('_', 1)[-1]) if name.rsplit('_', 1)[-1].isdigit() else 0
         km = worker_kernel(job.get('threads') or cpu_threads(), idx)
-        src = os.path.join(scratch, 'clip_video.ipynb'); Path(src).write_text(job['notebook'])
-        pm.execute_notebook(src, nb_uri, parameters=params, km=km, kernel_name='python3',
-                            progress_bar=False, log_output=False, execution_timeout=job.get('timeout'))
+        src = os.path.join(scratch, 'clip_video.ipynb')
+        Path(src).write_text(job['notebook'])
+        pm.execute_notebook(
+            src,
+            nb_uri,
+            parameters=params,
+            km=km,
+            kernel_name='python3',
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=job.get('timeout'),
+        )
         out['ok'] = True
     except pm.PapermillExecutionError as e:
         out.update(error_type=e.ename, error=error_line(e.evalue), transient=is_transient(e.ename, str(e.evalue)))
@@ -122,47 +223,74 @@ def run_job(job:dict) -> dict:
         tn = type(e).__name__
         lost = tn == 'DeadKernelError' or 'kernel died' in str(e).lower()
         if lost:
-            km = getattr(_TL, 'km', None); _TL.km = None
-            if km is not None: _stop_kernel(km)
-            out.update(error_type='WorkerLost', error='the worker process died during the job (killed, or out of memory)', transient=True)
-        else: out.update(error_type=tn, error=error_line(e), transient=is_transient(tn, str(e)))
+            km = getattr(_TL, 'km', None)
+            _TL.km = None
+            if km is not None:
+                _stop_kernel(km)
+            out.update(
+                error_type='WorkerLost',
+                error='the worker process died during the job (killed, or out of memory)',
+                transient=True,
+            )
+        else:
+            out.update(error_type=tn, error=error_line(e), transient=is_transient(tn, str(e)))
     finally:
-        try: out['papermill'] = dict(json.loads(read_text(nb_uri)).get('metadata', {}).get('papermill', {}))
-        except Exception: out['papermill'] = None
-        out['db'] = Path(db).read_bytes() if os.path.exists(db) and not lost and not os.path.exists(db + '.wal') else None
+        try:
+            out['papermill'] = dict(json.loads(read_text(nb_uri)).get('metadata', {}).get('papermill', {}))
+        except Exception:
+            out['papermill'] = None
+        out['db'] = (
+            Path(db).read_bytes() if os.path.exists(db) and not lost and not os.path.exists(db + '.wal') else None
+        )
         shutil.rmtree(scratch, ignore_errors=True)
         out['seconds'] = round(time.time() - t0, 3)
     return out
 
+
 # %% ../../nbs/run/05_workers.ipynb #00a43bed
-def default_workers(threads:int|None=None) -> tuple[int, int]:
-    "`(workers, threads)` for this machine: one thread per worker up to 4 cores, two above; no more workers than memory for 1.5 GB each"
+def default_workers(threads: int | None = None) -> tuple[int, int]:
+    """`(workers, threads)` for this machine: one thread per worker up to 4 cores, two above; no more workers than
+    memory for 1.5 GB each"""
     cores = cpu_threads()
     t = threads or (1 if cores <= 4 else 2)
     try:
-        import psutil; mem = psutil.virtual_memory().total / 2**30
-    except Exception: mem = 8.0
+        import psutil
+
+        mem = psutil.virtual_memory().total / 2**30
+    except Exception:
+        mem = 8.0
     return max(1, min(cores // t, int(mem // 1.5))), t
+
 
 # %% ../../nbs/run/05_workers.ipynb #7d3c5157
 class LocalEngine:
     "Jobs on `workers` threads of this process, each driving its own kernel process with `threads` CPU threads"
-    def __init__(self, workers:int|None=None, threads:int|None=None):
+
+    def __init__(self, workers: int | None = None, threads: int | None = None):
         dw, dt = default_workers(threads)
         self.slots, self.threads = workers or dw, threads or (dt if not workers else max(1, cpu_threads() // workers))
         from concurrent.futures import ThreadPoolExecutor
+
         self.pool = ThreadPoolExecutor(self.slots, thread_name_prefix='opusclip-worker')
         self.name = f"local ({self.slots} workers x {self.threads} threads)"
-    def submit(self, job:dict): return self.pool.submit(run_job, job)
+
+    def submit(self, job: dict):
+        return self.pool.submit(run_job, job)
+
     def close(self):
-        self.pool.shutdown(wait=True, cancel_futures=True); stop_kernels()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        stop_kernels()
+
 
 # %% ../../nbs/run/05_workers.ipynb #12af2977
 class DaskEngine:
     "Jobs as Dask tasks (one per job) on the `distributed` cluster at `address` (or a `Client`)"
-    def __init__(self, address, threads:int|None=None):
+
+    def __init__(self, address, threads: int | None = None):
         from distributed import Client
-        try: self.client = address if isinstance(address, Client) else Client(address, timeout='20s')
+
+        try:
+            self.client = address if isinstance(address, Client) else Client(address, timeout='20s')
         except (OSError, TimeoutError) as e:
             raise StorageError(f"cannot reach the Dask scheduler at {address}: {error_line(e)}") from None
         ws = self.client.scheduler_info().get('workers', {})
@@ -170,6 +298,10 @@ class DaskEngine:
         self.threads = threads or max(1, min(w.get('nthreads', 1) for w in ws.values()) if ws else 1)
         self.own = not isinstance(address, Client)
         self.name = f"dask {self.client.scheduler.address} ({len(ws)} workers)"
-    def submit(self, job:dict): return self.client.submit(run_job, job, pure=False, key=f"opusclip-{job['job_id']}-{job['attempt']}")
+
+    def submit(self, job: dict):
+        return self.client.submit(run_job, job, pure=False, key=f"opusclip-{job['job_id']}-{job['attempt']}")
+
     def close(self):
-        if self.own: self.client.close()
+        if self.own:
+            self.client.close()

@@ -12,60 +12,134 @@ import numpy as np
 from .topics import SentenceEncoder
 
 # %% auto #0
-__all__ = ['EMOTIONS', 'GENRES', 'VALUE', 'sentiment', 'classify', 'top', 'disfluency', 'keywords', 'syllables',
-           'readability_grade', 'audience', 'analyse_text', 'prosody_track', 'prosody']
+__all__ = [
+    'EMOTIONS',
+    'GENRES',
+    'VALUE',
+    'sentiment',
+    'classify',
+    'top',
+    'disfluency',
+    'keywords',
+    'syllables',
+    'readability_grade',
+    'audience',
+    'analyse_text',
+    'prosody_track',
+    'prosody',
+]
+
 
 # %% ../../nbs/understand/03_analysis.ipynb #258d93b9
 @lru_cache(maxsize=1)
 def _vader():
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
     return SentimentIntensityAnalyzer()
 
+
 # %% ../../nbs/understand/03_analysis.ipynb #ca5a0b72
-def sentiment(text:str) -> dict:
+def sentiment(text: str) -> dict:
     "VADER scores of `text`: compound, pos, neg, neu"
     return {k: round(float(v), 4) for k, v in _vader().polarity_scores(text).items()}
 
+
 # %% ../../nbs/understand/03_analysis.ipynb #066e6de7
 EMOTIONS = {
-    'joy': ['I am so happy, this is the best day of my life!', 'We did it, I am thrilled and grateful.', 'That made me laugh so hard, what a delight.'],
-    'anger': ['This is outrageous and I am furious about it.', 'I am sick of being lied to, it makes me so angry.', 'That is completely unacceptable, how dare they.'],
-    'fear': ['I am terrified that something terrible will happen.', 'It was frightening, I thought we were going to die.', 'I am scared and anxious about what comes next.'],
-    'sadness': ['I miss her so much, I cried all night.', 'It broke my heart to lose everything.', 'I felt lonely, empty and hopeless.'],
-    'surprise': ['Wow, I cannot believe it, that was totally unexpected!', 'Nobody saw that coming, it shocked everyone.', 'It turns out the opposite was true, which amazed me.'],
-    'neutral': ['The meeting is at three o clock in room four.', 'The report has five sections and an appendix.', 'Next, open the settings page and choose a file.'],
+    'joy': [
+        'I am so happy, this is the best day of my life!',
+        'We did it, I am thrilled and grateful.',
+        'That made me laugh so hard, what a delight.',
+    ],
+    'anger': [
+        'This is outrageous and I am furious about it.',
+        'I am sick of being lied to, it makes me so angry.',
+        'That is completely unacceptable, how dare they.',
+    ],
+    'fear': [
+        'I am terrified that something terrible will happen.',
+        'It was frightening, I thought we were going to die.',
+        'I am scared and anxious about what comes next.',
+    ],
+    'sadness': [
+        'I miss her so much, I cried all night.',
+        'It broke my heart to lose everything.',
+        'I felt lonely, empty and hopeless.',
+    ],
+    'surprise': [
+        'Wow, I cannot believe it, that was totally unexpected!',
+        'Nobody saw that coming, it shocked everyone.',
+        'It turns out the opposite was true, which amazed me.',
+    ],
+    'neutral': [
+        'The meeting is at three o clock in room four.',
+        'The report has five sections and an appendix.',
+        'Next, open the settings page and choose a file.',
+    ],
 }
 GENRES = {
-    'podcast': ['Welcome back to the show, today my guest and I chat about life.', 'In this episode we talk about our week and answer listener questions.'],
-    'interview': ['Thank you for joining us, tell me about your career.', 'My next question for you is how you got started.'],
-    'education': ['Today we will learn how this works, step by step.', 'Scientists discovered how the brain stores memories.', 'Let me explain the concept with a simple example.'],
+    'podcast': [
+        'Welcome back to the show, today my guest and I chat about life.',
+        'In this episode we talk about our week and answer listener questions.',
+    ],
+    'interview': [
+        'Thank you for joining us, tell me about your career.',
+        'My next question for you is how you got started.',
+    ],
+    'education': [
+        'Today we will learn how this works, step by step.',
+        'Scientists discovered how the brain stores memories.',
+        'Let me explain the concept with a simple example.',
+    ],
     'gaming': ['I just beat the final boss in this game on hard mode.', 'Let us play the new level and grab the loot.'],
-    'sports': ['He scored in the final minute and won the championship.', 'The team trained hard all season for this match.'],
-    'news': ['Officials announced today that the new policy takes effect next week.', 'Breaking news from the capital this morning.'],
-    'comedy': ['So a guy walks into a bar, and the bartender says, you again?', 'That joke killed, the whole audience was laughing.'],
-    'business': ['Raise your prices and focus on revenue and customers.', 'Our startup grew its sales and profit by sixty percent.', 'Saving and investing money early builds wealth.'],
-    'tech': ['I wrote a program in Python to automate the task.', 'The new chip and software update make the phone faster.', 'Learning to code lets you build your own apps.'],
+    'sports': [
+        'He scored in the final minute and won the championship.',
+        'The team trained hard all season for this match.',
+    ],
+    'news': [
+        'Officials announced today that the new policy takes effect next week.',
+        'Breaking news from the capital this morning.',
+    ],
+    'comedy': [
+        'So a guy walks into a bar, and the bartender says, you again?',
+        'That joke killed, the whole audience was laughing.',
+    ],
+    'business': [
+        'Raise your prices and focus on revenue and customers.',
+        'Our startup grew its sales and profit by sixty percent.',
+        'Saving and investing money early builds wealth.',
+    ],
+    'tech': [
+        'I wrote a program in Python to automate the task.',
+        'The new chip and software update make the phone faster.',
+        'Learning to code lets you build your own apps.',
+    ],
     'faith': ['Let us pray together and give thanks to God.', 'Faith and scripture guide how we live and love.'],
 }
 # Is this a moment worth clipping at all? `substance` describes what people share (an insight or
 # tip, a personal story, a strong feeling, a surprising fact); `filler` what they skip
 # (greetings and sign-offs, housekeeping, technical trouble, sponsor reads, idle small talk).
 VALUE = {
-    'substance': ['Here is the one thing that made the biggest difference, and why it works.',
-                  'When I was young, something happened that changed my life forever.',
-                  'I am furious, it is unfair and people got hurt, and nobody was held responsible.',
-                  'It turns out most people get this wrong, and the fix takes five minutes.',
-                  'I will never forget that moment, I cried with joy.'],
-    'filler': ['Hi everyone, welcome back to the show, thanks for tuning in.',
-               'Sorry, let me check the microphone, can you hear me, one second.',
-               'This episode is supported by our sponsor, the discount code is in the notes.',
-               'How was your weekend? It rained, we stayed in, nothing special.',
-               'Okay, I think we are out of time, thanks for listening, bye for now.',
-               'Um, where was I, I lost my train of thought, let us move on.'],
+    'substance': [
+        'Here is the one thing that made the biggest difference, and why it works.',
+        'When I was young, something happened that changed my life forever.',
+        'I am furious, it is unfair and people got hurt, and nobody was held responsible.',
+        'It turns out most people get this wrong, and the fix takes five minutes.',
+        'I will never forget that moment, I cried with joy.',
+    ],
+    'filler': [
+        'Hi everyone, welcome back to the show, thanks for tuning in.',
+        'Sorry, let me check the microphone, can you hear me, one second.',
+        'This episode is supported by our sponsor, the discount code is in the notes.',
+        'How was your weekend? It rained, we stayed in, nothing special.',
+        'Okay, I think we are out of time, thanks for listening, bye for now.',
+        'Um, where was I, I lost my train of thought, let us move on.',
+    ],
 }
 _PROTOS, _PLOCK = {}, threading.Lock()
 
-def _prototypes(enc:SentenceEncoder, labels:dict) -> tuple[list[str], np.ndarray]:
+
+def _prototypes(enc: SentenceEncoder, labels: dict) -> tuple[list[str], np.ndarray]:
     key = (enc.model_id, id(labels))
     with _PLOCK:
         if key not in _PROTOS:
@@ -74,38 +148,59 @@ def _prototypes(enc:SentenceEncoder, labels:dict) -> tuple[list[str], np.ndarray
             _PROTOS[key] = (names, P / np.linalg.norm(P, axis=1, keepdims=True))
         return _PROTOS[key]
 
+
 # %% ../../nbs/understand/03_analysis.ipynb #05ab47f5
-def classify(E:np.ndarray, enc:SentenceEncoder, labels:dict, temperature:float=0.05) -> list[dict]:
+def classify(E: np.ndarray, enc: SentenceEncoder, labels: dict, temperature: float = 0.05) -> list[dict]:
     "Per row of unit embeddings `E`, a `{label: probability}` over `labels` by prototype similarity"
     names, P = _prototypes(enc, labels)
     S = np.atleast_2d(E) @ P.T / temperature
-    S = np.exp(S - S.max(1, keepdims=True)); S /= S.sum(1, keepdims=True)
+    S = np.exp(S - S.max(1, keepdims=True))
+    S /= S.sum(1, keepdims=True)
     return [{n: round(float(p), 4) for n, p in zip(names, row)} for row in S]
 
+
 # %% ../../nbs/understand/03_analysis.ipynb #9bf81fc6
-def top(d:dict) -> str: return max(d, key=d.get)
+def top(d: dict) -> str:
+    return max(d, key=d.get)
+
 
 # %% ../../nbs/understand/03_analysis.ipynb #51eb9dec
-_HEDGES = r"\b(um+|uh+|erm?|hmm+|ah|i think|i guess|i suppose|probably|maybe|you know|i mean|kind of|sort of|anyway|okay|ok|yeah|basically|or something|whatever|i don'?t know|let me see|let us see|never mind)\b"
+_HEDGES = (
+    r"\b(um+|uh+|erm?|hmm+|ah|i think|i guess|i suppose|probably|maybe|you know|i mean|kind of|sort "
+    r"of|anyway|okay|ok|yeah|basically|or something|whatever|i don'?t know|let me see|let us see|never mind)\b"
+)
 
-def disfluency(text:str) -> float:
+
+def disfluency(text: str) -> float:
     "Share of the words of `text` that belong to fillers and hedges"
     n = len(re.findall(r"[A-Za-z']+", text))
-    if not n: return 0.0
+    if not n:
+        return 0.0
     hits = re.findall(_HEDGES, text.lower())
     return min(1.0, sum(len(h.split()) for h in hits) / n)
 
+
 # %% ../../nbs/understand/03_analysis.ipynb #7676ee88
-def keywords(text:str, n:int=5, max_words:int=2, enc:SentenceEncoder|None=None, centroid:np.ndarray|None=None,
-             diversity:float=0.3) -> list[str]:
+def keywords(
+    text: str,
+    n: int = 5,
+    max_words: int = 2,
+    enc: SentenceEncoder | None = None,
+    centroid: np.ndarray | None = None,
+    diversity: float = 0.3,
+) -> list[str]:
     "Up to `n` key phrases of `text`, most relevant first (re-ranked by meaning when `enc` is given)"
     import yake
-    if not text.strip(): return []
+
+    if not text.strip():
+        return []
     cands = []
     for kw, _ in yake.KeywordExtractor(lan='en', n=max_words, top=n * 4, dedupLim=0.7).extract_keywords(text):
         k = kw.lower()
-        if not any(k in o or o in k for o in cands): cands.append(k)
-    if enc is None or len(cands) <= 1: return cands[:n]
+        if not any(k in o or o in k for o in cands):
+            cands.append(k)
+    if enc is None or len(cands) <= 1:
+        return cands[:n]
     K = enc.encode(cands)
     c = enc.encode([text])[0] if centroid is None else centroid / (np.linalg.norm(centroid) + 1e-9)
     rel, picked = K @ c, []
@@ -116,31 +211,38 @@ def keywords(text:str, n:int=5, max_words:int=2, enc:SentenceEncoder|None=None, 
         picked.append(int(np.argmax(mmr)))
     return [cands[i] for i in picked]
 
+
 # %% ../../nbs/understand/03_analysis.ipynb #f37c7c70
-def syllables(word:str) -> int:
+def syllables(word: str) -> int:
     "Approximate English syllable count"
     w = re.sub(r'[^a-z]', '', word.lower())
-    if not w: return 0
+    if not w:
+        return 0
     n = len(re.findall(r'[aeiouy]+', w))
-    if w.endswith('e') and not w.endswith(('le', 'ee')) and n > 1: n -= 1
+    if w.endswith('e') and not w.endswith(('le', 'ee')) and n > 1:
+        n -= 1
     return max(1, n)
 
+
 # %% ../../nbs/understand/03_analysis.ipynb #cf4d7daa
-def readability_grade(text:str) -> float:
+def readability_grade(text: str) -> float:
     "Flesch-Kincaid grade level of `text`"
     words = re.findall(r"[A-Za-z']+", text)
-    if not words: return 0.0
+    if not words:
+        return 0.0
     sents = max(1, len(re.findall(r'[.!?]+', text)))
     return round(0.39 * len(words) / sents + 11.8 * sum(map(syllables, words)) / len(words) - 15.59, 2)
 
+
 # %% ../../nbs/understand/03_analysis.ipynb #97609117
-def audience(grade:float, category:str|None=None) -> str:
+def audience(grade: float, category: str | None = None) -> str:
     "Who the text speaks to, from its grade level and category"
     a = 'general audience' if grade <= 6 else 'teens and adults' if grade <= 10 else 'professionals and enthusiasts'
     return f'{category}: {a}' if category and category not in ('podcast', 'interview', 'news') else a
 
+
 # %% ../../nbs/understand/03_analysis.ipynb #381da3c6
-def analyse_text(texts:list[str], enc:SentenceEncoder|None=None, E:np.ndarray|None=None) -> list[dict]:
+def analyse_text(texts: list[str], enc: SentenceEncoder | None = None, E: np.ndarray | None = None) -> list[dict]:
     "Sentiment, emotion, category, keywords, complexity and audience of each of `texts` (embeddings reused when given)"
     enc = enc or SentenceEncoder()
     E = enc.encode(texts) if E is None else E
@@ -148,20 +250,36 @@ def analyse_text(texts:list[str], enc:SentenceEncoder|None=None, E:np.ndarray|No
     out = []
     for t, emo, cat in zip(texts, emos, cats):
         g = readability_grade(t)
-        out.append(dict(sentiment=sentiment(t), emotion=dict(label=top(emo), scores=emo), category=dict(label=top(cat), scores=cat),
-                        keywords=keywords(t), complexity=dict(grade=g), audience=audience(g, top(cat))))
+        out.append(
+            dict(
+                sentiment=sentiment(t),
+                emotion=dict(label=top(emo), scores=emo),
+                category=dict(label=top(cat), scores=cat),
+                keywords=keywords(t),
+                complexity=dict(grade=g),
+                audience=audience(g, top(cat)),
+            )
+        )
     return out
 
+
 # %% ../../nbs/understand/03_analysis.ipynb #e3de8204
-def prosody_track(audio:np.ndarray, sample_rate:int=16000, hop:float=0.1, win:float=0.04,
-                  fmin:float=60.0, fmax:float=400.0) -> dict:
+def prosody_track(
+    audio: np.ndarray,
+    sample_rate: int = 16000,
+    hop: float = 0.1,
+    win: float = 0.04,
+    fmin: float = 60.0,
+    fmax: float = 400.0,
+) -> dict:
     "Loudness (dBFS) and pitch (Hz, 0 when unvoiced) every `hop` seconds"
     h, w = int(hop * sample_rate), int(win * sample_rate)
     n = len(audio) // h
-    if n == 0: return dict(hop=hop, db=[], f0=[])
-    frames = audio[:n * h].reshape(n, h).astype(np.float32)
-    db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-10)
-    x = frames[:, (h - w) // 2:(h - w) // 2 + w]
+    if n == 0:
+        return dict(hop=hop, db=[], f0=[])
+    frames = audio[: n * h].reshape(n, h).astype(np.float32)
+    db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
+    x = frames[:, (h - w) // 2 : (h - w) // 2 + w]
     x = x - x.mean(1, keepdims=True)
     F = np.fft.rfft(x, 2 * w, axis=1)
     ac = np.fft.irfft(np.abs(F) ** 2, axis=1)[:, :w]
@@ -172,13 +290,16 @@ def prosody_track(audio:np.ndarray, sample_rate:int=16000, hop:float=0.1, win:fl
     f0 = np.where(voiced, sample_rate / lag, 0.0)
     return dict(hop=hop, db=np.round(db, 1).tolist(), f0=np.round(f0, 1).tolist())
 
+
 # %% ../../nbs/understand/03_analysis.ipynb #c8d587d4
-def prosody(track:dict, start:float, end:float, n_words:int=0) -> dict:
+def prosody(track: dict, start: float, end: float, n_words: int = 0) -> dict:
     "Speech rate (words a minute), loudness and pitch variation between `start` and `end`"
     i0, i1 = int(start / track['hop']), int(np.ceil(end / track['hop']))
     db, f0 = np.array(track['db'][i0:i1]), np.array(track['f0'][i0:i1])
     v = f0 > 0
-    return dict(speech_rate_wpm=round(n_words / max(end - start, 1e-6) * 60, 1),
-                loudness_variation_db=round(float(np.std(db[v])), 2) if v.sum() > 2 else 0.0,
-                pitch_variation_st=round(float(np.std(12 * np.log2(f0[v] / np.median(f0[v])))), 2) if v.sum() > 2 else 0.0,
-                voiced=round(float(v.mean()), 3) if len(v) else 0.0)
+    return dict(
+        speech_rate_wpm=round(n_words / max(end - start, 1e-6) * 60, 1),
+        loudness_variation_db=round(float(np.std(db[v])), 2) if v.sum() > 2 else 0.0,
+        pitch_variation_st=round(float(np.std(12 * np.log2(f0[v] / np.median(f0[v])))), 2) if v.sum() > 2 else 0.0,
+        voiced=round(float(v.mean()), 3) if len(v) else 0.0,
+    )

@@ -13,47 +13,106 @@ from ..core.basics import ParameterError
 from .analysis import sentiment, disfluency
 
 # %% auto #0
-__all__ = ['FEATURE_POINTS', 'SUBSCORE_WEIGHTS', 'REASONS', 'Sent', 'clip_features', 'parse_weights', 'ScoreResult',
-           'HeuristicScorer']
+__all__ = [
+    'FEATURE_POINTS',
+    'SUBSCORE_WEIGHTS',
+    'REASONS',
+    'Sent',
+    'clip_features',
+    'parse_weights',
+    'ScoreResult',
+    'HeuristicScorer',
+]
 
 # %% ../../nbs/understand/05_score.ipynb #fa14869b
 _WEAK = ('so', 'and', 'um', 'uh', 'like', 'well', 'okay', 'ok', 'yeah', 'but', 'you know', 'i mean', 'anyway')
-_DANGLING = ('this', 'that', 'it', "it's", 'they', 'he', 'she', 'these', 'those', 'but', 'and', 'so', 'because',
-             'which', 'also', 'then', 'there', 'him', 'her', 'them')
-_BOLD = r"\b(never|always|most|best|worst|biggest|secret|mistake|truth|nobody|everyone|everybody|only|wrong|myth|stop|must|ever|far too)\b"
-_CURIOUS = r"(here'?s (why|how|the)|here is (the|why|how|something)|turns out|nobody tells|no one tells|the (real )?reason|the secret|the trick|the lesson|what happened|let me tell you|guess what|the problem is|the truth is|i wish someone)"
-_NUMBER = r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|fifty|hundred|thousand|million|billion|percent|half|twice|double|doubled)\b"
-_STORY = (r"\b(when (i|we|my)|i remember|i will never forget|years ago|the (day|night|moment|first time|last time)|once|that (day|night|moment)|"
-          r"last (year|week|month|summer|winter|christmas)|i was|we were|i had|i grew up|i felt|i realised|i realized|i learned|"
-          r"my (father|mother|dad|mum|mom|grandmother|grandfather|brother|sister|wife|husband|daughter|son|boss|friend|family|first))\b")
+_DANGLING = (
+    'this',
+    'that',
+    'it',
+    "it's",
+    'they',
+    'he',
+    'she',
+    'these',
+    'those',
+    'but',
+    'and',
+    'so',
+    'because',
+    'which',
+    'also',
+    'then',
+    'there',
+    'him',
+    'her',
+    'them',
+)
+_BOLD = (
+    r"\b(never|always|most|best|worst|biggest|secret|mistake|truth|nobody|everyone|everybody|only|wrong|myth|stop|must"
+    r"|ever|far too)\b"
+)
+_CURIOUS = (
+    r"(here'?s (why|how|the)|here is (the|why|how|something)|turns out|nobody tells|no one tells"
+    r"|the (real )?reason|the secret|the trick|the lesson|what happened|let me tell you|guess what"
+    r"|the problem is|the truth is|i wish someone)"
+)
+_NUMBER = (
+    r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|fifty|hundred|thousand|million|billion"
+    r"|percent|half|twice|double|doubled)\b"
+)
+_STORY = (
+    r"\b(when (i|we|my)|i remember|i will never forget|years ago|the (day|night|moment|first time|last time)|once"
+    r"|that (day|night|moment)|last (year|week|month|summer|winter|christmas)|i was|we were|i had|i grew up|i felt"
+    r"|i realised|i realized|i learned|my (father|mother|dad|mum|mom|grandmother|grandfather|brother|sister|wife"
+    r"|husband|daughter|son|boss|friend|family|first))\b"
+)
 _HUMOUR = r"\b(laugh|laughed|laughing|funny|joke|hilarious|haha|lol)\b"
 
-def _rate(pattern:str, text:str) -> float: return len(re.findall(pattern, text, flags=re.I))
+
+def _rate(pattern: str, text: str) -> float:
+    return len(re.findall(pattern, text, flags=re.I))
+
 
 # %% ../../nbs/understand/05_score.ipynb #15676036
 @dataclass
 class Sent:
     "A sentence of a candidate, with its times and topic"
+
     text: str
     start: float
     end: float
     topic: int = 0
 
+
 # %% ../../nbs/understand/05_score.ipynb #dccb546b
-def clip_features(sents:list[Sent], E:np.ndarray, emotion:dict|None=None, prompt:np.ndarray|None=None,
-                  keywords:list[str]=(), hook_seconds:float=3.0, value:dict|None=None,
-                  pause_before:float|None=None, pause_after:float|None=None) -> dict:
+def clip_features(
+    sents: list[Sent],
+    E: np.ndarray,
+    emotion: dict | None = None,
+    prompt: np.ndarray | None = None,
+    keywords: list[str] = (),
+    hook_seconds: float = 3.0,
+    value: dict | None = None,
+    pause_before: float | None = None,
+    pause_after: float | None = None,
+) -> dict:
     "Every scoring feature of a candidate made of `sents` (with unit embeddings `E`), each in [0, 1]"
-    text = ' '.join(s.text for s in sents); low = text.lower()
+    text = ' '.join(s.text for s in sents)
+    low = text.lower()
     t0 = sents[0].start
     opening = ' '.join(s.text for s in sents if s.start < t0 + hook_seconds) or sents[0].text
     first = opening.lower().strip()
-    words = re.findall(r"[a-z']+", low); n = max(1, len(words))
-    c = E.mean(0); c = c / (np.linalg.norm(c) + 1e-9)
+    words = re.findall(r"[a-z']+", low)
+    n = max(1, len(words))
+    c = E.mean(0)
+    c = c / (np.linalg.norm(c) + 1e-9)
     f = dict(
         hook_question=float(opening.strip().endswith('?') or '?' in sents[0].text),
         hook_number=float(_rate(_NUMBER, opening) > 0),
-        hook_address=float(_rate(r"\b(you|your|you're|you've)\b", re.sub(r"\byou know\b", "", opening, flags=re.I)) > 0),
+        hook_address=float(
+            _rate(r"\b(you|your|you're|you've)\b", re.sub(r"\byou know\b", "", opening, flags=re.I)) > 0
+        ),
         hook_bold=float(_rate(_BOLD, opening) > 0),
         hook_curiosity=float(bool(re.search(_CURIOUS, first))),
         weak_opener=float(any(re.match(rf"{re.escape(w)}\b", first) for w in _WEAK)),
@@ -66,88 +125,144 @@ def clip_features(sents:list[Sent], E:np.ndarray, emotion:dict|None=None, prompt
         story=float(min(1.0, _rate(_STORY, low) / n * 25)),
         substance=float(value['substance']) if value else None,
         rambling=float(min(1.0, disfluency(text) / 0.1)),
-        clean_cut=(0.5 * (pause_before >= 0.5) + 0.5 * (pause_after >= 0.5)) if pause_before is not None and pause_after is not None else None,
+        clean_cut=(0.5 * (pause_before >= 0.5) + 0.5 * (pause_after >= 0.5))
+        if pause_before is not None and pause_after is not None
+        else None,
         humour=float(min(1.0, _rate(_HUMOUR, low))),
         prompt_match=float(np.clip((float(c @ prompt) - 0.1) / 0.5, 0, 1)) if prompt is not None else None,
         keyword_match=(sum(k.lower() in low for k in keywords) / len(keywords)) if keywords else None,
     )
     return f
 
+
 # %% ../../nbs/understand/05_score.ipynb #5cfe941e
 FEATURE_POINTS = {
-    'hook': dict(hook_question=25, hook_number=15, hook_address=10, hook_bold=20, hook_curiosity=25, weak_opener=-25, rambling=-30),
+    'hook': dict(
+        hook_question=25,
+        hook_number=15,
+        hook_address=10,
+        hook_bold=20,
+        hook_curiosity=25,
+        weak_opener=-25,
+        rambling=-30,
+    ),
     'coherence': dict(standalone_start=25, complete_end=20, single_topic=20, cohesion=10, clean_cut=25, rambling=-30),
     'connection': dict(substance=40, emotion=15, sentiment=15, story=25, humour=5),
     'trend': dict(prompt_match=70, keyword_match=30),
 }
 SUBSCORE_WEIGHTS = dict(hook=0.3, coherence=0.3, connection=0.25, trend=0.15)
-REASONS = dict(hook_question='opens with a question', hook_number='puts a number up front', hook_address='speaks straight to the viewer',
-               hook_bold='leads with a bold claim', hook_curiosity='opens a curiosity gap', standalone_start='stands on its own',
-               complete_end='ends on a complete thought', single_topic='stays on one topic', cohesion='keeps a tight focus',
-               emotion='carries real emotion', sentiment='has a strong tone', story='tells a personal story', humour='is funny',
-               prompt_match='matches your prompt', keyword_match='hits trending keywords', substance='has real substance',
-               clean_cut='starts and ends on clean pauses', weak_opener='opens weakly', rambling='rambles')
+REASONS = dict(
+    hook_question='opens with a question',
+    hook_number='puts a number up front',
+    hook_address='speaks straight to the viewer',
+    hook_bold='leads with a bold claim',
+    hook_curiosity='opens a curiosity gap',
+    standalone_start='stands on its own',
+    complete_end='ends on a complete thought',
+    single_topic='stays on one topic',
+    cohesion='keeps a tight focus',
+    emotion='carries real emotion',
+    sentiment='has a strong tone',
+    story='tells a personal story',
+    humour='is funny',
+    prompt_match='matches your prompt',
+    keyword_match='hits trending keywords',
+    substance='has real substance',
+    clean_cut='starts and ends on clean pauses',
+    weak_opener='opens weakly',
+    rambling='rambles',
+)
 
-def parse_weights(spec:str|dict|None) -> dict:
+
+def parse_weights(spec: str | dict | None) -> dict:
     "Sub-score weights from `hook=0.4,coherence=0.3,...` (missing ones keep their defaults)"
     w = dict(SUBSCORE_WEIGHTS)
-    if not spec: return w
-    items = spec.items() if isinstance(spec, dict) else [p.split('=', 1) if '=' in p else (p, None) for p in str(spec).split(',') if p.strip()]
+    if not spec:
+        return w
+    items = (
+        spec.items()
+        if isinstance(spec, dict)
+        else [p.split('=', 1) if '=' in p else (p, None) for p in str(spec).split(',') if p.strip()]
+    )
     for k, v in items:
         k = str(k).strip()
-        if k not in w: raise ParameterError(f"--weights: unknown sub-score {k!r}; use hook, coherence, connection, trend")
-        try: v = float(v)
-        except (TypeError, ValueError): raise ParameterError(f"--weights: {k} needs a number, as in {k}=0.3 (got {v!r})") from None
-        if not 0 <= v <= 10: raise ParameterError(f"--weights: {k} must be between 0 and 10 (got {v:g})")
+        if k not in w:
+            raise ParameterError(f"--weights: unknown sub-score {k!r}; use hook, coherence, connection, trend")
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise ParameterError(f"--weights: {k} needs a number, as in {k}=0.3 (got {v!r})") from None
+        if not 0 <= v <= 10:
+            raise ParameterError(f"--weights: {k} must be between 0 and 10 (got {v:g})")
         w[k] = v
-    if sum(w.values()) <= 0: raise ParameterError("--weights: at least one weight must be positive")
+    if sum(w.values()) <= 0:
+        raise ParameterError("--weights: at least one weight must be positive")
     return w
+
 
 # %% ../../nbs/understand/05_score.ipynb #3b75432c
 @dataclass
 class ScoreResult:
     "What a scorer says about one candidate"
+
     score: float
     subscores: dict
     contributions: dict = field(default_factory=dict)  # feature -> points of the overall score
     reason: str = ''
-    extra: dict = field(default_factory=dict)          # what else a scorer reports (a learned model: its prediction and weight)
+    extra: dict = field(default_factory=dict)  # what else a scorer reports (a learned model: its prediction and weight)
+
 
 # %% ../../nbs/understand/05_score.ipynb #08447389
 class HeuristicScorer:
     "The documented hand-weighted score; replace or blend with a learned model through the same `score` method"
+
     name = 'heuristic-v1'
-    def __init__(self, weights:str|dict|None=None, prompt_weight:float=0.6, points:dict|None=None):
+
+    def __init__(self, weights: str | dict | None = None, prompt_weight: float = 0.6, points: dict | None = None):
         self.weights, self.prompt_weight = parse_weights(weights), prompt_weight
-        self.points = points or FEATURE_POINTS   # sub-score -> {feature: points}; change it to test a variant
+        self.points = points or FEATURE_POINTS  # sub-score -> {feature: points}; change it to test a variant
 
-    def without(self, *features:str) -> 'HeuristicScorer':
+    def without(self, *features: str) -> 'HeuristicScorer':
         "The same scorer with `features` switched off (for ablations)"
-        s = HeuristicScorer(self.weights, self.prompt_weight, {k: {f: p for f, p in v.items() if f not in features} for k, v in self.points.items()})
-        s.name = f"{self.name}-without-{'-'.join(features)}"; return s
+        s = HeuristicScorer(
+            self.weights,
+            self.prompt_weight,
+            {k: {f: p for f, p in v.items() if f not in features} for k, v in self.points.items()},
+        )
+        s.name = f"{self.name}-without-{'-'.join(features)}"
+        return s
 
-    def score(self, features:dict) -> ScoreResult:
+    def score(self, features: dict) -> ScoreResult:
         w = dict(self.weights)
-        if features.get('prompt_match') is None and features.get('keyword_match') is None: w['trend'] = 0.0
+        if features.get('prompt_match') is None and features.get('keyword_match') is None:
+            w['trend'] = 0.0
         total = sum(w.values()) or 1.0
         pw = self.prompt_weight if features.get('prompt_match') is not None else 0.0
         subs, contrib = {}, {}
         for sub, pts in self.points.items():
             raw = sum(p * (features.get(k) or 0.0) for k, p in pts.items())
             subs[sub] = round(float(np.clip(raw, 0, 100)), 1)
-            for k, p in pts.items(): contrib[k] = contrib.get(k, 0.0) + p * (features.get(k) or 0.0) * w[sub] / total * (1 - pw)
+            for k, p in pts.items():
+                contrib[k] = contrib.get(k, 0.0) + p * (features.get(k) or 0.0) * w[sub] / total * (1 - pw)
         overall = sum(subs[s] * w[s] for s in subs) / total * (1 - pw)
         if pw:
-            overall += pw * 100 * features['prompt_match']; contrib['prompt_match'] += pw * 100 * features['prompt_match']
+            overall += pw * 100 * features['prompt_match']
+            contrib['prompt_match'] += pw * 100 * features['prompt_match']
         contrib = {k: round(v, 2) for k, v in contrib.items()}
         return ScoreResult(round(overall, 1), subs, contrib, self.reason(contrib))
 
     @staticmethod
-    def reason(contrib:dict) -> str:
+    def reason(contrib: dict) -> str:
         "One sentence naming the features that drove the score (and the worst penalty)"
         pos = [k for k, v in sorted(contrib.items(), key=lambda kv: -kv[1]) if v > 0][:3]
         neg = [k for k, v in sorted(contrib.items(), key=lambda kv: kv[1]) if v <= -2][:1]
-        if not pos and not neg: return 'Nothing stands out in this moment.'
-        body = ', '.join(REASONS[k] for k in pos[:-1]) + (' and ' if len(pos) > 1 else '') + (REASONS[pos[-1]] if pos else '')
-        if neg: body = (body + ', but ' if body else '') + REASONS[neg[0]]
+        if not pos and not neg:
+            return 'Nothing stands out in this moment.'
+        body = (
+            ', '.join(REASONS[k] for k in pos[:-1])
+            + (' and ' if len(pos) > 1 else '')
+            + (REASONS[pos[-1]] if pos else '')
+        )
+        if neg:
+            body = (body + ', but ' if body else '') + REASONS[neg[0]]
         return 'This clip ' + body + '.'

@@ -12,60 +12,120 @@ from ..core.basics import NoSpeechError, ParameterError
 from ..media.transcribe import Word, join_words
 
 # %% auto #0
-__all__ = ['WEAK_OPENERS', 'FILLERS', 'Sentence', 'ends_sentence', 'split_sentences', 'opener_skip', 'Candidate',
-           'candidate_windows', 'placeholder_score', 'select_clips', 'cut_points', 'is_filler', 'edit_list', 'map_time',
-           'no_candidates_error', 'plan_clips']
+__all__ = [
+    'WEAK_OPENERS',
+    'FILLERS',
+    'Sentence',
+    'ends_sentence',
+    'split_sentences',
+    'opener_skip',
+    'Candidate',
+    'candidate_windows',
+    'placeholder_score',
+    'select_clips',
+    'cut_points',
+    'is_filler',
+    'edit_list',
+    'map_time',
+    'no_candidates_error',
+    'plan_clips',
+]
+
 
 # %% ../../nbs/understand/01_segment.ipynb #131981fe
 @dataclass
 class Sentence:
     "Words `[i0, i1)` of a transcript that form one sentence"
+
     i0: int
     i1: int
     start: float
     end: float
     text: str
 
+
 # %% ../../nbs/understand/01_segment.ipynb #505789ce
-def ends_sentence(w:str) -> bool: return w.strip().rstrip('"\')]»”’')[-1:] in ('.', '?', '!', '…')
+def ends_sentence(w: str) -> bool:
+    return w.strip().rstrip('"\')]»”’')[-1:] in ('.', '?', '!', '…')
+
 
 # %% ../../nbs/understand/01_segment.ipynb #4b67047d
-def _ends_clause(w:str) -> bool: return w.strip().rstrip('"\')]»”’')[-1:] in (',', ';', ':')
+def _ends_clause(w: str) -> bool:
+    return w.strip().rstrip('"\')]»”’')[-1:] in (',', ';', ':')
+
 
 # %% ../../nbs/understand/01_segment.ipynb #6fb91f47
-def split_sentences(words:list[Word], max_pause:float=0.65, soft_words:int=30, max_words:int=80,
-                    clause_pause:float=0.2) -> list[Sentence]:
+def split_sentences(
+    words: list[Word], max_pause: float = 0.65, soft_words: int = 30, max_words: int = 80, clause_pause: float = 0.2
+) -> list[Sentence]:
     "Split `words` into sentences at terminal punctuation and long pauses (and at clauses in long run-ons)"
     out, i0 = [], 0
     for i, w in enumerate(words):
         n, last = i + 1 - i0, i == len(words) - 1
         gap = 0.0 if last else words[i + 1].start - w.end
-        if (last or ends_sentence(w.word) or gap > max_pause or n >= max_words
-                or (n >= soft_words and _ends_clause(w.word) and gap >= clause_pause)):
-            ws = words[i0:i + 1]
-            out.append(Sentence(i0, i + 1, ws[0].start, ws[-1].end, join_words(ws))); i0 = i + 1
+        if (
+            last
+            or ends_sentence(w.word)
+            or gap > max_pause
+            or n >= max_words
+            or (n >= soft_words and _ends_clause(w.word) and gap >= clause_pause)
+        ):
+            ws = words[i0 : i + 1]
+            out.append(Sentence(i0, i + 1, ws[0].start, ws[-1].end, join_words(ws)))
+            i0 = i + 1
     return out
 
+
 # %% ../../nbs/understand/01_segment.ipynb #3ea9ebfd
-WEAK_OPENERS = ('so', 'and', 'um', 'uh', 'er', 'erm', 'ah', 'hmm', 'mm', 'well', 'okay', 'ok', 'yeah', 'yes', 'anyway',
-                'alright', 'right', 'like', 'now', 'you know', 'i mean', 'oh')
+WEAK_OPENERS = (
+    'so',
+    'and',
+    'um',
+    'uh',
+    'er',
+    'erm',
+    'ah',
+    'hmm',
+    'mm',
+    'well',
+    'okay',
+    'ok',
+    'yeah',
+    'yes',
+    'anyway',
+    'alright',
+    'right',
+    'like',
+    'now',
+    'you know',
+    'i mean',
+    'oh',
+)
 _OPENER_SET = {tuple(w.split()) for w in WEAK_OPENERS}
 
-def _bare(w:str) -> str: return w.strip().strip('.,!?;:"\'()[]…-').lower()
+
+def _bare(w: str) -> str:
+    return w.strip().strip('.,!?;:"\'()[]…-').lower()
+
 
 # %% ../../nbs/understand/01_segment.ipynb #b376bb87
-def opener_skip(words:list[Word], keep:int=3) -> int:
+def opener_skip(words: list[Word], keep: int = 3) -> int:
     "How many leading `words` are weak openers to trim (leaving at least `keep` words)"
     toks, i = [_bare(w.word) for w in words], 0
     while True:
         for n in (2, 1):
-            if tuple(toks[i:i + n]) in _OPENER_SET and len(toks) - (i + n) >= keep: i += n; break
-        else: return i
+            if tuple(toks[i : i + n]) in _OPENER_SET and len(toks) - (i + n) >= keep:
+                i += n
+                break
+        else:
+            return i
+
 
 # %% ../../nbs/understand/01_segment.ipynb #d0c70a69
 @dataclass
 class Candidate:
     "Sentences `[s0, s1)` as a possible clip, with its words `[i0, i1)` and score"
+
     s0: int
     s1: int
     i0: int
@@ -74,34 +134,55 @@ class Candidate:
     end: float
     text: str
     score: float = 0.0
-    first: str = ''    # the first sentence as the clip speaks it (weak opener trimmed)
+    first: str = ''  # the first sentence as the clip speaks it (weak opener trimmed)
+
     @property
-    def duration(self) -> float: return self.end - self.start
+    def duration(self) -> float:
+        return self.end - self.start
+
 
 # %% ../../nbs/understand/01_segment.ipynb #61fd64e1
-def _cap(s:str) -> str: return s[:1].upper() + s[1:]
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
 
 # %% ../../nbs/understand/01_segment.ipynb #6c4fa7a3
-def candidate_windows(sentences:list[Sentence], min_duration:float=15, max_duration:float=60,
-                      words:list[Word]|None=None) -> list[Candidate]:
-    "All runs of whole sentences lasting `min_duration`..`max_duration` seconds (weak openers trimmed when `words` are given)"
+def candidate_windows(
+    sentences: list[Sentence], min_duration: float = 15, max_duration: float = 60, words: list[Word] | None = None
+) -> list[Candidate]:
+    """All runs of whole sentences lasting `min_duration`..`max_duration` seconds (weak openers trimmed when `words`
+    are given)"""
     out = []
     for a, sa in enumerate(sentences):
         i0, start, first = sa.i0, sa.start, sa.text
-        if words is not None and (k := opener_skip(words[sa.i0:sa.i1])):
-            i0 = sa.i0 + k; start = words[i0].start; first = _cap(join_words(words[i0:sa.i1]))
+        if words is not None and (k := opener_skip(words[sa.i0 : sa.i1])):
+            i0 = sa.i0 + k
+            start = words[i0].start
+            first = _cap(join_words(words[i0 : sa.i1]))
         for b in range(a, len(sentences)):
             dur = sentences[b].end - start
-            if dur > max_duration: break
+            if dur > max_duration:
+                break
             if dur >= min_duration:
-                out.append(Candidate(a, b + 1, i0, sentences[b].i1, start, sentences[b].end,
-                                     ' '.join([first] + [s.text for s in sentences[a + 1:b + 1]]), first=first))
+                out.append(
+                    Candidate(
+                        a,
+                        b + 1,
+                        i0,
+                        sentences[b].i1,
+                        start,
+                        sentences[b].end,
+                        ' '.join([first] + [s.text for s in sentences[a + 1 : b + 1]]),
+                        first=first,
+                    )
+                )
     return out
 
+
 # %% ../../nbs/understand/01_segment.ipynb #2bac98fa
-def placeholder_score(c:Candidate, words:list[Word], min_duration:float, max_duration:float) -> float:
+def placeholder_score(c: Candidate, words: list[Word], min_duration: float, max_duration: float) -> float:
     "Placeholder 0-100 score: speech density, confidence, complete ending, length fit"
-    ws = words[c.i0:c.i1]
+    ws = words[c.i0 : c.i1]
     density = min(1.0, len(ws) / max(c.duration, 1e-6) / 2.5)
     probs = [w.probability for w in ws if w.probability is not None]
     conf = float(np.mean(probs)) if probs else 0.8
@@ -110,32 +191,52 @@ def placeholder_score(c:Candidate, words:list[Word], min_duration:float, max_dur
     fit = max(0.0, 1 - abs(c.duration - mid) / half) if max_duration > min_duration else 1.0
     return round(40 * density + 30 * conf + 15 * complete + 15 * fit, 2)
 
+
 # %% ../../nbs/understand/01_segment.ipynb #c32198c6
-def select_clips(cands:list[Candidate], n:int) -> list[Candidate]:
+def select_clips(cands: list[Candidate], n: int) -> list[Candidate]:
     "Best-scoring candidates, at most `n`, no two overlapping in time"
     picked = []
     for c in sorted(cands, key=lambda c: (-c.score, c.start)):
-        if len(picked) >= n: break
-        if all(c.end <= p.start or c.start >= p.end for p in picked): picked.append(c)
+        if len(picked) >= n:
+            break
+        if all(c.end <= p.start or c.start >= p.end for p in picked):
+            picked.append(c)
     return picked
 
+
 # %% ../../nbs/understand/01_segment.ipynb #bb455ccf
-def cut_points(words:list[Word], i0:int, i1:int, duration:float, pad:float=0.2, guard:float=0.03) -> tuple[float, float]:
+def cut_points(
+    words: list[Word], i0: int, i1: int, duration: float, pad: float = 0.2, guard: float = 0.03
+) -> tuple[float, float]:
     "Start and end seconds for words `[i0, i1)`, padded into the surrounding silence"
     start = words[i0].start - pad
-    if i0 > 0: start = max(start, min(words[i0 - 1].end + guard, words[i0].start))
+    if i0 > 0:
+        start = max(start, min(words[i0 - 1].end + guard, words[i0].start))
     end = words[i1 - 1].end + pad
-    if i1 < len(words): end = min(end, max(words[i1].start - guard, words[i1 - 1].end))
+    if i1 < len(words):
+        end = min(end, max(words[i1].start - guard, words[i1 - 1].end))
     return round(max(0.0, start), 3), round(min(duration, end), 3)
+
 
 # %% ../../nbs/understand/01_segment.ipynb #45150f29
 FILLERS = ('um', 'uh', 'er', 'erm', 'ah', 'hmm', 'mm', 'uhm', 'umm', 'uhh', 'mhm')
 
-def is_filler(w:Word) -> bool: return _bare(w.word) in FILLERS
+
+def is_filler(w: Word) -> bool:
+    return _bare(w.word) in FILLERS
+
 
 # %% ../../nbs/understand/01_segment.ipynb #24ea0cea
-def edit_list(words:list[Word], start:float, end:float, remove_fillers:bool=False, tighten:bool=False,
-              max_pause:float=0.6, keep_pause:float=0.3, min_cut:float=0.1) -> list[tuple[float, float]]:
+def edit_list(
+    words: list[Word],
+    start: float,
+    end: float,
+    remove_fillers: bool = False,
+    tighten: bool = False,
+    max_pause: float = 0.6,
+    keep_pause: float = 0.3,
+    min_cut: float = 0.1,
+) -> list[tuple[float, float]]:
     "Source intervals to keep inside `[start, end]`: fillers and long pauses cut out"
     keep_pause = min(keep_pause, max_pause)
     inside = [w for w in words if w.start >= start - 1e-3 and w.end <= end + 1e-3]
@@ -146,40 +247,71 @@ def edit_list(words:list[Word], start:float, end:float, remove_fillers:bool=Fals
         had_filler = remove_fillers and any(is_filler(w) and a.end <= w.start and w.end <= b.start for w in inside)
         if had_filler or (tighten and gap > max_pause):
             half = min(keep_pause, gap) / 2
-            if had_filler and not tighten: half = min(half, max(0.0, gap - sum(w.end - w.start for w in inside if is_filler(w) and a.end <= w.start and w.end <= b.start)) / 2)
+            if had_filler and not tighten:
+                half = min(
+                    half,
+                    max(
+                        0.0,
+                        gap
+                        - sum(
+                            w.end - w.start for w in inside if is_filler(w) and a.end <= w.start and w.end <= b.start
+                        ),
+                    )
+                    / 2,
+                )
             c0, c1 = a.end + half, b.start - half
-            if c1 - c0 >= min_cut: cuts.append((c0, c1))
+            if c1 - c0 >= min_cut:
+                cuts.append((c0, c1))
     keep, t = [], start
     for c0, c1 in cuts:
-        keep.append((round(t, 3), round(c0, 3))); t = c1
+        keep.append((round(t, 3), round(c0, 3)))
+        t = c1
     keep.append((round(t, 3), round(end, 3)))
     return keep
 
+
 # %% ../../nbs/understand/01_segment.ipynb #f7151fad
-def map_time(t:float, keep:list[tuple[float, float]]) -> float|None:
+def map_time(t: float, keep: list[tuple[float, float]]) -> float | None:
     "Clip time of source time `t` under the edit list `keep` (None if `t` was cut)"
     off = 0.0
     for a, b in keep:
-        if a - 1e-6 <= t <= b + 1e-6: return off + min(max(t, a), b) - a
+        if a - 1e-6 <= t <= b + 1e-6:
+            return off + min(max(t, a), b) - a
         off += b - a
     return None
 
+
 # %% ../../nbs/understand/01_segment.ipynb #9e52b308
-def no_candidates_error(words:list[Word], sents:list[Sentence], min_duration:float, max_duration:float) -> ParameterError:
+def no_candidates_error(
+    words: list[Word], sents: list[Sentence], min_duration: float, max_duration: float
+) -> ParameterError:
     "The error to raise when no sentence run fits `[min_duration, max_duration]`"
     longest = max(s.end - s.start for s in sents)
     if longest > max_duration:
-        return ParameterError(f"every sentence run is longer than --max-duration {max_duration:g} s (one sentence lasts {longest:.0f} s); raise --max-duration")
-    return ParameterError(f"the speech lasts only {words[-1].end - words[0].start:.1f} s, shorter than --min-duration {min_duration:g} s; lower --min-duration")
+        return ParameterError(
+            f"every sentence run is longer than --max-duration {max_duration:g} s (one sentence lasts "
+            f"{longest:.0f} s); raise --max-duration"
+        )
+    return ParameterError(
+        f"the speech lasts only {words[-1].end - words[0].start:.1f} s, shorter than --min-duration "
+        f"{min_duration:g} s; lower --min-duration"
+    )
+
 
 # %% ../../nbs/understand/01_segment.ipynb #b06cb33f
-def plan_clips(words:list[Word], duration:float, n:int=5, min_duration:float=15, max_duration:float=60) -> list[Candidate]:
+def plan_clips(
+    words: list[Word], duration: float, n: int = 5, min_duration: float = 15, max_duration: float = 60
+) -> list[Candidate]:
     "Up to `n` non-overlapping sentence-bounded clips, best first, with cut points as `start`/`end`"
-    if not words: raise NoSpeechError("no speech was recognised, so there is nothing to clip")
+    if not words:
+        raise NoSpeechError("no speech was recognised, so there is nothing to clip")
     sents = split_sentences(words)
     cands = candidate_windows(sents, min_duration, max_duration, words)
-    if not cands: raise no_candidates_error(words, sents, min_duration, max_duration)
-    for c in cands: c.score = placeholder_score(c, words, min_duration, max_duration)
+    if not cands:
+        raise no_candidates_error(words, sents, min_duration, max_duration)
+    for c in cands:
+        c.score = placeholder_score(c, words, min_duration, max_duration)
     picks = select_clips(cands, n)
-    for c in picks: c.start, c.end = cut_points(words, c.i0, c.i1, duration)
+    for c in picks:
+        c.start, c.end = cut_points(words, c.i0, c.i1, duration)
     return picks

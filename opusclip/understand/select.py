@@ -13,85 +13,139 @@ from ..core.basics import ParameterError, NoSpeechError
 from ..media.transcribe import Word
 from .segment import split_sentences, candidate_windows, cut_points, no_candidates_error
 from .topics import SentenceEncoder, topic_boundaries, topic_ids
-from .analysis import prosody, classify, top, EMOTIONS, GENRES, VALUE, sentiment, keywords, readability_grade, audience
+from .analysis import prosody, classify, top, EMOTIONS, GENRES, VALUE, sentiment, keywords
+from .analysis import readability_grade, audience
 from .score import Sent, clip_features, HeuristicScorer, parse_weights
 
 # %% auto #0
 __all__ = ['Guidance', 'packaging', 'select_moments']
 
+
 # %% ../../nbs/understand/06_select.ipynb #227c391b
 @dataclass
 class Guidance:
     "User guidance for choosing moments"
+
     prompt: str | None = None
     keywords: list[str] = field(default_factory=list)
     genre: str | None = None
     weights: str | None = None
 
     def validate(self) -> 'Guidance':
-        if self.prompt is not None and not self.prompt.strip(): raise ParameterError('--prompt must not be empty; leave it out to rank without one')
+        if self.prompt is not None and not self.prompt.strip():
+            raise ParameterError('--prompt must not be empty; leave it out to rank without one')
         if self.genre is not None and self.genre not in GENRES:
             raise ParameterError(f"--genre must be one of {', '.join(GENRES)} (got {self.genre!r})")
         self.keywords = [k.strip() for k in self.keywords if k and k.strip()]
         parse_weights(self.weights)
         return self
 
+
 # %% ../../nbs/understand/06_select.ipynb #bb29b13b
-def _tag(k:str) -> str: return '#' + ''.join(w[:1].upper() + w[1:] for w in re.findall(r'[A-Za-z0-9]+', k))
+def _tag(k: str) -> str:
+    return '#' + ''.join(w[:1].upper() + w[1:] for w in re.findall(r'[A-Za-z0-9]+', k))
+
 
 # %% ../../nbs/understand/06_select.ipynb #0b34d67d
-def packaging(first_sentence:str, kws:list[str], category:str, emotion:str) -> dict:
+def packaging(first_sentence: str, kws: list[str], category: str, emotion: str) -> dict:
     "Title, hashtags and one-line description of a clip"
     first = first_sentence.strip()
-    if len(first.split()) <= 9 and first[-1:] in '?!.': title = first.rstrip('.')
-    elif kws: title = ' & '.join(k.title() for k in kws[:2])
-    else: title = ' '.join(first.split()[:8])
+    if len(first.split()) <= 9 and first[-1:] in '?!.':
+        title = first.rstrip('.')
+    elif kws:
+        title = ' & '.join(k.title() for k in kws[:2])
+    else:
+        title = ' '.join(first.split()[:8])
     tags = []
     for t in [_tag(k) for k in kws] + [_tag(category)]:
-        if len(t) > 1 and t.lower() not in (x.lower() for x in tags): tags.append(t)
+        if len(t) > 1 and t.lower() not in (x.lower() for x in tags):
+            tags.append(t)
     tags = tags[:5]
-    while len(tags) < 3: tags.append(['#Shorts', '#Clips', '#Podcast'][len(tags)])
-    mood = {'neutral': 'An informative', 'joy': 'An upbeat', 'anger': 'A fiery', 'fear': 'A tense', 'sadness': 'A moving', 'surprise': 'A surprising'}[emotion]
+    while len(tags) < 3:
+        tags.append(['#Shorts', '#Clips', '#Podcast'][len(tags)])
+    mood = {
+        'neutral': 'An informative',
+        'joy': 'An upbeat',
+        'anger': 'A fiery',
+        'fear': 'A tense',
+        'sadness': 'A moving',
+        'surprise': 'A surprising',
+    }[emotion]
     desc = f"{mood} {category} moment about {', '.join(kws[:3]) or 'this topic'}."
     return dict(title=title, hashtags=tags, description=desc)
 
+
 # %% ../../nbs/understand/06_select.ipynb #b24910ef
-def select_moments(words:list[Word], duration:float, n:int=5, min_duration:float=15, max_duration:float=60,
-                   guidance:Guidance|None=None, encoder:SentenceEncoder|None=None, scorer=None,
-                   topic_penalty:float=0.85, prosody_track:dict|None=None, frames=None) -> tuple[list[dict], dict]:
+def select_moments(
+    words: list[Word],
+    duration: float,
+    n: int = 5,
+    min_duration: float = 15,
+    max_duration: float = 60,
+    guidance: Guidance | None = None,
+    encoder: SentenceEncoder | None = None,
+    scorer=None,
+    topic_penalty: float = 0.85,
+    prosody_track: dict | None = None,
+    frames=None,
+) -> tuple[list[dict], dict]:
     "Ranked clips (dicts with cut points, scores, reason, analysis, packaging) and the video-level analysis"
-    g = (guidance or Guidance()).validate(); enc = encoder or SentenceEncoder(); scorer = scorer or HeuristicScorer(g.weights)
-    if not words: raise NoSpeechError("no speech was recognised, so there is nothing to clip")
+    g = (guidance or Guidance()).validate()
+    enc = encoder or SentenceEncoder()
+    scorer = scorer or HeuristicScorer(g.weights)
+    if not words:
+        raise NoSpeechError("no speech was recognised, so there is nothing to clip")
     sents = split_sentences(words)
     E = enc.encode([s.text for s in sents])
-    bounds = topic_boundaries(E); tid = topic_ids(len(sents), bounds)
-    vc = E.mean(0); vc /= np.linalg.norm(vc) + 1e-9
+    bounds = topic_boundaries(E)
+    tid = topic_ids(len(sents), bounds)
+    vc = E.mean(0)
+    vc /= np.linalg.norm(vc) + 1e-9
     category = g.genre or top(classify(vc, enc, GENRES)[0])
     cands = candidate_windows(sents, min_duration, max_duration, words)
-    if not cands: raise no_candidates_error(words, sents, min_duration, max_duration)
-    C = np.stack([E[c.s0:c.s1].mean(0) for c in cands]); C /= np.linalg.norm(C, axis=1, keepdims=True) + 1e-9
+    if not cands:
+        raise no_candidates_error(words, sents, min_duration, max_duration)
+    C = np.stack([E[c.s0 : c.s1].mean(0) for c in cands])
+    C /= np.linalg.norm(C, axis=1, keepdims=True) + 1e-9
     emos, vals = classify(C, enc, EMOTIONS), classify(C, enc, VALUE)
-    gap = lambda i: words[i].start - words[i - 1].end if 0 < i < len(words) else 10.0   # silence before word i
+    gap = lambda i: words[i].start - words[i - 1].end if 0 < i < len(words) else 10.0  # silence before word i
     pv = enc.encode([g.prompt])[0] if g.prompt else None
     results = []
     for k, c in enumerate(cands):
-        ss = [Sent(s.text, s.start, s.end, int(tid[i])) for i, s in enumerate(sents[c.s0:c.s1], c.s0)]
+        ss = [Sent(s.text, s.start, s.end, int(tid[i])) for i, s in enumerate(sents[c.s0 : c.s1], c.s0)]
         ss[0] = Sent(c.first, c.start, ss[0].end, ss[0].topic)
-        f = clip_features(ss, E[c.s0:c.s1], emos[k], pv, g.keywords, value=vals[k], pause_before=gap(c.i0), pause_after=gap(c.i1))
+        f = clip_features(
+            ss, E[c.s0 : c.s1], emos[k], pv, g.keywords, value=vals[k], pause_before=gap(c.i0), pause_after=gap(c.i1)
+        )
         c.features = dict(f, duration_s=round(c.end - c.start, 3))
-        r = scorer.score(dict(c.features, category=category, emotion_label=top(emos[k]), text=c.text, embedding=C[k]))   # a learned scorer reads the extras
-        c.score = r.score; results.append(r)
-    main_topic = lambda c: int(np.bincount(tid[c.s0:c.s1]).argmax())
-    def signals(a, b, n_words):   # what the audio and the picture say about a span (when they were analysed)
-        out = prosody(prosody_track, a, b, n_words) if prosody_track else dict(speech_rate_wpm=round(n_words / max(b - a, 1e-6) * 60, 1))
-        if frames is not None: out.update(frames.summary(a, b))
+        r = scorer.score(
+            dict(c.features, category=category, emotion_label=top(emos[k]), text=c.text, embedding=C[k])
+        )  # a learned scorer reads the extras
+        c.score = r.score
+        results.append(r)
+    main_topic = lambda c: int(np.bincount(tid[c.s0 : c.s1]).argmax())
+
+    def signals(a, b, n_words):  # what the audio and the picture say about a span (when they were analysed)
+        out = (
+            prosody(prosody_track, a, b, n_words)
+            if prosody_track
+            else dict(speech_rate_wpm=round(n_words / max(b - a, 1e-6) * 60, 1))
+        )
+        if frames is not None:
+            out.update(frames.summary(a, b))
         return out
+
     picked, topics = [], set()
     order = sorted(range(len(cands)), key=lambda k: -cands[k].score)
     while len(picked) < n:
-        free = [k for k in order if all(cands[k].end <= cands[p].start or cands[k].start >= cands[p].end for p in picked)]
-        if not free: break
-        picked.append(max(free, key=lambda k: cands[k].score * (topic_penalty if main_topic(cands[k]) in topics else 1.0)))
+        free = [
+            k for k in order if all(cands[k].end <= cands[p].start or cands[k].start >= cands[p].end for p in picked)
+        ]
+        if not free:
+            break
+        picked.append(
+            max(free, key=lambda k: cands[k].score * (topic_penalty if main_topic(cands[k]) in topics else 1.0))
+        )
         topics.add(main_topic(cands[picked[-1]]))
     out = []
     for k in picked:
@@ -99,11 +153,36 @@ def select_moments(words:list[Word], duration:float, n:int=5, min_duration:float
         start, end = cut_points(words, c.i0, c.i1, duration)
         kws, emo = keywords(c.text, enc=enc, centroid=C[k]), top(emos[k])
         grade = readability_grade(c.text)
-        out.append(dict(start=start, end=end, text=c.text, score=r.score, subscores=r.subscores, reason=r.reason, scoring=r.extra or None,
-                        contributions=r.contributions, topic=main_topic(c),
-                        analysis=dict(sentiment=sentiment(c.text)['compound'], emotion=emo, category=category, keywords=kws,
-                                      complexity=grade, audience=audience(grade, category), **signals(start, end, c.i1 - c.i0),
-                                      features={k: None if v is None else round(float(v), 4) for k, v in c.features.items()}),
-                        **packaging(c.first, kws, category, emo)))
-    return out, dict(category=category, topics=len(bounds), sentences=len(sents), candidates=len(cands), **signals(0.0, duration, len(words)),
-                     scorer=getattr(scorer, 'name', type(scorer).__name__), encoder=enc.model_id)
+        out.append(
+            dict(
+                start=start,
+                end=end,
+                text=c.text,
+                score=r.score,
+                subscores=r.subscores,
+                reason=r.reason,
+                scoring=r.extra or None,
+                contributions=r.contributions,
+                topic=main_topic(c),
+                analysis=dict(
+                    sentiment=sentiment(c.text)['compound'],
+                    emotion=emo,
+                    category=category,
+                    keywords=kws,
+                    complexity=grade,
+                    audience=audience(grade, category),
+                    **signals(start, end, c.i1 - c.i0),
+                    features={k: None if v is None else round(float(v), 4) for k, v in c.features.items()},
+                ),
+                **packaging(c.first, kws, category, emo),
+            )
+        )
+    return out, dict(
+        category=category,
+        topics=len(bounds),
+        sentences=len(sents),
+        candidates=len(cands),
+        **signals(0.0, duration, len(words)),
+        scorer=getattr(scorer, 'name', type(scorer).__name__),
+        encoder=enc.model_id,
+    )

