@@ -176,7 +176,7 @@ def test_run_records_go_to_any_fsspec_uri(tmp_path, pieces, cache_dir):
     "Executed notebooks written to a non-local URI (memory://, as s3:// would be) and the rows point at them"
     import fsspec
     from opusclip.run.batch import run_batch
-    from opusclip.run.jobs import load_jobs
+    from opusclip.run.queue import load_jobs
     from opusclip.run.catalog import Catalog
     from opusclip.run.options import ClipParams
     os.environ['OPUSCLIP_CACHE'] = cache_dir

@@ -4,9 +4,9 @@ import opentimelineio as otio
 from opusclip.media.encode import write_video
 from opusclip.media.decode import probe
 from opusclip.produce.render import render_clip
-from opusclip.produce.captions import caption_style
+from opusclip.produce.caption_style import caption_style
 from opusclip.understand.segment import map_time
-from opusclip.media.transcribe import Word
+from opusclip.media.transcript import Word
 
 @pytest.fixture(scope='module')
 def source(tmp_path_factory):

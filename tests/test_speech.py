@@ -1,7 +1,8 @@
 "Accuracy of the default model on real speech with reference transcripts (../shared/data/speech)"
 import pytest
 from opusclip.media.decode import decode_audio
-from opusclip.media.transcribe import get_transcriber, word_error_rate
+from opusclip.media.transcribe import get_transcriber
+from opusclip.media.transcript import word_error_rate
 
 FILES = ['jfk.wav'] + [f'sense_and_sensibility_01_austen_64kb-{n}.wav' for n in ('0870', '0880', '0890', '0920', '0930')]
 

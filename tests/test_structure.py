@@ -89,14 +89,15 @@ def test_library_modules_write_no_reports():
 # one option schema ---------------------------------------------------------------------------------------------------
 
 def test_pipeline_parameters_cell_follows_the_schema():
-    from opusclip.run.options import parameter_problems
+    from opusclip.run.schema import parameter_problems
     assert parameter_problems(str(ROOT / 'pipelines' / 'clip_video.ipynb')) == []
 
 
 def test_every_option_is_on_the_command_line_with_the_schema_default():
     from dataclasses import fields
     from opusclip.cli.main import build_parser
-    from opusclip.run.options import ClipParams, options_from_args
+    from opusclip.run.options import ClipParams
+    from opusclip.run.schema import options_from_args
     clip = build_parser().parse_args(['clip', 'x.mp4'])
     assert options_from_args(clip) == ClipParams()
     flags = {a.dest for a in build_parser()._subparsers._group_actions[0].choices['clip']._actions}
@@ -105,7 +106,8 @@ def test_every_option_is_on_the_command_line_with_the_schema_default():
 
 def test_a_changed_default_reaches_cli_help_papermill_check_and_manifests(tmp_path):
     "Edit one default in the schema: the CLI help, the papermill cell check and manifest rows all see it"
-    from opusclip.run.options import ClipParams, option, parameter_problems, json_schema
+    from opusclip.run.options import ClipParams, option
+    from opusclip.run.schema import parameter_problems, json_schema
     from opusclip.cli.main import build_parser
     from opusclip.run.jobs import read_manifest
 

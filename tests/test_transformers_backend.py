@@ -3,7 +3,8 @@ import json
 import pytest
 from conftest import DEMO
 from opusclip.media.decode import decode_audio
-from opusclip.media.transcribe import get_transcriber, word_error_rate, packaged_whisper_base
+from opusclip.media.transcribe import get_transcriber, packaged_whisper_base
+from opusclip.media.transcript import word_error_rate
 
 @pytest.fixture(scope='session')
 def hf_whisper(tmp_path_factory):

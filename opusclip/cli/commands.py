@@ -204,7 +204,7 @@ def jobs_command(
     limit: int = 50,
 ) -> int:
     "`opusclip jobs list|show|cancel|retry`: prints to stdout; returns the exit code"
-    from opusclip.run.jobs import JOB_COLUMNS, load_jobs, resolve
+    from opusclip.run.queue import JOB_COLUMNS, load_jobs, resolve
 
     if action == 'list':
         rows = load_jobs(

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse, os, sys
 from .. import __version__
 from ..core.basics import OpusclipError, demo_video
-from ..run.options import ClipParams, GROUPS, add_options, options_from_args
+from ..run.options import ClipParams, GROUPS
+from ..run.schema import add_options, options_from_args
 from .commands import publish_snapshot, output_stem, run_summary, engagement_command, model_command
 from .commands import jobs_command
 

@@ -14,15 +14,14 @@ from ..media.decode import open_media, probe, sample_frames, decode_audio
 from ..media.encode import add_video_stream
 from ..run.catalog import Catalog
 from ..produce.render import render_clip
-from ..produce.captions import caption_style
-from ..media.transcribe import Word
+from ..produce.caption_style import caption_style
+from ..media.transcript import Word
 from ..media.encode import frame_planes, planes_frame
 from ..produce.framing import crop_box, crop_planes, crop_window
 from ..understand.vision import detect_faces, blazeface
 
 # %% auto #0
 __all__ = [
-    'TARGETS',
     'paired_best',
     'plain_decode',
     'plain_encode',
@@ -30,9 +29,6 @@ __all__ = [
     'render_child',
     'face_detection_times',
     'benchmark_clip',
-    'benchmark_markdown',
-    'verdicts',
-    'run_benchmark',
 ]
 
 
@@ -341,184 +337,3 @@ def benchmark_clip(
         row('scoring (select + prosody + vision)', dur, sec('select') + sec('prosody') + sec('vision')),
         *[row(k, dur, sec(k)) for k in ('probe', 'hash', 'prosody', 'vision', 'select', 'publish')],
     ]
-
-
-# %% ../../nbs/lab/03_benchmark.ipynb #b5561594
-def benchmark_markdown(rows: list[dict], title: str = 'opusclip clip benchmark') -> str:
-    "A Markdown table of benchmark rows"
-    lines = [
-        f'## {title}',
-        '',
-        '| run | stage | media s | wall s | × real time | baseline | baseline s | ratio | peak RSS MB |',
-        '|---|---|---:|---:|---:|---|---:|---:|---:|',
-    ]
-    f = lambda x, n=3: '' if x is None else f'{x:.{n}f}'
-    for r in rows:
-        lines.append(
-            f"| {r['name']} | {r['stage']} | {f(r['media_seconds'], 1)} | {f(r['wall_s'], 2)} | {f(r['rtf'], 4)} | "
-            f"{r.get('baseline') or ''} | {f(r.get('baseline_s'), 2)} | {f(r.get('ratio'), 2)} | "
-            f"{f(r['peak_rss_mb'], 0)} |"
-        )
-    return '\n'.join(lines) + '\n'
-
-
-# %% ../../nbs/lab/03_benchmark.ipynb #4ced39a0
-TARGETS = [  # (what, stage, field, limit)
-    ('transcription at most 0.20x real time', 'transcribe', 'rtf', 0.20),
-    (
-        'everything but transcription and clip encoding at most 0.05x real time',
-        'other (all but transcribe and render)',
-        'rtf',
-        0.05,
-    ),
-    (
-        'decode for analysis at most 1.2x the plain decode',
-        'decode for analysis (audio to 16 kHz mono, best of 3)',
-        'ratio',
-        1.2,
-    ),
-    ('clip encoding at most 1.2x the plain encode', 'clip encoding (render, paired)', 'ratio', 1.2),
-    (
-        'reframed, captioned 1080x1920 clip at most 1.25x a plain libx264 encode of the same frames (static '
-        '9:16 crop; issue 4)',
-        'reframed clip 1080x1920 against a static centre crop (paired, best of 2)',
-        'ratio',
-        1.25,
-    ),
-    (
-        'optional face detector (BlazeFace) faster than the default Haar cascade (issue 4)',
-        'face detection, BlazeFace',
-        'ratio',
-        1.0,
-    ),
-    ('peak RSS under 2 GB', 'total', 'peak_rss_mb', 2048),
-    (
-        'reframed render memory flat with clip length: 60 s at most 1.15x the peak RSS of 15 s',
-        'reframed render peak RSS (60 s clip against 15 s)',
-        'ratio',
-        1.15,
-    ),
-    (
-        'scoring (embeddings, topics, features, scores, prosody, keyframe vision) at most 0.03x real time',
-        'scoring (select + prosody + vision)',
-        'rtf',
-        0.03,
-    ),
-]
-
-
-def verdicts(rows: list[dict], name: str, double: str | None = None) -> list[tuple[str, float, bool]]:
-    "`(target, measured, met)` for the run `name` (and memory flatness against the run `double`)"
-    get = lambda n, stage: next(r for r in rows if r['name'] == n and r['stage'] == stage)
-    out = [(what, get(name, st)[f], get(name, st)[f] <= lim) for what, st, f, lim in TARGETS]
-    if double:
-        a, b = get(name, 'total')['peak_rss_mb'], get(double, 'total')['peak_rss_mb']
-        out.append(('peak RSS flat on an input twice as long (at most +15%)', round(b / a, 3), b <= 1.15 * a))
-    return out
-
-
-# %% ../../nbs/lab/03_benchmark.ipynb #66e6c3f9
-def run_benchmark(
-    input: str | None = None,
-    model: str = 'base',
-    device: str = 'auto',
-    minutes: float = 10.0,
-    double: bool = True,
-    catalog: str = 'opusclip.duckdb',
-    workdir: str = 'runs/benchmark',
-    docs: str | None = 'docs/benchmarks.md',
-    faces_dir: str = '../shared/data/video',
-    clips: int = 5,
-    reframe_s: float = 60.0,
-) -> list[dict]:
-    """Benchmark `opusclip clip` on `input` (or the built talking head) and record rows and a report (`clips` per run,
-    a `reframe_s` reframed clip)"""
-    from opusclip.lab.demo import benchmark_video
-    from opusclip.run.catalog import new_run_id
-
-    wd = Path(workdir)
-    wd.mkdir(parents=True, exist_ok=True)
-    faces = sorted(Path(faces_dir).glob('retalking_face_*.mp4'))
-
-    def built(m):
-        p = wd / f'talking_head_{m:g}min.mp4'
-        if not p.exists():
-            if not faces:
-                raise FileNotFoundError(f'no talking heads in {faces_dir}; pass input=')
-            benchmark_video(str(p), [str(f) for f in faces], minutes=m)
-        return str(p)
-
-    src = input or built(minutes)
-    name = f'{minutes:g} min' if input is None else Path(src).name
-    rows = benchmark_clip(
-        src, str(wd), model=model, device=device, label=name.replace(' ', ''), clips=clips, reframe_s=reframe_s
-    )
-    for r in rows:
-        r['name'] = name
-    dname = None
-    if double and input is None:
-        dname = f'{2 * minutes:g} min'
-        drows = benchmark_clip(
-            built(2 * minutes),
-            str(wd),
-            model=model,
-            device=device,
-            label=dname.replace(' ', ''),
-            clips=clips,
-            reframe_s=reframe_s,
-        )
-        for r in drows:
-            r['name'] = dname
-        rows += drows
-    run_id = new_run_id()
-    Catalog(catalog).record_benchmarks(run_id, rows)
-    if docs:
-        v = verdicts(rows, name, dname)
-        dur = probe(src).duration
-        what = (
-            (
-                f'a deterministic 1280x720 25 fps talking head (real faces from `{faces_dir}`, flite '
-                f'narration), {dur:.1f} s' + (', and the same built twice as long' if dname else '')
-            )
-            if input is None
-            else f'`{src}`, {dur:.1f} s'
-        )
-        md = [
-            '# Benchmarks',
-            '',
-            f'Run `{run_id}` of `pipelines/benchmark.ipynb` on {platform.machine()} with {os.cpu_count()} cores, '
-            f'model `{model}`, device `{device}`; rows are in the catalog\'s `benchmarks` table.',
-            f'The executed notebook is [benchmark_run.ipynb](benchmark_run.ipynb). Input: {what}. `opusclip '
-            'clip` runs in a child process '
-            'with `--no-cache`, so every stage is computed. Ratios compare against a plain PyAV baseline '
-            'timed in the same run on the same file; '
-            '"decode for analysis" is `decode_audio` (decode + 16 kHz mono into one buffer) against a plain '
-            'decode of the audio stream, '
-            'best of three each, alternating; "clip encoding" is `render_clip` (H.264 + AAC + captions + '
-            'thumbnail) against a plain libx264 '
-            'encode of the same frames at the same preset and CRF, clip by clip, alternating. "Reframed '
-            'clip" renders the first '
-            f'{min(reframe_s, dur):.0f} s '
-            'of the input at 1080x1920, 30 fps, tracked, laid out, captioned (karaoke, with the run\'s own '
-            'words) and loudness-normalised, '
-            'against a plain libx264 encode of the same frames centre-cropped to 9:16 at the same preset and '
-            'CRF (the yardstick: the same '
-            'picture encoded plainly, so the ratio is what tracking, layout, captions and loudness add) and, '
-            'for reference, against a plain '
-            'encode of as many frames of the whole input squeezed to 1080x1920 (a different picture, about '
-            'half the bits of a crop at the '
-            'same CRF, which libx264 encodes faster than any crop of the same frames), best of two each, '
-            'alternating. "Face detection" '
-            'times BlazeFace (`--face-detector blazeface`) against the default Haar cascade on the frames '
-            'the reframer samples. '
-            'Peak RSS is the child process. "Scoring" is '
-            'the clip-intelligence work: `select` (sentence embeddings, topics, features, scores, analysis '
-            'of the picks), `prosody` '
-            '(loudness and pitch from the decoded audio) and `vision` (faces, motion, cuts from the keyframes).',
-            '',
-            '| target | measured | met |',
-            '|---|---:|---|',
-        ] + [f'| {w} | {m} | {"yes" if ok else "**no**"} |' for w, m, ok in v]
-        Path(docs).parent.mkdir(parents=True, exist_ok=True)
-        Path(docs).write_text('\n'.join(md) + '\n\n' + benchmark_markdown(rows))
-    return rows

@@ -8,8 +8,8 @@ Docs: https://opusclip.github.io/opusclip/lab/evaluate.html.md"""
 from __future__ import annotations
 import json, os, random
 import numpy as np
-from ..media.transcribe import Word
-from ..media.transcribe import Transcript
+from ..media.transcript import Word
+from ..media.transcript import Transcript
 
 # %% auto #0
 __all__ = [
@@ -206,7 +206,7 @@ def build_set(
 # %% ../../nbs/lab/02_evaluate.ipynb #7993cd10
 def load_set(set_dir: str) -> list[tuple[dict, 'Transcript']]:
     "The labelled talks of `set_dir` with their transcripts"
-    from opusclip.media.transcribe import Transcript
+    from opusclip.media.transcript import Transcript
 
     talks = json.load(open(os.path.join(set_dir, 'talks.json')))['talks']
     return [

@@ -6,7 +6,7 @@ Docs: https://opusclip.github.io/opusclip/run/catalog.html.md"""
 
 # %% ../../nbs/run/01_catalog.ipynb #b3a049fd
 from __future__ import annotations
-import contextlib, hashlib, json, os, socket, time, uuid
+import contextlib, json, os, socket, time, uuid
 import duckdb
 from fastcore.basics import patch
 from .. import __version__
@@ -14,7 +14,7 @@ from ..core.basics import OpusclipError, StorageError
 from ..core.basics import utc_now
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'migrate', 'Catalog', 'new_run_id', 'clip_id', 'snapshot_path']
+__all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'migrate', 'Catalog', 'new_run_id', 'snapshot_path']
 
 # %% ../../nbs/run/01_catalog.ipynb #03153561
 SCHEMA_VERSION = 6
@@ -228,188 +228,6 @@ def finish_run(
                 run_id,
             ],
         )
-
-
-# %% ../../nbs/run/01_catalog.ipynb #2b49144a
-def clip_id(video_id: str, start: float, end: float) -> str:
-    "Stable id of the clip `[start, end)` of `video_id`"
-    return hashlib.sha1(f'{video_id}:{start:.3f}:{end:.3f}'.encode()).hexdigest()[:16]
-
-
-# %% ../../nbs/run/01_catalog.ipynb #6ac0565f
-def _insert_video(con, video_id: str, info: dict):
-    now = utc_now()
-    con.execute(
-        "INSERT INTO videos (video_id, uri, duration, width, height, fps, rotation, sar, has_audio, "
-        "size_bytes, info, first_seen, last_seen) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (video_id) DO UPDATE SET "
-        "uri = excluded.uri, last_seen = excluded.last_seen",
-        [
-            video_id,
-            info.get('uri'),
-            info.get('duration'),
-            info.get('width'),
-            info.get('height'),
-            info.get('fps'),
-            info.get('rotation'),
-            info.get('sar'),
-            info.get('has_audio'),
-            info.get('size_bytes'),
-            json.dumps(info),
-            now,
-            now,
-        ],
-    )
-
-
-# %% ../../nbs/run/01_catalog.ipynb #a672d47e
-def _insert_transcript(con, transcript_id: str, video_id: str, t):
-    if con.execute("SELECT 1 FROM transcripts WHERE transcript_id = ?", [transcript_id]).fetchone():
-        return
-    ws = [(si, w) for si, s in enumerate(t.segments) for w in s.words]
-    con.execute(
-        "INSERT INTO transcripts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [transcript_id, video_id, t.backend, t.model, t.language, t.duration, len(ws), t.text, utc_now()],
-    )
-    if ws:
-        con.execute(
-            "INSERT INTO words SELECT ?, unnest(?), unnest(?), unnest(?), unnest(?), unnest(?), unnest(?)",
-            [
-                transcript_id,
-                list(range(len(ws))),
-                [si for si, _ in ws],
-                [w.word.strip() for _, w in ws],
-                [float(w.start) for _, w in ws],
-                [float(w.end) for _, w in ws],
-                [None if w.probability is None else float(w.probability) for _, w in ws],
-            ],
-        )
-
-
-# %% ../../nbs/run/01_catalog.ipynb #675d885b
-@patch
-def record_clips(
-    self: Catalog,
-    run_id: str,
-    video_id: str,
-    info: dict,
-    transcript_id: str | None,
-    transcript,
-    clips: list[dict],
-    stages: dict | None = None,
-):
-    "Write video, transcript, words and clips of run `run_id` and mark it succeeded, atomically"
-    with self.connect() as con:
-        con.execute("BEGIN")
-        try:
-            _insert_video(con, video_id, info)
-            if transcript is not None:
-                _insert_transcript(con, transcript_id, video_id, transcript)
-            now = utc_now()
-            if info.get('analysis') is not None:
-                con.execute(
-                    "UPDATE videos SET analysis = ? WHERE video_id = ?", [json.dumps(info['analysis']), video_id]
-                )
-            for c in clips:
-                f, j = c.get('files', {}), lambda k: None if c.get(k) is None else json.dumps(c[k])
-                sub, an = c.get('subscores') or {}, c.get('analysis') or {}
-                con.execute(
-                    "INSERT OR REPLACE INTO clips (clip_id, run_id, video_id, transcript_id, rank, start_s, "
-                    "end_s, duration, score, text, "
-                    "video_uri, srt_uri, vtt_uri, thumbnail_uri, created_at, subscores, reason, title, "
-                    "hashtags, description, analysis, keep, "
-                    "category, emotion, hook, coherence, connection, trend) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        c['id'],
-                        run_id,
-                        video_id,
-                        transcript_id,
-                        c['rank'],
-                        c['start'],
-                        c['end'],
-                        c['duration'],
-                        c['score'],
-                        c['text'],
-                        f.get('video'),
-                        f.get('srt'),
-                        f.get('vtt'),
-                        f.get('thumbnail'),
-                        now,
-                        j('subscores'),
-                        c.get('reason'),
-                        c.get('title'),
-                        j('hashtags'),
-                        c.get('description'),
-                        j('analysis'),
-                        j('keep'),
-                        an.get('category'),
-                        an.get('emotion'),
-                        *[sub.get(k) for k in ('hook', 'coherence', 'connection', 'trend')],
-                    ],
-                )
-            con.execute(
-                "UPDATE runs SET status = 'succeeded', finished_at = ?, duration_s = epoch(? - started_at), "
-                "stages = ?, video_id = ? "
-                "WHERE run_id = ?",
-                [now, now, json.dumps(stages or {}), video_id, run_id],
-            )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-
-
-# %% ../../nbs/run/01_catalog.ipynb #5bd25ebe
-@patch
-def record_benchmarks(self: Catalog, run_id: str, rows: list[dict]):
-    "Append benchmark rows (name, stage, media_seconds, wall_s, ... ) for run `run_id`"
-    cols = [
-        'name',
-        'stage',
-        'input_uri',
-        'media_seconds',
-        'wall_s',
-        'rtf',
-        'peak_rss_mb',
-        'baseline',
-        'baseline_s',
-        'ratio',
-    ]
-    with self.connect() as con:
-        con.execute("BEGIN")
-        for r in rows:
-            con.execute(
-                f"INSERT INTO benchmarks (run_id, {', '.join(cols)}, params, host, created_at) VALUES (?, "
-                f"{', '.join('?' * len(cols))}, ?, ?, ?)",
-                [run_id, *[r.get(c) for c in cols], json.dumps(r.get('params', {})), socket.gethostname(), utc_now()],
-            )
-        con.execute("COMMIT")
-
-
-# %% ../../nbs/run/01_catalog.ipynb #cc02ca19
-@patch
-def record_evaluation(
-    self: Catalog, run_id: str, name: str, metrics: dict, details: dict | None = None, params: dict | None = None
-):
-    "Append one `evaluations` row per metric of evaluation `name` (details: per-metric JSON, e.g. per item)"
-    with self.connect() as con:
-        con.execute("BEGIN")
-        for m, v in metrics.items():
-            con.execute(
-                "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    run_id,
-                    name,
-                    m,
-                    None if v is None else float(v),
-                    json.dumps((details or {}).get(m)),
-                    json.dumps(params or {}),
-                    socket.gethostname(),
-                    utc_now(),
-                ],
-            )
-        con.execute("COMMIT")
 
 
 # %% ../../nbs/run/01_catalog.ipynb #13368d44

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 from ..core.basics import NoSpeechError, ParameterError
-from ..media.transcribe import Word, join_words
+from ..media.transcript import Word, join_words
 
 # %% auto #0
 __all__ = [

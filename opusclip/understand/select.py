@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 import numpy as np
 from ..core.basics import ParameterError, NoSpeechError
-from ..media.transcribe import Word
+from ..media.transcript import Word
 from .segment import split_sentences, candidate_windows, cut_points, no_candidates_error
 from .topics import SentenceEncoder, topic_boundaries, topic_ids
 from .analysis import prosody, classify, top, EMOTIONS, GENRES, VALUE, sentiment, keywords
