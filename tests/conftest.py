@@ -1,5 +1,5 @@
 "Shared fixtures: the real media in ../shared/data (skipped when absent), the CLI as users run it, catalogs and caches"
-import json, os, shutil, subprocess, sys
+import json, os, subprocess, sys
 from pathlib import Path
 import pytest
 

@@ -1,9 +1,9 @@
 """The batch engine as users run it: `opusclip batch`/`watch`/`jobs` in a subprocess on real short videos (pieces of the bundled
 demo), the local pool and a Dask LocalCluster, and failure injection (a worker killed mid-job, the whole batch SIGKILLed)"""
-import json, os, signal, subprocess, sys, time
+import json, os, signal, subprocess, time
 from pathlib import Path
-import nbformat, papermill as pm, pytest
-from conftest import DEMO, ROOT, query, opusclip_exe, FAST
+import nbformat, papermill as pm
+from conftest import ROOT, query, opusclip_exe, FAST
 
 def batch(args, cache, cwd, timeout=600, **kw):
     env = dict(os.environ, OPUSCLIP_CACHE=str(cache))

@@ -79,7 +79,6 @@ def test_source_framing_with_captions_and_logo(source, tmp_path):
 
 def test_odd_size_and_rotated_sources(tmp_path):
     "A 641x361 source and a phone video stored landscape with a 90 degree display rotation both render upright at the asked size"
-    from opusclip.media.decode import sample_frames
     odd, rot = str(tmp_path / 'odd.mp4'), str(tmp_path / 'rot.mp4')
     ramp = np.tile(np.linspace(0, 255, 320).astype(np.uint8)[None, :, None], (180, 1, 3))      # dark left, bright right
     tone = (0.1 * np.sin(np.arange(3 * 16000) / 16000 * 2 * np.pi * 200)).astype(np.float32)

@@ -1,7 +1,6 @@
 """The dashboards as stakeholders use them: `opusclip dashboard` serving on a free loopback port, driven in the system
 Chromium by Playwright, on a catalog written by a real `opusclip batch` (three short videos and a corrupt file)"""
-import contextlib, json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
-from pathlib import Path
+import contextlib, json, os, re, shutil, socket, subprocess, tempfile, time, urllib.error, urllib.request
 import pytest
 from conftest import ROOT, FAST, query, opusclip_exe
 

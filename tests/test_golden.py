@@ -7,7 +7,6 @@ noise between runs cannot move the clips: what is compared is everything after t
 """
 import json, math
 from pathlib import Path
-import pytest
 from conftest import DEMO
 
 GOLDEN = Path(__file__).parent / 'golden'

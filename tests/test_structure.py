@@ -1,9 +1,8 @@
 """The house plan (issue 15): subpackages in data-flow order, notebooks and modules one to one, no import cycles,
 no hidden hand-offs through the environment, one option schema that every consumer follows."""
-import argparse, ast, json, re
+import ast, json, re
 from dataclasses import dataclass
 from pathlib import Path
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / 'opusclip'
