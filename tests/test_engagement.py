@@ -50,6 +50,38 @@ def test_import_errors_are_one_line(cli, catalog, tmp_path):
     assert r.returncode == 2 and 'invalid choice' in r.stderr
     assert query(catalog, "SELECT count(*) FROM engagement") == [(0,)]
 
+TIKTOK = ('#,claim_status,video_id,video_duration_sec,video_transcription_text,verified_status,author_ban_status,'
+          'video_view_count,video_like_count,video_share_count,video_download_count,video_comment_count\n'  # a public dataset's header
+          '1,claim,7017666017,59,first text,not verified,active,343296,19425,241,1,0\n'
+          '"2,opinion,4014381136,32,""a text, with a comma"",verified,active,140877,77355,19034,1161,684"\n'  # quoted whole
+          '3,claim,9859838091,31,third text,not verified,active,#N/A,#N/A,#N/A,#N/A,#N/A\n')
+
+def test_export_with_prefixed_columns_and_no_date(cli, catalog, tmp_path):
+    "video_view_count and the like are read as views...; without a date column the day must be given; re-import changes nothing"
+    f = tmp_path / 'tiktok_dataset.csv'; f.write_text(TIKTOK)
+    r = cli('engagement', 'import', f, '--platform', 'tiktok', '--catalog', catalog)
+    assert r.returncode == 2 and 'pass --observed YYYY-MM-DD' in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = cli('engagement', 'import', f, '--platform', 'tiktok', '--observed', '2026-11-30', '--catalog', catalog)
+    assert r.returncode == 1 and '2 rows read, 2 new' in r.stderr, r.stderr                  # line 4 has no numbers
+    assert 'columns kept as extra data (map one with --map FIELD=COLUMN): #, claim_status, video_transcription_text' in r.stderr
+    assert '  line 4: no numbers' in r.stderr, r.stderr
+    assert query(catalog, "SELECT post_id, views, likes, shares, comments, duration_s, observed_at::VARCHAR FROM engagement ORDER BY 1") == [
+        ('4014381136', 140877, 77355, 19034, 684, 32.0, '2026-11-30'), ('7017666017', 343296, 19425, 241, 0, 59.0, '2026-11-30')]
+    r = cli('engagement', 'import', f, '--platform', 'tiktok', '--observed', '2026-11-30', '--catalog', catalog)
+    assert '2 rows read, 0 new, 0 updated, 2 unchanged' in r.stderr, r.stderr
+
+def test_columns_named_by_hand(cli, catalog, tmp_path):
+    f = tmp_path / 'mine.csv'; f.write_text('clip,hearts,day\nx1,7,2026-11-02\n')
+    r = cli('engagement', 'import', f, '--catalog', catalog)
+    assert r.returncode == 2 and 'no id or link column' in r.stderr and '--map post_id=COLUMN' in r.stderr, r.stderr
+    r = cli('engagement', 'import', f, '--map', 'post_id=clip,likes=hearts', '--catalog', catalog)
+    assert r.returncode == 0 and '1 rows read, 1 new' in r.stderr, r.stderr
+    assert query(catalog, "SELECT post_id, likes, observed_at::VARCHAR FROM engagement") == [('x1', 7, '2026-11-02')]
+    for args, msg in ((['--map', 'plays=hearts'], "'plays' is not a field"), (['--map', 'likes=Hearts'], "no column 'Hearts'"),
+                      (['--map', 'likes'], 'is not FIELD=COLUMN'), (['--observed', 'yesterday'], 'give a date as YYYY-MM-DD')):
+        r = cli('engagement', 'import', f, *args, '--catalog', catalog)
+        assert r.returncode == 2 and msg in r.stderr and len(r.stderr.strip().splitlines()) == 1 and 'Traceback' not in r.stderr, r.stderr
+
 def test_forecast_notebook_on_a_real_series(shared, tmp_path):
     "papermill run of evaluate_forecasts on one real series (short window): forecasts with intervals and the report section"
     out = tmp_path / 'evaluate_forecasts.ipynb'; cat = tmp_path / 'opusclip.duckdb'; docs = tmp_path / 'evaluation.md'

@@ -63,6 +63,7 @@ def engagement_command(a) -> int:
     import datetime as dt
     from opusclip.run.catalog import Catalog
     from opusclip.learn import engagement as eg
+    from opusclip.learn.exports import parse_mapping
 
     cat = Catalog(a.catalog)
     if a.action == 'report':
@@ -95,10 +96,10 @@ def engagement_command(a) -> int:
             print(f"linked; {n:,} engagement rows now point at these clips", file=sys.stderr)
             return 0
         try:
-            as_of = dt.date.fromisoformat(a.as_of) if a.as_of else None
+            observed = dt.date.fromisoformat(a.observed) if a.observed else None
         except ValueError:
-            raise OpusclipError(f"--as-of {a.as_of!r}: give a date as YYYY-MM-DD") from None
-        res = eg.import_engagement(cat, a.file, a.platform, as_of)
+            raise OpusclipError(f"--observed {a.observed!r}: give a date as YYYY-MM-DD") from None
+        res = eg.import_engagement(cat, a.file, a.platform, observed, parse_mapping(a.map))
         print(eg.import_summary(res), file=sys.stderr)
         if not res['rows']:
             raise OpusclipError(f"{a.file}: no row could be imported (see the lines above)")

@@ -13,6 +13,7 @@ from ..run.options import ClipParams, GROUPS
 from ..run.schema import add_options, options_from_args
 from .commands import publish_snapshot, output_stem, run_summary, engagement_command, model_command
 from .commands import jobs_command
+from ..learn.exports import FIELDS
 
 # %% auto #0
 __all__ = ['build_parser', 'run', 'main']
@@ -206,10 +207,20 @@ def _other_commands(sub):
         help='whose export it is (default generic)',
     )
     e.add_argument(
+        '--observed',
         '--as-of',
+        dest='observed',
         default=None,
         metavar='YYYY-MM-DD',
-        help='the day a file without a date column was exported (default today)',
+        help='import: the day the numbers were read, for an export without a date column (required for one)',
+    )
+    e.add_argument(
+        '--map',
+        default='',
+        metavar='FIELD=COLUMN,...',
+        help='import: columns to read as fields, e.g. views=video_view_count,likes=Hearts (fields: '
+        + ', '.join(FIELDS)
+        + ')',
     )
     e.add_argument('--catalog', default='opusclip.duckdb')
     m = sub.add_parser(

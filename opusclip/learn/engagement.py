@@ -56,10 +56,16 @@ def _link(con, platform: str):
 
 
 # %% ../../nbs/learn/02_engagement.ipynb #97007e97
-def import_engagement(cat: Catalog, uri: str, platform: str = 'generic', as_of: dt.date | None = None) -> dict:
+def import_engagement(
+    cat: Catalog,
+    uri: str,
+    platform: str = 'generic',
+    observed: dt.date | None = None,  # the day the numbers were read, for an export without a date column
+    mapping: dict[str, str] | None = None,  # field -> column (`--map`)
+) -> dict:
     """Upsert the export at `uri` into `engagement`; counts of rows read, new, updated, unchanged and linked, and the
     problems"""
-    rows, problems = read_export(uri, platform, as_of)
+    rows, problems, used, unused = read_export(uri, platform, observed, mapping)
     now = utc_now()
     for r in rows:
         r.update(source_file=str(uri), imported_at=now)
@@ -101,6 +107,8 @@ def import_engagement(cat: Catalog, uri: str, platform: str = 'generic', as_of: 
         unchanged=len(rows) - changed,
         linked=linked,
         problems=problems,
+        columns=used,
+        unused=unused,
     )
 
 
@@ -169,6 +177,8 @@ def import_summary(res: dict, limit: int = 20) -> str:
         f"{res['updated']:,} updated, "
         f"{res['unchanged']:,} unchanged; {res['linked']:,} linked to clips"
     ]
+    if res.get('unused'):
+        lines.append(f"columns kept as extra data (map one with --map FIELD=COLUMN): {', '.join(res['unused'])}")
     if res['problems']:
         lines.append(f"{len(res['problems'])} rows skipped:")
         lines += [f"  {p}" for p in res['problems'][:limit]]

@@ -6,24 +6,31 @@ Docs: https://opusclip.github.io/opusclip/learn/exports.html.md"""
 
 # %% ../../nbs/learn/01_exports.ipynb #d64c304d
 from __future__ import annotations
+from typing import NamedTuple
 import csv, datetime as dt, io, json, re, unicodedata
 from urllib.parse import urlparse, parse_qs
 from ..core.basics import OpusclipError, ParameterError
 from ..media.storage import open_uri
-from ..core.basics import utc_now
 
 # %% auto #0
 __all__ = [
     'FIELDS',
     'COMMON',
     'PLATFORMS',
+    'WORDS',
     'NUMBERS',
     'norm_header',
+    'header_words',
+    'guess_field',
+    'check_mapping',
+    'parse_mapping',
     'column_map',
     'parse_count',
     'parse_seconds',
     'parse_when',
     'post_id_from_url',
+    'Export',
+    'export_columns',
     'read_export',
 ]
 
@@ -95,29 +102,104 @@ def norm_header(h: str) -> str:
     return re.sub(r'[^a-z0-9]', '', h.lower())
 
 
-# %% ../../nbs/learn/01_exports.ipynb #26506c07
-def column_map(headers: list[str], platform: str = 'generic') -> dict[str, str]:
-    "`field -> header` for the `headers` of a `platform` export"
+# %% ../../nbs/learn/01_exports.ipynb #9a63283cbaf04dbcab1f6479b197f3a8
+_NOISE = {'video', 'post', 'clip', 'content', 'count', 'total', 'number', 'num', 'no', 'of', 'the', 'n', 'lifetime'}
+_UNITS = dict(s='s', sec='s', second='s', min='min', minute='min', h='h', hr='h', hrs='h', hour='h')
+WORDS = dict(  # a field, and the words its headers are made of once noise words and units are dropped
+    post_id=['id'],
+    url=['url', 'link', 'permalink'],
+    title=['title', 'caption', 'description'],
+    channel=['channel', 'account', 'author', 'creator', 'username'],
+    category=['category'],
+    tags=['tag', 'hashtag'],
+    posted_at=['publish time', 'published', 'post time', 'posted', 'create time', 'created', 'upload time'],
+    observed_at=['date', 'day', 'observed'],
+    views=['view', 'play'],
+    likes=['like'],
+    comments=['comment'],
+    shares=['share'],
+    watch_time=['watch time', 'play time'],
+    avg_view_s=['average view duration', 'avg view duration', 'average watch time', 'avg watch time'],
+    duration_s=['duration', 'length'],
+)
+
+
+def header_words(h: str) -> tuple[frozenset, str | None]:
+    "The words of header `h` (split at case changes and punctuation, singular, noise dropped) and its time unit"
+    h = unicodedata.normalize('NFKD', str(h)).encode('ascii', 'ignore').decode()
+    words, unit = set(), None
+    for w in re.findall(r'[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+', h):
+        w = w.lower()
+        if len(w) > 3 and w.endswith('s') and not w.endswith(('ss', 'us')):
+            w = w[:-1]
+        if w in _UNITS:
+            unit = _UNITS[w]
+        elif w not in _NOISE:
+            words.add(w)
+    return frozenset(words), unit
+
+
+def guess_field(h: str) -> str | None:
+    "The engagement field a header such as `video_view_count` or `Views (total)` names, or None"
+    words, unit = header_words(h)
+    for f, names in WORDS.items():
+        if any(frozenset(n.split()) == words for n in names):
+            if f == 'watch_time':
+                return {'min': 'watch_time_min', 'h': 'watch_time_h'}.get(unit, 'watch_time_s')
+            return f
+    return None
+
+
+# %% ../../nbs/learn/01_exports.ipynb #72eea5119410473aa328ad9291626812
+def check_mapping(mapping: dict[str, str], headers: list[str]) -> dict[str, str]:
+    "`mapping` (field -> header, from `--map`) checked against the fields and the file's `headers`"
+    for f, h in mapping.items():
+        if f not in FIELDS:
+            raise ParameterError(f"--map {f}={h}: {f!r} is not a field; use one of {', '.join(FIELDS)}")
+        if h not in headers:
+            raise ParameterError(f"--map {f}={h}: the file has no column {h!r}; its columns: {', '.join(headers)}")
+    return mapping
+
+
+def parse_mapping(text: str) -> dict[str, str]:
+    "`views=video_view_count,likes=Likes` as a dict (the `--map` option)"
+    out = {}
+    for part in filter(None, (p.strip() for p in (text or '').split(','))):
+        f, sep, h = part.partition('=')
+        if not sep or not f.strip() or not h.strip():
+            raise ParameterError(f"--map: {part!r} is not FIELD=COLUMN (e.g. views=video_view_count)")
+        out[f.strip()] = h.strip()
+    return out
+
+
+# %% ../../nbs/learn/01_exports.ipynb #10185d26023b46108eb7d9f57d49d2b3
+def column_map(headers: list[str], platform: str = 'generic', mapping: dict[str, str] | None = None) -> dict[str, str]:
+    """`field -> header` for the `headers` of a `platform` export: `mapping` first, then known names, then the words of
+    a header (`video_view_count` is views)"""
     if platform not in PLATFORMS:
         raise ParameterError(f"--platform must be one of {', '.join(PLATFORMS)} (got {platform!r})")
+    out = dict(check_mapping(mapping or {}, headers))
     by = {norm_header(h): h for h in reversed(headers)}
-    out = {}
     for f in FIELDS:
         for alias in PLATFORMS[platform].get(f, []) + COMMON.get(f, []):
-            if alias in by and by[alias] not in out.values():
+            if f not in out and alias in by and by[alias] not in out.values():
                 out[f] = by[alias]
-                break
+    for h in headers:
+        f = guess_field(h)
+        if f and f not in out and h not in out.values():
+            out[f] = h
     return out
 
 
 # %% ../../nbs/learn/01_exports.ipynb #eb0d6c1d
 _SUFFIX = {'k': 1e3, 'm': 1e6, 'b': 1e9}
+_EMPTY = {'', '-', '--', 'nan', 'none', 'null', 'n/a', '#n/a'}  # what spreadsheets write for no value
 
 
 def parse_count(s) -> float | None:
     "A count from `1,234`, `1.2K`, `3.4M`; None when empty"
     s = str(s).strip().replace(',', '').replace('\u202f', '').replace(' ', '')
-    if s in ('', '-', '--', 'nan', 'NaN', 'None'):
+    if s.lower() in _EMPTY:
         return None
     mult = _SUFFIX.get(s[-1].lower(), 1) if s[-1].isalpha() else 1
     v = float(s[:-1] if mult != 1 else s)
@@ -130,7 +212,7 @@ def parse_count(s) -> float | None:
 def parse_seconds(s) -> float | None:
     "Seconds from `83`, `83.5` or `H:MM:SS` / `MM:SS`; None when empty"
     s = str(s).strip()
-    if s in ('', '-', '--'):
+    if s.lower() in _EMPTY:
         return None
     if ':' in s:
         parts = [float(p) for p in s.split(':')]
@@ -240,6 +322,8 @@ def _row(rec: dict, cols: dict, platform: str, as_of: dt.date, extra_cols: list[
         except ValueError:
             raise ValueError(f"{cols[f]} {g(f)!r} is not a date") from None
     out['observed_at'] = out['observed_at'].date() if out['observed_at'] else as_of
+    if out['observed_at'] is None:
+        raise ValueError(f"no date in {cols['observed_at']}")
     if all(out[f] is None for f in NUMBERS + ('watch_time_s', 'avg_view_s')):
         raise ValueError('no numbers (views, likes, comments, shares, watch time)')
     ex = {c: rec.get(c) for c in extra_cols if (rec.get(c) or '').strip()}
@@ -247,11 +331,18 @@ def _row(rec: dict, cols: dict, platform: str, as_of: dt.date, extra_cols: list[
     return out
 
 
-# %% ../../nbs/learn/01_exports.ipynb #2b81301d
-def read_export(uri: str, platform: str = 'generic', as_of: dt.date | None = None) -> tuple[list[dict], list[str]]:
-    """Rows of the `engagement` schema read from the CSV export at `uri`, and `line N: ...` problems for the rows left
-    out"""
-    as_of = as_of or utc_now().date()
+# %% ../../nbs/learn/01_exports.ipynb #7623eae2785240b9bd12b16a66d81610
+class Export(NamedTuple):
+    "What `read_export` read: the rows, `line N: ...` problems, the columns used (field -> header) and the rest"
+
+    rows: list[dict]
+    problems: list[str]
+    columns: dict[str, str]
+    unused: list[str]
+
+
+def _open_csv(uri: str) -> csv.DictReader:
+    "A `DictReader` over the CSV at `uri` (UTF-8, BOM or not; comma, semicolon or tab)"
     with open_uri(uri, 'rb') as f:
         raw = f.read()
     try:
@@ -260,30 +351,63 @@ def read_export(uri: str, platform: str = 'generic', as_of: dt.date | None = Non
         raise OpusclipError(f"{uri}: not a text (CSV) file; export the analytics as CSV") from None
     if not text.strip():
         raise OpusclipError(f"{uri}: the file is empty")
-    try:
-        dialect = csv.Sniffer().sniff(text[:8192], delimiters=',;\t')
+    try:  # only the delimiter is sniffed: the sniffer's guesses about quoting go wrong on small samples
+        delimiter = csv.Sniffer().sniff(text[:8192], delimiters=',;\t').delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    headers = [h for h in (reader.fieldnames or []) if h is not None]
-    cols = column_map(headers, platform)
+        delimiter = ','
+    return csv.DictReader(io.StringIO(text), delimiter=delimiter)
+
+
+# %% ../../nbs/learn/01_exports.ipynb #b118ea5561624da68c537baed56e602f
+_MEASURES = NUMBERS + ('watch_time_s', 'watch_time_h', 'watch_time_min', 'avg_view_s')
+
+
+def export_columns(uri: str, headers: list[str], platform: str, mapping: dict | None, observed) -> dict[str, str]:
+    "The columns of an export to read, or an error that names what is missing and the option that supplies it"
+    cols = column_map(headers, platform, mapping)
+    rest = [h for h in headers if h not in cols.values()] or ['none']
     if 'post_id' not in cols and 'url' not in cols:
         raise OpusclipError(
             f"{uri}: no id or link column among {', '.join(headers[:12])}; a {platform} export needs one of "
             f"{', '.join(sorted(set(PLATFORMS[platform].get('post_id', []) + COMMON['post_id'] + COMMON['url'])))}"
+            f", or name it with --map post_id=COLUMN"
         )
+    if not any(f in cols for f in _MEASURES):
+        raise OpusclipError(
+            f"{uri}: no column of views, likes, comments, shares or watch time; columns not understood: "
+            f"{', '.join(rest[:20])}; name them with --map views=COLUMN,likes=COLUMN"
+        )
+    if 'observed_at' not in cols and observed is None:
+        raise OpusclipError(
+            f"{uri}: the export has no date column, so the day its numbers were read is unknown; "
+            f"pass --observed YYYY-MM-DD (or name its date column with --map observed_at=COLUMN)"
+        )
+    return cols
+
+
+# %% ../../nbs/learn/01_exports.ipynb #938c804e27f84196a10c8828c723f798
+def read_export(
+    uri: str,
+    platform: str = 'generic',
+    observed: dt.date | None = None,  # the day the numbers were read, for an export without a date column
+    mapping: dict[str, str] | None = None,  # field -> column, for headers no rule understands (`--map`)
+) -> Export:
+    "Rows of the `engagement` schema read from the CSV export at `uri`, with `line N: ...` problems for rows left out"
+    reader = _open_csv(uri)
+    headers = [h for h in (reader.fieldnames or []) if h is not None]
+    cols = export_columns(uri, headers, platform, mapping, observed)
     extra_cols = [h for h in headers if h not in cols.values()]
     rows, problems, seen, line = [], [], {}, 1
     for rec in reader:
-        first = line + 1
-        line = reader.line_num
+        first, line = line + 1, reader.line_num
         if None in rec:
             problems.append(f"line {first}: {len(headers) + len(rec[None])} fields where the header has {len(headers)}")
             continue
-        if not any((v or '').strip() for v in rec.values()):
+        rec = _unquoted(rec, headers, reader.reader.dialect.delimiter)
+        if not any((v or '').strip() for v in rec.values()) or _totals_row(rec, cols):
             continue
         try:
-            r = _row(rec, cols, platform, as_of, extra_cols)
+            r = _row(rec, cols, platform, observed, extra_cols)
         except ValueError as e:
             problems.append(f"line {first}: {e}")
             continue
@@ -291,7 +415,20 @@ def read_export(uri: str, platform: str = 'generic', as_of: dt.date | None = Non
         if key in seen:
             problems.append(f"line {first}: repeats line {seen[key]} (post {r['post_id']} on {r['observed_at']})")
             continue
-        seen[key] = first
-        r['source_line'] = first
+        seen[key] = r['source_line'] = first
         rows.append(r)
-    return rows, problems
+    return Export(rows, problems, cols, extra_cols)
+
+
+def _unquoted(rec: dict, headers: list[str], delimiter: str) -> dict:
+    "A record that came as one quoted field holding the whole line (some spreadsheets write those), split again"
+    vals = [v for v in rec.values() if v not in (None, '')]
+    if len(vals) != 1 or len(headers) < 2 or rec.get(headers[0]) != vals[0]:
+        return rec
+    fields = next(csv.reader([vals[0]], delimiter=delimiter), [])
+    return dict(zip(headers, fields)) if len(fields) == len(headers) else rec
+
+
+def _totals_row(rec: dict, cols: dict) -> bool:
+    "YouTube Studio's first row, `Total`, sums the others: it is no post"
+    return 'post_id' in cols and (rec.get(cols['post_id']) or '').strip().lower() == 'total'
