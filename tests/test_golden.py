@@ -61,3 +61,18 @@ def test_demo_clips_match_the_golden_file(cli, tmp_path):
     want = json.loads((GOLDEN / 'demo_clips.json').read_text())
     assert len(want['clips']) == 3
     assert differences(want, got) == []
+
+
+def test_dry_run_ranks_like_a_render_and_writes_no_media(cli, tmp_path):
+    "`--dry-run` gives the golden ranking, scores, titles and cuts, writes only clips.json and leaves other files alone"
+    seed_transcript(tmp_path / 'cache')
+    out = tmp_path / 'clips'; out.mkdir(); (out / 'notes.txt').write_text('mine')
+    r = cli('clip', DEMO, '-o', out, '--catalog', tmp_path / 'c.duckdb', '--cache', tmp_path / 'cache', *OPTIONS, '--dry-run')
+    assert r.returncode == 0, r.stderr
+    assert '(dry run: ranked, nothing rendered)' in r.stderr and '-  ' in r.stderr, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ['clips.json', 'notes.txt']
+    got = json.loads((out / 'clips.json').read_text())
+    want = json.loads((GOLDEN / 'demo_clips.json').read_text())
+    assert got.pop('dry_run') is True and all(c.pop('files') == {} for c in got['clips'])
+    for c in want['clips']: del c['files']
+    assert differences(want, got) == []     # durations too: the edit list's length is what a render makes

@@ -47,9 +47,10 @@ def run_summary(res: dict, command: str) -> str:
         return f"transcribed {res['words']} words ({res['language']}) in {secs:.1f} s{cached}: " + ', '.join(
             res['outputs']
         )
-    lines = [f"{len(res['clips'])} clips from {res['video']['uri']} in {secs:.1f} s{cached}:"]
+    dry = ' (dry run: ranked, nothing rendered)' if res.get('dry_run') else ''
+    lines = [f"{len(res['clips'])} clips from {res['video']['uri']} in {secs:.1f} s{cached}{dry}:"]
     lines += [
-        f"  #{c['rank']} {c['start']:7.2f}-{c['end']:7.2f} s  score {c['score']:5.1f}  {c['files']['video']} "
+        f"  #{c['rank']} {c['start']:7.2f}-{c['end']:7.2f} s  score {c['score']:5.1f}  {c['files'].get('video', '-')} "
         f" {c['title'][:50]}\n"
         f"      {c['reason']}"
         for c in res['clips']

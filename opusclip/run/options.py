@@ -83,6 +83,9 @@ class ClipOptions:
     max_duration: float | None = option(
         None, 'longest clip in seconds (from --length when left out)', 'clips', 'float', metavar='S'
     )
+    dry_run: bool = option(
+        False, 'rank only: write clips.json (scores, reasons, titles, cuts) and render no media', 'clips'
+    )
 
 
 # %% ../../nbs/run/03_options.ipynb #46256dd3

@@ -22,7 +22,7 @@ from .stages import absolute_uri, stage_bar, prepare_outdir, publish, recorded_r
 from .stages import source_transcript, unpublish
 
 # %% auto #0
-__all__ = ['transcribe_video', 'render_plan', 'publish_clips', 'clip_video', 'clips_table']
+__all__ = ['transcribe_video', 'render_plan', 'publish_clips', 'video_entry', 'dry_run', 'clip_video', 'clips_table']
 
 
 # %% ../../nbs/run/06_pipeline.ipynb #85ae358a
@@ -140,6 +140,35 @@ def publish_clips(staging: str, outdir: str, doc: dict) -> list[str]:
     return published
 
 
+# %% ../../nbs/run/06_pipeline.ipynb #92dfb181
+def video_entry(uri: str, info, video_id: str, analysis: dict) -> dict:
+    "The `video` part of `clips.json`"
+    return dict(
+        uri=str(uri),
+        duration=round(info.duration, 3),
+        width=info.width,
+        height=info.height,
+        fps=round(info.fps, 3),
+        id=video_id,
+        analysis=analysis,
+    )
+
+
+def dry_run(
+    uri: str, outdir: str, plan: list[dict], words: list, p: ClipParams, video_id: str, info, analysis: dict, timer
+) -> dict:
+    """`clips.json` of the ranked `plan` with its cuts and no media, written to `outdir` (whose other files are left as
+    they are) and returned"""
+    clips = []
+    for rank, c in enumerate(plan, 1):
+        keep = edit_list(words, c['start'], c['end'], p.remove_fillers, p.tighten, p.max_pause)
+        clips.append(_clip_entry(rank, c, video_id, keep, dict(duration=sum(b - a for a, b in keep), files={})))
+    doc = dict(video=video_entry(uri, info, video_id, analysis), clips=clips, dry_run=True)
+    with timer.stage('publish'):
+        write_text(join(outdir, 'clips.json'), json.dumps(doc, indent=1))
+    return dict(doc, stages=timer.stages)
+
+
 # %% ../../nbs/run/06_pipeline.ipynb #adf5e5c0
 def clip_video(
     uri: str,
@@ -174,23 +203,14 @@ def clip_video(
                 prosody_track=track,
                 frames=frames,
             )
+        if p.dry_run:
+            return dict(dry_run(uri, outdir, plan, t.words, p, video_id, info, video_analysis, timer), run_id=run_id)
         staging, published = tempfile.mkdtemp(prefix='opusclip-'), []
         try:
             with timer.stage('render', clips=len(plan)) as rec:
                 clips = render_plan(uri, plan, t.words, p, staging, video_id, info, quiet)
                 rec['media_seconds'] = round(sum(c['duration'] for c in clips), 3)
-            doc = dict(
-                video=dict(
-                    uri=str(uri),
-                    duration=round(info.duration, 3),
-                    width=info.width,
-                    height=info.height,
-                    fps=round(info.fps, 3),
-                    id=video_id,
-                    analysis=video_analysis,
-                ),
-                clips=clips,
-            )
+            doc = dict(video=video_entry(uri, info, video_id, video_analysis), clips=clips)
             with timer.stage('publish'):
                 published = publish_clips(staging, outdir, doc)
             where = absolute_uri(outdir)
