@@ -1,7 +1,8 @@
 """Behaviour kept: `opusclip clip` on the demo, from a committed transcript, gives the committed `clips.json`.
 
 `golden/demo_transcript.json` and `golden/demo_clips.json` were made before the package was
-restructured into subpackages (issue 15). The transcript is put into the stage cache, so ASR timing
+restructured into subpackages (issue 15); `demo_clips.json` was made again when the phrases taken from
+the demo's narration and the evaluation set left the feature lists (issue 16), which changes scores. The transcript is put into the stage cache, so ASR timing
 noise between runs cannot move the clips: what is compared is everything after transcription
 (prosody, vision, selection, scoring, titles, rendering, `clips.json`).
 """

@@ -47,13 +47,13 @@ def sentiment(text: str) -> dict:
 # %% ../../nbs/understand/03_analysis.ipynb #066e6de7
 EMOTIONS = {
     'joy': [
-        'I am so happy, this is the best day of my life!',
-        'We did it, I am thrilled and grateful.',
+        'Pure happiness, easily the greatest moment of all!',
+        'We made it, thrilled and so grateful.',
         'That made me laugh so hard, what a delight.',
     ],
     'anger': [
-        'This is outrageous and I am furious about it.',
-        'I am sick of being lied to, it makes me so angry.',
+        'This is outrageous, it makes my blood boil.',
+        'Sick of the lies, absolutely livid right now.',
         'That is completely unacceptable, how dare they.',
     ],
     'fear': [
@@ -79,7 +79,7 @@ EMOTIONS = {
 }
 GENRES = {
     'podcast': [
-        'Welcome back to the show, today my guest and I chat about life.',
+        'On this episode my guest and I chat about life.',
         'In this episode we talk about our week and answer listener questions.',
     ],
     'interview': [
@@ -105,8 +105,8 @@ GENRES = {
         'That joke killed, the whole audience was laughing.',
     ],
     'business': [
-        'Raise your prices and focus on revenue and customers.',
-        'Our startup grew its sales and profit by sixty percent.',
+        'Charging more and focusing on revenue and clients.',
+        'Our startup grew sales and profit sharply this year.',
         'Saving and investing money early builds wealth.',
     ],
     'tech': [
@@ -121,19 +121,19 @@ GENRES = {
 # (greetings and sign-offs, housekeeping, technical trouble, sponsor reads, idle small talk).
 VALUE = {
     'substance': [
-        'Here is the one thing that made the biggest difference, and why it works.',
-        'When I was young, something happened that changed my life forever.',
-        'I am furious, it is unfair and people got hurt, and nobody was held responsible.',
-        'It turns out most people get this wrong, and the fix takes five minutes.',
-        'I will never forget that moment, I cried with joy.',
+        'The single change that mattered most was simple, and the reason surprised everyone.',
+        'As a kid I went through something that shaped who I became.',
+        'It made me livid: they got away with it while families suffered.',
+        'Most experts have it backwards, and correcting it costs almost nothing.',
+        'Tears ran down my face, I had never felt anything like it.',
     ],
     'filler': [
-        'Hi everyone, welcome back to the show, thanks for tuning in.',
-        'Sorry, let me check the microphone, can you hear me, one second.',
-        'This episode is supported by our sponsor, the discount code is in the notes.',
-        'How was your weekend? It rained, we stayed in, nothing special.',
-        'Okay, I think we are out of time, thanks for listening, bye for now.',
-        'Um, where was I, I lost my train of thought, let us move on.',
+        'Hello hello, great to have all of you here again, glad you could join.',
+        'Hang on, is this mic working, testing, can everybody hear okay.',
+        'A quick word from our sponsor today, use the code for ten percent off.',
+        'Did anyone watch the match yesterday? Anyway, lovely weather lately.',
+        'Alright, that wraps things up, thanks so much, catch you next week.',
+        'Hmm, what was my point, it slipped away, moving along.',
     ],
 }
 _PROTOS, _PLOCK = {}, threading.Lock()
@@ -167,7 +167,7 @@ def top(d: dict) -> str:
 # %% ../../nbs/understand/03_analysis.ipynb #51eb9dec
 _HEDGES = (
     r"\b(um+|uh+|erm?|hmm+|ah|i think|i guess|i suppose|probably|maybe|you know|i mean|kind of|sort "
-    r"of|anyway|okay|ok|yeah|basically|or something|whatever|i don'?t know|let me see|let us see|never mind)\b"
+    r"of|anyway|okay|ok|yeah|basically|or something|whatever|i don'?t know|let me see|never mind)\b"
 )
 
 

@@ -50,20 +50,20 @@ _DANGLING = (
 )
 _BOLD = (
     r"\b(never|always|most|best|worst|biggest|secret|mistake|truth|nobody|everyone|everybody|only|wrong|myth|stop|must"
-    r"|ever|far too)\b"
+    r"|ever)\b"
 )
 _CURIOUS = (
-    r"(here'?s (why|how|the)|here is (the|why|how|something)|turns out|nobody tells|no one tells"
-    r"|the (real )?reason|the secret|the trick|the lesson|what happened|let me tell you|guess what"
-    r"|the problem is|the truth is|i wish someone)"
+    r"(here'?s (why|how|the)|turns out|nobody tells|no one tells"
+    r"|the (real )?reason|the secret|the trick|what happened|guess what"
+    r"|the problem is|the truth is)"
 )
 _NUMBER = (
     r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|fifty|hundred|thousand|million|billion"
     r"|percent|half|twice|double|doubled)\b"
 )
 _STORY = (
-    r"\b(when (i|we|my)|i remember|i will never forget|years ago|the (day|night|moment|first time|last time)|once"
-    r"|that (day|night|moment)|last (year|week|month|summer|winter|christmas)|i was|we were|i had|i grew up|i felt"
+    r"\b(when (i|we|my)|i remember|i will never forget|years ago|the (day|night|moment|last time)|once"
+    r"|that (day|night|moment)|last (year|week|month|summer|winter|christmas)|i was|we were|i had|i felt"
     r"|i realised|i realized|i learned|my (father|mother|dad|mum|mom|grandmother|grandfather|brother|sister|wife"
     r"|husband|daughter|son|boss|friend|family|first))\b"
 )
