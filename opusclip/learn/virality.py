@@ -17,9 +17,9 @@ from .model import TARGETS
 
 # %% auto #0
 __all__ = [
-    'BLEND_K',
     'training_frame',
     'cross_validate',
+    'blend_weight',
     'models_dir',
     'train_model',
     'list_models',
@@ -67,9 +67,6 @@ def training_frame(cat: Catalog, target: str = 'views') -> pd.DataFrame:
 
 
 # %% ../../nbs/learn/06_virality.ipynb #636544b8
-BLEND_K = 300
-
-
 def cross_validate(
     df: pd.DataFrame, E: np.ndarray, y: np.ndarray, kind: str = 'gbm', groups=None, folds: int = 5, seed: int = 0
 ) -> np.ndarray:
@@ -84,6 +81,40 @@ def cross_validate(
     for tr, te in GroupKFold(k).split(E, y, g):
         pred[te] = ViralityModel(kind, seed=seed).fit(df.iloc[tr], E[tr], y[tr]).predict(df.iloc[te], E[te])
     return pred
+
+
+# %% ../../nbs/learn/06_virality.ipynb #15504cbc
+def _rank100(x) -> np.ndarray:
+    "0-100 percentile ranks (what the scorer does to a model's prediction)"
+    from scipy.stats import rankdata
+
+    return 100.0 * (rankdata(x) - 1) / max(1, len(x) - 1)
+
+
+def _best_weight(h, learned, y, grid) -> float:
+    from scipy.stats import spearmanr
+
+    rho = [spearmanr((1 - w) * h + w * learned, y).statistic for w in grid]
+    return float(grid[int(np.nanargmax(rho))])
+
+
+def blend_weight(h, oof, y, groups, folds: int = 5) -> tuple[float, float]:
+    """The weight of the learned score that ranks held-out clips best next to the heuristic's scores `h`, and the
+    Spearman it reaches; 0 when blending does not beat the heuristic on clips whose weight was chosen without them"""
+    from scipy.stats import spearmanr
+    from sklearn.model_selection import GroupKFold
+
+    h = np.nan_to_num(np.asarray(h, float), nan=50.0)
+    learned, y, grid = _rank100(oof), np.asarray(y, float), np.linspace(0, 1, 21)
+    g = np.asarray(groups)
+    nested = np.zeros(len(y))
+    for tr, te in GroupKFold(min(folds, len(np.unique(g)))).split(h, y, g):
+        w = _best_weight(h[tr], learned[tr], y[tr], grid)  # chosen without the clips it is judged on
+        nested[te] = (1 - w) * h[te] + w * learned[te]
+    rho, base = float(spearmanr(nested, y).statistic), float(spearmanr(h, y).statistic)
+    if not rho > (base if base == base else -1):
+        return 0.0, rho
+    return _best_weight(h, learned, y, grid), rho
 
 
 # %% ../../nbs/learn/06_virality.ipynb #74bf541b
@@ -125,7 +156,7 @@ def train_model(
     with open(path + '.tmp', 'wb') as f:
         f.write(blob)
     os.replace(path + '.tmp', path)
-    weight = round(len(df) / (len(df) + BLEND_K), 3) if rho > (h if h == h else -1) else 0.0
+    weight, blend_rho = blend_weight(df['score'].to_numpy(float), oof, y, df['video_id'], folds)
     metrics = dict(
         spearman_cv=round(rho, 4),
         mae_cv=round(float(np.mean(np.abs(oof - y))), 4),
@@ -133,6 +164,7 @@ def train_model(
         n=len(df),
         videos=int(df['video_id'].nunique()),
         blend_weight=weight,
+        blend_spearman_cv=round(blend_rho, 4),
     )
     window = dict(
         observed=[str(df['observed_at'].min()), str(df['observed_at'].max())],
