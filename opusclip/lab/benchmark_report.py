@@ -11,6 +11,7 @@ from pathlib import Path
 from ..media.decode import probe
 from ..run.catalog import Catalog
 from .benchmark import benchmark_clip
+from ..run.records import record_benchmarks
 
 # %% auto #0
 __all__ = ['TARGETS', 'benchmark_markdown', 'verdicts', 'run_benchmark']
@@ -144,7 +145,7 @@ def run_benchmark(
             r['name'] = dname
         rows += drows
     run_id = new_run_id()
-    Catalog(catalog).record_benchmarks(run_id, rows)
+    record_benchmarks(Catalog(catalog), run_id, rows)
     if docs:
         v = verdicts(rows, name, dname)
         dur = probe(src).duration

@@ -12,6 +12,7 @@ from ..core.basics import OpusclipError
 from ..run.catalog import Catalog, snapshot_path
 from ..run.records import clip_id
 from ..apps.store import Reader
+from ..run.records import record_clips
 
 # %% auto #0
 __all__ = [
@@ -55,7 +56,7 @@ def sample_catalog(path: str) -> Catalog:
             )
             for k, (s, c) in enumerate(zip(scores, cats))
         ]
-        cat.record_clips(rid, vid, dict(uri=uri, duration=dur), f't-{vid}', tr, clips)
+        record_clips(cat, rid, vid, dict(uri=uri, duration=dur), f't-{vid}', tr, clips)
     return cat
 
 

@@ -10,6 +10,7 @@ import json, os, random
 import numpy as np
 from ..media.transcript import Word
 from ..media.transcript import Transcript
+from ..run.records import record_evaluation
 
 # %% auto #0
 __all__ = [
@@ -330,7 +331,8 @@ def evaluate_selection(
     run_id = run_id or new_run_id()
     params = dict(set_dir=set_dir, k=k, min_duration=min_duration, max_duration=max_duration)
     if catalog:
-        Catalog(catalog).record_evaluation(
+        record_evaluation(
+            Catalog(catalog),
             run_id,
             'moment selection',
             {

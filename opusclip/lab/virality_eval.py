@@ -15,6 +15,7 @@ from ..understand.score import HeuristicScorer
 from ..learn.virality import BlendedScorer, activate_model, active_scorer
 from ..learn.model import ViralityModel, text_embeddings
 from ..learn.virality import train_model
+from ..run.records import record_evaluation
 
 # %% auto #0
 __all__ = [
@@ -286,7 +287,8 @@ def evaluate_youtube(
     lines += ['', f"Embedding the {res['videos']:,} texts took {embed_s:.0f} s on this machine."]
     res['markdown'] = '\n'.join(lines)
     if catalog:
-        Catalog(catalog).record_evaluation(
+        record_evaluation(
+            Catalog(catalog),
             res['run_id'],
             'virality:youtube_trending',
             {f'spearman_{k.replace(" ", "_")}': r for k, r in rho.items()},
@@ -367,7 +369,8 @@ def evaluate_synthetic(
     ]
     res = dict(run_id=run_id, rows=rows, markdown='\n'.join(md))
     if catalog:
-        Catalog(catalog).record_evaluation(
+        record_evaluation(
+            Catalog(catalog),
             run_id,
             'virality:synthetic',
             {f"holdout_spearman_{r['model'].replace(' ', '_')}": r['holdout'] for r in rows},

@@ -12,6 +12,7 @@ from ..core.basics import OpusclipError, ParameterError
 from ..media.storage import open_uri
 from ..run.catalog import Catalog, new_run_id
 from ..core.basics import utc_now
+from ..run.records import record_evaluation
 
 # %% auto #0
 __all__ = [
@@ -244,7 +245,8 @@ def forecast_series(
         picks=bt[(bt.model == 'auto') & bt.in_window].picked.value_counts().to_dict(),
     )
     if cat is not None:
-        cat.record_evaluation(
+        record_evaluation(
+            cat,
             run_id,
             f'forecast:{series}',
             {f'mape_{m}': v for m, v in tab.items()},

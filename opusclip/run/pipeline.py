@@ -20,6 +20,7 @@ from .records import clip_id
 from .options import ClipParams
 from .stages import absolute_uri, stage_bar, prepare_outdir, publish, recorded_run, source_signals
 from .stages import source_transcript, unpublish
+from .records import record_clips
 
 # %% auto #0
 __all__ = ['transcribe_video', 'render_plan', 'publish_clips', 'video_entry', 'dry_run', 'clip_video', 'clips_table']
@@ -51,8 +52,8 @@ def transcribe_video(
                 for uri_, text in ((base + '.srt', to_srt(cues)), (base + '.vtt', to_vtt(cues)), (out, t.to_json())):
                     write_text(uri_, text)
                     written.append(uri_)
-                catalog.record_clips(
-                    run_id, video_id, dict(info.to_dict(), uri=absolute_uri(uri)), tid, t, [], timer.stages
+                record_clips(
+                    catalog, run_id, video_id, dict(info.to_dict(), uri=absolute_uri(uri)), tid, t, [], timer.stages
                 )
             except BaseException:
                 unpublish(written)
@@ -215,7 +216,8 @@ def clip_video(
                 published = publish_clips(staging, outdir, doc)
             where = absolute_uri(outdir)
             rows = [dict(c, files={k: join(where, v) for k, v in c['files'].items()}) for c in clips]
-            catalog.record_clips(
+            record_clips(
+                catalog,
                 run_id,
                 video_id,
                 dict(info.to_dict(), uri=absolute_uri(uri), analysis=video_analysis),

@@ -7,12 +7,11 @@ Docs: https://opusclip.github.io/opusclip/run/records.html.md"""
 # %% ../../nbs/run/02_records.ipynb #b3a049fd
 from __future__ import annotations
 import hashlib, json, socket
-from fastcore.basics import patch
 from ..core.basics import utc_now
 from .catalog import Catalog
 
 # %% auto #0
-__all__ = ['clip_id']
+__all__ = ['clip_id', 'record_clips', 'record_benchmarks', 'record_evaluation']
 
 
 # %% ../../nbs/run/02_records.ipynb #2b49144a
@@ -72,9 +71,8 @@ def _insert_transcript(con, transcript_id: str, video_id: str, t):
 
 
 # %% ../../nbs/run/02_records.ipynb #675d885b
-@patch
 def record_clips(
-    self: Catalog,
+    cat: Catalog,
     run_id: str,
     video_id: str,
     info: dict,
@@ -84,7 +82,7 @@ def record_clips(
     stages: dict | None = None,
 ):
     "Write video, transcript, words and clips of run `run_id` and mark it succeeded, atomically"
-    with self.connect() as con:
+    with cat.connect() as con:
         con.execute("BEGIN")
         try:
             _insert_video(con, video_id, info)
@@ -146,8 +144,7 @@ def record_clips(
 
 
 # %% ../../nbs/run/02_records.ipynb #5bd25ebe
-@patch
-def record_benchmarks(self: Catalog, run_id: str, rows: list[dict]):
+def record_benchmarks(cat: Catalog, run_id: str, rows: list[dict]):
     "Append benchmark rows (name, stage, media_seconds, wall_s, ... ) for run `run_id`"
     cols = [
         'name',
@@ -161,7 +158,7 @@ def record_benchmarks(self: Catalog, run_id: str, rows: list[dict]):
         'baseline_s',
         'ratio',
     ]
-    with self.connect() as con:
+    with cat.connect() as con:
         con.execute("BEGIN")
         for r in rows:
             con.execute(
@@ -173,12 +170,11 @@ def record_benchmarks(self: Catalog, run_id: str, rows: list[dict]):
 
 
 # %% ../../nbs/run/02_records.ipynb #cc02ca19
-@patch
 def record_evaluation(
-    self: Catalog, run_id: str, name: str, metrics: dict, details: dict | None = None, params: dict | None = None
+    cat: Catalog, run_id: str, name: str, metrics: dict, details: dict | None = None, params: dict | None = None
 ):
     "Append one `evaluations` row per metric of evaluation `name` (details: per-metric JSON, e.g. per item)"
-    with self.connect() as con:
+    with cat.connect() as con:
         con.execute("BEGIN")
         for m, v in metrics.items():
             con.execute(
