@@ -286,15 +286,17 @@ def evaluation_markdown(results: list[dict], summary: dict, k: int = 3) -> str:
 
 
 # %% ../../nbs/lab/02_evaluate.ipynb #bf0728e9
-def update_section(path: str, key: str, md: str):
-    "Replace the `key` section of the markdown file at `path` (between its markers) with `md`, or append it"
+def update_section(path: str, key: str, md: str, first: bool = False):
+    "Replace the `key` section (between its markers) of the markdown file at `path` with `md`, or add it"
     start, end = f'<!-- section:{key} -->', f'<!-- /section:{key} -->'
     text = open(path).read() if os.path.exists(path) else ''
     block = f"{start}\n{md.strip()}\n{end}"
     if start in text and end in text:
         text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     else:
-        text = (text.rstrip() + '\n\n' if text.strip() else '') + block + '\n'
+        text = (
+            block + '\n\n' + text.lstrip() if first else (text.rstrip() + '\n\n' if text.strip() else '') + block + '\n'
+        )
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + '.tmp'
     with open(tmp, 'w') as f:

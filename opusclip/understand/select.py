@@ -18,7 +18,7 @@ from .analysis import readability_grade, audience
 from .score import Sent, clip_features, HeuristicScorer, parse_weights
 
 # %% auto #0
-__all__ = ['Guidance', 'packaging', 'select_moments']
+__all__ = ['Guidance', 'clip_title', 'clip_hashtags', 'clip_description', 'packaging', 'select_moments']
 
 
 # %% ../../nbs/understand/06_select.ipynb #227c391b
@@ -46,33 +46,68 @@ def _tag(k: str) -> str:
     return '#' + ''.join(w[:1].upper() + w[1:] for w in re.findall(r'[A-Za-z0-9]+', k))
 
 
-# %% ../../nbs/understand/06_select.ipynb #0b34d67d
-def packaging(first_sentence: str, kws: list[str], category: str, emotion: str) -> dict:
-    "Title, hashtags and one-line description of a clip"
-    first = first_sentence.strip()
-    if len(first.split()) <= 9 and first[-1:] in '?!.':
-        title = first.rstrip('.')
-    elif kws:
-        title = ' & '.join(k.title() for k in kws[:2])
-    else:
-        title = ' '.join(first.split()[:8])
+# %% ../../nbs/understand/06_select.ipynb #7fb27b941602401d91542211134fc71a
+def _words(s: str) -> int:
+    return len(s.split())
+
+
+def _upper_first(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def clip_title(sentences: list[str], strength, phrases: list[str], max_words: int = 9) -> str:
+    """A title of 3-`max_words` words: a short opening line, else the clip's strongest short sentence, else its key
+    phrases (YAKE's multi-word ones), else the opening of its strongest sentence"""
+    first = sentences[0].strip()
+    if 3 <= _words(first) <= max_words and first[-1:] in '?!.':
+        return first.rstrip('.')
+    order = [int(j) for j in np.argsort(-np.asarray(strength, float))]
+    for j in order:
+        s = sentences[j].strip()
+        if 3 <= _words(s) <= max_words:
+            return s.rstrip('.')
+    multi = [p for p in phrases if _words(p) >= 2]
+    if multi:
+        t = multi[0] if _words(multi[0]) >= 3 or len(multi) < 2 else f'{multi[0]} and {multi[1]}'
+        if _words(t) >= 3:
+            return _upper_first(t)
+    w = re.split(r'(?<=[,;:])\s', sentences[order[0]].strip())[0].split()
+    return ' '.join(w[:max_words]).rstrip('.,;:') + ('...' if len(w) > max_words else '')
+
+
+# %% ../../nbs/understand/06_select.ipynb #9a63283cbaf04dbcab1f6479b197f3a8
+def clip_hashtags(phrases: list[str], kws: list[str], category: str, n: int = 5) -> list[str]:
+    "Hashtags: the clip's two-word key phrases first (longer ones read as clauses), then its category, then keywords"
     tags = []
-    for t in [_tag(k) for k in kws] + [_tag(category)]:
+    multi = [p for p in phrases if _words(p) == 2]
+    for t in [_tag(k) for k in multi] + [_tag(category)] + [_tag(k) for k in kws]:
         if len(t) > 1 and t.lower() not in (x.lower() for x in tags):
             tags.append(t)
-    tags = tags[:5]
+    tags = tags[:n]
     while len(tags) < 3:
         tags.append(['#Shorts', '#Clips', '#Podcast'][len(tags)])
-    mood = {
-        'neutral': 'An informative',
-        'joy': 'An upbeat',
-        'anger': 'A fiery',
-        'fear': 'A tense',
-        'sadness': 'A moving',
-        'surprise': 'A surprising',
-    }[emotion]
-    desc = f"{mood} {category} moment about {', '.join(kws[:3]) or 'this topic'}."
-    return dict(title=title, hashtags=tags, description=desc)
+    return tags
+
+
+# %% ../../nbs/understand/06_select.ipynb #72eea5119410473aa328ad9291626812
+def clip_description(sentences: list[str], strength, max_chars: int = 200) -> str:
+    "What happens in the clip, in its own words: its strongest sentence, and the next strongest when both fit"
+    order = [int(j) for j in np.argsort(-np.asarray(strength, float))]
+    best = sorted(order[:2]) if sum(len(sentences[j]) for j in order[:2]) < max_chars else order[:1]
+    text = ' '.join(sentences[j].strip() for j in best)
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit(' ', 1)[0].rstrip('.,;:') + '...'
+    return text
+
+
+# %% ../../nbs/understand/06_select.ipynb #10185d26023b46108eb7d9f57d49d2b3
+def packaging(sentences: list[str], strength, kws: list[str], phrases: list[str], category: str) -> dict:
+    "Title, hashtags and description of a clip, from its sentences (with how central each is) and key phrases"
+    return dict(
+        title=clip_title(sentences, strength, phrases),
+        hashtags=clip_hashtags(phrases, kws, category),
+        description=clip_description(sentences, strength),
+    )
 
 
 # %% ../../nbs/understand/06_select.ipynb #b24910ef
@@ -152,6 +187,8 @@ def select_moments(
         c, r = cands[k], results[k]
         start, end = cut_points(words, c.i0, c.i1, duration)
         kws, emo = keywords(c.text, enc=enc, centroid=C[k]), top(emos[k])
+        phrases = keywords(c.text, n=6, max_words=3, enc=enc, centroid=C[k])
+        strength = E[c.s0 : c.s1] @ C[k]  # how central each sentence is to the clip
         grade = readability_grade(c.text)
         out.append(
             dict(
@@ -174,7 +211,7 @@ def select_moments(
                     **signals(start, end, c.i1 - c.i0),
                     features={k: None if v is None else round(float(v), 4) for k, v in c.features.items()},
                 ),
-                **packaging(c.first, kws, category, emo),
+                **packaging([c.first] + [s.text for s in sents[c.s0 + 1 : c.s1]], strength, kws, phrases, category),
             )
         )
     return out, dict(
