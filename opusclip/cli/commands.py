@@ -64,7 +64,7 @@ def engagement_command(a) -> int:
     import datetime as dt
     from opusclip.run.catalog import Catalog
     from opusclip.learn import engagement as eg
-    from opusclip.learn.exports import parse_mapping
+    from opusclip.learn.columns import parse_mapping
 
     cat = Catalog(a.catalog)
     if a.action == 'report':

@@ -13,7 +13,7 @@ from ..run.options import ClipParams, GROUPS
 from ..run.schema import add_options, options_from_args
 from .commands import publish_snapshot, output_stem, run_summary, engagement_command, model_command
 from .commands import jobs_command
-from ..learn.exports import FIELDS
+from ..learn.columns import FIELDS
 
 # %% auto #0
 __all__ = ['build_parser', 'run', 'main']
