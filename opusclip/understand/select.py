@@ -51,28 +51,30 @@ def _words(s: str) -> int:
     return len(s.split())
 
 
+def _opens(s: str) -> bool:
+    "Does `s` read as the start of a sentence (a capital, not a conjunction)?"
+    return s[:1].isupper() and s.split()[0].lower().strip(',') not in ('and', 'but', 'so', 'or', 'like', 'because')
+
+
 def _upper_first(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def clip_title(sentences: list[str], strength, phrases: list[str], max_words: int = 9) -> str:
-    """A title of 3-`max_words` words: a short opening line, else the clip's strongest short sentence, else its key
-    phrases (YAKE's multi-word ones), else the opening of its strongest sentence"""
+def clip_title(sentences: list[str], strength, max_words: int = 9) -> str:
+    """A title of 3-`max_words` words: a short opening line, else the clip's strongest short sentence, else the opening
+    clause of its strongest sentence (key phrases read as fragments without a part-of-speech tagger: 'Met may hate')"""
     first = sentences[0].strip()
-    if 3 <= _words(first) <= max_words and first[-1:] in '?!.':
+    if 3 <= _words(first) <= max_words and first[-1:] in '?!.' and _opens(first):
         return first.rstrip('.')
     order = [int(j) for j in np.argsort(-np.asarray(strength, float))]
-    for j in order:
+    for j in order:  # a whole sentence (not a clause of a run-on) of 4 words or more
         s = sentences[j].strip()
-        if 3 <= _words(s) <= max_words:
+        if 4 <= _words(s) <= max_words and s[-1:] in '?!.' and _opens(s):
             return s.rstrip('.')
-    multi = [p for p in phrases if _words(p) >= 2]
-    if multi:
-        t = multi[0] if _words(multi[0]) >= 3 or len(multi) < 2 else f'{multi[0]} and {multi[1]}'
-        if _words(t) >= 3:
-            return _upper_first(t)
-    w = re.split(r'(?<=[,;:])\s', sentences[order[0]].strip())[0].split()
-    return ' '.join(w[:max_words]).rstrip('.,;:') + ('...' if len(w) > max_words else '')
+    s = sentences[order[0]].strip()
+    clause = re.split(r'(?<=[,;:])\s', s)[0].split()
+    w = clause if 4 <= len(clause) else s.split()  # a clause of a word or two ('Meanwhile,') says nothing
+    return _upper_first(' '.join(w[:max_words]).rstrip('.,;:')) + ('...' if len(w) > max_words else '')
 
 
 # %% ../../nbs/understand/06_select.ipynb #9a63283cbaf04dbcab1f6479b197f3a8
@@ -104,7 +106,7 @@ def clip_description(sentences: list[str], strength, max_chars: int = 200) -> st
 def packaging(sentences: list[str], strength, kws: list[str], phrases: list[str], category: str) -> dict:
     "Title, hashtags and description of a clip, from its sentences (with how central each is) and key phrases"
     return dict(
-        title=clip_title(sentences, strength, phrases),
+        title=clip_title(sentences, strength),
         hashtags=clip_hashtags(phrases, kws, category),
         description=clip_description(sentences, strength),
     )
