@@ -160,8 +160,8 @@ def render_child(uri: str, start: float, end: float) -> dict:
     RSS"""
     code = (
         'import sys, tempfile; from opusclip.produce.render import render_clip; from '
-        'opusclip.produce.captions import caption_style; '
-        'from opusclip.media.transcribe import Word; d = tempfile.mkdtemp(); '
+        'opusclip.produce.caption_style import caption_style; '
+        'from opusclip.media.transcript import Word; d = tempfile.mkdtemp(); '
         'render_clip(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), [Word(" word", t, t + 0.3) for t '
         'in range(int(float(sys.argv[3])))], d, "c", aspect="9:16", captions=caption_style("karaoke"))'
     )
