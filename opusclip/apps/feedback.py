@@ -99,7 +99,6 @@ class Feedback:
     def close(self):
         self.con.close()
 
-
 # %% ../../nbs/apps/03_feedback.ipynb #6f7a6910
 def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
     """Copy the approved clips' files to `dest/<video name>/` and write `dest/approved.csv` with the reviewed titles

@@ -10,19 +10,8 @@ import datetime as dt, json, os, shutil
 from .store import Reader
 
 # %% auto #0
-__all__ = [
-    'ALERT_RULES',
-    'job_counts',
-    'failures',
-    'queue_age_minutes',
-    'throughput',
-    'stage_rtf',
-    'notebook_error',
-    'system_stats',
-    'alerts',
-    'send_alerts',
-]
-
+__all__ = ['ALERT_RULES', 'job_counts', 'failures', 'queue_age_minutes', 'throughput', 'stage_rtf', 'notebook_error',
+           'system_stats', 'alerts', 'send_alerts']
 
 # %% ../../nbs/apps/02_monitor.ipynb #dd2cef57
 def job_counts(rd: Reader) -> dict:
@@ -31,7 +20,6 @@ def job_counts(rd: Reader) -> dict:
     return {
         s: int(df.set_index('state')['n'].get(s, 0)) for s in ('queued', 'running', 'succeeded', 'failed', 'cancelled')
     }
-
 
 # %% ../../nbs/apps/02_monitor.ipynb #84dad1ed
 def failures(rd: Reader, limit: int = 20):
@@ -44,13 +32,11 @@ def failures(rd: Reader, limit: int = 20):
         [int(limit)],
     )
 
-
 # %% ../../nbs/apps/02_monitor.ipynb #1b0690a6
 def queue_age_minutes(rd: Reader) -> float | None:
     "How long the oldest queued job has waited"
     t = rd.scalar("SELECT min(queued_at) FROM jobs WHERE state = 'queued'")
     return None if t is None else (dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - t).total_seconds() / 60
-
 
 # %% ../../nbs/apps/02_monitor.ipynb #24914014
 def throughput(rd: Reader, hours: int = 24):
@@ -61,7 +47,6 @@ def throughput(rd: Reader, hours: int = 24):
         "AND finished_at >= now()::TIMESTAMP - to_hours(?) GROUP BY 1 ORDER BY 1",
         [int(hours)],
     )
-
 
 # %% ../../nbs/apps/02_monitor.ipynb #6c94e966
 def stage_rtf(rd: Reader, hours: int = 24 * 7):
@@ -83,7 +68,6 @@ def stage_rtf(rd: Reader, hours: int = 24 * 7):
     ]
     out = pd.DataFrame(rows, columns=['hour', 'stage', 'rtf'])
     return out.groupby(['hour', 'stage'], as_index=False)['rtf'].mean() if len(out) else out
-
 
 # %% ../../nbs/apps/02_monitor.ipynb #6a40a60a
 def notebook_error(uri: str | None) -> str:
@@ -108,7 +92,6 @@ def notebook_error(uri: str | None) -> str:
                     f"{o.get('evalue')}\n\n```\n{tb}\n```"
                 )
     return f"Run notebook `{uri}` has no error output."
-
 
 # %% ../../nbs/apps/02_monitor.ipynb #133ae384
 def system_stats(path: str = '.') -> dict:
@@ -141,7 +124,6 @@ def system_stats(path: str = '.') -> dict:
         except Exception:
             pass
     return out
-
 
 # %% ../../nbs/apps/02_monitor.ipynb #89f5dc26
 ALERT_RULES = dict(failure_rate=0.2, min_jobs=5, queue_age_minutes=30.0, disk_free_percent=10.0)
@@ -177,7 +159,6 @@ def alerts(rd: Reader, system: dict | None = None, rules: dict = ALERT_RULES) ->
             f"{rules['disk_free_percent']:.0f}%)",
         ),
     ]
-
 
 # %% ../../nbs/apps/02_monitor.ipynb #42e6ed22
 def send_alerts(url: str, fired: list[dict], timeout: float = 5.0) -> bool:

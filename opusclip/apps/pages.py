@@ -18,7 +18,6 @@ from .views import AnalyticsView, bar_chart, no_clips_notice, load_panel
 # %% auto #0
 __all__ = ['MonitoringView', 'ReviewView', 'app', 'page']
 
-
 # %% ../../nbs/apps/05_pages.ipynb #d9ec45e5
 class MonitoringView:
     "The queue, failures, throughput, the machine and alerts; `refresh()` re-queries (every few seconds when served)"
@@ -108,7 +107,6 @@ class MonitoringView:
             self.charts,
             self.updated,
         )
-
 
 # %% ../../nbs/apps/05_pages.ipynb #21568fe7
 class ReviewView:
@@ -213,7 +211,6 @@ class ReviewView:
             return empty
         return pn.Column(pn.Row(self.video, self.export), self.status, pn.bind(self._cards, self.video.param.value))
 
-
 # %% ../../nbs/apps/05_pages.ipynb #1fbd7fe0
 _FEEDBACK = {}
 
@@ -241,7 +238,6 @@ def app(kind: str, catalog: str | None = None, refresh_ms: int = 3000):
     except CatalogProblem as e:
         body = pn.pane.Alert(str(e), alert_type='warning', css_classes=['catalog-problem'])
     return body
-
 
 # %% ../../nbs/apps/05_pages.ipynb #0fb51e0f
 def page(kind: str, catalog: str | None = None):

@@ -29,7 +29,6 @@ def dashboards_dir() -> Path:
             return d
     raise OpusclipError("cannot find the dashboards/ folder (run from an opusclip checkout)")
 
-
 # %% ../../nbs/apps/06_serve.ipynb #ef2e8fc0
 def serve_command(
     kind: str = 'all',

@@ -12,32 +12,18 @@ from ..core.basics import OpusclipError
 from ..run.catalog import Catalog, SCHEMA_VERSION, snapshot_path
 
 # %% auto #0
-__all__ = [
-    'CatalogProblem',
-    'feedback_path',
-    'Reader',
-    'clip_where',
-    'kpis',
-    'score_histogram',
-    'subscore_means',
-    'counts_by',
-    'length_vs_score',
-    'top_clips',
-    'categories',
-]
-
+__all__ = ['CatalogProblem', 'feedback_path', 'Reader', 'clip_where', 'kpis', 'score_histogram', 'subscore_means', 'counts_by',
+           'length_vs_score', 'top_clips', 'categories']
 
 # %% ../../nbs/apps/01_store.ipynb #a7848526
 class CatalogProblem(OpusclipError):
     "Why the dashboards cannot show a catalog (shown in the app instead of the views)"
-
 
 # %% ../../nbs/apps/01_store.ipynb #ddaa77d1
 def feedback_path(catalog: str) -> str:
     "The review feedback file of the catalog at `catalog`"
     p = os.path.abspath(str(catalog))
     return (p[:-7] if p.endswith('.duckdb') else p) + '.feedback.duckdb'
-
 
 # %% ../../nbs/apps/01_store.ipynb #385a05e3
 class Reader:
@@ -132,7 +118,6 @@ class Reader:
         finally:
             cur.close()
 
-
 # %% ../../nbs/apps/01_store.ipynb #85260613
 def _version_message(path: str, v) -> str:
     if v is None or v < SCHEMA_VERSION:
@@ -145,7 +130,6 @@ def _version_message(path: str, v) -> str:
         f"The catalog {path} has schema version {v}, newer than this opusclip understands ({SCHEMA_VERSION}); "
         "upgrade opusclip."
     )
-
 
 # %% ../../nbs/apps/01_store.ipynb #2cedf2c2
 def clip_where(start=None, end=None, source: str = '', category: str = 'all', score=(0, 100)) -> tuple[str, list]:
@@ -170,13 +154,11 @@ def clip_where(start=None, end=None, source: str = '', category: str = 'all', sc
         ps += [float(lo), float(hi)]
     return ' AND '.join(conds), ps
 
-
 # %% ../../nbs/apps/01_store.ipynb #e2071d7e
 def _from(source: str = '', **_) -> str:
     """The clips, joined to their videos only when the source filter needs it (the join is most of a query's cost at a
     million clips)"""
     return "FROM clips c JOIN videos v USING (video_id)" if source else "FROM clips c"
-
 
 # %% ../../nbs/apps/01_store.ipynb #e067518c
 def kpis(rd: Reader, **f) -> dict:
@@ -197,7 +179,6 @@ def kpis(rd: Reader, **f) -> dict:
         mean_score=None if r.mean_score != r.mean_score else float(r.mean_score),
     )
 
-
 # %% ../../nbs/apps/01_store.ipynb #104b045d
 def score_histogram(rd: Reader, **f):
     w, ps = clip_where(**f)
@@ -206,7 +187,6 @@ def score_histogram(rd: Reader, **f):
         "GROUP BY 1 ORDER BY 1",
         ps,
     )
-
 
 # %% ../../nbs/apps/01_store.ipynb #35cdc988
 def subscore_means(rd: Reader, **f):
@@ -217,7 +197,6 @@ def subscore_means(rd: Reader, **f):
         ps,
     )
     return df.melt(var_name='subscore', value_name='mean').fillna(0)
-
 
 # %% ../../nbs/apps/01_store.ipynb #ad72c9c7
 def counts_by(rd: Reader, column: str, **f):
@@ -230,7 +209,6 @@ def counts_by(rd: Reader, column: str, **f):
         ps,
     )
 
-
 # %% ../../nbs/apps/01_store.ipynb #383ca2b6
 def length_vs_score(rd: Reader, n: int = 2000, **f):
     "At most `n` clips (a fixed sample) as duration and score points"
@@ -238,7 +216,6 @@ def length_vs_score(rd: Reader, n: int = 2000, **f):
     return rd.query(
         f"SELECT c.duration, c.score {_from(**f)} WHERE {w} USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE (7)", ps
     )
-
 
 # %% ../../nbs/apps/01_store.ipynb #cd07552f
 def top_clips(rd: Reader, limit: int = 20, **f):
@@ -251,7 +228,6 @@ def top_clips(rd: Reader, limit: int = 20, **f):
         "ORDER BY t.score DESC, t.clip_id",
         ps,
     )
-
 
 # %% ../../nbs/apps/01_store.ipynb #77d46c04
 def categories(rd: Reader) -> list[str]:

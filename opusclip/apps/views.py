@@ -15,14 +15,12 @@ from .store import subscore_means, top_clips
 # %% auto #0
 __all__ = ['load_panel', 'bar_chart', 'no_clips_notice', 'analytics_data', 'AnalyticsView', 'EngagementView']
 
-
 # %% ../../nbs/apps/04_views.ipynb #ff54170c
 def load_panel():
     import panel as pn
 
     pn.extension('tabulator', sizing_mode='stretch_width', notifications=True)
     return pn
-
 
 # %% ../../nbs/apps/04_views.ipynb #0bde3ecd
 def bar_chart(df, x: str, y: str, title: str, color: str = '#3b6ea5'):
@@ -41,7 +39,6 @@ def bar_chart(df, x: str, y: str, title: str, color: str = '#3b6ea5'):
         rot=30 if len(df) > 6 else 0,
     )
 
-
 # %% ../../nbs/apps/04_views.ipynb #a28a51f1
 def no_clips_notice(pn, rd: Reader):
     if rd.scalar("SELECT count(*) FROM clips") == 0:
@@ -51,7 +48,6 @@ def no_clips_notice(pn, rd: Reader):
             alert_type='info',
         )
     return None
-
 
 # %% ../../nbs/apps/04_views.ipynb #fee3b1eb
 def analytics_data(rd: Reader, **f) -> dict:
@@ -71,7 +67,6 @@ def analytics_data(rd: Reader, **f) -> dict:
         futs = {k: ex.submit(fn) for k, fn in jobs.items()}
         return {k: fu.result() for k, fu in futs.items()}
 
-
 # %% ../../nbs/apps/04_views.ipynb #5b8c70b6
 def _figure(title: str, x_range=None, **kw):
     from bokeh.plotting import figure
@@ -81,7 +76,6 @@ def _figure(title: str, x_range=None, **kw):
     f = figure(title=title, height=260, sizing_mode='stretch_width', toolbar_location=None, **kw)
     f.grid.grid_line_alpha = 0.3
     return f
-
 
 # %% ../../nbs/apps/04_views.ipynb #ac1c27e2
 class AnalyticsView:
@@ -198,7 +192,6 @@ class AnalyticsView:
 
         tabs.param.watch(load, 'active')
         return tabs
-
 
 # %% ../../nbs/apps/04_views.ipynb #93a802b4
 class EngagementView:

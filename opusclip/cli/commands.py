@@ -11,17 +11,8 @@ from pathlib import Path
 from ..core.basics import OpusclipError, ParameterError
 
 # %% auto #0
-__all__ = [
-    'publish_snapshot',
-    'output_stem',
-    'run_summary',
-    'engagement_command',
-    'report_command',
-    'model_command',
-    'jobs_table',
-    'jobs_command',
-]
-
+__all__ = ['publish_snapshot', 'output_stem', 'run_summary', 'engagement_command', 'report_command', 'model_command',
+           'jobs_table', 'jobs_command']
 
 # %% ../../nbs/cli/01_commands.ipynb #a8a6e732
 def publish_snapshot(cat):
@@ -31,11 +22,9 @@ def publish_snapshot(cat):
     except Exception:
         pass
 
-
 # %% ../../nbs/cli/01_commands.ipynb #c0e428f9
 def output_stem(uri: str) -> str:
     return Path(str(uri).rstrip('/').split('/')[-1]).stem or 'output'
-
 
 # %% ../../nbs/cli/01_commands.ipynb #a40f0c07
 def run_summary(res: dict, command: str) -> str:
@@ -56,7 +45,6 @@ def run_summary(res: dict, command: str) -> str:
         for c in res['clips']
     ]
     return '\n'.join(lines)
-
 
 # %% ../../nbs/cli/01_commands.ipynb #f05b482f
 def engagement_command(a) -> int:
@@ -108,7 +96,6 @@ def engagement_command(a) -> int:
     finally:
         publish_snapshot(cat)
 
-
 # %% ../../nbs/cli/01_commands.ipynb #bc059ef4
 def report_command(cat, by: str) -> int:
     "`opusclip engagement report`: trends with intervals, recommendations and clip segments, as text"
@@ -133,7 +120,6 @@ def report_command(cat, by: str) -> int:
     except OpusclipError as e:
         print(f"Clip segments: none ({e})")
     return 0
-
 
 # %% ../../nbs/cli/01_commands.ipynb #4f576ae1
 def model_command(a) -> int:
@@ -175,7 +161,6 @@ def model_command(a) -> int:
     finally:
         publish_snapshot(cat)
 
-
 # %% ../../nbs/cli/01_commands.ipynb #4224ba17
 def jobs_table(rows: list[dict]) -> str:
     "Jobs as an aligned text table"
@@ -195,7 +180,6 @@ def jobs_table(rows: list[dict]) -> str:
     ]
     w = [max(len(c[k]) for c in [head] + cells) for k in range(len(head))]
     return '\n'.join('  '.join(c[k].ljust(w[k]) for k in range(len(head))).rstrip() for c in [head] + cells)
-
 
 # %% ../../nbs/cli/01_commands.ipynb #cb2b3b69
 def jobs_command(

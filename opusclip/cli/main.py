@@ -18,7 +18,6 @@ from ..learn.columns import FIELDS
 # %% auto #0
 __all__ = ['build_parser', 'run', 'main']
 
-
 # %% ../../nbs/cli/02_main.ipynb #c8cd15ce
 def _bookkeeping(p: argparse.ArgumentParser):
     g = p.add_argument_group('bookkeeping')
@@ -30,7 +29,6 @@ def _bookkeeping(p: argparse.ArgumentParser):
     )
     g.add_argument('--no-cache', action='store_true', help='recompute every stage')
     g.add_argument('-q', '--quiet', action='store_true', help='no progress bars or summary')
-
 
 # %% ../../nbs/cli/02_main.ipynb #86f1071a
 def _transcribe_and_clip(sub, schema):
@@ -58,7 +56,6 @@ def _transcribe_and_clip(sub, schema):
     c.add_argument('-o', '--output', metavar='OUTDIR', help='output folder or URI (default: ./<input name>_clips)')
     add_options(c, GROUPS, schema)
     _bookkeeping(c)
-
 
 # %% ../../nbs/cli/02_main.ipynb #14ad5059
 def _batch_and_watch(sub, schema):
@@ -135,7 +132,6 @@ def _batch_and_watch(sub, schema):
             g.add_argument('--once', action='store_true', help='scan once, run what is new, and exit (for cron)')
         add_options(b, GROUPS, schema)
         _bookkeeping(b)
-
 
 # %% ../../nbs/cli/02_main.ipynb #366ec65d
 def _other_commands(sub):
@@ -264,7 +260,6 @@ def _other_commands(sub):
     d.add_argument('--catalog', default='opusclip.duckdb')
     d.add_argument('-q', '--quiet', action='store_true')
 
-
 # %% ../../nbs/cli/02_main.ipynb #68892af6
 def build_parser(schema=ClipParams) -> argparse.ArgumentParser:
     "The `opusclip` argument parser; the clip options come from `schema`"
@@ -278,7 +273,6 @@ def build_parser(schema=ClipParams) -> argparse.ArgumentParser:
     _batch_and_watch(sub, schema)
     _other_commands(sub)
     return ap
-
 
 # %% ../../nbs/cli/02_main.ipynb #96313fee
 def _batch(a) -> int:
@@ -313,7 +307,6 @@ def _batch(a) -> int:
         print(batch.batch_summary(res), file=sys.stderr)
     return 0 if not res['failed'] and not res['problems'] else 1
 
-
 # %% ../../nbs/cli/02_main.ipynb #6ae47e18
 def _media(a) -> int:
     "`opusclip transcribe` and `clip`"
@@ -345,7 +338,6 @@ def _media(a) -> int:
     if not a.quiet:
         print(run_summary(res, a.command), file=sys.stderr)
     return 0
-
 
 # %% ../../nbs/cli/02_main.ipynb #effab391
 def _dispatch(a) -> int:
@@ -379,7 +371,6 @@ def _dispatch(a) -> int:
         return _batch(a)
     return _media(a)
 
-
 # %% ../../nbs/cli/02_main.ipynb #87673dc1
 def run(argv: list[str] | None = None) -> int:
     "Run the CLI on `argv`; returns the exit code"
@@ -392,7 +383,6 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print('opusclip: interrupted', file=sys.stderr)
         return 130
-
 
 # %% ../../nbs/cli/02_main.ipynb #91054432
 def main():

@@ -12,29 +12,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 # %% auto #0
-__all__ = [
-    'ProgressFn',
-    'OpusclipError',
-    'MediaError',
-    'NoSpeechError',
-    'ParameterError',
-    'StorageError',
-    'ModelError',
-    'check',
-    'report',
-    'Progress',
-    'StageTimer',
-    'cpu_threads',
-    'limited_threads',
-    'is_oom',
-    'auto_batch_size',
-    'with_halving',
-    'peak_rss_mb',
-    'utc_now',
-    'one_line',
-    'demo_video',
-]
-
+__all__ = ['ProgressFn', 'OpusclipError', 'MediaError', 'NoSpeechError', 'ParameterError', 'StorageError', 'ModelError', 'check',
+           'report', 'Progress', 'StageTimer', 'cpu_threads', 'limited_threads', 'is_oom', 'auto_batch_size',
+           'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video']
 
 # %% ../../nbs/core/01_basics.ipynb #2bf8eb58
 class OpusclipError(Exception):
@@ -62,7 +42,6 @@ class StorageError(OpusclipError):
 class ModelError(OpusclipError):
     "A model cannot be found, verified or loaded"
 
-
 # %% ../../nbs/core/01_basics.ipynb #c1683b6e
 def check(
     ok: bool,  # condition that must hold
@@ -72,7 +51,6 @@ def check(
     if not ok:
         raise ParameterError(msg)
 
-
 # %% ../../nbs/core/01_basics.ipynb #7b5e6471
 ProgressFn = Callable[[float, float], None]
 
@@ -81,7 +59,6 @@ def report(progress: ProgressFn | None, done: float, total: float):
     "Call `progress(done, total)` if a callback was given"
     if progress is not None:
         progress(done, total)
-
 
 # %% ../../nbs/core/01_basics.ipynb #9180550e
 class Progress:
@@ -111,7 +88,6 @@ class Progress:
             self.bar.close()
             self.bar = None
 
-
 # %% ../../nbs/core/01_basics.ipynb #6371b086
 @dataclass
 class StageTimer:
@@ -133,7 +109,6 @@ class StageTimer:
     def seconds(self, name: str) -> float:
         return self.stages.get(name, {}).get('seconds', 0.0)
 
-
 # %% ../../nbs/core/01_basics.ipynb #4775e700
 def cpu_threads() -> int:
     "CPU threads this process should use: `$OPUSCLIP_THREADS`, else the cores it may run on"
@@ -146,7 +121,6 @@ def cpu_threads() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
-
 
 # %% ../../nbs/core/01_basics.ipynb #ed315c69
 def limited_threads() -> int:
@@ -169,12 +143,10 @@ def limited_threads() -> int:
         sys.modules['torch'].set_num_threads(n)
     return n
 
-
 # %% ../../nbs/core/01_basics.ipynb #5ad5c887
 def is_oom(e: BaseException) -> bool:
     "Is `e` an out-of-memory error (Python, torch, CTranslate2/CUDA)?"
     return isinstance(e, MemoryError) or type(e).__name__ == 'OutOfMemoryError' or 'out of memory' in str(e).lower()
-
 
 # %% ../../nbs/core/01_basics.ipynb #e07e0465
 def auto_batch_size(device: str) -> int:
@@ -188,7 +160,6 @@ def auto_batch_size(device: str) -> int:
     except Exception:
         free = 8.0
     return 32 if free >= 24 else 16 if free >= 12 else 8 if free >= 6 else 4
-
 
 # %% ../../nbs/core/01_basics.ipynb #d9c1fb21
 def with_halving(fn, batch: int, on_halve=None):
@@ -209,7 +180,6 @@ def with_halving(fn, batch: int, on_halve=None):
             if on_halve:
                 on_halve(batch)
 
-
 # %% ../../nbs/core/01_basics.ipynb #d0538ba0
 def peak_rss_mb() -> float:
     "Peak resident set size of this process (and waited-for children excluded) in MiB"
@@ -217,7 +187,6 @@ def peak_rss_mb() -> float:
 
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r / 1024 / (1024 if sys.platform == 'darwin' else 1)
-
 
 # %% ../../nbs/core/01_basics.ipynb #c35ae1cd
 def utc_now() -> dt.datetime:
@@ -228,7 +197,6 @@ def utc_now() -> dt.datetime:
 def one_line(e: Exception) -> str:
     "`e` as one line of text"
     return ' '.join(str(e).split())
-
 
 # %% ../../nbs/core/01_basics.ipynb #3acb092f
 def demo_video() -> str:

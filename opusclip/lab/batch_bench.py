@@ -18,7 +18,6 @@ from ..run.workers import run_job, stop_kernels
 # %% auto #0
 __all__ = ['demo_pieces', 'benchmark_batch', 'probe_seconds', 'batch_markdown']
 
-
 # %% ../../nbs/lab/05_batch_bench.ipynb #4433326e
 def demo_pieces(folder: str, n: int = 8, seconds: float = 13.0) -> list[str]:
     "`n` short real videos: pieces of the bundled demo, each with its own speech"
@@ -34,7 +33,6 @@ def demo_pieces(folder: str, n: int = 8, seconds: float = 13.0) -> list[str]:
             encode_segment(demo_video(), a, a + seconds, p, preset='ultrafast', max_height=360)
         out.append(p)
     return out
-
 
 # %% ../../nbs/lab/05_batch_bench.ipynb #120b30fb
 def benchmark_batch(workdir: str, jobs: int = 8, params: ClipParams | None = None, label: str = 'batch') -> list[dict]:
@@ -174,13 +172,11 @@ def benchmark_batch(workdir: str, jobs: int = 8, params: ClipParams | None = Non
         )
     return rows
 
-
 # %% ../../nbs/lab/05_batch_bench.ipynb #06df2b98
 def probe_seconds(uri: str) -> float:
     from opusclip.media.decode import probe
 
     return round(probe(uri).duration, 3)
-
 
 # %% ../../nbs/lab/05_batch_bench.ipynb #a3dcc623
 def batch_markdown(rows: list[dict]) -> str:

@@ -21,23 +21,14 @@ from ..produce.framing import crop_box, crop_planes, crop_window
 from ..understand.vision import detect_faces, blazeface
 
 # %% auto #0
-__all__ = [
-    'paired_best',
-    'plain_decode',
-    'plain_encode',
-    'run_clip_child',
-    'render_child',
-    'face_detection_times',
-    'benchmark_clip',
-]
-
+__all__ = ['paired_best', 'plain_decode', 'plain_encode', 'run_clip_child', 'render_child', 'face_detection_times',
+           'benchmark_clip']
 
 # %% ../../nbs/lab/03_benchmark.ipynb #74e5c09c
 def _timed(fn, *a, **kw):
     t0 = time.perf_counter()
     r = fn(*a, **kw)
     return time.perf_counter() - t0, r
-
 
 # %% ../../nbs/lab/03_benchmark.ipynb #f728e9f1
 def paired_best(ours, baseline, repeats: int = 3) -> tuple[float, float]:
@@ -48,7 +39,6 @@ def paired_best(ours, baseline, repeats: int = 3) -> tuple[float, float]:
         a.append(_timed(ours)[0])
     return min(a), min(b)
 
-
 # %% ../../nbs/lab/03_benchmark.ipynb #537784a3
 def plain_decode(uri: str, kind: str = 'audio') -> int:
     "Decode every frame of the first `kind` stream and keep nothing; returns the frame count"
@@ -56,7 +46,6 @@ def plain_decode(uri: str, kind: str = 'audio') -> int:
         s = (c.streams.audio if kind == 'audio' else c.streams.video)[0]
         s.thread_type = 'AUTO'
         return sum(1 for _ in c.decode(s))
-
 
 # %% ../../nbs/lab/03_benchmark.ipynb #6a43b9f8
 def plain_encode(
@@ -112,7 +101,6 @@ def plain_encode(
             os.remove(out_path)
     return n
 
-
 # %% ../../nbs/lab/03_benchmark.ipynb #540d6ccc
 def _child(cmd: list[str]) -> tuple[float, int, float, str]:
     """Run `cmd`; its wall time, exit code, peak RSS in MB and stderr (kept in a file: a pipe read only at the end can
@@ -124,7 +112,6 @@ def _child(cmd: list[str]) -> tuple[float, int, float, str]:
         wall = time.perf_counter() - t0
         err.seek(0)
         return wall, os.waitstatus_to_exitcode(status), ru.ru_maxrss / 1024, err.read().strip()
-
 
 # %% ../../nbs/lab/03_benchmark.ipynb #75d7074c
 def run_clip_child(uri: str, outdir: str, catalog: str, cache: str, args: list[str] = ()) -> dict:
@@ -153,7 +140,6 @@ def run_clip_child(uri: str, outdir: str, catalog: str, cache: str, args: list[s
     )[0]
     return dict(wall_s=wall, peak_rss_mb=rss, run_id=run_id, stages=json.loads(stages))
 
-
 # %% ../../nbs/lab/03_benchmark.ipynb #6b46b8b6
 def render_child(uri: str, start: float, end: float) -> dict:
     """Render `[start, end)` of `uri` reframed to 9:16 with karaoke captions in a child process; its wall time and peak
@@ -169,7 +155,6 @@ def render_child(uri: str, start: float, end: float) -> dict:
     if rc != 0:
         raise RuntimeError(f'render failed: {err}')
     return dict(wall_s=wall, peak_rss_mb=rss)
-
 
 # %% ../../nbs/lab/03_benchmark.ipynb #cb164afb
 def face_detection_times(uri: str, seconds: float, fps: float = 2.0, width: int = 400, repeats: int = 3) -> dict:
@@ -192,7 +177,6 @@ def face_detection_times(uri: str, seconds: float, fps: float = 2.0, width: int 
         haar_found=found.get('haar', 0),
         blazeface_found=found.get('blazeface', 0),
     )
-
 
 # %% ../../nbs/lab/03_benchmark.ipynb #9b52e576
 def benchmark_clip(

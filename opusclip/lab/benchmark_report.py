@@ -16,7 +16,6 @@ from ..run.records import record_benchmarks
 # %% auto #0
 __all__ = ['TARGETS', 'benchmark_markdown', 'verdicts', 'run_benchmark']
 
-
 # %% ../../nbs/lab/04_benchmark_report.ipynb #b5561594
 def benchmark_markdown(rows: list[dict], title: str = 'opusclip clip benchmark') -> str:
     "A Markdown table of benchmark rows"
@@ -34,7 +33,6 @@ def benchmark_markdown(rows: list[dict], title: str = 'opusclip clip benchmark')
             f"{f(r['peak_rss_mb'], 0)} |"
         )
     return '\n'.join(lines) + '\n'
-
 
 # %% ../../nbs/lab/04_benchmark_report.ipynb #4ced39a0
 TARGETS = [  # (what, stage, field, limit)
@@ -89,7 +87,6 @@ def verdicts(rows: list[dict], name: str, double: str | None = None) -> list[tup
         a, b = get(name, 'total')['peak_rss_mb'], get(double, 'total')['peak_rss_mb']
         out.append(('peak RSS flat on an input twice as long (at most +15%)', round(b / a, 3), b <= 1.15 * a))
     return out
-
 
 # %% ../../nbs/lab/04_benchmark_report.ipynb #66e6c3f9
 def run_benchmark(

@@ -15,16 +15,8 @@ from ..apps.store import Reader
 from ..run.records import record_clips
 
 # %% auto #0
-__all__ = [
-    'CATEGORIES',
-    'EMOTIONS',
-    'sample_catalog',
-    'synthetic_catalog',
-    'outside_event_loop',
-    'benchmark_dashboard',
-    'dashboard_markdown',
-]
-
+__all__ = ['CATEGORIES', 'EMOTIONS', 'sample_catalog', 'synthetic_catalog', 'outside_event_loop', 'benchmark_dashboard',
+           'dashboard_markdown']
 
 # %% ../../nbs/lab/06_dashboard_bench.ipynb #bad9276d
 def sample_catalog(path: str) -> Catalog:
@@ -58,7 +50,6 @@ def sample_catalog(path: str) -> Catalog:
         ]
         record_clips(cat, rid, vid, dict(uri=uri, duration=dur), f't-{vid}', tr, clips)
     return cat
-
 
 # %% ../../nbs/lab/06_dashboard_bench.ipynb #18956e26
 CATEGORIES = ('podcast', 'interview', 'education', 'gaming', 'sports', 'news', 'comedy', 'business', 'tech', 'faith')
@@ -105,7 +96,6 @@ def synthetic_catalog(
     cat.snapshot()
     return cat.path
 
-
 # %% ../../nbs/lab/06_dashboard_bench.ipynb #d21de75c
 def outside_event_loop(fn):
     """`fn()`, run in a thread of its own when this one runs an asyncio loop (a Jupyter kernel): Playwright's sync API
@@ -118,7 +108,6 @@ def outside_event_loop(fn):
         return fn()
     with concurrent.futures.ThreadPoolExecutor(1) as ex:
         return ex.submit(fn).result()
-
 
 # %% ../../nbs/lab/06_dashboard_bench.ipynb #9a85648e
 def benchmark_dashboard(
@@ -231,7 +220,6 @@ def benchmark_dashboard(
             baseline_s=round(q(upd, 0.5), 4),
         ),
     ]
-
 
 # %% ../../nbs/lab/06_dashboard_bench.ipynb #69302190
 def dashboard_markdown(rows: list[dict]) -> str:

@@ -14,16 +14,8 @@ from ..media.decode import decode_audio, sample_frames
 from ..media.encode import write_video
 
 # %% auto #0
-__all__ = [
-    'TOPICS',
-    'EXTRA_TOPICS',
-    'speak',
-    'face_loop',
-    'build_talking_head',
-    'benchmark_script',
-    'benchmark_video',
-    'side_by_side',
-]
+__all__ = ['TOPICS', 'EXTRA_TOPICS', 'speak', 'face_loop', 'build_talking_head', 'benchmark_script', 'benchmark_video',
+           'side_by_side']
 
 # %% ../../nbs/lab/01_demo.ipynb #4460a902
 TOPICS = [
@@ -89,7 +81,6 @@ EXTRA_TOPICS = [
     ),
 ]
 
-
 # %% ../../nbs/lab/01_demo.ipynb #edf581a1
 def speak(text: str, voice: str = 'slt', sample_rate: int = 16000) -> np.ndarray:
     "Narrate `text` with Debian's flite; mono float32 at `sample_rate`"
@@ -101,14 +92,12 @@ def speak(text: str, voice: str = 'slt', sample_rate: int = 16000) -> np.ndarray
         subprocess.run([exe, '-voice', voice, '-t', text, '-o', wav], check=True, capture_output=True)
         return decode_audio(wav, sample_rate=sample_rate)
 
-
 # %% ../../nbs/lab/01_demo.ipynb #49026787
 def face_loop(face_video: str, size: int, fps: float) -> list[np.ndarray]:
     "Frames of a talking head, centred on a square of `size` pixels, played forward then backward"
     fr = [img for _, img in sample_frames(face_video, fps=fps, width=size)]
     fr = [f[:size, :size] if f.shape[0] >= size else np.pad(f, ((0, size - f.shape[0]), (0, 0), (0, 0))) for f in fr]
     return fr + fr[-2:0:-1]
-
 
 # %% ../../nbs/lab/01_demo.ipynb #75bb9b31
 def build_talking_head(
@@ -151,7 +140,6 @@ def build_talking_head(
     write_video(dest, gen(), fps=fps, audio=np.concatenate(audio), sample_rate=sr, preset=preset, crf=crf)
     return dest
 
-
 # %% ../../nbs/lab/01_demo.ipynb #732dd22e
 def benchmark_script() -> Iterable[tuple[str, str]]:
     "All topics, endlessly, voices swapped on every other round"
@@ -160,14 +148,12 @@ def benchmark_script() -> Iterable[tuple[str, str]]:
         for voice, text in allt:
             yield (voice if r % 2 == 0 else {'slt': 'rms', 'rms': 'slt'}[voice]), text
 
-
 # %% ../../nbs/lab/01_demo.ipynb #d77e8859
 def benchmark_video(dest: str, faces: list[str], minutes: float = 10.0, width: int = 1280, height: int = 720) -> str:
     "A deterministic talking-head benchmark video of at least `minutes` at 720p"
     return build_talking_head(
         dest, benchmark_script(), faces, width=width, height=height, fps=25, crf=23, max_seconds=minutes * 60
     )
-
 
 # %% ../../nbs/lab/01_demo.ipynb #fda422b6
 def side_by_side(

@@ -13,26 +13,9 @@ from ..media.transcript import Transcript
 from ..run.records import record_evaluation
 
 # %% auto #0
-__all__ = [
-    'GOOD_KINDS',
-    'BAD_KINDS',
-    'LAYOUT',
-    'VOICES',
-    'ABLATIONS',
-    'compose_set',
-    'speech_span',
-    'synthesize',
-    'inside_word',
-    'match_clips',
-    'evaluate_talk',
-    'summarise',
-    'build_set',
-    'load_set',
-    'run_evaluation',
-    'evaluation_markdown',
-    'update_section',
-    'evaluate_selection',
-]
+__all__ = ['GOOD_KINDS', 'BAD_KINDS', 'LAYOUT', 'VOICES', 'ABLATIONS', 'compose_set', 'speech_span', 'synthesize', 'inside_word',
+           'match_clips', 'evaluate_talk', 'summarise', 'build_set', 'load_set', 'run_evaluation',
+           'evaluation_markdown', 'update_section', 'evaluate_selection']
 
 # %% ../../nbs/lab/02_evaluate.ipynb #55fabc41
 GOOD_KINDS, BAD_KINDS = ('tip', 'story', 'peak'), ('filler', 'smalltalk')
@@ -65,7 +48,6 @@ def compose_set(pool: dict, n: int = 20, seed: int = 0, layout: str = LAYOUT) ->
         talks.append(dict(id=f'talk-{k + 1:02d}', segments=segs))
     return talks
 
-
 # %% ../../nbs/lab/02_evaluate.ipynb #b5a46f3f
 def speech_span(
     audio: np.ndarray, sample_rate: int = 16000, threshold: float = 0.02, frame: float = 0.01
@@ -77,7 +59,6 @@ def speech_span(
     if not len(loud):
         return 0.0, 0.0
     return loud[0] * frame, (loud[-1] + 1) * frame
-
 
 # %% ../../nbs/lab/02_evaluate.ipynb #81eaf138
 def synthesize(
@@ -105,17 +86,14 @@ def synthesize(
         t += (len(a) + len(gap)) / sample_rate
     return np.concatenate(parts), labels
 
-
 # %% ../../nbs/lab/02_evaluate.ipynb #d05c39c6
 def inside_word(t: float, words: list[Word], tol: float = 1e-3) -> bool:
     "Whether time `t` falls strictly inside a word"
     return any(w.start + tol < t < w.end - tol for w in words)
 
-
 # %% ../../nbs/lab/02_evaluate.ipynb #d6619e3f
 def _overlap(a0, a1, b0, b1):
     return max(0.0, min(a1, b1) - max(a0, b0))
-
 
 # %% ../../nbs/lab/02_evaluate.ipynb #4df6c01f
 def match_clips(clips: list[dict], labels: list[dict], min_share: float = 0.7) -> list[int | None]:
@@ -134,7 +112,6 @@ def match_clips(clips: list[dict], labels: list[dict], min_share: float = 0.7) -
         out.append(hit)
     return out
 
-
 # %% ../../nbs/lab/02_evaluate.ipynb #3b802faa
 def evaluate_talk(clips: list[dict], labels: list[dict], words: list[Word], k: int = 3, min_share: float = 0.7) -> dict:
     "precision@k, start errors of the hits and cuts inside words for one talk's ranked `clips`"
@@ -150,13 +127,11 @@ def evaluate_talk(clips: list[dict], labels: list[dict], words: list[Word], k: i
         kinds=[labels[j]['kind'] if j is not None else _kind_at(c, labels) for c, j in zip(top, hits)],
     )
 
-
 # %% ../../nbs/lab/02_evaluate.ipynb #76316c0b
 def _kind_at(c: dict, labels: list[dict]) -> str:
     "The label kind a missed clip mostly overlaps"
     best = max(labels, key=lambda l: _overlap(c['start'], c['end'], l['start'], l['end']))
     return 'miss:' + best['kind']
-
 
 # %% ../../nbs/lab/02_evaluate.ipynb #304f5c64
 def summarise(results: list[dict], max_start_error: float = 1.0) -> dict:
@@ -170,7 +145,6 @@ def summarise(results: list[dict], max_start_error: float = 1.0) -> dict:
         median_start_error=round(float(np.median(errs)), 3) if errs else None,
         cuts_inside_words=sum(r['cuts_inside_words'] for r in results),
     )
-
 
 # %% ../../nbs/lab/02_evaluate.ipynb #81a48fd2
 def build_set(
@@ -203,7 +177,6 @@ def build_set(
         json.dump(dict(seed=seed, talks=talks), f, indent=1)
     return talks
 
-
 # %% ../../nbs/lab/02_evaluate.ipynb #7993cd10
 def load_set(set_dir: str) -> list[tuple[dict, 'Transcript']]:
     "The labelled talks of `set_dir` with their transcripts"
@@ -214,7 +187,6 @@ def load_set(set_dir: str) -> list[tuple[dict, 'Transcript']]:
         (t, Transcript.from_dict(json.load(open(os.path.join(set_dir, 'transcripts', f"{t['id']}.json")))))
         for t in talks
     ]
-
 
 # %% ../../nbs/lab/02_evaluate.ipynb #8b19bc0a
 def run_evaluation(
@@ -237,7 +209,6 @@ def run_evaluation(
             )
         )
     return results, summarise(results)
-
 
 # %% ../../nbs/lab/02_evaluate.ipynb #00f8fd53
 def evaluation_markdown(results: list[dict], summary: dict, k: int = 3) -> str:
@@ -284,7 +255,6 @@ def evaluation_markdown(results: list[dict], summary: dict, k: int = 3) -> str:
     ]
     return '\n'.join(lines) + '\n'
 
-
 # %% ../../nbs/lab/02_evaluate.ipynb #bf0728e9
 def update_section(path: str, key: str, md: str, first: bool = False):
     "Replace the `key` section (between its markers) of the markdown file at `path` with `md`, or add it"
@@ -302,7 +272,6 @@ def update_section(path: str, key: str, md: str, first: bool = False):
     with open(tmp, 'w') as f:
         f.write(text)
     os.replace(tmp, path)
-
 
 # %% ../../nbs/lab/02_evaluate.ipynb #bb292dfb
 ABLATIONS = (('substance',), ('rambling',), ('substance', 'rambling'), ('clean_cut',))

@@ -13,7 +13,6 @@ from ..learn.forecast import MODELS, forecast_series, load_series
 # %% auto #0
 __all__ = ['forecast_markdown', 'evaluate_forecasts']
 
-
 # %% ../../nbs/lab/08_forecast_eval.ipynb #a898d04b
 def forecast_markdown(results: list[dict], horizon: int, window: int, run_id: str) -> str:
     "The forecasting section of `docs/evaluation.md`"
@@ -52,7 +51,6 @@ def forecast_markdown(results: list[dict], horizon: int, window: int, run_id: st
         + '.',
     ]
     return '\n'.join(lines)
-
 
 # %% ../../nbs/lab/08_forecast_eval.ipynb #874e58de
 def evaluate_forecasts(

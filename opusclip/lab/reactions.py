@@ -18,27 +18,9 @@ from ..understand.score import FEATURE_POINTS, HeuristicScorer
 from ..understand.select import select_moments
 
 # %% auto #0
-__all__ = [
-    'MARK',
-    'TRIVIAL',
-    'SCORERS',
-    'METHODS',
-    'parse_marked',
-    'excerpt',
-    'Recording',
-    'load_recordings',
-    'mark_times',
-    'reaction_measures',
-    'random_measures',
-    'trivial_picks',
-    'bootstrap_ci',
-    'recording_transcript',
-    'evaluate_recording',
-    'summarise_reactions',
-    'evaluate_reactions',
-    'reactions_verdict',
-    'reactions_markdown',
-]
+__all__ = ['MARK', 'TRIVIAL', 'SCORERS', 'METHODS', 'parse_marked', 'excerpt', 'Recording', 'load_recordings', 'mark_times',
+           'reaction_measures', 'random_measures', 'trivial_picks', 'bootstrap_ci', 'recording_transcript',
+           'evaluate_recording', 'summarise_reactions', 'evaluate_reactions', 'reactions_verdict', 'reactions_markdown']
 
 # %% ../../nbs/lab/09_reactions.ipynb #8edb47106e1a46a883d545849b8ab81b
 MARK = re.compile(r"[\(\[]\s*[A-Za-z ,]*?\b(laughter|applause)\b[^\)\]]{0,40}[\)\]]", re.I)
@@ -54,7 +36,6 @@ def parse_marked(text: str) -> tuple[str, list[int]]:
     clean.append(text[pos:])
     return re.sub(r'\s+', ' ', ' '.join(clean)).strip(), marks
 
-
 # %% ../../nbs/lab/09_reactions.ipynb #7623eae2785240b9bd12b16a66d81610
 def excerpt(text: str, marks: list[int], start: float = 0.25, n_words: int = 1500) -> tuple[str, list[int]]:
     "About `n_words` words of `text` from `start` of the way in, whole sentences, and the marks inside"
@@ -65,7 +46,6 @@ def excerpt(text: str, marks: list[int], start: float = 0.25, n_words: int = 150
     a = next((e for e in ends if e >= start * len(words)), 0)
     b = next((e for e in ends if e >= a + n_words), ends[-1])
     return ' '.join(words[a:b]), [k - a for k in marks if a < k <= b]
-
 
 # %% ../../nbs/lab/09_reactions.ipynb #938c804e27f84196a10c8828c723f798
 @dataclass
@@ -92,7 +72,6 @@ def _source_text(root: str, repo: str, commit: str, path: str) -> str:
         raise OpusclipError(f"{repo}@{commit}:{path} is not under {root} ({r.stderr.decode().strip()})")
     return r.stdout.decode('utf-8')
 
-
 # %% ../../nbs/lab/09_reactions.ipynb #59bbdb311c014d738909a11f9e486628
 def load_recordings(manifest: str, root: str, n_words: int = 1500, start: float = 0.25) -> list[Recording]:
     "The recordings `manifest` lists, their texts read under `root`"
@@ -107,7 +86,6 @@ def load_recordings(manifest: str, root: str, n_words: int = 1500, start: float 
         origin = f"{s['repo']}@{s['commit']}:{r['path']}"
         out.append(Recording(r['id'], r['source'], r['speaker'], r['voice'], text, marks, origin))
     return out
-
 
 # %% ../../nbs/lab/09_reactions.ipynb #c3933fab20d04ec698c2621248eb3be0
 def _norm(w: str) -> str:
@@ -125,7 +103,6 @@ def mark_times(text: str, marks: list[int], words: list[Word]) -> list[float]:
         last[i] = max(last[i], last[i - 1])
     return [words[last[k]].end if last[k] >= 0 else 0.0 for k in marks]
 
-
 # %% ../../nbs/lab/09_reactions.ipynb #3ed186c9a28b402fb0bc4494df01f08d
 def reaction_measures(
     picks: list[tuple[float, float]], times: list[float], duration: float, slack: float = 1.0
@@ -137,7 +114,6 @@ def reaction_measures(
     base = len(t) / duration if duration and len(t) else 0.0
     lift = (sum(inside) / span) / base if span and base else float('nan')
     return dict(lift=lift, held=float(np.mean([n > 0 for n in inside])) if picks else float('nan'), inside=sum(inside))
-
 
 # %% ../../nbs/lab/09_reactions.ipynb #277c27b1587741f2af2001be3712ef0d
 def random_measures(lengths: list[float], times: list[float], duration: float, draws: int = 500, seed: int = 0) -> dict:
@@ -151,7 +127,6 @@ def random_measures(lengths: list[float], times: list[float], duration: float, d
                 res.append(reaction_measures(iv, times, duration))
                 break
     return dict(lift=float(np.nanmean([r['lift'] for r in res])), held=float(np.mean([r['held'] for r in res])))
-
 
 # %% ../../nbs/lab/09_reactions.ipynb #1671c31a24314836a5b85d7ef7fbf015
 _FIRST_PERSON = {'i', 'we', 'my', 'our', 'me', 'us', "i'm", "we're", "i've", "we've", "i'll", "we'll"}
@@ -173,7 +148,6 @@ def trivial_picks(
         c.score = TRIVIAL[rule](c)
     return [(c.start, c.end) for c in select_clips(cands, n)]
 
-
 # %% ../../nbs/lab/09_reactions.ipynb #f5a1fa73e5044315a093ec459c9be902
 def bootstrap_ci(values, n: int = 10000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     "Percentile bootstrap interval of the mean of `values` (NaNs left out)"
@@ -182,7 +156,6 @@ def bootstrap_ci(values, n: int = 10000, seed: int = 0, level: float = 0.95) -> 
         return float('nan'), float('nan')
     means = np.random.default_rng(seed).choice(v, (n, len(v))).mean(1)
     return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, (1 + level) / 2))
-
 
 # %% ../../nbs/lab/09_reactions.ipynb #3f9bc0b9dd2c44919cc8dcca39b469f8
 def recording_transcript(rec: Recording, workdir: str, transcriber=None) -> Transcript:
@@ -200,7 +173,6 @@ def recording_transcript(rec: Recording, workdir: str, transcriber=None) -> Tran
         f.write(t.to_json())
     os.replace(path + '.tmp', path)
     return t
-
 
 # %% ../../nbs/lab/09_reactions.ipynb #5b09d5ef5b5e4bb6ab9b829b10b6a29f
 SCORERS = dict(selector=())  # name -> features switched off; ablations add one entry per sub-score
@@ -227,7 +199,6 @@ def evaluate_recording(
         out[rule] = reaction_measures(trivial_picks(words, rule, k, min_duration, max_duration), times, dur)
     return out
 
-
 # %% ../../nbs/lab/09_reactions.ipynb #1944c39560714e6e80c856f20744a8e5
 METHODS = ('selector', 'random', 'brevity', 'first_person', 'questions')
 
@@ -245,7 +216,6 @@ def summarise_reactions(results: list[dict]) -> dict:
         )
     return out
 
-
 # %% ../../nbs/lab/09_reactions.ipynb #f61877af4e7f4313ad8234302950b331
 def evaluate_reactions(
     manifest: str, root: str, workdir: str, k: int = 3, n_words: int = 1500, progress=None
@@ -260,7 +230,6 @@ def evaluate_reactions(
         if progress:
             progress(i + 1, len(recs))
     return results, summarise_reactions(results)
-
 
 # %% ../../nbs/lab/09_reactions.ipynb #903197826d2e44dfa0208e8f97c69327
 def _f2(x) -> str:
@@ -282,7 +251,6 @@ def reactions_verdict(summary: dict, goal: float = 2.0) -> str:
         + ('met.' if s['ci'][0] > 1 and s['lift'] >= goal and s['lift'] > rules[best]['lift'] else '**not met**.'),
     ]
     return ' '.join(out)
-
 
 # %% ../../nbs/lab/09_reactions.ipynb #35ffc1ce1c7b4df9ace1bc936b8b1dc2
 def _f(x, d=2):

@@ -18,15 +18,8 @@ from ..learn.virality import train_model
 from ..run.records import record_evaluation
 
 # %% auto #0
-__all__ = [
-    'truth',
-    'synthetic_set',
-    'holdout_spearman',
-    'repair_trending_dates',
-    'youtube_trending',
-    'evaluate_youtube',
-    'evaluate_synthetic',
-]
+__all__ = ['truth', 'synthetic_set', 'holdout_spearman', 'repair_trending_dates', 'youtube_trending', 'evaluate_youtube',
+           'evaluate_synthetic']
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #0a8b77c6
 _TOPICS = ['sleep', 'memory', 'money', 'startups', 'training', 'cooking', 'travel', 'music', 'habits', 'focus']
@@ -59,7 +52,6 @@ def truth(f: dict) -> float:
         - 0.8 * ((f['duration_s'] - 30) / 30) ** 2
         + 0.4 * (17 <= f['posted_hour'] <= 21)
     )
-
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #7d136ebd
 def synthetic_set(
@@ -166,7 +158,6 @@ def synthetic_set(
     ).to_csv(export, index=False)
     return df
 
-
 # %% ../../nbs/lab/07_virality_eval.ipynb #f86d2d2b
 def holdout_spearman(cat: Catalog, df: pd.DataFrame, encoder=None) -> float:
     "Spearman correlation between the active model's predictions and the true log views of the held-out synthetic clips"
@@ -180,7 +171,6 @@ def holdout_spearman(cat: Catalog, df: pd.DataFrame, encoder=None) -> float:
         [dict(r.features, **r.subscores, category=r.category, emotion_label=r.emotion) for r in ho.itertuples()]
     )
     return float(spearmanr(s.model.predict(X, text_embeddings(ho.text.tolist(), encoder)), ho.true_log_views).statistic)
-
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #0cfd01a5
 def repair_trending_dates(raw: pd.Series, year: int = 2017) -> pd.Series:
@@ -199,7 +189,6 @@ def repair_trending_dates(raw: pd.Series, year: int = 2017) -> pd.Series:
 
     return raw.map(one).ffill()
 
-
 # %% ../../nbs/lab/07_virality_eval.ipynb #3eeb0873
 def youtube_trending(path: str) -> pd.DataFrame:
     "One row per video at its last trending date: title, tags, channel, category, views, log views"
@@ -216,7 +205,6 @@ def youtube_trending(path: str) -> pd.DataFrame:
         category=last['category_id'].astype(str),
         channel=last['channel_title'],
     )
-
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #6d1c7b14
 def evaluate_youtube(
@@ -300,11 +288,9 @@ def evaluate_youtube(
         update_section(docs, 'virality_youtube', res['markdown'])
     return res
 
-
 # %% ../../nbs/lab/07_virality_eval.ipynb #b2feeecc
 def _fmt(x) -> str:
     return '' if x is None else f'{x:.3f}'
-
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #abe6da54
 def evaluate_synthetic(

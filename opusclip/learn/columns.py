@@ -10,18 +10,8 @@ import re, unicodedata
 from ..core.basics import ParameterError
 
 # %% auto #0
-__all__ = [
-    'FIELDS',
-    'COMMON',
-    'PLATFORMS',
-    'WORDS',
-    'norm_header',
-    'header_words',
-    'guess_field',
-    'check_mapping',
-    'parse_mapping',
-    'column_map',
-]
+__all__ = ['FIELDS', 'COMMON', 'PLATFORMS', 'WORDS', 'norm_header', 'header_words', 'guess_field', 'check_mapping',
+           'parse_mapping', 'column_map']
 
 # %% ../../nbs/learn/01_columns.ipynb #3f50145f
 FIELDS = (
@@ -90,7 +80,6 @@ def norm_header(h: str) -> str:
     h = unicodedata.normalize('NFKD', str(h)).encode('ascii', 'ignore').decode()
     return re.sub(r'[^a-z0-9]', '', h.lower())
 
-
 # %% ../../nbs/learn/01_columns.ipynb #9a63283cbaf04dbcab1f6479b197f3a8
 _NOISE = {'video', 'post', 'clip', 'content', 'count', 'total', 'number', 'num', 'no', 'of', 'the', 'n', 'lifetime'}
 _UNITS = dict(s='s', sec='s', second='s', min='min', minute='min', h='h', hr='h', hrs='h', hour='h')
@@ -138,7 +127,6 @@ def guess_field(h: str) -> str | None:
             return f
     return None
 
-
 # %% ../../nbs/learn/01_columns.ipynb #72eea5119410473aa328ad9291626812
 def check_mapping(mapping: dict[str, str], headers: list[str]) -> dict[str, str]:
     "`mapping` (field -> header, from `--map`) checked against the fields and the file's `headers`"
@@ -159,7 +147,6 @@ def parse_mapping(text: str) -> dict[str, str]:
             raise ParameterError(f"--map: {part!r} is not FIELD=COLUMN (e.g. views=video_view_count)")
         out[f.strip()] = h.strip()
     return out
-
 
 # %% ../../nbs/learn/01_columns.ipynb #10185d26023b46108eb7d9f57d49d2b3
 def column_map(headers: list[str], platform: str = 'generic', mapping: dict[str, str] | None = None) -> dict[str, str]:

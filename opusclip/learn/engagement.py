@@ -54,7 +54,6 @@ def _link(con, platform: str):
                    WHERE title IS NOT NULL GROUP BY 1 HAVING count(*) = 1) t WHERE i.clip_id IS NULL AND
                      lower(trim(i.title)) = t.t""")
 
-
 # %% ../../nbs/learn/03_engagement.ipynb #97007e97
 def import_engagement(
     cat: Catalog,
@@ -111,7 +110,6 @@ def import_engagement(
         unused=unused,
     )
 
-
 # %% ../../nbs/learn/03_engagement.ipynb #e0afe730
 def platform_of(url: str) -> str:
     "youtube, tiktok, instagram or generic, from the host of `url`"
@@ -124,7 +122,6 @@ def platform_of(url: str) -> str:
         if any(host == h or host.endswith('.' + h) for h in hosts):
             return name
     return 'generic'
-
 
 # %% ../../nbs/learn/03_engagement.ipynb #d6ff5cf8
 def read_links(uri: str) -> list[tuple[str, str]]:
@@ -139,7 +136,6 @@ def read_links(uri: str) -> list[tuple[str, str]]:
             + (f" (lines {', '.join(map(str, bad[:10]))})" if bad else '')
         )
     return pairs
-
 
 # %% ../../nbs/learn/03_engagement.ipynb #f638357c
 def link_posts(cat: Catalog, pairs: list[tuple[str, str]]) -> int:
@@ -167,7 +163,6 @@ def link_posts(cat: Catalog, pairs: list[tuple[str, str]]) -> int:
         return con.execute(
             "SELECT count(*) FROM engagement WHERE clip_id IN (SELECT unnest(?))", [[r[0] for r in rows]]
         ).fetchone()[0]
-
 
 # %% ../../nbs/learn/03_engagement.ipynb #472d5bd2
 def import_summary(res: dict, limit: int = 20) -> str:

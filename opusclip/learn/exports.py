@@ -14,16 +14,7 @@ from ..media.storage import open_uri
 from .columns import COMMON, PLATFORMS, column_map
 
 # %% auto #0
-__all__ = [
-    'NUMBERS',
-    'parse_count',
-    'parse_seconds',
-    'parse_when',
-    'post_id_from_url',
-    'Export',
-    'export_columns',
-    'read_export',
-]
+__all__ = ['NUMBERS', 'parse_count', 'parse_seconds', 'parse_when', 'post_id_from_url', 'Export', 'export_columns', 'read_export']
 
 # %% ../../nbs/learn/02_exports.ipynb #eb0d6c1d
 _SUFFIX = {'k': 1e3, 'm': 1e6, 'b': 1e9}
@@ -41,7 +32,6 @@ def parse_count(s) -> float | None:
         raise ValueError(s)
     return v * mult
 
-
 # %% ../../nbs/learn/02_exports.ipynb #9136ad32
 def parse_seconds(s) -> float | None:
     "Seconds from `83`, `83.5` or `H:MM:SS` / `MM:SS`; None when empty"
@@ -54,7 +44,6 @@ def parse_seconds(s) -> float | None:
             raise ValueError(s)
         return sum(p * 60**i for i, p in enumerate(reversed(parts)))
     return parse_count(s)
-
 
 # %% ../../nbs/learn/02_exports.ipynb #0c38ad3e
 _DATE_FORMATS = (
@@ -95,7 +84,6 @@ def parse_when(s) -> dt.datetime | None:
             pass
     raise ValueError(s)
 
-
 # %% ../../nbs/learn/02_exports.ipynb #05a4d153
 def post_id_from_url(url: str) -> str | None:
     "The platform's id of the post at `url`, or None"
@@ -112,7 +100,6 @@ def post_id_from_url(url: str) -> str | None:
         if key in parts and parts.index(key) + 1 < len(parts):
             return parts[parts.index(key) + 1]
     return parts[-1] if parts else None
-
 
 # %% ../../nbs/learn/02_exports.ipynb #d85b4c0f
 NUMBERS = ('views', 'likes', 'comments', 'shares')
@@ -164,7 +151,6 @@ def _row(rec: dict, cols: dict, platform: str, as_of: dt.date, extra_cols: list[
     out['extra'] = json.dumps(ex, sort_keys=True) if ex else None
     return out
 
-
 # %% ../../nbs/learn/02_exports.ipynb #7623eae2785240b9bd12b16a66d81610
 class Export(NamedTuple):
     "What `read_export` read: the rows, `line N: ...` problems, the columns used (field -> header) and the rest"
@@ -191,7 +177,6 @@ def _open_csv(uri: str) -> csv.DictReader:
         delimiter = ','
     return csv.DictReader(io.StringIO(text), delimiter=delimiter)
 
-
 # %% ../../nbs/learn/02_exports.ipynb #b118ea5561624da68c537baed56e602f
 _MEASURES = NUMBERS + ('watch_time_s', 'watch_time_h', 'watch_time_min', 'avg_view_s')
 
@@ -217,7 +202,6 @@ def export_columns(uri: str, headers: list[str], platform: str, mapping: dict | 
             f"pass --observed YYYY-MM-DD (or name its date column with --map observed_at=COLUMN)"
         )
     return cols
-
 
 # %% ../../nbs/learn/02_exports.ipynb #938c804e27f84196a10c8828c723f798
 def read_export(

@@ -15,24 +15,8 @@ from ..core.basics import utc_now
 from ..run.records import record_evaluation
 
 # %% auto #0
-__all__ = [
-    'MODELS',
-    'quiet_models',
-    'load_series',
-    'daily',
-    'seasonal_naive',
-    'ets',
-    'sarimax',
-    'prophet',
-    'use_log',
-    'fit_forecast',
-    'mape',
-    'origins',
-    'backtest',
-    'backtest_table',
-    'forecast_series',
-]
-
+__all__ = ['MODELS', 'quiet_models', 'load_series', 'daily', 'seasonal_naive', 'ets', 'sarimax', 'prophet', 'use_log',
+           'fit_forecast', 'mape', 'origins', 'backtest', 'backtest_table', 'forecast_series']
 
 # %% ../../nbs/learn/04_forecast.ipynb #def2ae23
 @contextlib.contextmanager
@@ -50,7 +34,6 @@ def quiet_models():
         for l, v in zip(loggers, levels):
             l.setLevel(v)
 
-
 # %% ../../nbs/learn/04_forecast.ipynb #c58511b5
 def load_series(uri: str) -> pd.Series:
     "A daily series from a CSV with `ds` (date) and `y` columns; gaps filled by linear interpolation"
@@ -59,7 +42,6 @@ def load_series(uri: str) -> pd.Series:
     if not {'ds', 'y'} <= set(d.columns):
         raise OpusclipError(f"{uri}: a series needs ds and y columns (has {', '.join(map(str, d.columns[:8]))})")
     return daily(d['ds'], d['y'], str(uri))
-
 
 # %% ../../nbs/learn/04_forecast.ipynb #ef1d8488
 def daily(ds, y, name: str = 'series') -> pd.Series:
@@ -74,14 +56,12 @@ def daily(ds, y, name: str = 'series') -> pd.Series:
         raise OpusclipError(f"{name}: {len(s)} days of data; forecasting needs at least 28")
     return s.asfreq('D').interpolate()
 
-
 # %% ../../nbs/learn/04_forecast.ipynb #e494dc7a
 def _frame(train: pd.Series, yhat, lo, hi) -> pd.DataFrame:
     idx = pd.date_range(train.index[-1] + pd.Timedelta(days=1), periods=len(yhat), freq='D')
     return pd.DataFrame(
         dict(yhat=np.asarray(yhat, float), lo=np.asarray(lo, float), hi=np.asarray(hi, float)), index=idx
     )
-
 
 # %% ../../nbs/learn/04_forecast.ipynb #1b583fa0
 def seasonal_naive(train: pd.Series, horizon: int, season: int = 7) -> pd.DataFrame:
@@ -91,7 +71,6 @@ def seasonal_naive(train: pd.Series, horizon: int, season: int = 7) -> pd.DataFr
     sd = np.nanstd(y[season:] - y[:-season]) if len(y) > season + 1 else 0.0
     k = np.arange(horizon) // season + 1
     return _frame(train, yhat, yhat - 1.2816 * sd * np.sqrt(k), yhat + 1.2816 * sd * np.sqrt(k))
-
 
 # %% ../../nbs/learn/04_forecast.ipynb #034efb12
 def ets(train: pd.Series, horizon: int) -> pd.DataFrame:
@@ -103,7 +82,6 @@ def ets(train: pd.Series, horizon: int) -> pd.DataFrame:
     f = m.get_prediction(start=len(tr), end=len(tr) + horizon - 1).summary_frame(alpha=0.2)
     return _frame(train, f['mean'], f['pi_lower'], f['pi_upper'])
 
-
 # %% ../../nbs/learn/04_forecast.ipynb #8fa0de60
 def sarimax(train: pd.Series, horizon: int) -> pd.DataFrame:
     "SARIMAX(1,1,1)x(1,0,1,7) on the last two years"
@@ -113,7 +91,6 @@ def sarimax(train: pd.Series, horizon: int) -> pd.DataFrame:
     f = SARIMAX(tr.values, order=(1, 1, 1), seasonal_order=(1, 0, 1, 7)).fit(disp=False).get_forecast(horizon)
     ci = f.conf_int(alpha=0.2)
     return _frame(train, f.predicted_mean, ci[:, 0], ci[:, 1])
-
 
 # %% ../../nbs/learn/04_forecast.ipynb #2c5fed74
 def prophet(train: pd.Series, horizon: int) -> pd.DataFrame:
@@ -129,7 +106,6 @@ def prophet(train: pd.Series, horizon: int) -> pd.DataFrame:
     )
     return _frame(train, f['yhat'], f['yhat_lower'], f['yhat_upper'])
 
-
 # %% ../../nbs/learn/04_forecast.ipynb #8125f1d7
 MODELS = dict(seasonal_naive=seasonal_naive, ets=ets, sarimax=sarimax, prophet=prophet)
 
@@ -137,7 +113,6 @@ MODELS = dict(seasonal_naive=seasonal_naive, ets=ets, sarimax=sarimax, prophet=p
 def use_log(y: pd.Series) -> bool:
     "Model `y` on the log scale? (positive counts spanning more than a factor of five)"
     return bool((y > 0).all() and y.max() / y.min() > 5)
-
 
 # %% ../../nbs/learn/04_forecast.ipynb #5cd3773c
 def fit_forecast(train: pd.Series, horizon: int, model: str, log: bool | None = None) -> pd.DataFrame:
@@ -149,13 +124,11 @@ def fit_forecast(train: pd.Series, horizon: int, model: str, log: bool | None = 
         f = MODELS[model](np.log(train) if log else train, horizon)
     return np.exp(f) if log else f
 
-
 # %% ../../nbs/learn/04_forecast.ipynb #df0edb25
 def mape(actual, predicted) -> float:
     "Mean absolute percentage error, in percent"
     a, p = np.asarray(actual, float), np.asarray(predicted, float)
     return float(np.mean(np.abs((a - p) / a)) * 100)
-
 
 # %% ../../nbs/learn/04_forecast.ipynb #b44f0429
 def origins(n: int, horizon: int = 30, window: int = 365, warmup: int = 2) -> list[int]:
@@ -167,7 +140,6 @@ def origins(n: int, horizon: int = 30, window: int = 365, warmup: int = 2) -> li
             f"{window + warmup * horizon + 60}"
         )
     return list(range(first - warmup * horizon, n - horizon + 1, horizon))
-
 
 # %% ../../nbs/learn/04_forecast.ipynb #90d93361
 def backtest(
@@ -207,12 +179,10 @@ def backtest(
         )
     return pd.concat([bt, pd.DataFrame(auto)], ignore_index=True)
 
-
 # %% ../../nbs/learn/04_forecast.ipynb #5a61aced
 def backtest_table(bt: pd.DataFrame) -> pd.Series:
     "Mean MAPE per model over the backtest window"
     return bt[bt.in_window].groupby('model').mape.mean()
-
 
 # %% ../../nbs/learn/04_forecast.ipynb #e0083eb2
 def forecast_series(

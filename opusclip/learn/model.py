@@ -31,7 +31,6 @@ TARGETS = ('views', 'engagement_rate')
 def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r'(?<=[.!?])\s+', str(text or '').strip()) if s] or ['']
 
-
 # %% ../../nbs/learn/06_model.ipynb #383a8fdc
 def text_embeddings(texts: list[str], encoder=None) -> np.ndarray:
     "Unit mean of the sentence embeddings of each text (what the selector gives each candidate)"
@@ -46,7 +45,6 @@ def text_embeddings(texts: list[str], encoder=None) -> np.ndarray:
         out.append(v / (np.linalg.norm(v) + 1e-9))
         i += len(ss)
     return np.asarray(out, np.float32).reshape(len(texts), -1)
-
 
 # %% ../../nbs/learn/06_model.ipynb #4387c74f
 def _net(n_tab: int, n_emb: int, hidden: int = 64):
@@ -66,7 +64,6 @@ def _net(n_tab: int, n_emb: int, hidden: int = 64):
             return self.head(torch.cat([self.emb(emb), tab], 1)).squeeze(1)
 
     return Net()
-
 
 # %% ../../nbs/learn/06_model.ipynb #d9d58e64
 def _fit_lightning(T: np.ndarray, E: np.ndarray, y: np.ndarray, epochs: int = 80, seed: int = 0) -> dict:
@@ -105,7 +102,6 @@ def _fit_lightning(T: np.ndarray, E: np.ndarray, y: np.ndarray, epochs: int = 80
         enable_model_summary=False,
     ).fit(Module(), dl)
     return dict(state={k: v.cpu() for k, v in net.state_dict().items()}, n_tab=T.shape[1], n_emb=E.shape[1])
-
 
 # %% ../../nbs/learn/06_model.ipynb #bf3297a5
 class ViralityModel:

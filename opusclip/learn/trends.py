@@ -12,22 +12,8 @@ from ..core.basics import OpusclipError, ParameterError
 from ..run.catalog import Catalog
 
 # %% auto #0
-__all__ = [
-    'GROUPS',
-    'FACTORS',
-    'SEGMENT_FEATURES',
-    'posts',
-    'daily_views',
-    'mean_ci',
-    'growth',
-    'trends',
-    'rolling',
-    'performance',
-    'recommendations',
-    'describe_cluster',
-    'segments',
-    'forecast_engagement',
-]
+__all__ = ['GROUPS', 'FACTORS', 'SEGMENT_FEATURES', 'posts', 'daily_views', 'mean_ci', 'growth', 'trends', 'rolling',
+           'performance', 'recommendations', 'describe_cluster', 'segments', 'forecast_engagement']
 
 # %% ../../nbs/learn/05_trends.ipynb #4e3ad718
 GROUPS = ('channel', 'category', 'topic', 'platform')
@@ -54,7 +40,6 @@ def posts(cat: Catalog) -> pd.DataFrame:
     df['posted_weekday'] = pd.to_datetime(df['posted_at']).dt.day_name()
     return df
 
-
 # %% ../../nbs/learn/05_trends.ipynb #c919342e
 def daily_views(cat: Catalog, by: str | None = None) -> pd.DataFrame:
     "Views gained per day (and per `by` group): the change of each post's cumulative views between observations"
@@ -75,7 +60,6 @@ def daily_views(cat: Catalog, by: str | None = None) -> pd.DataFrame:
               FROM engagement e LEFT JOIN clips c USING (clip_id)) e LEFT JOIN clips c USING (clip_id)
               GROUP BY ALL ORDER BY grp, ds""").df()
 
-
 # %% ../../nbs/learn/05_trends.ipynb #d0059d64
 def mean_ci(x) -> tuple[float, float, float, int]:
     "Mean, 95% t interval and n of `x` (NaNs dropped)"
@@ -86,7 +70,6 @@ def mean_ci(x) -> tuple[float, float, float, int]:
         return (float(x.mean()) if len(x) else float('nan'), float('nan'), float('nan'), len(x))
     lo, hi = DescrStatsW(x).tconfint_mean()
     return float(x.mean()), float(lo), float(hi), len(x)
-
 
 # %% ../../nbs/learn/05_trends.ipynb #ccfbec1c
 def growth(daily: pd.DataFrame) -> dict:
@@ -101,7 +84,6 @@ def growth(daily: pd.DataFrame) -> dict:
     lo, hi = fit.conf_int()[1]
     pct = lambda b: (math.exp(7 * b) - 1) * 100
     return dict(weekly_growth=pct(fit.params[1]), lo=pct(lo), hi=pct(hi), days=len(d))
-
 
 # %% ../../nbs/learn/05_trends.ipynb #6992db8e
 def trends(cat: Catalog, by: str = 'channel') -> pd.DataFrame:
@@ -130,14 +112,12 @@ def trends(cat: Catalog, by: str = 'channel') -> pd.DataFrame:
         )
     return pd.DataFrame(out).sort_values('views', ascending=False).reset_index(drop=True)
 
-
 # %% ../../nbs/learn/05_trends.ipynb #d2ec8010
 def rolling(daily: pd.DataFrame, window: int = 7) -> pd.DataFrame:
     "Daily views with their `window`-day rolling mean, per group"
     d = daily.copy()
     d['rolling'] = d.groupby('grp')['views'].transform(lambda s: s.rolling(window, min_periods=1).mean())
     return d
-
 
 # %% ../../nbs/learn/05_trends.ipynb #02b6dd9d
 FACTORS = dict(
@@ -200,7 +180,6 @@ def performance(
         )
     return pd.DataFrame(out, columns=['factor', 'level', 'posts', 'multiple', 'lo', 'hi', 'supported'])
 
-
 # %% ../../nbs/learn/05_trends.ipynb #1d1a23c5
 def recommendations(cat: Catalog, min_posts: int = 5) -> dict[str, list[str]]:
     "`channel -> sentences`, one per supported level of posting time, weekday, length, topic and category"
@@ -232,7 +211,6 @@ def recommendations(cat: Catalog, min_posts: int = 5) -> dict[str, list[str]]:
         ]
     return out
 
-
 # %% ../../nbs/learn/05_trends.ipynb #948a1f16
 SEGMENT_FEATURES = dict(
     duration='length (s)',
@@ -257,7 +235,6 @@ def describe_cluster(z: pd.Series, means: pd.Series, overall: pd.Series, k: int 
         else:
             parts.append(f"{word} {SEGMENT_FEATURES[f]} ({means[f]:.3g} vs {overall[f]:.3g})")
     return ', '.join(parts) or 'close to the average on every feature'
-
 
 # %% ../../nbs/learn/05_trends.ipynb #cede5d4d
 def segments(
@@ -289,7 +266,6 @@ def segments(
         m = g[cols].mean()
         desc.append(dict(segment=int(s), size=len(g), description=describe_cluster((m - mu) / sd, m, mu)))
     return X, pd.DataFrame(desc).sort_values('size', ascending=False).reset_index(drop=True)
-
 
 # %% ../../nbs/learn/05_trends.ipynb #992487eb
 def forecast_engagement(

@@ -16,20 +16,8 @@ from .model import CATEGORICAL, ViralityModel, text_embeddings
 from .model import TARGETS
 
 # %% auto #0
-__all__ = [
-    'training_frame',
-    'cross_validate',
-    'blend_weight',
-    'models_dir',
-    'train_model',
-    'list_models',
-    'activate_model',
-    'load_model',
-    'BlendedScorer',
-    'active_model',
-    'active_scorer',
-]
-
+__all__ = ['training_frame', 'cross_validate', 'blend_weight', 'models_dir', 'train_model', 'list_models', 'activate_model',
+           'load_model', 'BlendedScorer', 'active_model', 'active_scorer']
 
 # %% ../../nbs/learn/07_virality.ipynb #3651513d
 def training_frame(cat: Catalog, target: str = 'views') -> pd.DataFrame:
@@ -65,7 +53,6 @@ def training_frame(cat: Catalog, target: str = 'views') -> pd.DataFrame:
     )
     return out[out['target'].notna()].reset_index(drop=True)
 
-
 # %% ../../nbs/learn/07_virality.ipynb #636544b8
 def cross_validate(
     df: pd.DataFrame, E: np.ndarray, y: np.ndarray, kind: str = 'gbm', groups=None, folds: int = 5, seed: int = 0
@@ -81,7 +68,6 @@ def cross_validate(
     for tr, te in GroupKFold(k).split(E, y, g):
         pred[te] = ViralityModel(kind, seed=seed).fit(df.iloc[tr], E[tr], y[tr]).predict(df.iloc[te], E[te])
     return pred
-
 
 # %% ../../nbs/learn/07_virality.ipynb #15504cbc
 def _rank100(x) -> np.ndarray:
@@ -116,11 +102,9 @@ def blend_weight(h, oof, y, groups, folds: int = 5) -> tuple[float, float]:
         return 0.0, rho
     return _best_weight(h, learned, y, grid), rho
 
-
 # %% ../../nbs/learn/07_virality.ipynb #74bf541b
 def models_dir(cat: Catalog) -> str:
     return os.path.join(os.path.dirname(cat.path), 'models')
-
 
 # %% ../../nbs/learn/07_virality.ipynb #81e2f936
 def train_model(
@@ -205,7 +189,6 @@ def train_model(
         )
     return row
 
-
 # %% ../../nbs/learn/07_virality.ipynb #ede4477f
 def list_models(cat: Catalog) -> pd.DataFrame:
     "The registry, newest first"
@@ -215,7 +198,6 @@ def list_models(cat: Catalog) -> pd.DataFrame:
             "metrics->>'heuristic_spearman' AS heuristic, "
             "metrics->>'blend_weight' AS weight, active, created_at FROM models ORDER BY created_at DESC"
         ).df()
-
 
 # %% ../../nbs/learn/07_virality.ipynb #ae254eb1
 def activate_model(cat: Catalog, model_id: str) -> str:
@@ -244,7 +226,6 @@ def activate_model(cat: Catalog, model_id: str) -> str:
         con.execute("COMMIT")
         return ids[0]
 
-
 # %% ../../nbs/learn/07_virality.ipynb #ab328440
 def load_model(row) -> ViralityModel:
     "The model in the file `row[0]`, after checking its sha256 against `row[1]`"
@@ -258,7 +239,6 @@ def load_model(row) -> ViralityModel:
     if hashlib.sha256(blob).hexdigest() != sha:
         raise ModelError(f"model file {uri} does not match its sha256 in the registry; it was changed or damaged")
     return pickle.loads(blob)
-
 
 # %% ../../nbs/learn/07_virality.ipynb #6cb3e452
 class BlendedScorer:
@@ -295,14 +275,12 @@ class BlendedScorer:
             ),
         )
 
-
 # %% ../../nbs/learn/07_virality.ipynb #bb9bf77b
 def active_model(cat: Catalog) -> list | None:
     "The active model's registry entry `[model_id, uri, sha256, blend_weight]`, or None (what a batch job is given)"
     with cat.connect() as con:
         row = con.execute("SELECT model_id, uri, sha256, metrics->>'blend_weight' FROM models WHERE active").fetchone()
     return list(row) if row else None
-
 
 # %% ../../nbs/learn/07_virality.ipynb #2602cb4a
 def active_scorer(

@@ -17,7 +17,6 @@ from ..core.basics import one_line
 # %% auto #0
 __all__ = ['open_media', 'VideoInfo', 'probe', 'decode_audio', 'even', 'sample_frames']
 
-
 # %% ../../nbs/media/02_decode.ipynb #5e2d5efb
 @contextlib.contextmanager
 def open_media(uri: str):
@@ -50,7 +49,6 @@ def open_media(uri: str):
         if fobj is not None:
             fobj.close()
 
-
 # %% ../../nbs/media/02_decode.ipynb #078392de
 @dataclass
 class VideoInfo:
@@ -81,13 +79,11 @@ class VideoInfo:
     def to_dict(self) -> dict:
         return asdict(self)
 
-
 # %% ../../nbs/media/02_decode.ipynb #1f3f019f
 def _duration(c, stream=None) -> float:
     if stream is not None and stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
     return c.duration / av.time_base if c.duration else 0.0
-
 
 # %% ../../nbs/media/02_decode.ipynb #eeb5c657
 def probe(uri: str) -> VideoInfo:
@@ -118,7 +114,6 @@ def probe(uri: str) -> VideoInfo:
     if not info.has_video and not info.has_audio:
         raise MediaError(f"{uri} has neither video nor audio streams")
     return info
-
 
 # %% ../../nbs/media/02_decode.ipynb #4183a7d8
 def decode_audio(
@@ -174,11 +169,9 @@ def decode_audio(
         raise MediaError(f"{uri} looks truncated: its audio ends at {got:.1f} s but the file declares {total:.1f} s")
     return buf[:n] if n < len(buf) else buf
 
-
 # %% ../../nbs/media/02_decode.ipynb #7c64cc28
 def even(x: int) -> int:
     return max(2, int(x) // 2 * 2)
-
 
 # %% ../../nbs/media/02_decode.ipynb #45cc6dd0
 def sample_frames(

@@ -16,19 +16,8 @@ from ..core.basics import one_line
 from .decode import even, open_media
 
 # %% auto #0
-__all__ = [
-    'AUDIO_RATE',
-    'add_video_stream',
-    'write_video',
-    'SegmentResult',
-    'frame_planes',
-    'planes_frame',
-    'upright',
-    'Scaler',
-    'check_keep',
-    'encode_segment',
-]
-
+__all__ = ['AUDIO_RATE', 'add_video_stream', 'write_video', 'SegmentResult', 'frame_planes', 'planes_frame', 'upright', 'Scaler',
+           'check_keep', 'encode_segment']
 
 # %% ../../nbs/media/03_encode.ipynb #3ed8b70a
 def add_video_stream(out, fps, width: int, height: int, preset: str, crf: int, threads: int = 0):
@@ -40,7 +29,6 @@ def add_video_stream(out, fps, width: int, height: int, preset: str, crf: int, t
     s.options = {'preset': preset, 'crf': str(crf)}
     return s
 
-
 # %% ../../nbs/media/03_encode.ipynb #b806bd99
 # clips carry 48 kHz AAC whatever the source rate: what platforms expect, and an AAC frame (21 ms) stays under a
 # video frame
@@ -51,7 +39,6 @@ def _add_audio_stream(out, rate: int, channels: int):
     s = out.add_stream('aac', rate=int(rate))
     s.layout = 'mono' if channels == 1 else 'stereo'
     return s
-
 
 # %% ../../nbs/media/03_encode.ipynb #d7d67462
 class _Deferred:
@@ -70,7 +57,6 @@ class _Deferred:
             self.pending = []
         self.out.mux(pkts)
 
-
 # %% ../../nbs/media/03_encode.ipynb #4b389c4e
 def _encode_audio(out, stream, samples: np.ndarray, rate: int, start: int = 0) -> int:
     "Encode planar float32 `samples` (channels, n) in encoder-sized frames; returns samples written"
@@ -81,7 +67,6 @@ def _encode_audio(out, stream, samples: np.ndarray, rate: int, start: int = 0) -
         fr.rate, fr.pts, fr.time_base = rate, start + i, Fraction(1, rate)
         out.mux(stream.encode(fr))
     return start + samples.shape[1]
-
 
 # %% ../../nbs/media/03_encode.ipynb #73d900c3
 def write_video(
@@ -114,7 +99,6 @@ def write_video(
             _encode_audio(out, as_, audio, sample_rate)
             out.mux(as_.encode())
 
-
 # %% ../../nbs/media/03_encode.ipynb #5e8d7465
 @dataclass
 class SegmentResult:
@@ -125,7 +109,6 @@ class SegmentResult:
     duration: float
     thumbnail: np.ndarray | None = field(default=None, repr=False)
 
-
 # %% ../../nbs/media/03_encode.ipynb #86d30fb6
 def frame_planes(f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "Writable views (no copy) of a yuv420p frame's Y, U and V planes"
@@ -134,7 +117,6 @@ def frame_planes(f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         for p in f.planes
     )
 
-
 # %% ../../nbs/media/03_encode.ipynb #57d00dcb
 def planes_frame(y: np.ndarray, u: np.ndarray, v: np.ndarray):
     "A yuv420p `av.VideoFrame` holding the planes `y`, `u`, `v`"
@@ -142,7 +124,6 @@ def planes_frame(y: np.ndarray, u: np.ndarray, v: np.ndarray):
     for dst, src in zip(frame_planes(fr), (y, u, v)):
         dst[:] = src
     return fr
-
 
 # %% ../../nbs/media/03_encode.ipynb #6ee80fce
 def upright(f, rot: int, sar: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -157,7 +138,6 @@ def upright(f, rot: int, sar: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.n
     )  # PyAV's `rotation`: degrees the display turns the frame counter-clockwise
     return tuple(np.ascontiguousarray(np.rot90(x, k)) if k else x.copy() for x in frame_planes(f))
 
-
 # %% ../../nbs/media/03_encode.ipynb #9c76cc3a
 class Scaler:
     "The simplest frame filter for `encode_segment`: upright frames scaled to `size`"
@@ -170,7 +150,6 @@ class Scaler:
 
     def flush(self) -> list:
         return []
-
 
 # %% ../../nbs/media/03_encode.ipynb #aa0c31c6
 def check_keep(keep, start: float, end: float) -> list[tuple[float, float]]:
@@ -189,7 +168,6 @@ def check_keep(keep, start: float, end: float) -> list[tuple[float, float]]:
     if not out:
         raise MediaError("edit list keeps nothing")
     return out
-
 
 # %% ../../nbs/media/03_encode.ipynb #12cacca6
 def encode_segment(

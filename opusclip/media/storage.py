@@ -11,21 +11,8 @@ from fsspec.core import url_to_fs
 from ..core.basics import StorageError, MediaError
 
 # %% auto #0
-__all__ = [
-    'protocol',
-    'is_local',
-    'local_path',
-    'check_allowed',
-    'get_fs',
-    'exists',
-    'open_uri',
-    'join',
-    'write_text',
-    'read_text',
-    'content_hash',
-    'default_cache_uri',
-    'StageCache',
-]
+__all__ = ['protocol', 'is_local', 'local_path', 'check_allowed', 'get_fs', 'exists', 'open_uri', 'join', 'write_text',
+           'read_text', 'content_hash', 'default_cache_uri', 'StageCache']
 
 # %% ../../nbs/media/01_storage.ipynb #51ff97ec
 _READ_ONLY = {'http', 'https'}
@@ -47,18 +34,15 @@ def protocol(uri: str) -> str:
     uri = str(uri)
     return uri.split('://', 1)[0].lower() if '://' in uri else 'file'
 
-
 # %% ../../nbs/media/01_storage.ipynb #5a016f71
 def is_local(uri: str) -> bool:
     return protocol(uri) == 'file'
-
 
 # %% ../../nbs/media/01_storage.ipynb #20b3a0a5
 def local_path(uri: str) -> str:
     "`uri` as an absolute local path (for `file://` and plain paths)"
     uri = str(uri)
     return os.path.abspath(os.path.expanduser(uri[7:] if uri.startswith('file://') else uri))
-
 
 # %% ../../nbs/media/01_storage.ipynb #6dd3ecad
 def check_allowed(uri: str):
@@ -69,7 +53,6 @@ def check_allowed(uri: str):
     root, p = os.path.realpath(root), os.path.realpath(local_path(uri))
     if os.path.commonpath([root, p]) != root:
         raise StorageError(f"{uri} is outside the allowed root {root} (OPUSCLIP_ROOT)")
-
 
 # %% ../../nbs/media/01_storage.ipynb #39f05c7d
 def get_fs(uri: str, write: bool = False):
@@ -88,13 +71,11 @@ def get_fs(uri: str, write: bool = False):
     except ValueError:
         raise StorageError(f"{uri}: unknown storage protocol {proto!r}") from None
 
-
 # %% ../../nbs/media/01_storage.ipynb #cc0b0aa7
 def exists(uri: str) -> bool:
     "Does `uri` exist?"
     fs, p = get_fs(uri)
     return fs.exists(p)
-
 
 # %% ../../nbs/media/01_storage.ipynb #9641a16f
 def open_uri(uri: str, mode: str = 'rb'):
@@ -106,13 +87,11 @@ def open_uri(uri: str, mode: str = 'rb'):
         fs.makedirs(fs._parent(p), exist_ok=True)
     return fs.open(p, mode)
 
-
 # %% ../../nbs/media/01_storage.ipynb #a7f38a22
 def join(uri: str, *parts: str) -> str:
     "Join path parts onto a URI or path"
     uri = str(uri)
     return os.path.join(uri, *parts) if is_local(uri) else posixpath.join(uri, *parts)
-
 
 # %% ../../nbs/media/01_storage.ipynb #0303a242
 def write_text(uri: str, text: str):
@@ -130,19 +109,16 @@ def write_text(uri: str, text: str):
         with open_uri(uri, 'w') as f:
             f.write(text)
 
-
 # %% ../../nbs/media/01_storage.ipynb #74530b6a
 def _umask() -> int:
     m = os.umask(0)
     os.umask(m)
     return m
 
-
 # %% ../../nbs/media/01_storage.ipynb #66d20811
 def read_text(uri: str) -> str:
     with open_uri(uri, 'r') as f:
         return f.read()
-
 
 # %% ../../nbs/media/01_storage.ipynb #cc6230a1
 def content_hash(uri: str, chunk: int = 8 << 20) -> str:
@@ -153,11 +129,9 @@ def content_hash(uri: str, chunk: int = 8 << 20) -> str:
             h.update(b)
     return h.hexdigest()
 
-
 # %% ../../nbs/media/01_storage.ipynb #2602b6e8
 def default_cache_uri() -> str:
     return os.environ.get('OPUSCLIP_CACHE') or os.path.join(os.path.expanduser('~'), '.cache', 'opusclip')
-
 
 # %% ../../nbs/media/01_storage.ipynb #565fb82f
 class StageCache:

@@ -14,18 +14,8 @@ from ..core.basics import with_halving
 from .transcript import Segment, Transcript, Word, join_words
 
 # %% auto #0
-__all__ = [
-    'WHISPER_BASE_SHA256',
-    'BACKENDS',
-    'speech_level_db',
-    'packaged_whisper_base',
-    'silence_windows',
-    'resolve_device',
-    'FasterWhisperTranscriber',
-    'TransformersWhisperTranscriber',
-    'get_transcriber',
-]
-
+__all__ = ['WHISPER_BASE_SHA256', 'BACKENDS', 'speech_level_db', 'packaged_whisper_base', 'silence_windows', 'resolve_device',
+           'FasterWhisperTranscriber', 'TransformersWhisperTranscriber', 'get_transcriber']
 
 # %% ../../nbs/media/05_transcribe.ipynb #7b2deb53
 def speech_level_db(audio: np.ndarray, sample_rate: int = 16000) -> float:
@@ -37,7 +27,6 @@ def speech_level_db(audio: np.ndarray, sample_rate: int = 16000) -> float:
     rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
     return float(20 * np.log10(max(np.percentile(rms, 95), 1e-6)))
 
-
 # %% ../../nbs/media/05_transcribe.ipynb #a82e046e
 WHISPER_BASE_SHA256 = 'd01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9'
 
@@ -48,7 +37,6 @@ def _sha256_file(p, chunk=8 << 20) -> str:
         while b := f.read(chunk):
             h.update(b)
     return h.hexdigest()
-
 
 # %% ../../nbs/media/05_transcribe.ipynb #568654bc
 def packaged_whisper_base(cache_dir: str | None = None) -> str:
@@ -83,7 +71,6 @@ def packaged_whisper_base(cache_dir: str | None = None) -> str:
         )
     return str(dest)
 
-
 # %% ../../nbs/media/05_transcribe.ipynb #2207c61e
 def silence_windows(
     audio: np.ndarray, sample_rate: int = 16000, window: float = 300.0, search: float = 20.0
@@ -101,14 +88,12 @@ def silence_windows(
         cuts.append(lo + int(np.argmin(e)) * hop + hop // 2)
     return list(zip(cuts, cuts[1:] + [n]))
 
-
 # %% ../../nbs/media/05_transcribe.ipynb #83e96d93
 _MODELS, _LOCK = {}, threading.Lock()
 
 
 def _cores() -> int:
     return cpu_threads()
-
 
 # %% ../../nbs/media/05_transcribe.ipynb #a66da73d
 def resolve_device(device: str = 'auto') -> str:
@@ -123,7 +108,6 @@ def resolve_device(device: str = 'auto') -> str:
         return 'cuda' if ctranslate2.get_cuda_device_count() > 0 else 'cpu'
     except Exception:
         return 'cpu'
-
 
 # %% ../../nbs/media/05_transcribe.ipynb #8bdb68d4
 class FasterWhisperTranscriber:
@@ -219,7 +203,6 @@ class FasterWhisperTranscriber:
         report(progress, total, total)
         return Transcript(lang or detected or 'unknown', total, out, self.name, self.model_id)
 
-
 # %% ../../nbs/media/05_transcribe.ipynb #2ef2af87
 def _group_words(words: list[Word], max_gap: float = 1.0) -> list[Segment]:
     "Segments of `words`, split at sentence ends and pauses"
@@ -235,7 +218,6 @@ def _group_words(words: list[Word], max_gap: float = 1.0) -> list[Segment]:
     if cur:
         segs.append(cur)
     return [Segment(s[0].start, s[-1].end, join_words(s), s) for s in segs]
-
 
 # %% ../../nbs/media/05_transcribe.ipynb #69a796c7
 _SPECIAL = re.compile(r'<\|[^|]*\|>')  # timestamp/special tokens some tokenizers leave in word text
@@ -307,7 +289,6 @@ class TransformersWhisperTranscriber:
                     words.append(Word(text, float(a) + off, float(b if b is not None else a) + off))
             report(progress, s1 / 16000, total)
         return Transcript(lang, total, _group_words(words), self.name, self.model_id)
-
 
 # %% ../../nbs/media/05_transcribe.ipynb #0bc792f8
 BACKENDS = {'faster-whisper': FasterWhisperTranscriber, 'transformers': TransformersWhisperTranscriber}

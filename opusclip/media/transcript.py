@@ -10,21 +10,8 @@ import json, re
 from dataclasses import dataclass, field
 
 # %% auto #0
-__all__ = [
-    'Word',
-    'Segment',
-    'Transcript',
-    'format_timestamp',
-    'subtitle_cues',
-    'to_srt',
-    'to_vtt',
-    'shift',
-    'attaches',
-    'join_words',
-    'normalize_text',
-    'word_error_rate',
-]
-
+__all__ = ['Word', 'Segment', 'Transcript', 'format_timestamp', 'subtitle_cues', 'to_srt', 'to_vtt', 'shift', 'attaches',
+           'join_words', 'normalize_text', 'word_error_rate']
 
 # %% ../../nbs/media/04_transcript.ipynb #b5c5f79b
 @dataclass
@@ -45,7 +32,6 @@ class Segment:
     end: float
     text: str
     words: list[Word] = field(default_factory=list)
-
 
 # %% ../../nbs/media/04_transcript.ipynb #62899f68
 @dataclass
@@ -96,7 +82,6 @@ class Transcript:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
 
-
 # %% ../../nbs/media/04_transcript.ipynb #39d8fa47
 def format_timestamp(t: float, sep: str = ',') -> str:
     "`t` seconds as `HH:MM:SS,mmm` (SRT) or with `sep='.'` (WebVTT)"
@@ -105,7 +90,6 @@ def format_timestamp(t: float, sep: str = ',') -> str:
     m, ms = divmod(ms, 60_000)
     s, ms = divmod(ms, 1000)
     return f'{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}'
-
 
 # %% ../../nbs/media/04_transcript.ipynb #e1b0c42b
 def subtitle_cues(
@@ -133,7 +117,6 @@ def subtitle_cues(
     flush()
     return cues
 
-
 # %% ../../nbs/media/04_transcript.ipynb #0988caba
 def _wrap(words: list[Word], max_chars: int) -> str:
     "Break `words` into lines of at most `max_chars`, balanced when two lines are needed"
@@ -143,13 +126,11 @@ def _wrap(words: list[Word], max_chars: int) -> str:
     best = min(range(1, len(words)), key=lambda i: abs(len(join_words(words[:i])) - len(join_words(words[i:]))))
     return join_words(words[:best]) + '\n' + join_words(words[best:])
 
-
 # %% ../../nbs/media/04_transcript.ipynb #7c468305
 def to_srt(cues) -> str:
     return ''.join(
         f'{i}\n{format_timestamp(s)} --> {format_timestamp(e)}\n{t}\n\n' for i, (s, e, t) in enumerate(cues, 1)
     )
-
 
 # %% ../../nbs/media/04_transcript.ipynb #628b6efb
 def to_vtt(cues) -> str:
@@ -157,12 +138,10 @@ def to_vtt(cues) -> str:
         f'{format_timestamp(s, ".")} --> {format_timestamp(e, ".")}\n{t}\n\n' for s, e, t in cues
     )
 
-
 # %% ../../nbs/media/04_transcript.ipynb #598aa18e
 def shift(words: list[Word], offset: float) -> list[Word]:
     "Words moved by `-offset` seconds (clip-relative times)"
     return [Word(w.word, w.start - offset, w.end - offset, w.probability) for w in words]
-
 
 # %% ../../nbs/media/04_transcript.ipynb #a3432d67
 _NO_SPACE_BEFORE = tuple("-'’%,.!?;:)]}…")
@@ -171,7 +150,6 @@ _NO_SPACE_BEFORE = tuple("-'’%,.!?;:)]}…")
 def attaches(prev: str, tok: str) -> bool:
     "Whether the token `tok` joins the text `prev` without a space (word pieces such as '-term' or \"'s\", punctuation)"
     return bool(prev) and (tok.startswith(_NO_SPACE_BEFORE) or prev.endswith(('-', '(', '[')))
-
 
 # %% ../../nbs/media/04_transcript.ipynb #a2279a6c
 def join_words(words: list) -> str:
@@ -184,7 +162,6 @@ def join_words(words: list) -> str:
         out += tok if not out or attaches(out, tok) else ' ' + tok
     return out
 
-
 # %% ../../nbs/media/04_transcript.ipynb #4207320c
 _ABBREV = {'mr': 'mister', 'mrs': 'missus', 'dr': 'doctor', 'st': 'saint', 'vs': 'versus', '&': 'and'}
 
@@ -194,7 +171,6 @@ def normalize_text(s: str) -> str:
     s = s.lower().replace('-', ' ')
     s = re.sub(r"[^\w\s'&]", ' ', s)
     return ' '.join(_ABBREV.get(w, w) for w in s.replace("'", '').split())
-
 
 # %% ../../nbs/media/04_transcript.ipynb #aac886c0
 def word_error_rate(references: list[str], hypotheses: list[str]) -> float:

@@ -14,18 +14,8 @@ from ..core.basics import ParameterError
 from ..media.transcript import Word, attaches
 
 # %% auto #0
-__all__ = [
-    'DEFAULT_FONT',
-    'EMOJI_FONT',
-    'PRESETS',
-    'CaptionStyle',
-    'load_font',
-    'load_logo',
-    'caption_style',
-    'Page',
-    'word_units',
-    'caption_pages',
-]
+__all__ = ['DEFAULT_FONT', 'EMOJI_FONT', 'PRESETS', 'CaptionStyle', 'load_font', 'load_logo', 'caption_style', 'Page',
+           'word_units', 'caption_pages']
 
 # %% ../../nbs/produce/03_caption_style.ipynb #ceb882ed
 DEFAULT_FONT = font_source_sans_pro.font_files_ttf.get(
@@ -105,7 +95,6 @@ def _check_style(s: CaptionStyle) -> CaptionStyle:
         load_logo(s.logo)
     return s
 
-
 # %% ../../nbs/produce/03_caption_style.ipynb #38c6f82b
 def load_font(path: str | None, px: int) -> ImageFont.FreeTypeFont:
     "The TrueType/OpenType font at `path` (None: the bundled one) at `px` pixels"
@@ -117,7 +106,6 @@ def load_font(path: str | None, px: int) -> ImageFont.FreeTypeFont:
     except OSError as e:
         raise ParameterError(f"cannot use {path} as a font ({e}); give a .ttf or .otf file") from None
 
-
 # %% ../../nbs/produce/03_caption_style.ipynb #82d713c1
 def load_logo(path: str) -> Image.Image:
     "The logo image at `path` as RGBA"
@@ -126,7 +114,6 @@ def load_logo(path: str) -> Image.Image:
             return im.convert('RGBA')
     except (OSError, ValueError) as e:
         raise ParameterError(f"cannot read logo {path}: {e}") from None
-
 
 # %% ../../nbs/produce/03_caption_style.ipynb #6ce26825
 def caption_style(spec: str | None = 'karaoke', **overrides) -> CaptionStyle:
@@ -156,7 +143,6 @@ def caption_style(spec: str | None = 'karaoke', **overrides) -> CaptionStyle:
     s = replace(CaptionStyle(), preset=base, **PRESETS[base])
     return _check_style(replace(s, **extra, **{k: v for k, v in overrides.items() if v is not None}))
 
-
 # %% ../../nbs/produce/03_caption_style.ipynb #0f96d2f6
 @dataclass
 class Page:
@@ -170,7 +156,6 @@ class Page:
     def words(self) -> list[int]:
         return [i for l in self.lines for i in l]
 
-
 # %% ../../nbs/produce/03_caption_style.ipynb #a6eae093
 def word_units(words: list[Word]) -> list[list[int]]:
     "Word indices grouped so a word piece ('-term', \"'s\") stays with the word before it, as `join_words` writes them"
@@ -183,7 +168,6 @@ def word_units(words: list[Word]) -> list[list[int]]:
         else:
             units.append([i])
     return units
-
 
 # %% ../../nbs/produce/03_caption_style.ipynb #04f52556
 def caption_pages(

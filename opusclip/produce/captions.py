@@ -56,7 +56,6 @@ EMOJI = {
 def _rgb(c):
     return ImageColor.getrgb(c)[:3]
 
-
 # %% ../../nbs/produce/04_captions.ipynb #e675ea8e
 def rgba_to_yuva(img: Image.Image, hd: bool = True) -> tuple:
     "Y, U, V planes (U, V at half size) and alpha planes (full and half) of an RGBA image"
@@ -76,7 +75,6 @@ def rgba_to_yuva(img: Image.Image, hd: bool = True) -> tuple:
     q = lambda x: np.clip(np.round(x), 0, 255).astype(np.uint8)
     return q(16 + yuv[..., 0]), q(128 + uv[..., 0]), q(128 + uv[..., 1]), np.ascontiguousarray(a[..., 3]), q(ah)
 
-
 # %% ../../nbs/produce/04_captions.ipynb #6261aa4e
 def blend(frame, patch: tuple, x: int, y: int):
     "Blend a `rgba_to_yuva` patch into a yuv420p frame, top-left at even (x, y), in place"
@@ -93,7 +91,6 @@ def blend(frame, patch: tuple, x: int, y: int):
         dst[y0 : y0 + hh, x0 : x0 + ww] = (
             (region * (255 - a) + src[:hh, :ww].astype(np.uint16) * a + 127) // 255
         ).astype(np.uint8)
-
 
 # %% ../../nbs/produce/04_captions.ipynb #a8ac76e3
 class Captioner:

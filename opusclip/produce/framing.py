@@ -12,29 +12,9 @@ import numpy as np
 from ..core.basics import ParameterError
 
 # %% auto #0
-__all__ = [
-    'ASPECTS',
-    'OUTPUT_SIZES',
-    'LAYOUTS',
-    'parse_aspect',
-    'CropBox',
-    'crop_box',
-    'pick_subject',
-    'Follower',
-    'Camera',
-    'crop_path',
-    'check_layout',
-    'rgb_planes',
-    'crop_window',
-    'crop_planes',
-    'compose_fill',
-    'compose_fit',
-    'half_box',
-    'compose_split',
-    'frame_rgb',
-    'mouth_motion',
-    'Speakers',
-]
+__all__ = ['ASPECTS', 'OUTPUT_SIZES', 'LAYOUTS', 'parse_aspect', 'CropBox', 'crop_box', 'pick_subject', 'Follower', 'Camera',
+           'crop_path', 'check_layout', 'rgb_planes', 'crop_window', 'crop_planes', 'compose_fill', 'compose_fit',
+           'half_box', 'compose_split', 'frame_rgb', 'mouth_motion', 'Speakers']
 
 # %% ../../nbs/produce/01_framing.ipynb #ed34d214
 ASPECTS = {'9:16': (9, 16), '1:1': (1, 1), '4:5': (4, 5), '16:9': (16, 9)}
@@ -51,7 +31,6 @@ def parse_aspect(aspect: str) -> tuple[int, int]:
     if aspect not in ASPECTS:
         raise ParameterError(f"--aspect must be one of {', '.join(ASPECTS)} (got {aspect!r})")
     return ASPECTS[aspect]
-
 
 # %% ../../nbs/produce/01_framing.ipynb #7412646c
 @dataclass
@@ -70,7 +49,6 @@ class CropBox:
     def clamp(self, c: float) -> float:
         return float(np.clip(c, self.size / 2, self.span - self.size / 2))
 
-
 # %% ../../nbs/produce/01_framing.ipynb #661955a7
 def crop_box(src_w: int, src_h: int, aspect: str = '9:16') -> CropBox:
     "The largest window of `aspect` inside a `src_w` x `src_h` frame"
@@ -78,7 +56,6 @@ def crop_box(src_w: int, src_h: int, aspect: str = '9:16') -> CropBox:
     if src_w * ah >= src_h * aw:
         return CropBox(int(round(src_h * aw / ah)) // 2 * 2, src_h // 2 * 2, 0, src_w)
     return CropBox(src_w // 2 * 2, int(round(src_w * ah / aw)) // 2 * 2, 1, src_h)
-
 
 # %% ../../nbs/produce/01_framing.ipynb #c1bf5ca9
 def pick_subject(faces: list, prev: tuple | None = None, switch_ratio: float = 2.0) -> tuple | None:
@@ -91,7 +68,6 @@ def pick_subject(faces: list, prev: tuple | None = None, switch_ratio: float = 2
         return big
     near = min(faces, key=lambda f: abs(f[0] - prev[0]) + abs(f[1] - prev[1]))
     return big if area(big) > switch_ratio * area(near) else near
-
 
 # %% ../../nbs/produce/01_framing.ipynb #1e884bce
 class Follower:
@@ -117,7 +93,6 @@ class Follower:
             self.subject = s
         self.switched = far  # now following someone else
         return s
-
 
 # %% ../../nbs/produce/01_framing.ipynb #ebf0da50
 class Camera:
@@ -169,7 +144,6 @@ class Camera:
             out.append(self._emit())
         return out
 
-
 # %% ../../nbs/produce/01_framing.ipynb #d6f9d151
 def crop_path(
     times: list[float],
@@ -216,7 +190,6 @@ def crop_path(
         out += cam.feed(target, cut)
     return box, np.array(out + cam.flush()), followed
 
-
 # %% ../../nbs/produce/01_framing.ipynb #e78e830e
 import cv2
 from ..media.encode import frame_planes, planes_frame
@@ -230,14 +203,12 @@ def check_layout(layout: str) -> str:
         raise ParameterError(f"--layout must be one of {', '.join(LAYOUTS)} (got {layout!r})")
     return layout
 
-
 # %% ../../nbs/produce/01_framing.ipynb #8de467f5
 def rgb_planes(rgb: np.ndarray) -> tuple:
     "YUV 4:2:0 planes of an even-sized RGB array (for tests and stills)"
     h, w = rgb.shape[:2]
     i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
     return i420[:h], i420[h : h + h // 4].reshape(h // 2, w // 2), i420[h + h // 4 :].reshape(h // 2, w // 2)
-
 
 # %% ../../nbs/produce/01_framing.ipynb #c560e678
 def crop_window(centre: float, box: CropBox) -> tuple[int, int]:
@@ -246,7 +217,6 @@ def crop_window(centre: float, box: CropBox) -> tuple[int, int]:
     a = min(max(a, 0), box.span - box.size) // 2 * 2
     return a, a + box.size
 
-
 # %% ../../nbs/produce/01_framing.ipynb #f5b75a51
 def crop_planes(planes, box: CropBox, a: int, b: int) -> tuple:
     y, u, v = planes
@@ -254,12 +224,10 @@ def crop_planes(planes, box: CropBox, a: int, b: int) -> tuple:
         return y[:, a:b], u[:, a // 2 : b // 2], v[:, a // 2 : b // 2]
     return y[a:b], u[a // 2 : b // 2], v[a // 2 : b // 2]
 
-
 # %% ../../nbs/produce/01_framing.ipynb #abce2e0e
 def compose_fill(planes, box: CropBox, centre: float, out_w: int, out_h: int):
     "The crop window around `centre`, scaled to `out_w` x `out_h` (a yuv420p frame)"
     return planes_frame(*crop_planes(planes, box, *crop_window(centre, box))).reformat(width=out_w, height=out_h)
-
 
 # %% ../../nbs/produce/01_framing.ipynb #923628de
 def compose_fit(planes, out_w: int, out_h: int, blur: float = 6, dim: float = 0.6):
@@ -288,12 +256,10 @@ def compose_fit(planes, out_w: int, out_h: int, blur: float = 6, dim: float = 0.
         o[oy // d : oy // d + f.shape[0], ox // d : ox // d + f.shape[1]] = f
     return planes_frame(*out)
 
-
 # %% ../../nbs/produce/01_framing.ipynb #c63291a7
 def half_box(src_w: int, src_h: int, out_w: int, out_h: int) -> CropBox:
     "The crop window of one half of a `split` layout"
     return CropBox(min(src_w, int(round(src_h * out_w / (out_h // 2)))) // 2 * 2, src_h // 2 * 2, 0, src_w)
-
 
 # %% ../../nbs/produce/01_framing.ipynb #9841a7f6
 def compose_split(planes, centres: tuple[float, float], out_w: int, out_h: int):
@@ -303,12 +269,10 @@ def compose_split(planes, centres: tuple[float, float], out_w: int, out_h: int):
     halves = [frame_planes(compose_fill(planes, box, c, out_w, hh)) for c, hh in zip(centres, (top, out_h - top))]
     return planes_frame(*[np.vstack([halves[0][k], halves[1][k]]) for k in range(3)])
 
-
 # %% ../../nbs/produce/01_framing.ipynb #aa26205f
 def frame_rgb(frame) -> np.ndarray:
     "An RGB array of a yuv420p frame (for tests, thumbnails and stills)"
     return frame.to_ndarray(format='rgb24')
-
 
 # %% ../../nbs/produce/01_framing.ipynb #ff547964
 def mouth_motion(y: np.ndarray, prev: np.ndarray, face: tuple) -> float:
@@ -319,7 +283,6 @@ def mouth_motion(y: np.ndarray, prev: np.ndarray, face: tuple) -> float:
     y0, y1 = int((cy + 0.1 * fh) * h), int((cy + 0.5 * fh) * h)
     a, b = y[max(0, y0) : y1, max(0, x0) : x1], prev[max(0, y0) : y1, max(0, x0) : x1]
     return float(cv2.absdiff(a, b).mean()) if a.size else 0.0
-
 
 # %% ../../nbs/produce/01_framing.ipynb #a6338681
 class Speakers:

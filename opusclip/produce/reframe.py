@@ -34,7 +34,6 @@ def thumb_rgb(planes, width: int, interpolation=cv2.INTER_AREA) -> np.ndarray:
     )
     return cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
 
-
 # %% ../../nbs/produce/02_reframe.ipynb #7081195c
 class SceneCuts:
     "Scene cuts frame by frame: PySceneDetect's `ContentDetector` on a 64-pixel-wide thumbnail of each frame"
@@ -55,7 +54,6 @@ class SceneCuts:
         )  # the first frame scores 0: never a cut
         self.n += 1
         return cut
-
 
 # %% ../../nbs/produce/02_reframe.ipynb #7e7e99be
 class DetectionSchedule:
@@ -95,7 +93,6 @@ class DetectionSchedule:
         ps = cv2.resize(prev, size, interpolation=cv2.INTER_AREA) if w > self.dw else prev
         return faces, [mouth_motion(small, ps, f) for f in faces], None
 
-
 # %% ../../nbs/produce/02_reframe.ipynb #d36c9d8c
 @patch
 def new_shot(self: DetectionSchedule, n: int):
@@ -131,7 +128,6 @@ def start(self: DetectionSchedule, n: int, planes, prev, calm: int):
 def close(self: DetectionSchedule):
     if self.pool is not None:
         self.pool.shutdown(wait=False, cancel_futures=True)
-
 
 # %% ../../nbs/produce/02_reframe.ipynb #6f57ff3f
 class ShotState:
@@ -172,7 +168,6 @@ class ShotState:
             self.faces = faces[:1]  # two people side by side who fit in one crop: a fill shows both better than a split
         elif len(two) == 2:
             self.pair = two
-
 
 # %% ../../nbs/produce/02_reframe.ipynb #3ee34565
 class Composer:
@@ -222,7 +217,6 @@ class Composer:
         h, w = planes[0].shape
         fh = min(1.0, (h * ow / w) / oh)
         return compose_fit(planes, ow, oh), dict(layout='fit', face=None, band=((1 - fh) / 2, (1 + fh) / 2))
-
 
 # %% ../../nbs/produce/02_reframe.ipynb #877901a3
 @patch
@@ -285,7 +279,6 @@ def _tile(self: Composer, planes, lay: str, pos: float, top, bottom, width: int 
         self.sheet = self.sheet[::2]
         self.sheet_every *= 2  # bounded, whatever the clip length
 
-
 # %% ../../nbs/produce/02_reframe.ipynb #e9405cbc
 class Reframer:
     "Streaming tracker + layout: `push(t, planes)` returns the `(frame, meta)` now ready; `flush()` the rest"
@@ -328,7 +321,6 @@ class Reframer:
     @property
     def sheet(self) -> list:
         return self.composer.sheet
-
 
 # %% ../../nbs/produce/02_reframe.ipynb #15731243
 @patch
@@ -378,7 +370,6 @@ def _frames(self: Reframer, planes, jump: bool) -> list[tuple]:
         self.composer.compose(p, pair[0][k] if pair[0] else None, pair[1][k] if pair[1] else None)
         for k, p in enumerate(pos)
     ]
-
 
 # %% ../../nbs/produce/02_reframe.ipynb #151cbadd
 def contact_sheet(tiles: list[np.ndarray], columns: int = 4) -> np.ndarray | None:

@@ -24,20 +24,8 @@ from ..media.transcript import Word, subtitle_cues, to_srt, to_vtt
 from ..understand.segment import map_time
 
 # %% auto #0
-__all__ = [
-    'write_jpeg',
-    'clip_audio',
-    'limiter_envelope',
-    'loudness_gain',
-    'RenderSpec',
-    'clip_words',
-    'frame_filter',
-    'audio_gain',
-    'render_clip',
-    'still',
-    'review_stills',
-]
-
+__all__ = ['write_jpeg', 'clip_audio', 'limiter_envelope', 'loudness_gain', 'RenderSpec', 'clip_words', 'frame_filter',
+           'audio_gain', 'render_clip', 'still', 'review_stills']
 
 # %% ../../nbs/produce/06_render.ipynb #47fa8168
 def write_jpeg(path: str, rgb: np.ndarray, quality: int = 90):
@@ -47,7 +35,6 @@ def write_jpeg(path: str, rgb: np.ndarray, quality: int = 90):
         raise OSError(f'could not encode {path}')
     with open(path, 'wb') as f:
         f.write(buf.tobytes())
-
 
 # %% ../../nbs/produce/06_render.ipynb #bf474cbc
 def clip_audio(uri: str, keep: list[tuple[float, float]], rate: int = 48000) -> np.ndarray:
@@ -78,7 +65,6 @@ def clip_audio(uri: str, keep: list[tuple[float, float]], rate: int = 48000) -> 
             raise MediaError(f"{uri} is corrupt or truncated: audio decoding failed ({one_line(e)})") from None
     return np.concatenate(out, axis=1) if out else np.zeros((1, 0), np.float32)
 
-
 # %% ../../nbs/produce/06_render.ipynb #7b933662
 def limiter_envelope(x: np.ndarray, rate: int, ceiling: float = 0.794, window: float = 0.005) -> np.ndarray:
     """Per-sample gain (<= 1) that keeps `x` (channels, n) under `ceiling` (-2 dBFS, leaving AAC room to overshoot):
@@ -86,7 +72,6 @@ def limiter_envelope(x: np.ndarray, rate: int, ceiling: float = 0.794, window: f
     need = np.minimum(1.0, ceiling / np.maximum(np.abs(x).max(axis=0), 1e-9)).astype(np.float32)
     w = max(1, int(window * rate))
     return np.minimum(1.0, uniform_filter1d(minimum_filter1d(need, 2 * w + 1), w)).astype(np.float32)
-
 
 # %% ../../nbs/produce/06_render.ipynb #3cc859f6
 def loudness_gain(
@@ -112,7 +97,6 @@ def loudness_gain(
         db = min(max_gain_db, db + target - got)
     return float(g), env
 
-
 # %% ../../nbs/produce/06_render.ipynb #fc03ca9e
 @dataclass
 class RenderSpec:
@@ -130,7 +114,6 @@ class RenderSpec:
     max_height: int | None = None  # scale down to this height (aspect kept)
     timeline: bool = True  # also write an OpenTimelineIO file and an FCP 7 / Premiere XML of the edit
 
-
 # %% ../../nbs/produce/06_render.ipynb #43d7d2d6
 def clip_words(words: list[Word], start: float, end: float, keep: list[tuple[float, float]]) -> list[Word]:
     "The words inside `[start, end)`, timed on the clip's own timeline; words the edit list cuts are dropped"
@@ -143,7 +126,6 @@ def clip_words(words: list[Word], start: float, end: float, keep: list[tuple[flo
             continue  # the word was cut (a removed filler)
         inside.append(Word(w.word, round(s_, 3), round(e_, 3), w.probability))
     return inside
-
 
 # %% ../../nbs/produce/06_render.ipynb #b7cdc757
 def frame_filter(spec: RenderSpec, info) -> Reframer | Scaler | None:
@@ -165,7 +147,6 @@ def frame_filter(spec: RenderSpec, info) -> Reframer | Scaler | None:
         w, h = w * spec.max_height / h, spec.max_height
     return Scaler((w, h))
 
-
 # %% ../../nbs/produce/06_render.ipynb #b6c2bfdd
 def audio_gain(source: str, keep: list[tuple[float, float]], target: float | None, info):
     "`gain(samples, first sample)` that brings the clip's sound to `target` LUFS, or None to leave it alone"
@@ -176,7 +157,6 @@ def audio_gain(source: str, keep: list[tuple[float, float]], target: float | Non
     return lambda y, s0: (
         y * g * np.pad(env[s0 : s0 + y.shape[1]], (0, max(0, s0 + y.shape[1] - len(env))), constant_values=1.0)
     )
-
 
 # %% ../../nbs/produce/06_render.ipynb #bde14857
 def _side_files(p: dict, inside: list[Word], r, filt, spec: RenderSpec, source: str, keep, info, stem: str) -> dict:
@@ -209,7 +189,6 @@ def _side_files(p: dict, inside: list[Word], r, filt, spec: RenderSpec, source: 
         xml=p.get('xml'),
         sheet=p.get('sheet'),
     )
-
 
 # %% ../../nbs/produce/06_render.ipynb #b6af6b44
 def render_clip(
@@ -252,7 +231,6 @@ def render_clip(
     files = _side_files(p, inside, r, filt, spec, source, keep, info, stem)
     return dict(files=files, duration=r.duration, trace=getattr(filt, 'trace', None))
 
-
 # %% ../../nbs/produce/06_render.ipynb #8f26ba64
 def still(
     source: str,
@@ -286,7 +264,6 @@ def still(
                 if f.time is not None and f.time >= at - 1e-3:
                     return f.to_ndarray(format='rgb24')
     raise MediaError(f"no frame at {at:.2f} s in a {end - start:.2f} s render")
-
 
 # %% ../../nbs/produce/06_render.ipynb #8e4cdedd
 def review_stills(

@@ -13,11 +13,9 @@ import opentimelineio as otio
 # %% auto #0
 __all__ = ['edit_timeline', 'write_timeline']
 
-
 # %% ../../nbs/produce/05_timeline.ipynb #51e8368e
 def _url(uri: str) -> str:
     return uri if '://' in uri else Path(os.path.abspath(uri)).as_uri()
-
 
 # %% ../../nbs/produce/05_timeline.ipynb #013be352
 def edit_timeline(
@@ -46,7 +44,6 @@ def edit_timeline(
             )
         tl.tracks.append(track)
     return tl
-
 
 # %% ../../nbs/produce/05_timeline.ipynb #73a93e1e
 def write_timeline(

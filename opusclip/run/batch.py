@@ -20,7 +20,6 @@ from .jobs import read_manifest
 # %% auto #0
 __all__ = ['find_notebook', 'BatchSettings', 'run_batch', 'batch_summary', 'watch']
 
-
 # %% ../../nbs/run/10_batch.ipynb #4bf19aa1
 def _snapshot(cat: Catalog, min_interval: float):
     "Refresh the dashboards' copy of the catalog, best effort"
@@ -28,7 +27,6 @@ def _snapshot(cat: Catalog, min_interval: float):
         cat.snapshot(min_interval)
     except Exception:
         pass
-
 
 # %% ../../nbs/run/10_batch.ipynb #b06d29bc
 def find_notebook(path: str | None = None) -> str:
@@ -51,7 +49,6 @@ def find_notebook(path: str | None = None) -> str:
         f"{'(' + str(path) + ')' if path else 'pipelines/clip_video.ipynb'}; pass --notebook PATH"
     )
 
-
 # %% ../../nbs/run/10_batch.ipynb #48b20f1e
 def _say(msg: str, quiet: bool):
     if quiet:
@@ -59,7 +56,6 @@ def _say(msg: str, quiet: bool):
     from tqdm.auto import tqdm
 
     tqdm.write(msg, file=sys.stderr)
-
 
 # %% ../../nbs/run/10_batch.ipynb #14e401b8
 @dataclass
@@ -95,7 +91,6 @@ class BatchSettings:
             raise ParameterError(f"--threads must be between 1 and 256 (got {self.threads})")
         return self
 
-
 # %% ../../nbs/run/10_batch.ipynb #7c2c0bc4
 def _jobs_to_run(
     cat: Catalog,
@@ -116,7 +111,6 @@ def _jobs_to_run(
     if q['done']:
         _say(f"{len(q['done'])} jobs already succeeded earlier; not run again", s.quiet)
     return load_jobs(cat, "state = 'queued' AND batch_id = ?", [batch_id]), problems
-
 
 # %% ../../nbs/run/10_batch.ipynb #7bd64f44
 def _settle(cat: Catalog, s: BatchSettings, j: dict, attempt: int, res: dict, heap: list, outcome: dict, bar):
@@ -142,7 +136,6 @@ def _settle(cat: Catalog, s: BatchSettings, j: dict, attempt: int, res: dict, he
         outcome[jid] = 'failed'
         bar.update()
         _say(f"failed  {name}: {res.get('error_type')}: {res.get('error')}", s.quiet)
-
 
 # %% ../../nbs/run/10_batch.ipynb #f9fb95e5
 def _submit_due(
@@ -193,7 +186,6 @@ def _submit_due(
         heapq.heappush(heap, w)
     return min([w[2] - now for w in heap if w[2] > now] or [1.0])
 
-
 # %% ../../nbs/run/10_batch.ipynb #950948c9
 def _run_jobs(cat: Catalog, engine, s: BatchSettings, nb: str, runs: str, todo: list[dict], batch_id: str) -> dict:
     "Run `todo` on `engine` to the end; returns each job's outcome"
@@ -236,7 +228,6 @@ def _run_jobs(cat: Catalog, engine, s: BatchSettings, nb: str, runs: str, todo: 
         _snapshot(cat, 0)
     return outcome
 
-
 # %% ../../nbs/run/10_batch.ipynb #f1850430
 def run_batch(
     manifest: str | None,  # CSV/JSONL/folder/glob; None with `resume` takes up every unfinished job
@@ -264,7 +255,6 @@ def run_batch(
     counts = {k: sum(v == k for v in outcome.values()) for k in ('succeeded', 'failed', 'cancelled')}
     return dict(batch_id=batch_id, jobs=outcome, problems=problems, engine=engine.name, **counts)
 
-
 # %% ../../nbs/run/10_batch.ipynb #95df57e1
 def batch_summary(res: dict) -> str:
     "One line on how a batch went"
@@ -275,7 +265,6 @@ def batch_summary(res: dict) -> str:
         + left
         + "; `opusclip jobs` lists them"
     )
-
 
 # %% ../../nbs/run/10_batch.ipynb #8a7a986a
 def watch(

@@ -84,7 +84,6 @@ CREATE TABLE models(model_id VARCHAR PRIMARY KEY, name VARCHAR, kind VARCHAR, ve
 """,
 }
 
-
 # %% ../../nbs/run/01_catalog.ipynb #7cf286c1
 def _connect(path: str, read_only: bool = False, wait: float = 10.0):
     "Open the DuckDB file, retrying briefly while another process holds its write lock"
@@ -105,7 +104,6 @@ def _connect(path: str, read_only: bool = False, wait: float = 10.0):
         except duckdb.Error as e:
             raise StorageError(f"cannot open catalog {path}: {' '.join(str(e).split())[:200]}") from None
 
-
 # %% ../../nbs/run/01_catalog.ipynb #643cd43a
 def migrate(con):
     "Create or upgrade the schema; refuse catalogs from a newer opusclip"
@@ -123,7 +121,6 @@ def migrate(con):
         con.execute("INSERT INTO schema_version VALUES (?, ?)", [v, utc_now()])
         con.execute("COMMIT")
     return SCHEMA_VERSION
-
 
 # %% ../../nbs/run/01_catalog.ipynb #728e590b
 class Catalog:
@@ -160,11 +157,9 @@ class Catalog:
     def schema_version(self) -> int:
         return self.query("SELECT max(version) FROM schema_version")[0][0]
 
-
 # %% ../../nbs/run/01_catalog.ipynb #9f35a354
 def new_run_id() -> str:
     return utc_now().strftime('%Y%m%dT%H%M%S') + '-' + uuid.uuid4().hex[:8]
-
 
 # %% ../../nbs/run/01_catalog.ipynb #5bcc8449
 @patch
@@ -199,7 +194,6 @@ def start_run(
         )
     return run_id
 
-
 # %% ../../nbs/run/01_catalog.ipynb #6cda4dc2
 @patch
 def finish_run(
@@ -229,13 +223,11 @@ def finish_run(
             ],
         )
 
-
 # %% ../../nbs/run/01_catalog.ipynb #13368d44
 def snapshot_path(catalog_path: str) -> str:
     "Where the read-only snapshot of the catalog at `catalog_path` lives"
     p = os.path.abspath(str(catalog_path))
     return (p[:-7] if p.endswith('.duckdb') else p) + '.snapshot.duckdb'
-
 
 # %% ../../nbs/run/01_catalog.ipynb #673e4126
 @patch

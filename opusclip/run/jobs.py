@@ -20,11 +20,9 @@ __all__ = ['MEDIA_EXTS', 'job_id', 'read_manifest']
 # %% ../../nbs/run/07_jobs.ipynb #1a3b0d09
 MEDIA_EXTS = ('.mp4', '.mov', '.mkv', '.webm', '.m4v', '.avi', '.mpg', '.mpeg', '.ts', '.flv', '.wmv', '.mts')
 
-
 # %% ../../nbs/run/07_jobs.ipynb #56376af9
 def _is_media(p: str) -> bool:
     return p.lower().endswith(MEDIA_EXTS)
-
 
 # %% ../../nbs/run/07_jobs.ipynb #5498a8f6
 def _rows(spec: str) -> list[tuple[int, dict]]:
@@ -68,12 +66,10 @@ def _rows(spec: str) -> list[tuple[int, dict]]:
     uri = lambda p: p if proto == 'file' else f"{proto}://{p}"
     return [(i, {'source': uri(p)}) for i, p in enumerate(sorted(p for p in found if _is_media(p)), 1)]
 
-
 # %% ../../nbs/run/07_jobs.ipynb #faad1243
 def job_id(source: str, params: dict, output: str) -> str:
     "Stable id of the job that makes `params` clips of `source` in `output`"
     return hashlib.sha1(json.dumps([source, params, output], sort_keys=True, default=str).encode()).hexdigest()[:16]
-
 
 # %% ../../nbs/run/07_jobs.ipynb #21d76ac8
 def read_manifest(

@@ -11,21 +11,8 @@ from fastcore.basics import patch
 from ..core.basics import ParameterError, check
 
 # %% auto #0
-__all__ = [
-    'KINDS',
-    'LENGTHS',
-    'X264_PRESETS',
-    'GROUPS',
-    'option',
-    'ClipOptions',
-    'ChoosingOptions',
-    'EditingOptions',
-    'FramingOptions',
-    'CaptionOptions',
-    'EncodingOptions',
-    'TranscribeOptions',
-    'ClipParams',
-]
+__all__ = ['KINDS', 'LENGTHS', 'X264_PRESETS', 'GROUPS', 'option', 'ClipOptions', 'ChoosingOptions', 'EditingOptions',
+           'FramingOptions', 'CaptionOptions', 'EncodingOptions', 'TranscribeOptions', 'ClipParams']
 
 # %% ../../nbs/run/03_options.ipynb #02823c1b
 KINDS = dict(  # kind: (text -> value, JSON Schema type)
@@ -52,7 +39,6 @@ def option(
     check(kind in KINDS, f"unknown option kind {kind!r}")
     return field(default=default, metadata=dict(help=help, group=group, kind=kind, choices=choices, metavar=metavar))
 
-
 # %% ../../nbs/run/03_options.ipynb #6674e3d5
 LENGTHS = {
     'auto': (15.0, 60.0),
@@ -63,7 +49,6 @@ LENGTHS = {
 }
 X264_PRESETS = ('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow')
 GROUPS = ('clips', 'choosing moments', 'editing', 'framing', 'captions', 'encoding', 'transcription')
-
 
 # %% ../../nbs/run/03_options.ipynb #49509d64
 @dataclass
@@ -87,7 +72,6 @@ class ClipOptions:
         False, 'rank only: write clips.json (scores, reasons, titles, cuts) and render no media', 'clips'
     )
 
-
 # %% ../../nbs/run/03_options.ipynb #46256dd3
 @dataclass
 class ChoosingOptions:
@@ -110,7 +94,6 @@ class ChoosingOptions:
         None, 'sub-score weights, e.g. "hook=0.4,coherence=0.3,connection=0.2,trend=0.1"', 'choosing moments', 'str'
     )
 
-
 # %% ../../nbs/run/03_options.ipynb #6ec085f3
 @dataclass
 class EditingOptions:
@@ -123,7 +106,6 @@ class EditingOptions:
         False, 'shorten pauses longer than --max-pause to 0.3 s (or to --max-pause if shorter)', 'editing'
     )
     max_pause: float = option(0.6, 'pause length in seconds that --tighten shortens', 'editing', metavar='S')
-
 
 # %% ../../nbs/run/03_options.ipynb #14415ab9
 @dataclass
@@ -149,7 +131,6 @@ class FramingOptions:
         choices=('haar', 'blazeface'),
         metavar='NAME',
     )
-
 
 # %% ../../nbs/run/03_options.ipynb #7816e812
 @dataclass
@@ -178,7 +159,6 @@ class CaptionOptions:
         None, 'watermark image drawn in a corner of every frame', 'captions', 'str', metavar='IMAGE'
     )
 
-
 # %% ../../nbs/run/03_options.ipynb #e0c9e8ff
 @dataclass
 class EncodingOptions:
@@ -195,7 +175,6 @@ class EncodingOptions:
     preset: str = option('veryfast', 'libx264 preset, ultrafast..veryslow', 'encoding', choices=X264_PRESETS)
     crf: int = option(23, 'libx264 quality, 0-51, lower is better', 'encoding')
     max_height: int | None = option(None, 'scale clips down to at most this height', 'encoding', 'int')
-
 
 # %% ../../nbs/run/03_options.ipynb #e8f4fc08
 @dataclass
@@ -226,7 +205,6 @@ class TranscribeOptions:
         'transcription',
         'int_or_str',
     )
-
 
 # %% ../../nbs/run/03_options.ipynb #d4da4317
 @dataclass
@@ -259,7 +237,6 @@ class ClipParams(
 
         return Guidance(self.prompt, list(self.keywords or []), self.genre, self.weights)
 
-
 # %% ../../nbs/run/03_options.ipynb #c9bc010b
 def _check_durations(p: ClipParams):
     check(p.length in LENGTHS, f"--length must be one of {', '.join(LENGTHS)} (got {p.length!r})")
@@ -282,7 +259,6 @@ def _check_durations(p: ClipParams):
         f"--min-duration ({p.min_duration:g}) must not be greater than --max-duration ({p.max_duration:g})",
     )
 
-
 # %% ../../nbs/run/03_options.ipynb #9d0dbdfe
 def _check_transcription(p: ClipParams):
     if p.language in ('', 'auto'):
@@ -296,7 +272,6 @@ def _check_transcription(p: ClipParams):
         p.beam_size >= 1 and (p.batch_size == 'auto' or p.batch_size >= 1),
         "--beam-size and --batch-size must be at least 1",
     )
-
 
 # %% ../../nbs/run/03_options.ipynb #468775a4
 def _check_picture(p: ClipParams):
@@ -317,7 +292,6 @@ def _check_picture(p: ClipParams):
         p.fps == 0 or 1 <= p.fps <= 120, f"--fps must be between 1 and 120, or 0 to keep the source's (got {p.fps:g})"
     )
 
-
 # %% ../../nbs/run/03_options.ipynb #051c0ebd
 def _check_sound(p: ClipParams):
     if isinstance(p.loudness, str):
@@ -333,7 +307,6 @@ def _check_sound(p: ClipParams):
     check(
         p.loudness is None or -40 <= p.loudness <= -5, f"--loudness must be between -40 and -5 LUFS (got {p.loudness})"
     )
-
 
 # %% ../../nbs/run/03_options.ipynb #4f060e99
 @patch

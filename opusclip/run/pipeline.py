@@ -25,7 +25,6 @@ from .records import record_clips
 # %% auto #0
 __all__ = ['transcribe_video', 'render_plan', 'publish_clips', 'video_entry', 'dry_run', 'clip_video', 'clips_table']
 
-
 # %% ../../nbs/run/06_pipeline.ipynb #85ae358a
 def transcribe_video(
     uri: str,
@@ -62,7 +61,6 @@ def transcribe_video(
         run_id=run_id, video_id=video_id, language=t.language, words=len(t.words), outputs=written, stages=timer.stages
     )
 
-
 # %% ../../nbs/run/06_pipeline.ipynb #09c30599
 def _clip_entry(rank: int, c: dict, video_id: str, keep: list, r: dict) -> dict:
     "The `clips.json` entry of the clip `c` of the plan, rendered as `r`"
@@ -84,7 +82,6 @@ def _clip_entry(rank: int, c: dict, video_id: str, keep: list, r: dict) -> dict:
         files={k: os.path.basename(v) for k, v in r['files'].items() if v},
         **({'scoring': c['scoring']} if c.get('scoring') else {}),
     )
-
 
 # %% ../../nbs/run/06_pipeline.ipynb #13ca6869
 def render_plan(
@@ -123,7 +120,6 @@ def render_plan(
         clips.append(_clip_entry(rank, c, video_id, keep, r))
     return clips
 
-
 # %% ../../nbs/run/06_pipeline.ipynb #0651769a
 def publish_clips(staging: str, outdir: str, doc: dict) -> list[str]:
     """Move the rendered files into `outdir`, write `clips.json`, and remove files an earlier run listed that this one
@@ -139,7 +135,6 @@ def publish_clips(staging: str, outdir: str, doc: dict) -> list[str]:
         raise
     unpublish(old)
     return published
-
 
 # %% ../../nbs/run/06_pipeline.ipynb #92dfb181
 def video_entry(uri: str, info, video_id: str, analysis: dict) -> dict:
@@ -168,7 +163,6 @@ def dry_run(
     with timer.stage('publish'):
         write_text(join(outdir, 'clips.json'), json.dumps(doc, indent=1))
     return dict(doc, stages=timer.stages)
-
 
 # %% ../../nbs/run/06_pipeline.ipynb #adf5e5c0
 def clip_video(
@@ -233,7 +227,6 @@ def clip_video(
             shutil.rmtree(staging, ignore_errors=True)
     return dict(doc, run_id=run_id, stages=timer.stages)
 
-
 # %% ../../nbs/run/06_pipeline.ipynb #844a2d95
 def clips_table(res: dict) -> str:
     "A Markdown table of the clips `clip_video` made"
@@ -251,7 +244,6 @@ def clips_table(res: dict) -> str:
             *rows,
         ]
     )
-
 
 # %% ../../nbs/run/06_pipeline.ipynb #a18cd6eb
 def _old_outputs(outdir: str, keep: set) -> list[str]:

@@ -84,7 +84,6 @@ def enqueue(
             raise
     return out
 
-
 # %% ../../nbs/run/08_queue.ipynb #c3ba82d9
 def unfinished(cat: Catalog, batch_id: str, max_attempts: int | None = None) -> list[dict]:
     "Every job left `queued` or `running` (by a batch that stopped), put back in the queue under `batch_id`"
@@ -96,7 +95,6 @@ def unfinished(cat: Catalog, batch_id: str, max_attempts: int | None = None) -> 
             [batch_id, max_attempts],
         )
     return load_jobs(cat, "state = 'queued' AND batch_id = ?", [batch_id])
-
 
 # %% ../../nbs/run/08_queue.ipynb #79ccb2b8
 JOB_COLUMNS = [
@@ -150,7 +148,6 @@ def load_jobs(
         out.append(d)
     return out
 
-
 # %% ../../nbs/run/08_queue.ipynb #0fb14b87
 def claim(cat: Catalog, job_id: str, worker: str) -> int | None:
     "Mark a queued job running; its attempt number, or None when it is no longer queued (cancelled meanwhile)"
@@ -162,7 +159,6 @@ def claim(cat: Catalog, job_id: str, worker: str) -> int | None:
             [utc_now(), worker, job_id],
         ).fetchone()
     return None if r is None else r[0]
-
 
 # %% ../../nbs/run/08_queue.ipynb #a47b63e2
 def requeue(cat: Catalog, job_id: str, res: dict, delay: float):
@@ -182,7 +178,6 @@ def requeue(cat: Catalog, job_id: str, res: dict, delay: float):
             ],
         )
 
-
 # %% ../../nbs/run/08_queue.ipynb #4648b42c
 def resolve(cat: Catalog, ids: list[str]) -> list[str]:
     "Full job ids for unique prefixes"
@@ -195,7 +190,6 @@ def resolve(cat: Catalog, ids: list[str]) -> list[str]:
             )
         out += m
     return out
-
 
 # %% ../../nbs/run/08_queue.ipynb #59561a8a
 def ingest(cat: Catalog, job_id: str, res: dict, state: str):

@@ -13,12 +13,10 @@ from .catalog import Catalog
 # %% auto #0
 __all__ = ['clip_id', 'record_clips', 'record_benchmarks', 'record_evaluation']
 
-
 # %% ../../nbs/run/02_records.ipynb #2b49144a
 def clip_id(video_id: str, start: float, end: float) -> str:
     "Stable id of the clip `[start, end)` of `video_id`"
     return hashlib.sha1(f'{video_id}:{start:.3f}:{end:.3f}'.encode()).hexdigest()[:16]
-
 
 # %% ../../nbs/run/02_records.ipynb #6ac0565f
 def _insert_video(con, video_id: str, info: dict):
@@ -45,7 +43,6 @@ def _insert_video(con, video_id: str, info: dict):
         ],
     )
 
-
 # %% ../../nbs/run/02_records.ipynb #a672d47e
 def _insert_transcript(con, transcript_id: str, video_id: str, t):
     if con.execute("SELECT 1 FROM transcripts WHERE transcript_id = ?", [transcript_id]).fetchone():
@@ -68,7 +65,6 @@ def _insert_transcript(con, transcript_id: str, video_id: str, t):
                 [None if w.probability is None else float(w.probability) for _, w in ws],
             ],
         )
-
 
 # %% ../../nbs/run/02_records.ipynb #675d885b
 def record_clips(
@@ -142,7 +138,6 @@ def record_clips(
             con.execute("ROLLBACK")
             raise
 
-
 # %% ../../nbs/run/02_records.ipynb #5bd25ebe
 def record_benchmarks(cat: Catalog, run_id: str, rows: list[dict]):
     "Append benchmark rows (name, stage, media_seconds, wall_s, ... ) for run `run_id`"
@@ -167,7 +162,6 @@ def record_benchmarks(cat: Catalog, run_id: str, rows: list[dict]):
                 [run_id, *[r.get(c) for c in cols], json.dumps(r.get('params', {})), socket.gethostname(), utc_now()],
             )
         con.execute("COMMIT")
-
 
 # %% ../../nbs/run/02_records.ipynb #cc02ca19
 def record_evaluation(

@@ -13,15 +13,8 @@ from .options import ClipParams
 from .options import GROUPS, KINDS
 
 # %% auto #0
-__all__ = [
-    'RUN_PARAMETERS',
-    'coerce_option',
-    'add_options',
-    'options_from_args',
-    'parameters_cell',
-    'parameter_problems',
-    'json_schema',
-]
+__all__ = ['RUN_PARAMETERS', 'coerce_option', 'add_options', 'options_from_args', 'parameters_cell', 'parameter_problems',
+           'json_schema']
 
 # %% ../../nbs/run/04_schema.ipynb #19944d30
 _BOOL = {'true': True, 'yes': True, 'y': True, '1': True, 'false': False, 'no': False, 'n': False, '0': False}
@@ -40,7 +33,6 @@ def _convert(kind: str, v: str):
             return v
     return KINDS[kind][0](v)
 
-
 # %% ../../nbs/run/04_schema.ipynb #31d5693e
 def coerce_option(name: str, value, schema=ClipParams):
     "A manifest cell (text from CSV, or a JSON value) as the kind of `schema`'s option `name`"
@@ -57,7 +49,6 @@ def coerce_option(name: str, value, schema=ClipParams):
     except (KeyError, ValueError):
         raise ParameterError(f"option {name} must be {_WHAT.get(f.metadata['kind'], 'text')} (got {value!r})") from None
 
-
 # %% ../../nbs/run/04_schema.ipynb #536c1423
 _ENFORCED = {'length', 'backend'}
 
@@ -70,7 +61,6 @@ def _cli_type(kind: str):
 
     convert.__name__ = kind.replace('_', ' ')
     return convert
-
 
 # %% ../../nbs/run/04_schema.ipynb #7bc3e5c0
 def _cli_kwargs(f) -> dict:
@@ -88,7 +78,6 @@ def _cli_kwargs(f) -> dict:
         kw.update(choices=m['choices'], type=str)
     return kw
 
-
 # %% ../../nbs/run/04_schema.ipynb #daa93ad4
 def add_options(parser: argparse.ArgumentParser, groups: tuple = GROUPS, schema=ClipParams):
     "Add `schema`'s options in `groups` to `parser`, one argument group each"
@@ -98,12 +87,10 @@ def add_options(parser: argparse.ArgumentParser, groups: tuple = GROUPS, schema=
             if f.metadata['group'] == g:
                 ag.add_argument('--' + f.name.replace('_', '-'), **_cli_kwargs(f))
 
-
 # %% ../../nbs/run/04_schema.ipynb #b5078daf
 def options_from_args(a: argparse.Namespace, schema=ClipParams):
     "The `schema` instance for the options found on parsed arguments `a` (others keep their defaults)"
     return schema(**{f.name: getattr(a, f.name) for f in fields(schema) if hasattr(a, f.name)})
-
 
 # %% ../../nbs/run/04_schema.ipynb #2f2770bc
 RUN_PARAMETERS = dict(  # name: (default, help) of the parameters of a run that are not clip options
@@ -125,7 +112,6 @@ def parameters_cell(schema=ClipParams) -> str:
     lines = [f'{k} = {v!r}  # {note(h)}' for k, (v, h) in RUN_PARAMETERS.items()]
     return '\n'.join(lines + [f"{f.name} = {f.default!r}  # {note(f.metadata['help'])}" for f in fields(schema)])
 
-
 # %% ../../nbs/run/04_schema.ipynb #9272f311
 def _parameters_source(nb_path: str) -> str:
     cells = json.loads(open(nb_path).read())['cells']
@@ -133,7 +119,6 @@ def _parameters_source(nb_path: str) -> str:
     if not found:
         raise ParameterError(f"{nb_path} has no cell tagged 'parameters'")
     return ''.join(found[0]['source'])
-
 
 # %% ../../nbs/run/04_schema.ipynb #0ef61679
 def parameter_problems(nb_path: str, schema=ClipParams) -> list[str]:
@@ -148,7 +133,6 @@ def parameter_problems(nb_path: str, schema=ClipParams) -> list[str]:
     return out + [
         f'{k}: {got[k]!r} in the notebook, {want[k]!r} in the schema' for k in want if k in got and got[k] != want[k]
     ]
-
 
 # %% ../../nbs/run/04_schema.ipynb #50669c7d
 def json_schema(schema=ClipParams) -> dict:

@@ -19,17 +19,8 @@ from .catalog import Catalog
 from .options import ClipParams
 
 # %% auto #0
-__all__ = [
-    'recorded_run',
-    'stage_bar',
-    'source_transcript',
-    'source_signals',
-    'prepare_outdir',
-    'publish',
-    'absolute_uri',
-    'unpublish',
-]
-
+__all__ = ['recorded_run', 'stage_bar', 'source_transcript', 'source_signals', 'prepare_outdir', 'publish', 'absolute_uri',
+           'unpublish']
 
 # %% ../../nbs/run/05_stages.ipynb #bfbace40
 @contextlib.contextmanager
@@ -55,11 +46,9 @@ def recorded_run(
             pass
         raise
 
-
 # %% ../../nbs/run/05_stages.ipynb #93b27645
 def stage_bar(desc, quiet, unit='s'):
     return Progress(desc, unit=unit, quiet=quiet)
-
 
 # %% ../../nbs/run/05_stages.ipynb #8d074a54
 def source_transcript(
@@ -111,7 +100,6 @@ def source_transcript(
     cache.put('transcribe', key, transcript.to_dict())
     return info, video_id, transcript, key
 
-
 # %% ../../nbs/run/05_stages.ipynb #2089a81c
 def source_signals(
     uri: str,
@@ -159,14 +147,12 @@ def source_signals(
             )
     return track, frames
 
-
 # %% ../../nbs/run/05_stages.ipynb #94370152
 def prepare_outdir(outdir: str):
     fs, path = get_fs(outdir, write=True)
     if fs.exists(path) and not fs.isdir(path):
         raise StorageError(f"-o {outdir} is a file; give a folder for the clips")
     return fs, path
-
 
 # %% ../../nbs/run/05_stages.ipynb #e1732828
 def publish(staging: str, outdir: str, names: list[str]) -> list[str]:
@@ -187,12 +173,10 @@ def publish(staging: str, outdir: str, names: list[str]) -> list[str]:
         raise
     return done
 
-
 # %% ../../nbs/run/05_stages.ipynb #4c51f390
 def absolute_uri(uri: str) -> str:
     "Local paths made absolute (what the catalog records); other URIs unchanged"
     return local_path(uri) if is_local(uri) else str(uri)
-
 
 # %% ../../nbs/run/05_stages.ipynb #125adc60
 def unpublish(uris: list[str]):

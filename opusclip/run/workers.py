@@ -13,21 +13,8 @@ from ..media.storage import get_fs, protocol, join, read_text, write_text
 from .catalog import new_run_id
 
 # %% auto #0
-__all__ = [
-    'TRANSIENT',
-    'is_transient',
-    'stop_kernels',
-    'kernel_env',
-    'worker_kernel',
-    'kernel_pid',
-    'error_line',
-    'FsspecHandler',
-    'papermill_io_for',
-    'run_job',
-    'default_workers',
-    'LocalEngine',
-    'DaskEngine',
-]
+__all__ = ['TRANSIENT', 'is_transient', 'stop_kernels', 'kernel_env', 'worker_kernel', 'kernel_pid', 'error_line',
+           'FsspecHandler', 'papermill_io_for', 'run_job', 'default_workers', 'LocalEngine', 'DaskEngine']
 
 # %% ../../nbs/run/09_workers.ipynb #c14a68d4
 TRANSIENT = {
@@ -55,7 +42,6 @@ def is_transient(error_type: str, message: str = '') -> bool:
         or ('timed out' in m and error_type not in ('MediaError', 'ParameterError'))
     )
 
-
 # %% ../../nbs/run/09_workers.ipynb #a565bc54
 _TL, _KERNELS, _KLOCK = threading.local(), [], threading.Lock()
 
@@ -66,7 +52,6 @@ def _stop_kernel(km):
     except Exception:
         pass
 
-
 # %% ../../nbs/run/09_workers.ipynb #40eb2dd0
 @atexit.register
 def stop_kernels():
@@ -76,7 +61,6 @@ def stop_kernels():
     for km in ks:
         _stop_kernel(km)
 
-
 # %% ../../nbs/run/09_workers.ipynb #a93b239c
 def _gpus() -> int:
     try:
@@ -85,7 +69,6 @@ def _gpus() -> int:
         return ctranslate2.get_cuda_device_count()
     except Exception:
         return 0
-
 
 # %% ../../nbs/run/09_workers.ipynb #7f8ae4c3
 def kernel_env(threads: int, index: int = 0, gpus: int = 0, base: dict | None = None) -> dict:
@@ -104,7 +87,6 @@ def kernel_env(threads: int, index: int = 0, gpus: int = 0, base: dict | None = 
         env['CUDA_VISIBLE_DEVICES'] = str(index % gpus)  # one GPU per worker
     return env
 
-
 # %% ../../nbs/run/09_workers.ipynb #33980bb9
 def worker_kernel(threads: int, index: int = 0):
     "This worker thread's kernel, started on first use (or again after it died) with `threads` CPU threads"
@@ -122,18 +104,15 @@ def worker_kernel(threads: int, index: int = 0):
         _KERNELS.append(km)
     return km
 
-
 # %% ../../nbs/run/09_workers.ipynb #36a0c1f7
 def kernel_pid() -> int | None:
     "Process id of this thread's worker kernel (for tests that kill it)"
     km = getattr(_TL, 'km', None)
     return None if km is None or km.provisioner is None else km.provisioner.process.pid
 
-
 # %% ../../nbs/run/09_workers.ipynb #4db0d648
 def error_line(x) -> str:
     return ' '.join(str(x).split())[:500]
-
 
 # %% ../../nbs/run/09_workers.ipynb #6903b33b
 class FsspecHandler:
@@ -153,7 +132,6 @@ class FsspecHandler:
     def pretty_path(self, path):
         return path
 
-
 # %% ../../nbs/run/09_workers.ipynb #95570095
 def papermill_io_for(uri: str):
     "Make papermill read and write `uri`'s scheme through fsspec (plain paths keep papermill's own handler)"
@@ -165,7 +143,6 @@ def papermill_io_for(uri: str):
     key = f'{proto}://'
     if not any(sch == key and isinstance(h, FsspecHandler) for sch, h in papermill_io._handlers):
         papermill_io.register(key, FsspecHandler())
-
 
 # %% ../../nbs/run/09_workers.ipynb #398be565
 def run_job(job: dict) -> dict:
@@ -246,7 +223,6 @@ def run_job(job: dict) -> dict:
         out['seconds'] = round(time.time() - t0, 3)
     return out
 
-
 # %% ../../nbs/run/09_workers.ipynb #00a43bed
 def default_workers(threads: int | None = None) -> tuple[int, int]:
     """`(workers, threads)` for this machine: one thread per worker up to 4 cores, two above; no more workers than
@@ -260,7 +236,6 @@ def default_workers(threads: int | None = None) -> tuple[int, int]:
     except Exception:
         mem = 8.0
     return max(1, min(cores // t, int(mem // 1.5))), t
-
 
 # %% ../../nbs/run/09_workers.ipynb #7d3c5157
 class LocalEngine:
@@ -280,7 +255,6 @@ class LocalEngine:
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
         stop_kernels()
-
 
 # %% ../../nbs/run/09_workers.ipynb #12af2977
 class DaskEngine:

@@ -12,23 +12,8 @@ import numpy as np
 from .topics import SentenceEncoder
 
 # %% auto #0
-__all__ = [
-    'EMOTIONS',
-    'GENRES',
-    'VALUE',
-    'sentiment',
-    'classify',
-    'top',
-    'disfluency',
-    'keywords',
-    'syllables',
-    'readability_grade',
-    'audience',
-    'analyse_text',
-    'prosody_track',
-    'prosody',
-]
-
+__all__ = ['EMOTIONS', 'GENRES', 'VALUE', 'sentiment', 'classify', 'top', 'disfluency', 'keywords', 'syllables',
+           'readability_grade', 'audience', 'analyse_text', 'prosody_track', 'prosody']
 
 # %% ../../nbs/understand/03_analysis.ipynb #258d93b9
 @lru_cache(maxsize=1)
@@ -37,12 +22,10 @@ def _vader():
 
     return SentimentIntensityAnalyzer()
 
-
 # %% ../../nbs/understand/03_analysis.ipynb #ca5a0b72
 def sentiment(text: str) -> dict:
     "VADER scores of `text`: compound, pos, neg, neu"
     return {k: round(float(v), 4) for k, v in _vader().polarity_scores(text).items()}
-
 
 # %% ../../nbs/understand/03_analysis.ipynb #066e6de7
 EMOTIONS = {
@@ -148,7 +131,6 @@ def _prototypes(enc: SentenceEncoder, labels: dict) -> tuple[list[str], np.ndarr
             _PROTOS[key] = (names, P / np.linalg.norm(P, axis=1, keepdims=True))
         return _PROTOS[key]
 
-
 # %% ../../nbs/understand/03_analysis.ipynb #05ab47f5
 def classify(E: np.ndarray, enc: SentenceEncoder, labels: dict, temperature: float = 0.05) -> list[dict]:
     "Per row of unit embeddings `E`, a `{label: probability}` over `labels` by prototype similarity"
@@ -158,11 +140,9 @@ def classify(E: np.ndarray, enc: SentenceEncoder, labels: dict, temperature: flo
     S /= S.sum(1, keepdims=True)
     return [{n: round(float(p), 4) for n, p in zip(names, row)} for row in S]
 
-
 # %% ../../nbs/understand/03_analysis.ipynb #9bf81fc6
 def top(d: dict) -> str:
     return max(d, key=d.get)
-
 
 # %% ../../nbs/understand/03_analysis.ipynb #51eb9dec
 _HEDGES = (
@@ -178,7 +158,6 @@ def disfluency(text: str) -> float:
         return 0.0
     hits = re.findall(_HEDGES, text.lower())
     return min(1.0, sum(len(h.split()) for h in hits) / n)
-
 
 # %% ../../nbs/understand/03_analysis.ipynb #7676ee88
 def keywords(
@@ -211,7 +190,6 @@ def keywords(
         picked.append(int(np.argmax(mmr)))
     return [cands[i] for i in picked]
 
-
 # %% ../../nbs/understand/03_analysis.ipynb #f37c7c70
 def syllables(word: str) -> int:
     "Approximate English syllable count"
@@ -223,7 +201,6 @@ def syllables(word: str) -> int:
         n -= 1
     return max(1, n)
 
-
 # %% ../../nbs/understand/03_analysis.ipynb #cf4d7daa
 def readability_grade(text: str) -> float:
     "Flesch-Kincaid grade level of `text`"
@@ -233,13 +210,11 @@ def readability_grade(text: str) -> float:
     sents = max(1, len(re.findall(r'[.!?]+', text)))
     return round(0.39 * len(words) / sents + 11.8 * sum(map(syllables, words)) / len(words) - 15.59, 2)
 
-
 # %% ../../nbs/understand/03_analysis.ipynb #97609117
 def audience(grade: float, category: str | None = None) -> str:
     "Who the text speaks to, from its grade level and category"
     a = 'general audience' if grade <= 6 else 'teens and adults' if grade <= 10 else 'professionals and enthusiasts'
     return f'{category}: {a}' if category and category not in ('podcast', 'interview', 'news') else a
-
 
 # %% ../../nbs/understand/03_analysis.ipynb #381da3c6
 def analyse_text(texts: list[str], enc: SentenceEncoder | None = None, E: np.ndarray | None = None) -> list[dict]:
@@ -261,7 +236,6 @@ def analyse_text(texts: list[str], enc: SentenceEncoder | None = None, E: np.nda
             )
         )
     return out
-
 
 # %% ../../nbs/understand/03_analysis.ipynb #e3de8204
 def prosody_track(
@@ -289,7 +263,6 @@ def prosody_track(
     voiced = (strength > 0.5) & (db > db.max() - 30)
     f0 = np.where(voiced, sample_rate / lag, 0.0)
     return dict(hop=hop, db=np.round(db, 1).tolist(), f0=np.round(f0, 1).tolist())
-
 
 # %% ../../nbs/understand/03_analysis.ipynb #c8d587d4
 def prosody(track: dict, start: float, end: float, n_words: int = 0) -> dict:

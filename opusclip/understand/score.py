@@ -13,16 +13,8 @@ from ..core.basics import ParameterError
 from .analysis import sentiment, disfluency
 
 # %% auto #0
-__all__ = [
-    'FEATURE_POINTS',
-    'SUBSCORE_WEIGHTS',
-    'REASONS',
-    'Sent',
-    'clip_features',
-    'parse_weights',
-    'ScoreResult',
-    'HeuristicScorer',
-]
+__all__ = ['FEATURE_POINTS', 'SUBSCORE_WEIGHTS', 'REASONS', 'Sent', 'clip_features', 'parse_weights', 'ScoreResult',
+           'HeuristicScorer']
 
 # %% ../../nbs/understand/05_score.ipynb #fa14869b
 _WEAK = ('so', 'and', 'um', 'uh', 'like', 'well', 'okay', 'ok', 'yeah', 'but', 'you know', 'i mean', 'anyway')
@@ -73,7 +65,6 @@ _HUMOUR = r"\b(laugh|laughed|laughing|funny|joke|hilarious|haha|lol)\b"
 def _rate(pattern: str, text: str) -> float:
     return len(re.findall(pattern, text, flags=re.I))
 
-
 # %% ../../nbs/understand/05_score.ipynb #15676036
 @dataclass
 class Sent:
@@ -83,7 +74,6 @@ class Sent:
     start: float
     end: float
     topic: int = 0
-
 
 # %% ../../nbs/understand/05_score.ipynb #dccb546b
 def clip_features(
@@ -133,7 +123,6 @@ def clip_features(
         keyword_match=(sum(k.lower() in low for k in keywords) / len(keywords)) if keywords else None,
     )
     return f
-
 
 # %% ../../nbs/understand/05_score.ipynb #5cfe941e
 FEATURE_POINTS = {
@@ -199,7 +188,6 @@ def parse_weights(spec: str | dict | None) -> dict:
         raise ParameterError("--weights: at least one weight must be positive")
     return w
 
-
 # %% ../../nbs/understand/05_score.ipynb #3b75432c
 @dataclass
 class ScoreResult:
@@ -210,7 +198,6 @@ class ScoreResult:
     contributions: dict = field(default_factory=dict)  # feature -> points of the overall score
     reason: str = ''
     extra: dict = field(default_factory=dict)  # what else a scorer reports (a learned model: its prediction and weight)
-
 
 # %% ../../nbs/understand/05_score.ipynb #08447389
 class HeuristicScorer:

@@ -12,25 +12,9 @@ from ..core.basics import NoSpeechError, ParameterError
 from ..media.transcript import Word, join_words
 
 # %% auto #0
-__all__ = [
-    'WEAK_OPENERS',
-    'FILLERS',
-    'Sentence',
-    'ends_sentence',
-    'split_sentences',
-    'opener_skip',
-    'Candidate',
-    'candidate_windows',
-    'placeholder_score',
-    'select_clips',
-    'cut_points',
-    'is_filler',
-    'edit_list',
-    'map_time',
-    'no_candidates_error',
-    'plan_clips',
-]
-
+__all__ = ['WEAK_OPENERS', 'FILLERS', 'Sentence', 'ends_sentence', 'split_sentences', 'opener_skip', 'Candidate',
+           'candidate_windows', 'placeholder_score', 'select_clips', 'cut_points', 'is_filler', 'edit_list', 'map_time',
+           'no_candidates_error', 'plan_clips']
 
 # %% ../../nbs/understand/01_segment.ipynb #131981fe
 @dataclass
@@ -43,16 +27,13 @@ class Sentence:
     end: float
     text: str
 
-
 # %% ../../nbs/understand/01_segment.ipynb #505789ce
 def ends_sentence(w: str) -> bool:
     return w.strip().rstrip('"\')]»”’')[-1:] in ('.', '?', '!', '…')
 
-
 # %% ../../nbs/understand/01_segment.ipynb #4b67047d
 def _ends_clause(w: str) -> bool:
     return w.strip().rstrip('"\')]»”’')[-1:] in (',', ';', ':')
-
 
 # %% ../../nbs/understand/01_segment.ipynb #6fb91f47
 def split_sentences(
@@ -74,7 +55,6 @@ def split_sentences(
             out.append(Sentence(i0, i + 1, ws[0].start, ws[-1].end, join_words(ws)))
             i0 = i + 1
     return out
-
 
 # %% ../../nbs/understand/01_segment.ipynb #3ea9ebfd
 WEAK_OPENERS = (
@@ -107,7 +87,6 @@ _OPENER_SET = {tuple(w.split()) for w in WEAK_OPENERS}
 def _bare(w: str) -> str:
     return w.strip().strip('.,!?;:"\'()[]…-').lower()
 
-
 # %% ../../nbs/understand/01_segment.ipynb #b376bb87
 def opener_skip(words: list[Word], keep: int = 3) -> int:
     "How many leading `words` are weak openers to trim (leaving at least `keep` words)"
@@ -119,7 +98,6 @@ def opener_skip(words: list[Word], keep: int = 3) -> int:
                 break
         else:
             return i
-
 
 # %% ../../nbs/understand/01_segment.ipynb #d0c70a69
 @dataclass
@@ -140,11 +118,9 @@ class Candidate:
     def duration(self) -> float:
         return self.end - self.start
 
-
 # %% ../../nbs/understand/01_segment.ipynb #61fd64e1
 def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
-
 
 # %% ../../nbs/understand/01_segment.ipynb #6c4fa7a3
 def candidate_windows(
@@ -178,7 +154,6 @@ def candidate_windows(
                 )
     return out
 
-
 # %% ../../nbs/understand/01_segment.ipynb #2bac98fa
 def placeholder_score(c: Candidate, words: list[Word], min_duration: float, max_duration: float) -> float:
     "Placeholder 0-100 score: speech density, confidence, complete ending, length fit"
@@ -191,7 +166,6 @@ def placeholder_score(c: Candidate, words: list[Word], min_duration: float, max_
     fit = max(0.0, 1 - abs(c.duration - mid) / half) if max_duration > min_duration else 1.0
     return round(40 * density + 30 * conf + 15 * complete + 15 * fit, 2)
 
-
 # %% ../../nbs/understand/01_segment.ipynb #c32198c6
 def select_clips(cands: list[Candidate], n: int) -> list[Candidate]:
     "Best-scoring candidates, at most `n`, no two overlapping in time"
@@ -202,7 +176,6 @@ def select_clips(cands: list[Candidate], n: int) -> list[Candidate]:
         if all(c.end <= p.start or c.start >= p.end for p in picked):
             picked.append(c)
     return picked
-
 
 # %% ../../nbs/understand/01_segment.ipynb #bb455ccf
 def cut_points(
@@ -217,14 +190,12 @@ def cut_points(
         end = min(end, max(words[i1].start - guard, words[i1 - 1].end))
     return round(max(0.0, start), 3), round(min(duration, end), 3)
 
-
 # %% ../../nbs/understand/01_segment.ipynb #45150f29
 FILLERS = ('um', 'uh', 'er', 'erm', 'ah', 'hmm', 'mm', 'uhm', 'umm', 'uhh', 'mhm')
 
 
 def is_filler(w: Word) -> bool:
     return _bare(w.word) in FILLERS
-
 
 # %% ../../nbs/understand/01_segment.ipynb #24ea0cea
 def edit_list(
@@ -269,7 +240,6 @@ def edit_list(
     keep.append((round(t, 3), round(end, 3)))
     return keep
 
-
 # %% ../../nbs/understand/01_segment.ipynb #f7151fad
 def map_time(t: float, keep: list[tuple[float, float]]) -> float | None:
     "Clip time of source time `t` under the edit list `keep` (None if `t` was cut)"
@@ -279,7 +249,6 @@ def map_time(t: float, keep: list[tuple[float, float]]) -> float | None:
             return off + min(max(t, a), b) - a
         off += b - a
     return None
-
 
 # %% ../../nbs/understand/01_segment.ipynb #9e52b308
 def no_candidates_error(
@@ -296,7 +265,6 @@ def no_candidates_error(
         f"the speech lasts only {words[-1].end - words[0].start:.1f} s, shorter than --min-duration "
         f"{min_duration:g} s; lower --min-duration"
     )
-
 
 # %% ../../nbs/understand/01_segment.ipynb #b06cb33f
 def plan_clips(

