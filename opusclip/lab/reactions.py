@@ -232,8 +232,8 @@ def evaluate_reactions(
     return results, summarise_reactions(results)
 
 # %% ../../nbs/lab/09_reactions.ipynb #903197826d2e44dfa0208e8f97c69327
-def _f2(x) -> str:
-    return '-' if x != x else f'{x:.2f}'
+def _f(x, d=2) -> str:
+    return '-' if x != x else f'{x:.{d}f}'
 
 
 def reactions_verdict(summary: dict, goal: float = 2.0) -> str:
@@ -243,20 +243,16 @@ def reactions_verdict(summary: dict, goal: float = 2.0) -> str:
     best = max(rules, key=lambda m: rules[m]['lift'])
     beats_random = s['ci'][0] > r['lift']
     out = [
-        f"**Reading.** The selector's picks hold reactions at {_f2(s['lift'])}x the recordings' rate "
-        f"(95% interval {_f2(s['ci'][0])}-{_f2(s['ci'][1])}), against {_f2(r['lift'])}x for random windows: "
+        f"**Reading.** The selector's picks hold reactions at {_f(s['lift'])}x the recordings' rate "
+        f"(95% interval {_f(s['ci'][0])}-{_f(s['ci'][1])}), against {_f(r['lift'])}x for random windows: "
         + ('better than chance.' if beats_random else 'no better than chance.'),
-        f"The best trivial rule, {best}, reaches {_f2(rules[best]['lift'])}x. The goal, {goal:g}x with the interval's "
+        f"The best trivial rule, {best}, reaches {_f(rules[best]['lift'])}x. The goal, {goal:g}x with the interval's "
         f"lower end above 1 and above every trivial rule, is "
         + ('met.' if s['ci'][0] > 1 and s['lift'] >= goal and s['lift'] > rules[best]['lift'] else '**not met**.'),
     ]
     return ' '.join(out)
 
 # %% ../../nbs/lab/09_reactions.ipynb #35ffc1ce1c7b4df9ace1bc936b8b1dc2
-def _f(x, d=2):
-    return '-' if x != x else f'{x:.{d}f}'
-
-
 def reactions_markdown(results: list[dict], summary: dict, k: int = 3) -> str:
     "The Markdown section on the real set"
     srcs = sorted({r['source'] for r in results})
