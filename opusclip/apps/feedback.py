@@ -9,16 +9,16 @@ from __future__ import annotations
 import datetime as dt, json, os, shutil, threading, uuid
 from pathlib import Path
 import duckdb
+from fastcore.basics import patch
 from .store import CatalogProblem, Reader, feedback_path
 
 # %% auto #0
 __all__ = ['FEEDBACK_SCHEMA', 'Feedback', 'export_approved']
 
-# %% ../../nbs/apps/03_feedback.ipynb #00996e22
-FEEDBACK_SCHEMA = """CREATE TABLE IF NOT EXISTS clip_feedback(feedback_id VARCHAR PRIMARY KEY, clip_id VARCHAR,
-  video_id VARCHAR,
-  action VARCHAR, status VARCHAR, starred BOOLEAN, title VARCHAR, hashtags JSON, note VARCHAR, reviewer VARCHAR,
-    created_at TIMESTAMP)"""
+# %% ../../nbs/apps/03_feedback.ipynb #7fb27b941602401d91542211134fc71a
+FEEDBACK_SCHEMA = """CREATE TABLE IF NOT EXISTS clip_feedback(feedback_id VARCHAR PRIMARY KEY,
+  clip_id VARCHAR, video_id VARCHAR, action VARCHAR, status VARCHAR, starred BOOLEAN, title VARCHAR,
+  hashtags JSON, note VARCHAR, reviewer VARCHAR, created_at TIMESTAMP)"""
 
 
 class Feedback:
@@ -35,69 +35,73 @@ class Feedback:
         self.con.execute(FEEDBACK_SCHEMA)
         self.lock = threading.RLock()
 
-    def state(self, clip_ids: list[str]) -> dict:
-        "`clip_id -> {status, starred, title, hashtags, note}` for the clips that have feedback"
-        if not clip_ids:
-            return {}
-        with self.lock:
-            rows = self.con.execute(
-                "SELECT clip_id, status, starred, title, hashtags, note FROM clip_feedback WHERE clip_id IN "
-                "(SELECT unnest(?)) "
-                "QUALIFY row_number() OVER (PARTITION BY clip_id ORDER BY created_at DESC, feedback_id DESC) = 1",
-                [list(clip_ids)],
-            ).fetchall()
-        return {
-            r[0]: dict(
-                status=r[1], starred=bool(r[2]), title=r[3], hashtags=json.loads(r[4]) if r[4] else [], note=r[5]
-            )
-            for r in rows
-        }
-
-    def record(self, clip_id: str, video_id: str, action: str, reviewer: str = '', **change) -> dict:
-        "Write one row: the clip's state after `action` (approve, reject, star, unstar, edit)"
-        if action not in ('approve', 'reject', 'star', 'unstar', 'edit', 'reset'):
-            raise ValueError(f"unknown review action {action!r}")
-        with self.lock:  # read and write as one step (sessions run in threads)
-            prev = self.state([clip_id]).get(
-                clip_id, dict(status='pending', starred=False, title=None, hashtags=[], note=None)
-            )
-            new = dict(prev, **{k: v for k, v in change.items() if k in ('title', 'hashtags', 'note')})
-            if action in ('approve', 'reject'):
-                new['status'] = 'approved' if action == 'approve' else 'rejected'
-            if action == 'reset':
-                new['status'] = 'pending'
-            if action in ('star', 'unstar'):
-                new['starred'] = action == 'star'
-            self.con.execute(
-                "INSERT INTO clip_feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    uuid.uuid4().hex,
-                    clip_id,
-                    video_id,
-                    action,
-                    new['status'],
-                    new['starred'],
-                    new['title'],
-                    json.dumps(new['hashtags'] or []),
-                    new['note'],
-                    reviewer,
-                    dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
-                ],
-            )
-        return new
-
-    def approved(self) -> list[str]:
-        with self.lock:
-            return [
-                r[0]
-                for r in self.con.execute(
-                    "SELECT clip_id FROM clip_feedback QUALIFY row_number() OVER (PARTITION BY clip_id "
-                    "ORDER BY created_at DESC, feedback_id DESC) = 1 AND status = 'approved' ORDER BY clip_id"
-                ).fetchall()
-            ]
-
     def close(self):
         self.con.close()
+
+# %% ../../nbs/apps/03_feedback.ipynb #9a63283cbaf04dbcab1f6479b197f3a8
+@patch
+def state(self: Feedback, clip_ids: list[str]) -> dict:
+    "`clip_id -> {status, starred, title, hashtags, note}` for the clips that have feedback"
+    if not clip_ids:
+        return {}
+    with self.lock:
+        rows = self.con.execute(
+            "SELECT clip_id, status, starred, title, hashtags, note FROM clip_feedback WHERE clip_id IN "
+            "(SELECT unnest(?)) "
+            "QUALIFY row_number() OVER (PARTITION BY clip_id ORDER BY created_at DESC, feedback_id DESC) = 1",
+            [list(clip_ids)],
+        ).fetchall()
+    return {
+        r[0]: dict(status=r[1], starred=bool(r[2]), title=r[3], hashtags=json.loads(r[4]) if r[4] else [], note=r[5])
+        for r in rows
+    }
+
+# %% ../../nbs/apps/03_feedback.ipynb #72eea5119410473aa328ad9291626812
+@patch
+def record(self: Feedback, clip_id: str, video_id: str, action: str, reviewer: str = '', **change) -> dict:
+    "Write one row: the clip's state after `action` (approve, reject, star, unstar, edit)"
+    if action not in ('approve', 'reject', 'star', 'unstar', 'edit', 'reset'):
+        raise ValueError(f"unknown review action {action!r}")
+    with self.lock:  # read and write as one step (sessions run in threads)
+        prev = self.state([clip_id]).get(
+            clip_id, dict(status='pending', starred=False, title=None, hashtags=[], note=None)
+        )
+        new = dict(prev, **{k: v for k, v in change.items() if k in ('title', 'hashtags', 'note')})
+        if action in ('approve', 'reject'):
+            new['status'] = 'approved' if action == 'approve' else 'rejected'
+        if action == 'reset':
+            new['status'] = 'pending'
+        if action in ('star', 'unstar'):
+            new['starred'] = action == 'star'
+        self.con.execute(
+            "INSERT INTO clip_feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                uuid.uuid4().hex,
+                clip_id,
+                video_id,
+                action,
+                new['status'],
+                new['starred'],
+                new['title'],
+                json.dumps(new['hashtags'] or []),
+                new['note'],
+                reviewer,
+                dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+            ],
+        )
+    return new
+
+# %% ../../nbs/apps/03_feedback.ipynb #10185d26023b46108eb7d9f57d49d2b3
+@patch
+def approved(self: Feedback) -> list[str]:
+    with self.lock:
+        return [
+            r[0]
+            for r in self.con.execute(
+                "SELECT clip_id FROM clip_feedback QUALIFY row_number() OVER (PARTITION BY clip_id "
+                "ORDER BY created_at DESC, feedback_id DESC) = 1 AND status = 'approved' ORDER BY clip_id"
+            ).fetchall()
+        ]
 
 # %% ../../nbs/apps/03_feedback.ipynb #6f7a6910
 def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
