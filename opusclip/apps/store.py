@@ -8,6 +8,7 @@ Docs: https://opusclip.github.io/opusclip/apps/store.html.md"""
 from __future__ import annotations
 import contextlib, datetime as dt, os, threading
 import duckdb
+from fastcore.basics import patch
 from ..core.basics import OpusclipError
 from ..run.catalog import Catalog, SCHEMA_VERSION, snapshot_path
 
@@ -25,7 +26,7 @@ def feedback_path(catalog: str) -> str:
     p = os.path.abspath(str(catalog))
     return (p[:-7] if p.endswith('.duckdb') else p) + '.feedback.duckdb'
 
-# %% ../../nbs/apps/01_store.ipynb #385a05e3
+# %% ../../nbs/apps/01_store.ipynb #7fb27b941602401d91542211134fc71a
 class Reader:
     "Read-only, thread-safe access to a catalog's snapshot for one server process (a cursor per query)"
 
@@ -34,89 +35,99 @@ class Reader:
         self.snap = snapshot_path(self.catalog)
         self._con, self._stamp, self._lock = None, None, threading.Lock()
 
-    def _ensure_snapshot(self):
-        if os.path.exists(self.snap):
-            return
-        if not os.path.exists(self.catalog):
-            raise CatalogProblem(
-                f"No catalog at {self.catalog}. Run `opusclip clip VIDEO --catalog {self.catalog}` or "
-                f"`opusclip batch ... --catalog {self.catalog}` first, or start the dashboard with --catalog PATH."
-            )
-        try:
-            with duckdb.connect(self.catalog, read_only=True) as con:
-                v = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
-        except duckdb.IOException as e:
-            if 'lock' in str(e).lower():
-                raise CatalogProblem(
-                    "The catalog is busy with a writer and has no snapshot yet; this page shows it as soon "
-                    "as the writer publishes one."
-                ) from None
-            raise CatalogProblem(f"{self.catalog} is not an opusclip catalog (DuckDB file).") from None
-        except duckdb.Error:
-            raise CatalogProblem(
-                f"{self.catalog} is not an opusclip catalog (it has no schema_version table)."
-            ) from None
-        if v != SCHEMA_VERSION:
-            raise CatalogProblem(_version_message(self.catalog, v))
-        Catalog(self.catalog).snapshot()
-
-    def connection(self):
-        "A DuckDB connection to the newest snapshot (re-opened when a writer publishes a new one)"
-        with self._lock:
-            self._ensure_snapshot()
-            st = os.stat(self.snap)
-            stamp = (st.st_ino, st.st_mtime_ns)
-            if (
-                stamp != self._stamp
-            ):  # attached to a fresh in-memory database: `duckdb.connect(path)` would hand back the cached old copy
-                con = duckdb.connect(':memory:')
-                try:
-                    con.execute(f"ATTACH '{self.snap}' AS snap (READ_ONLY)")
-                    con.execute("USE snap")
-                except duckdb.Error as e:
-                    raise CatalogProblem(
-                        f"cannot read the catalog snapshot {self.snap}: {' '.join(str(e).split())[:200]}"
-                    ) from None
-                v = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
-                if v != SCHEMA_VERSION:
-                    con.close()
-                    raise CatalogProblem(_version_message(self.catalog, v))
-                self._con, self._stamp = con, stamp  # the old connection lives on in cursors still using it
-            return self._con
-
-    def cursor(self):
-        "A cursor of its own (one per query: sessions run in threads) on the newest snapshot"
-        cur = self.connection().cursor()
-        cur.execute("USE snap")
-        return cur
-
-    def query(self, sql: str, params=None):
-        "A pandas DataFrame of `sql` on the snapshot"
-        cur = self.cursor()
-        try:
-            return cur.execute(sql, params or []).df()
-        finally:
-            cur.close()
-
-    def scalar(self, sql: str, params=None):
-        cur = self.cursor()
-        try:
-            return cur.execute(sql, params or []).fetchone()[0]
-        finally:
-            cur.close()
-
     @property
     def path(self) -> str:
         return self.catalog
 
-    @contextlib.contextmanager
-    def connect(self):
-        "A read-only cursor, in the shape of `Catalog.connect`, so catalog queries (trends, models) run on the snapshot"
-        cur = self.cursor()
-        try:
-            yield cur
-        finally:
-            cur.close()
+# %% ../../nbs/apps/01_store.ipynb #9a63283cbaf04dbcab1f6479b197f3a8
+@patch
+def _ensure_snapshot(self: Reader):
+    if os.path.exists(self.snap):
+        return
+    if not os.path.exists(self.catalog):
+        raise CatalogProblem(
+            f"No catalog at {self.catalog}. Run `opusclip clip VIDEO --catalog {self.catalog}` or "
+            f"`opusclip batch ... --catalog {self.catalog}` first, or start the dashboard with --catalog PATH."
+        )
+    try:
+        with duckdb.connect(self.catalog, read_only=True) as con:
+            v = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+    except duckdb.IOException as e:
+        if 'lock' in str(e).lower():
+            raise CatalogProblem(
+                "The catalog is busy with a writer and has no snapshot yet; this page shows it as soon "
+                "as the writer publishes one."
+            ) from None
+        raise CatalogProblem(f"{self.catalog} is not an opusclip catalog (DuckDB file).") from None
+    except duckdb.Error:
+        raise CatalogProblem(f"{self.catalog} is not an opusclip catalog (it has no schema_version table).") from None
+    if v != SCHEMA_VERSION:
+        raise CatalogProblem(_version_message(self.catalog, v))
+    Catalog(self.catalog).snapshot()
+
+# %% ../../nbs/apps/01_store.ipynb #72eea5119410473aa328ad9291626812
+@patch
+def connection(self: Reader):
+    "A DuckDB connection to the newest snapshot (re-opened when a writer publishes a new one)"
+    with self._lock:
+        self._ensure_snapshot()
+        st = os.stat(self.snap)
+        stamp = (st.st_ino, st.st_mtime_ns)
+        if (
+            stamp != self._stamp
+        ):  # attached to a fresh in-memory database: `duckdb.connect(path)` would hand back the cached old copy
+            con = duckdb.connect(':memory:')
+            try:
+                con.execute(f"ATTACH '{self.snap}' AS snap (READ_ONLY)")
+                con.execute("USE snap")
+            except duckdb.Error as e:
+                raise CatalogProblem(
+                    f"cannot read the catalog snapshot {self.snap}: {' '.join(str(e).split())[:200]}"
+                ) from None
+            v = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+            if v != SCHEMA_VERSION:
+                con.close()
+                raise CatalogProblem(_version_message(self.catalog, v))
+            self._con, self._stamp = con, stamp  # the old connection lives on in cursors still using it
+        return self._con
+
+# %% ../../nbs/apps/01_store.ipynb #10185d26023b46108eb7d9f57d49d2b3
+@patch
+def cursor(self: Reader):
+    "A cursor of its own (one per query: sessions run in threads) on the newest snapshot"
+    cur = self.connection().cursor()
+    cur.execute("USE snap")
+    return cur
+
+
+@patch
+def query(self: Reader, sql: str, params=None):
+    "A pandas DataFrame of `sql` on the snapshot"
+    cur = self.cursor()
+    try:
+        return cur.execute(sql, params or []).df()
+    finally:
+        cur.close()
+
+
+@patch
+def scalar(self: Reader, sql: str, params=None):
+    cur = self.cursor()
+    try:
+        return cur.execute(sql, params or []).fetchone()[0]
+    finally:
+        cur.close()
+
+# %% ../../nbs/apps/01_store.ipynb #7623eae2785240b9bd12b16a66d81610
+@patch
+@contextlib.contextmanager
+def connect(self: Reader):
+    "A read-only cursor, in the shape of `Catalog.connect`, so catalog queries (trends, models) run on the snapshot"
+    cur = self.cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
 
 # %% ../../nbs/apps/01_store.ipynb #85260613
 def _version_message(path: str, v) -> str:
