@@ -11,6 +11,7 @@ from ..core.basics import OpusclipError
 from .store import Reader, categories, counts_by
 from .store import kpis, length_vs_score, score_histogram
 from .store import subscore_means, top_clips
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['load_panel', 'bar_chart', 'no_clips_notice', 'analytics_data', 'AnalyticsView', 'EngagementView']
@@ -82,116 +83,152 @@ class AnalyticsView:
     "What was produced and how it scores: KPIs, distributions, top clips with a player; every filter pushed into SQL"
 
     def __init__(self, rd: Reader):
-        from bokeh.models import ColumnDataSource
-
-        pn = self.pn = load_panel()
-        self.rd = rd
-        self.start = pn.widgets.DatePicker(name='From', value=None)
-        self.end = pn.widgets.DatePicker(name='To', value=None)
-        self.source = pn.widgets.TextInput(name='Source contains', placeholder='part of a path or URI')
-        self.category = pn.widgets.Select(
-            name='Category', options=categories(rd), value='all', css_classes=['filter-category']
-        )
-        self.score = pn.widgets.RangeSlider(name='Score', start=0, end=100, value=(0, 100), step=1)
-        self.widgets = [self.start, self.end, self.source, self.category, self.score]
-        num = lambda name, fmt: pn.indicators.Number(
-            name=name,
-            value=0,
-            format=fmt,
-            font_size='28pt',
-            title_size='11pt',
-            css_classes=[f"kpi-{name.split()[0].lower()}"],
-        )
-        self.kpi = dict(
-            videos=num('Videos', '{value:,.0f}'),
-            hours=num('Hours of source', '{value:,.2f}'),
-            clips=num('Clips', '{value:,.0f}'),
-            mean_score=num('Mean score', '{value:.1f}'),
-        )
-        self.src = {k: ColumnDataSource() for k in ('hist', 'subscores', 'categories', 'emotions', 'points')}
-        h = _figure('Score distribution')
-        h.vbar(x='score', top='clips', width=8, source=self.src['hist'], color='#3b6ea5')
-        s = _figure('Mean sub-scores', x_range=['hook', 'coherence', 'connection', 'trend'])
-        s.vbar(x='subscore', top='mean', width=0.7, source=self.src['subscores'], color='#5a9e6f')
-        self.cat_fig = _figure('Categories', x_range=[])
-        self.cat_fig.vbar(x='category', top='clips', width=0.7, source=self.src['categories'], color='#c97b3a')
-        self.emo_fig = _figure('Emotions', x_range=[])
-        self.emo_fig.vbar(x='emotion', top='clips', width=0.7, source=self.src['emotions'], color='#8a5aa8')
-        p = _figure('Clip length (s) vs score')
-        p.scatter(x='duration', y='score', source=self.src['points'], alpha=0.4, size=5)
-        self.charts = pn.GridBox(*[pn.pane.Bokeh(f) for f in (h, s, self.cat_fig, self.emo_fig, p)], ncols=2)
-        self.table = pn.widgets.Tabulator(
-            disabled=True,
-            selectable=1,
-            show_index=False,
-            height=420,
-            css_classes=['top-clips'],
-            formatters={
-                'score': {'type': 'money', 'precision': 1, 'symbol': ''},
-                'duration': {'type': 'money', 'precision': 1, 'symbol': ''},
-            },
-        )
-        self.player = pn.Column(pn.pane.Markdown('Select a clip in the table to play it.'), width=300)
+        self.pn, self.rd = load_panel(), rd
+        self.filter_widgets()
+        self.kpi_numbers()
+        self.chart_grid()
+        self.top_table()
         self.table.param.watch(self._play, 'selection')
         for w in self.widgets:
             w.param.watch(self.update, 'value')
         self.update()
 
-    def filters(self) -> dict:
-        return dict(
-            start=self.start.value,
-            end=self.end.value,
-            source=self.source.value.strip(),
-            category=self.category.value,
-            score=tuple(self.score.value),
-        )
+# %% ../../nbs/apps/04_views.ipynb #99f7d18c
+@patch
+def filter_widgets(self: AnalyticsView):
+    "The date, source, category and score filters, in `self.widgets`"
+    pn = self.pn
+    self.start = pn.widgets.DatePicker(name='From', value=None)
+    self.end = pn.widgets.DatePicker(name='To', value=None)
+    self.source = pn.widgets.TextInput(name='Source contains', placeholder='part of a path or URI')
+    self.category = pn.widgets.Select(
+        name='Category', options=categories(self.rd), value='all', css_classes=['filter-category']
+    )
+    self.score = pn.widgets.RangeSlider(name='Score', start=0, end=100, value=(0, 100), step=1)
+    self.widgets = [self.start, self.end, self.source, self.category, self.score]
 
-    def update(self, *_):
-        "Run the queries for the current filters and update the page in place"
-        d = analytics_data(self.rd, **self.filters())
-        for k, v in d['kpis'].items():
-            self.kpi[k].value = round(v or 0, 2)
-        for k in ('hist', 'subscores', 'categories', 'emotions', 'points'):
-            self.src[k].data = {c: d[k][c].tolist() for c in d[k].columns}
-        self.cat_fig.x_range.factors = d['categories']['category'].tolist()
-        self.emo_fig.x_range.factors = d['emotions']['emotion'].tolist()
-        self.top = d['top']
-        self.table.value = d['top'].drop(columns=['clip_id', 'video_uri'])
+# %% ../../nbs/apps/04_views.ipynb #e437d92f
+@patch
+def filters(self: AnalyticsView) -> dict:
+    "The filters' current values, as the query functions take them"
+    return dict(
+        start=self.start.value,
+        end=self.end.value,
+        source=self.source.value.strip(),
+        category=self.category.value,
+        score=tuple(self.score.value),
+    )
 
-    def _play(self, event):
-        pn = self.pn
-        if not event.new:
-            return
-        r = self.top.iloc[event.new[0]]
-        path = r['video_uri']
-        self.player[:] = [
-            pn.pane.Markdown(f"**{r['title']}** (score {r['score']:.0f})"),
-            pn.pane.Video(path, width=270, height=480)
-            if path and os.path.exists(path)
-            else pn.pane.Markdown(f'`{path}` is not on this machine.'),
-        ]
+# %% ../../nbs/apps/04_views.ipynb #306acfd5
+@patch
+def kpi_numbers(self: AnalyticsView):
+    "The four headline numbers, in `self.kpi`"
+    num = lambda name, fmt: self.pn.indicators.Number(
+        name=name,
+        value=0,
+        format=fmt,
+        font_size='28pt',
+        title_size='11pt',
+        css_classes=[f"kpi-{name.split()[0].lower()}"],
+    )
+    self.kpi = dict(
+        videos=num('Videos', '{value:,.0f}'),
+        hours=num('Hours of source', '{value:,.2f}'),
+        clips=num('Clips', '{value:,.0f}'),
+        mean_score=num('Mean score', '{value:.1f}'),
+    )
 
-    def __panel__(self):
-        pn = self.pn
-        empty = no_clips_notice(pn, self.rd)
-        if empty is not None:
-            return empty
-        clips = pn.Column(
-            pn.Row(*self.widgets),
-            pn.Row(*self.kpi.values()),
-            self.charts,
-            pn.Row(pn.Column('## Top clips', self.table), self.player),
-        )
-        eng = pn.Column(pn.pane.Markdown('Loading engagement...'), css_classes=['engagement-tab'])
-        tabs = pn.Tabs(('Clips', clips), ('Engagement', eng), dynamic=True)
+# %% ../../nbs/apps/04_views.ipynb #d94fe3cc
+@patch
+def chart_grid(self: AnalyticsView):
+    "The five charts in `self.charts`, drawn from the data sources in `self.src`"
+    from bokeh.models import ColumnDataSource
 
-        def load(event):  # built when first opened, so the clips page renders as fast as before
-            if event.new == 1 and not getattr(self, 'engagement', None):
-                self.engagement = EngagementView(self.rd)
-                eng[:] = [self.engagement.__panel__()]
+    self.src = {k: ColumnDataSource() for k in ('hist', 'subscores', 'categories', 'emotions', 'points')}
+    h = _figure('Score distribution')
+    h.vbar(x='score', top='clips', width=8, source=self.src['hist'], color='#3b6ea5')
+    s = _figure('Mean sub-scores', x_range=['hook', 'coherence', 'connection', 'trend'])
+    s.vbar(x='subscore', top='mean', width=0.7, source=self.src['subscores'], color='#5a9e6f')
+    self.cat_fig = _figure('Categories', x_range=[])
+    self.cat_fig.vbar(x='category', top='clips', width=0.7, source=self.src['categories'], color='#c97b3a')
+    self.emo_fig = _figure('Emotions', x_range=[])
+    self.emo_fig.vbar(x='emotion', top='clips', width=0.7, source=self.src['emotions'], color='#8a5aa8')
+    p = _figure('Clip length (s) vs score')
+    p.scatter(x='duration', y='score', source=self.src['points'], alpha=0.4, size=5)
+    self.charts = self.pn.GridBox(*[self.pn.pane.Bokeh(f) for f in (h, s, self.cat_fig, self.emo_fig, p)], ncols=2)
 
-        tabs.param.watch(load, 'active')
-        return tabs
+# %% ../../nbs/apps/04_views.ipynb #f2436985
+@patch
+def top_table(self: AnalyticsView):
+    "The top clips' table and the player beside it"
+    pn = self.pn
+    self.table = pn.widgets.Tabulator(
+        disabled=True,
+        selectable=1,
+        show_index=False,
+        height=420,
+        css_classes=['top-clips'],
+        formatters={
+            'score': {'type': 'money', 'precision': 1, 'symbol': ''},
+            'duration': {'type': 'money', 'precision': 1, 'symbol': ''},
+        },
+    )
+    self.player = pn.Column(pn.pane.Markdown('Select a clip in the table to play it.'), width=300)
+
+# %% ../../nbs/apps/04_views.ipynb #acf78a64
+@patch
+def update(self: AnalyticsView, *_):
+    "Run the queries for the current filters and update the page in place"
+    d = analytics_data(self.rd, **self.filters())
+    for k, v in d['kpis'].items():
+        self.kpi[k].value = round(v or 0, 2)
+    for k in ('hist', 'subscores', 'categories', 'emotions', 'points'):
+        self.src[k].data = {c: d[k][c].tolist() for c in d[k].columns}
+    self.cat_fig.x_range.factors = d['categories']['category'].tolist()
+    self.emo_fig.x_range.factors = d['emotions']['emotion'].tolist()
+    self.top = d['top']
+    self.table.value = d['top'].drop(columns=['clip_id', 'video_uri'])
+
+# %% ../../nbs/apps/04_views.ipynb #479360bb
+@patch
+def _play(self: AnalyticsView, event):
+    "Play the clip selected in the table (or say it is not on this machine)"
+    pn = self.pn
+    if not event.new:
+        return
+    r = self.top.iloc[event.new[0]]
+    path = r['video_uri']
+    self.player[:] = [
+        pn.pane.Markdown(f"**{r['title']}** (score {r['score']:.0f})"),
+        pn.pane.Video(path, width=270, height=480)
+        if path and os.path.exists(path)
+        else pn.pane.Markdown(f'`{path}` is not on this machine.'),
+    ]
+
+# %% ../../nbs/apps/04_views.ipynb #0e818814
+@patch
+def __panel__(self: AnalyticsView):
+    "The clips page, with the engagement tab built when first opened (so the clips page renders as fast as before)"
+    pn = self.pn
+    empty = no_clips_notice(pn, self.rd)
+    if empty is not None:
+        return empty
+    clips = pn.Column(
+        pn.Row(*self.widgets),
+        pn.Row(*self.kpi.values()),
+        self.charts,
+        pn.Row(pn.Column('## Top clips', self.table), self.player),
+    )
+    eng = pn.Column(pn.pane.Markdown('Loading engagement...'), css_classes=['engagement-tab'])
+    tabs = pn.Tabs(('Clips', clips), ('Engagement', eng), dynamic=True)
+
+    def load(event):
+        if event.new == 1 and not getattr(self, 'engagement', None):
+            self.engagement = EngagementView(self.rd)
+            eng[:] = [self.engagement.__panel__()]
+
+    tabs.param.watch(load, 'active')
+    return tabs
 
 # %% ../../nbs/apps/04_views.ipynb #93a802b4
 class EngagementView:
@@ -199,120 +236,133 @@ class EngagementView:
     active model"""
 
     def __init__(self, rd: Reader):
-        from opusclip.learn import trends as tr
-
         self.pn, self.rd = load_panel(), rd
         self.n = rd.scalar("SELECT count(*) FROM engagement")
-        if not self.n:
-            return
-        self.P = tr.posts(rd)
-        self.kpis = dict(
-            posts=len(self.P),
-            views=float(self.P['views'].sum()),
-            rate=float(self.P['engagement_rate'].median() or 0),
-            linked=int(self.P['clip_id'].notna().sum()),
-        )
-        self.trends = tr.trends(rd, 'channel')
-        self.recs = tr.recommendations(rd)
-        try:
-            self.segments = tr.segments(self.P)[1]
-        except OpusclipError as e:
-            self.segments = str(e)
-        self.daily = tr.daily_views(rd, 'channel')
-        self.forecasts = rd.query("SELECT series, model, ds, yhat, yhat_lo, yhat_hi FROM forecasts ORDER BY series, ds")
-        self.model = rd.query(
-            "SELECT model_id, kind, target, n_train, metrics->>'spearman_cv' AS spearman_cv, "
-            "metrics->>'heuristic_spearman' AS heuristic, "
-            "metrics->>'blend_weight' AS weight FROM models WHERE active"
-        )
+        if self.n:
+            self.load()
 
-    def chart(self, series: str):
-        "Daily views of `series` (`views:<channel>`) with their 7-day mean, its forecast and 80% band"
-        from bokeh.models import ColumnDataSource
+# %% ../../nbs/apps/04_views.ipynb #33c54fc6
+@patch
+def load(self: EngagementView):
+    "Everything the tab shows, read once: posts and their totals, trends, recommendations, segments, forecasts, model"
+    from opusclip.learn import trends as tr
 
-        f = _figure(f'{series}: daily views and forecast', x_axis_type='datetime')
-        grp = series.split(':', 1)[1] if series.startswith('views:') else None
-        act = self.daily[self.daily['grp'] == grp] if grp else self.daily.iloc[:0]
-        if len(act):
-            from opusclip.learn.trends import rolling
+    rd = self.rd
+    self.P = tr.posts(rd)
+    self.kpis = dict(
+        posts=len(self.P),
+        views=float(self.P['views'].sum()),
+        rate=float(self.P['engagement_rate'].median() or 0),
+        linked=int(self.P['clip_id'].notna().sum()),
+    )
+    self.trends = tr.trends(rd, 'channel')
+    self.recs = tr.recommendations(rd)
+    try:
+        self.segments = tr.segments(self.P)[1]
+    except OpusclipError as e:
+        self.segments = str(e)
+    self.daily = tr.daily_views(rd, 'channel')
+    self.forecasts = rd.query("SELECT series, model, ds, yhat, yhat_lo, yhat_hi FROM forecasts ORDER BY series, ds")
+    self.model = rd.query(
+        "SELECT model_id, kind, target, n_train, metrics->>'spearman_cv' AS spearman_cv, "
+        "metrics->>'heuristic_spearman' AS heuristic, "
+        "metrics->>'blend_weight' AS weight FROM models WHERE active"
+    )
 
-            src = ColumnDataSource(rolling(act)[['ds', 'views', 'rolling']])
-            f.line(x='ds', y='views', source=src, color='#243447', alpha=0.5, legend_label='actual')
-            f.line(x='ds', y='rolling', source=src, color='#c97b3a', line_width=2, legend_label='7-day mean')
-        fc = self.forecasts[self.forecasts['series'] == series]
-        if len(fc):
-            src = ColumnDataSource(fc)
-            f.varea(
-                x='ds',
-                y1='yhat_lo',
-                y2='yhat_hi',
-                source=src,
-                fill_alpha=0.25,
-                color='#3b6ea5',
-                legend_label='80% interval',
-            )
-            f.line(
-                x='ds',
-                y='yhat',
-                source=src,
-                color='#3b6ea5',
-                line_dash='dashed',
-                legend_label=f"forecast ({fc['model'].iloc[0]})",
-            )
-        f.legend.location = 'top_left'
-        return self.pn.pane.Bokeh(f)
+# %% ../../nbs/apps/04_views.ipynb #2595c007
+@patch
+def chart(self: EngagementView, series: str):
+    "Daily views of `series` (`views:<channel>`) with their 7-day mean, its forecast and 80% band"
+    from bokeh.models import ColumnDataSource
+    from opusclip.learn.trends import rolling
 
-    def __panel__(self):
-        pn = self.pn
-        if not self.n:
-            return pn.pane.Alert(
-                "No engagement imported yet. Export your analytics and run `opusclip engagement import FILE "
-                "--platform youtube` "
-                "(or tiktok, instagram, generic) with this catalog.",
-                alert_type='info',
-                css_classes=['engagement-empty'],
-            )
-        num = lambda name, v, fmt, css: pn.indicators.Number(
-            name=name, value=v, format=fmt, font_size='26pt', title_size='11pt', css_classes=[css]
-        )
-        k = self.kpis
-        kpis = pn.Row(
-            num('Posts', k['posts'], '{value:,.0f}', 'eng-posts'),
-            num('Views', k['views'], '{value:,.0f}', 'eng-views'),
-            num('Median engagement rate %', 100 * k['rate'], '{value:.2f}', 'eng-rate'),
-            num('Linked to clips', k['linked'], '{value:,.0f}', 'eng-linked'),
-        )
-        forecast = sorted(set(self.forecasts['series']))
-        series = forecast + sorted(
-            {f'views:{g}' for g in self.daily['grp'].unique()} - set(forecast)
-        )  # forecast series first
-        pick = pn.widgets.Select(name='Series', options=series, value=series[0] if series else None)
-        charts = pn.Column(pn.bind(lambda s: self.chart(s) if s else pn.pane.Markdown('No daily views yet.'), pick))
-        recs = '\n\n'.join(f"**{ch}**\n\n" + '\n'.join(f"- {r}" for r in rs) for ch, rs in self.recs.items())
-        seg = (
-            pn.widgets.Tabulator(self.segments, disabled=True, show_index=False, css_classes=['eng-segments'])
-            if not isinstance(self.segments, str)
-            else pn.pane.Markdown(f"Segments: {self.segments}")
-        )
-        model = (
+    f = _figure(f'{series}: daily views and forecast', x_axis_type='datetime')
+    grp = series.split(':', 1)[1] if series.startswith('views:') else None
+    act = self.daily[self.daily['grp'] == grp] if grp else self.daily.iloc[:0]
+    if len(act):
+        src = ColumnDataSource(rolling(act)[['ds', 'views', 'rolling']])
+        f.line(x='ds', y='views', source=src, color='#243447', alpha=0.5, legend_label='actual')
+        f.line(x='ds', y='rolling', source=src, color='#c97b3a', line_width=2, legend_label='7-day mean')
+    fc = self.forecasts[self.forecasts['series'] == series]
+    if len(fc):
+        src = ColumnDataSource(fc)
+        kw = dict(x='ds', source=src, color='#3b6ea5')
+        f.varea(y1='yhat_lo', y2='yhat_hi', fill_alpha=0.25, legend_label='80% interval', **kw)
+        f.line(y='yhat', line_dash='dashed', legend_label=f"forecast ({fc['model'].iloc[0]})", **kw)
+    f.legend.location = 'top_left'
+    return self.pn.pane.Bokeh(f)
+
+# %% ../../nbs/apps/04_views.ipynb #f4442656
+@patch
+def kpi_row(self: EngagementView):
+    "Posts, views, median engagement rate and clips linked, as big numbers"
+    num = lambda name, v, fmt, css: self.pn.indicators.Number(
+        name=name, value=v, format=fmt, font_size='26pt', title_size='11pt', css_classes=[css]
+    )
+    k = self.kpis
+    return self.pn.Row(
+        num('Posts', k['posts'], '{value:,.0f}', 'eng-posts'),
+        num('Views', k['views'], '{value:,.0f}', 'eng-views'),
+        num('Median engagement rate %', 100 * k['rate'], '{value:.2f}', 'eng-rate'),
+        num('Linked to clips', k['linked'], '{value:,.0f}', 'eng-linked'),
+    )
+
+# %% ../../nbs/apps/04_views.ipynb #4ec27dc4
+@patch
+def series_picker(self: EngagementView):
+    "A choice of series (the forecast ones first) and the chart of the chosen one"
+    pn = self.pn
+    forecast = sorted(set(self.forecasts['series']))
+    series = forecast + sorted({f'views:{g}' for g in self.daily['grp'].unique()} - set(forecast))
+    pick = pn.widgets.Select(name='Series', options=series, value=series[0] if series else None)
+    return pick, pn.Column(pn.bind(lambda s: self.chart(s) if s else pn.pane.Markdown('No daily views yet.'), pick))
+
+# %% ../../nbs/apps/04_views.ipynb #cac35748
+@patch
+def model_text(self: EngagementView) -> str:
+    "What the active model is, and how it compares with the heuristic"
+    if self.model.empty:
+        return (
             'No learned model is active; clips are scored by the heuristic. Train one with `opusclip model '
             'train --activate`.'
-            if self.model.empty
-            else "Active model **{model_id}** ({kind}, {target}, {n_train} clips): Spearman {spearman_cv} "
-            "cross-validated by video against the heuristic's "
-            "{heuristic}; blend weight {weight}.".format(**self.model.iloc[0].to_dict())
         )
-        return pn.Column(
-            kpis,
-            '## Views and forecasts',
-            pick,
-            charts,
-            '## Trends per channel (95% intervals)',
-            pn.widgets.Tabulator(self.trends.round(4), disabled=True, show_index=False, css_classes=['eng-trends']),
-            '## Recommendations',
-            pn.pane.Markdown(recs, css_classes=['eng-recs']),
-            '## Segments of clips',
-            seg,
-            '## Model',
-            pn.pane.Markdown(model, css_classes=['eng-model']),
+    return (
+        "Active model **{model_id}** ({kind}, {target}, {n_train} clips): Spearman {spearman_cv} "
+        "cross-validated by video against the heuristic's "
+        "{heuristic}; blend weight {weight}.".format(**self.model.iloc[0].to_dict())
+    )
+
+# %% ../../nbs/apps/04_views.ipynb #ccb24ae1
+@patch
+def __panel__(self: EngagementView):
+    "The tab: numbers, series and forecasts, trends, recommendations, segments, the model"
+    pn = self.pn
+    if not self.n:
+        return pn.pane.Alert(
+            "No engagement imported yet. Export your analytics and run `opusclip engagement import FILE "
+            "--platform youtube` "
+            "(or tiktok, instagram, generic) with this catalog.",
+            alert_type='info',
+            css_classes=['engagement-empty'],
         )
+    pick, charts = self.series_picker()
+    recs = '\n\n'.join(f"**{ch}**\n\n" + '\n'.join(f"- {r}" for r in rs) for ch, rs in self.recs.items())
+    seg = (
+        pn.widgets.Tabulator(self.segments, disabled=True, show_index=False, css_classes=['eng-segments'])
+        if not isinstance(self.segments, str)
+        else pn.pane.Markdown(f"Segments: {self.segments}")
+    )
+    return pn.Column(
+        self.kpi_row(),
+        '## Views and forecasts',
+        pick,
+        charts,
+        '## Trends per channel (95% intervals)',
+        pn.widgets.Tabulator(self.trends.round(4), disabled=True, show_index=False, css_classes=['eng-trends']),
+        '## Recommendations',
+        pn.pane.Markdown(recs, css_classes=['eng-recs']),
+        '## Segments of clips',
+        seg,
+        '## Model',
+        pn.pane.Markdown(self.model_text(), css_classes=['eng-model']),
+    )
