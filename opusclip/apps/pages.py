@@ -14,6 +14,7 @@ from .monitor import alerts
 from .monitor import failures, job_counts, notebook_error
 from .monitor import send_alerts, stage_rtf, system_stats, throughput
 from .views import AnalyticsView, bar_chart, no_clips_notice, load_panel
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['MonitoringView', 'ReviewView', 'app', 'page']
@@ -44,69 +45,70 @@ class MonitoringView:
         self.updated = pn.pane.Markdown('')
         self.refresh()
 
-    def refresh(self):
-        pn, rd = self.pn, self.rd
-        c = job_counts(rd)
-        s = system_stats(rd.catalog)
-        self.counts[:] = [
-            pn.indicators.Number(
-                name=k, value=v, format='{value:,.0f}', font_size='26pt', title_size='11pt', css_classes=[f'jobs-{k}']
-            )
-            for k, v in c.items()
-        ]
-        al = alerts(rd, s)
-        self.alerts[:] = [
-            pn.pane.Alert(f"**{a['rule']}**: {a['message']}", alert_type='danger' if a['firing'] else 'success')
-            for a in al
-        ]
-        new = [a for a in al if a['firing'] and a['rule'] not in self._fired]
-        self._fired = {a['rule'] for a in al if a['firing']}
-        if new and self.webhook:
-            send_alerts(self.webhook, new)
-        gp = ', '.join(f"{g['name']}: {g['util']:.0f}% busy, {g['memory']:.0f}% memory" for g in s['gpus']) or 'no GPU'
-        self.system[:] = [
-            pn.pane.Markdown(
-                f"**CPU** {s['cpu']:.0f}% · **memory** {s['memory']:.0f}% · **disk free** "
-                f"{s['disk_free']:.0f}% · **GPU** {gp}"
-            )
-        ]
-        self.failed.value = failures(rd)
-        import hvplot.pandas  # noqa: F401
-
-        tp, rtf = throughput(rd), stage_rtf(rd)
-        self.charts[:] = [
-            pn.pane.HoloViews(
-                bar_chart(tp.assign(hour=tp['hour'].astype(str)), 'hour', 'videos', 'Videos per hour (24 h)')
-            )
-            if len(tp)
-            else pn.pane.Markdown('No videos finished in the last 24 h.'),
-            pn.pane.HoloViews(
-                rtf.hvplot.line(
-                    x='hour', y='rtf', by='stage', title='Real-time factor per stage', height=260, responsive=True
-                )
-                * rtf.hvplot.scatter(x='hour', y='rtf', by='stage', size=40)
-            )
-            if len(rtf)
-            else pn.pane.Markdown('No runs in the last week.'),
-        ]
-        self.updated.object = f"Updated {dt.datetime.now():%H:%M:%S}; refreshes every few seconds."
-
-    def __panel__(self):
-        pn = self.pn
-        return pn.Column(
-            '## Jobs',
-            self.counts,
-            '## Alerts',
-            self.alerts,
-            '## Machine',
-            self.system,
-            '## Failures',
-            self.failed,
-            self.detail,
-            '## Throughput',
-            self.charts,
-            self.updated,
+# %% ../../nbs/apps/05_pages.ipynb #8dd96e8e
+@patch
+def refresh(self: MonitoringView):
+    pn, rd = self.pn, self.rd
+    c = job_counts(rd)
+    s = system_stats(rd.catalog)
+    self.counts[:] = [
+        pn.indicators.Number(
+            name=k, value=v, format='{value:,.0f}', font_size='26pt', title_size='11pt', css_classes=[f'jobs-{k}']
         )
+        for k, v in c.items()
+    ]
+    al = alerts(rd, s)
+    self.alerts[:] = [
+        pn.pane.Alert(f"**{a['rule']}**: {a['message']}", alert_type='danger' if a['firing'] else 'success') for a in al
+    ]
+    new = [a for a in al if a['firing'] and a['rule'] not in self._fired]
+    self._fired = {a['rule'] for a in al if a['firing']}
+    if new and self.webhook:
+        send_alerts(self.webhook, new)
+    gp = ', '.join(f"{g['name']}: {g['util']:.0f}% busy, {g['memory']:.0f}% memory" for g in s['gpus']) or 'no GPU'
+    self.system[:] = [
+        pn.pane.Markdown(
+            f"**CPU** {s['cpu']:.0f}% · **memory** {s['memory']:.0f}% · **disk free** "
+            f"{s['disk_free']:.0f}% · **GPU** {gp}"
+        )
+    ]
+    self.failed.value = failures(rd)
+    import hvplot.pandas  # noqa: F401
+
+    tp, rtf = throughput(rd), stage_rtf(rd)
+    self.charts[:] = [
+        pn.pane.HoloViews(bar_chart(tp.assign(hour=tp['hour'].astype(str)), 'hour', 'videos', 'Videos per hour (24 h)'))
+        if len(tp)
+        else pn.pane.Markdown('No videos finished in the last 24 h.'),
+        pn.pane.HoloViews(
+            rtf.hvplot.line(
+                x='hour', y='rtf', by='stage', title='Real-time factor per stage', height=260, responsive=True
+            )
+            * rtf.hvplot.scatter(x='hour', y='rtf', by='stage', size=40)
+        )
+        if len(rtf)
+        else pn.pane.Markdown('No runs in the last week.'),
+    ]
+    self.updated.object = f"Updated {dt.datetime.now():%H:%M:%S}; refreshes every few seconds."
+
+# %% ../../nbs/apps/05_pages.ipynb #28058bc5
+@patch
+def __panel__(self: MonitoringView):
+    pn = self.pn
+    return pn.Column(
+        '## Jobs',
+        self.counts,
+        '## Alerts',
+        self.alerts,
+        '## Machine',
+        self.system,
+        '## Failures',
+        self.failed,
+        self.detail,
+        '## Throughput',
+        self.charts,
+        self.updated,
+    )
 
 # %% ../../nbs/apps/05_pages.ipynb #21568fe7
 class ReviewView:
@@ -128,88 +130,97 @@ class ReviewView:
         self.export.on_click(self._export)
         self.status = pn.pane.Markdown('')
 
-    def _export(self, _):
-        r = export_approved(self.rd, self.fb, self.export_to)
-        self.status.object = f"Exported {r['clips']} approved clips ({r['files']} files) to `{self.export_to}`" + (
-            f"; list in `{r['csv']}`" if r['csv'] else ''
-        )
-
-    def _card(self, c, st: dict):
-        pn = self.pn
-        state = pn.pane.Markdown(self._state_text(st), css_classes=['review-state'])
-        title = pn.widgets.TextInput(name='Title', value=st.get('title') or c.title or '')
-        tags = pn.widgets.TextInput(
-            name='Hashtags', value=' '.join(st.get('hashtags') or json.loads(c.hashtags or '[]'))
-        )
-        note = pn.widgets.TextAreaInput(name='Notes', value=st.get('note') or '', height=70)
-
-        def act(action):
-            def go(_):
-                new = self.fb.record(
-                    c.clip_id,
-                    c.video_id,
-                    action,
-                    title=title.value.strip() or None,
-                    hashtags=[t for t in tags.value.split() if t],
-                    note=note.value.strip() or None,
-                )
-                state.object = self._state_text(new)
-
-            return go
-
-        buttons = []
-        for action, label, kind in (
-            ('approve', 'Approve', 'success'),
-            ('reject', 'Reject', 'danger'),
-            ('star', 'Star', 'warning'),
-            ('unstar', 'Unstar', 'light'),
-            ('edit', 'Save edits', 'primary'),
-        ):
-            b = pn.widgets.Button(name=label, button_type=kind, css_classes=[f'review-{action}'])
-            b.on_click(act(action))
-            buttons.append(b)
-        sub = json.loads(c.subscores or '{}')
-        video = (
-            pn.pane.Video(c.video_uri, width=240, height=426)
-            if c.video_uri and os.path.exists(c.video_uri)
-            else pn.pane.Markdown(f'`{c.video_uri}` is not on this machine.')
-        )
-        info = pn.Column(
-            pn.pane.Markdown(
-                f"### #{c.rank} · score {c.score:.0f}\n{c.reason or ''}\n\n"
-                + ' · '.join(f"{k} {v:.0f}" for k, v in sub.items())
-                + f"\n\n> {c.text[:600]}"
-            ),
-            state,
-            title,
-            tags,
-            note,
-            pn.Row(*buttons),
-        )
-        return pn.Card(pn.Row(video, info), title=f"{c.title}", collapsible=False, css_classes=['clip-card'])
-
     @staticmethod
     def _state_text(st: dict) -> str:
         return f"**Review:** {st.get('status', 'pending')}{' ★' if st.get('starred') else ''}"
 
-    def _cards(self, video_id):
-        pn = self.pn
-        if not video_id:
-            return pn.pane.Markdown('No video selected.')
-        df = self.rd.query(
-            "SELECT clip_id, video_id, rank, score, title, hashtags, subscores, reason, text, video_uri FROM "
-            "clips WHERE video_id = ? ORDER BY rank",
-            [video_id],
-        )
-        st = self.fb.state(list(df['clip_id']))
-        return pn.Column(*[self._card(c, st.get(c.clip_id, {})) for c in df.itertuples()])
-
     def __panel__(self):
-        pn = self.pn
-        empty = no_clips_notice(pn, self.rd)
-        if empty is not None:
-            return empty
-        return pn.Column(pn.Row(self.video, self.export), self.status, pn.bind(self._cards, self.video.param.value))
+        return self.layout()
+
+# %% ../../nbs/apps/05_pages.ipynb #08b9a2c1
+@patch
+def _export(self: ReviewView, _):
+    r = export_approved(self.rd, self.fb, self.export_to)
+    self.status.object = f"Exported {r['clips']} approved clips ({r['files']} files) to `{self.export_to}`" + (
+        f"; list in `{r['csv']}`" if r['csv'] else ''
+    )
+
+# %% ../../nbs/apps/05_pages.ipynb #984759c5
+@patch
+def _card(self: ReviewView, c, st: dict):
+    pn = self.pn
+    state = pn.pane.Markdown(self._state_text(st), css_classes=['review-state'])
+    title = pn.widgets.TextInput(name='Title', value=st.get('title') or c.title or '')
+    tags = pn.widgets.TextInput(name='Hashtags', value=' '.join(st.get('hashtags') or json.loads(c.hashtags or '[]')))
+    note = pn.widgets.TextAreaInput(name='Notes', value=st.get('note') or '', height=70)
+
+    def act(action):
+        def go(_):
+            new = self.fb.record(
+                c.clip_id,
+                c.video_id,
+                action,
+                title=title.value.strip() or None,
+                hashtags=[t for t in tags.value.split() if t],
+                note=note.value.strip() or None,
+            )
+            state.object = self._state_text(new)
+
+        return go
+
+    buttons = []
+    for action, label, kind in (
+        ('approve', 'Approve', 'success'),
+        ('reject', 'Reject', 'danger'),
+        ('star', 'Star', 'warning'),
+        ('unstar', 'Unstar', 'light'),
+        ('edit', 'Save edits', 'primary'),
+    ):
+        b = pn.widgets.Button(name=label, button_type=kind, css_classes=[f'review-{action}'])
+        b.on_click(act(action))
+        buttons.append(b)
+    sub = json.loads(c.subscores or '{}')
+    video = (
+        pn.pane.Video(c.video_uri, width=240, height=426)
+        if c.video_uri and os.path.exists(c.video_uri)
+        else pn.pane.Markdown(f'`{c.video_uri}` is not on this machine.')
+    )
+    info = pn.Column(
+        pn.pane.Markdown(
+            f"### #{c.rank} · score {c.score:.0f}\n{c.reason or ''}\n\n"
+            + ' · '.join(f"{k} {v:.0f}" for k, v in sub.items())
+            + f"\n\n> {c.text[:600]}"
+        ),
+        state,
+        title,
+        tags,
+        note,
+        pn.Row(*buttons),
+    )
+    return pn.Card(pn.Row(video, info), title=f"{c.title}", collapsible=False, css_classes=['clip-card'])
+
+# %% ../../nbs/apps/05_pages.ipynb #1e2f9f06
+@patch
+def _cards(self: ReviewView, video_id):
+    pn = self.pn
+    if not video_id:
+        return pn.pane.Markdown('No video selected.')
+    df = self.rd.query(
+        "SELECT clip_id, video_id, rank, score, title, hashtags, subscores, reason, text, video_uri FROM "
+        "clips WHERE video_id = ? ORDER BY rank",
+        [video_id],
+    )
+    st = self.fb.state(list(df['clip_id']))
+    return pn.Column(*[self._card(c, st.get(c.clip_id, {})) for c in df.itertuples()])
+
+# %% ../../nbs/apps/05_pages.ipynb #d09ba8e6
+@patch
+def layout(self: ReviewView):
+    pn = self.pn
+    empty = no_clips_notice(pn, self.rd)
+    if empty is not None:
+        return empty
+    return pn.Column(pn.Row(self.video, self.export), self.status, pn.bind(self._cards, self.video.param.value))
 
 # %% ../../nbs/apps/05_pages.ipynb #1fbd7fe0
 _FEEDBACK = {}

@@ -241,6 +241,9 @@ class EngagementView:
         if self.n:
             self.load()
 
+    def __panel__(self):
+        return self.layout()
+
 # %% ../../nbs/apps/04_views.ipynb #33c54fc6
 @patch
 def load(self: EngagementView):
@@ -334,7 +337,7 @@ def model_text(self: EngagementView) -> str:
 
 # %% ../../nbs/apps/04_views.ipynb #ccb24ae1
 @patch
-def __panel__(self: EngagementView):
+def layout(self: EngagementView):
     "The tab: numbers, series and forecasts, trends, recommendations, segments, the model"
     pn = self.pn
     if not self.n:

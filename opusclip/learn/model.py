@@ -10,6 +10,7 @@ import re
 import numpy as np, pandas as pd
 from ..core.basics import ParameterError
 from ..understand.score import FEATURE_POINTS
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['TABULAR', 'CATEGORICAL', 'TARGETS', 'text_embeddings', 'ViralityModel']
@@ -112,87 +113,95 @@ class ViralityModel:
             raise ParameterError(f"--kind must be gbm or lightning (got {kind!r})")
         self.kind, self.n_pca, self.seed = kind, pca, seed
 
-    def _tab(self, df: pd.DataFrame) -> np.ndarray:
-        num = (
-            np.column_stack(
-                [
-                    pd.to_numeric(df[c], errors='coerce').fillna(self.fill.get(c, np.nan))
-                    if c in df
-                    else np.full(len(df), self.fill.get(c, np.nan))
-                    for c in self.tabular
-                ]
-            ).astype(float)
-            if self.tabular
-            else np.zeros((len(df), 0))
-        )
-        cats = [
-            np.column_stack(
-                [(df[c].astype(str) == v).values if c in df else np.zeros(len(df), bool) for v in self.categories[c]]
-            ).astype(float)
-            for c in CATEGORICAL
-            if self.categories.get(c)
-        ]
-        return np.hstack([num] + cats)
+# %% ../../nbs/learn/06_model.ipynb #0c21cf77
+@patch
+def _tab(self: ViralityModel, df: pd.DataFrame) -> np.ndarray:
+    num = (
+        np.column_stack(
+            [
+                pd.to_numeric(df[c], errors='coerce').fillna(self.fill.get(c, np.nan))
+                if c in df
+                else np.full(len(df), self.fill.get(c, np.nan))
+                for c in self.tabular
+            ]
+        ).astype(float)
+        if self.tabular
+        else np.zeros((len(df), 0))
+    )
+    cats = [
+        np.column_stack(
+            [(df[c].astype(str) == v).values if c in df else np.zeros(len(df), bool) for v in self.categories[c]]
+        ).astype(float)
+        for c in CATEGORICAL
+        if self.categories.get(c)
+    ]
+    return np.hstack([num] + cats)
 
-    def _design(self, df: pd.DataFrame, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        T, Z = self._tab(df), self.pca.transform(E) if self.pca is not None else np.zeros((len(df), 0))
-        if self.kind == 'gbm':
-            return np.hstack([T, Z]), E
-        T = np.where(np.isnan(T), self.mu, T)
-        return (T - self.mu) / self.sd, (Z / self.z_sd).astype(np.float32)
+# %% ../../nbs/learn/06_model.ipynb #6e29ab3d
+@patch
+def _design(self: ViralityModel, df: pd.DataFrame, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    T, Z = self._tab(df), self.pca.transform(E) if self.pca is not None else np.zeros((len(df), 0))
+    if self.kind == 'gbm':
+        return np.hstack([T, Z]), E
+    T = np.where(np.isnan(T), self.mu, T)
+    return (T - self.mu) / self.sd, (Z / self.z_sd).astype(np.float32)
 
-    def fit(self, df: pd.DataFrame, E: np.ndarray, y: np.ndarray) -> 'ViralityModel':
-        "Fit on the feature frame `df`, text embeddings `E` and targets `y`"
-        from sklearn.decomposition import PCA
+# %% ../../nbs/learn/06_model.ipynb #c81979d5
+@patch
+def fit(self: ViralityModel, df: pd.DataFrame, E: np.ndarray, y: np.ndarray) -> 'ViralityModel':
+    "Fit on the feature frame `df`, text embeddings `E` and targets `y`"
+    from sklearn.decomposition import PCA
 
-        self.tabular = [c for c in TABULAR if c in df and pd.to_numeric(df[c], errors='coerce').notna().any()]
-        self.fill = {
-            c: float(pd.to_numeric(df[c], errors='coerce').median())
-            for c in ('posted_hour', 'posted_weekday')
-            if c in self.tabular
-        }
-        self.categories = {c: sorted(df[c].dropna().astype(str).unique())[:30] for c in CATEGORICAL if c in df}
-        k = min(self.n_pca, len(df) - 1, E.shape[1])
-        self.pca = PCA(k, random_state=self.seed).fit(E) if k >= 1 else None
-        T = self._tab(df)
-        self.z_sd = float(np.std(self.pca.transform(E))) or 1.0 if self.pca is not None else 1.0
-        self.mu = np.nan_to_num(np.nanmean(T, 0))
-        sd = np.nanstd(T, 0)
-        self.sd = np.where(sd > 1e-9, sd, 1.0)
-        X, E2 = self._design(df, E)
-        if self.kind == 'gbm':
-            from sklearn.ensemble import HistGradientBoostingRegressor
+    self.tabular = [c for c in TABULAR if c in df and pd.to_numeric(df[c], errors='coerce').notna().any()]
+    self.fill = {
+        c: float(pd.to_numeric(df[c], errors='coerce').median())
+        for c in ('posted_hour', 'posted_weekday')
+        if c in self.tabular
+    }
+    self.categories = {c: sorted(df[c].dropna().astype(str).unique())[:30] for c in CATEGORICAL if c in df}
+    k = min(self.n_pca, len(df) - 1, E.shape[1])
+    self.pca = PCA(k, random_state=self.seed).fit(E) if k >= 1 else None
+    T = self._tab(df)
+    self.z_sd = float(np.std(self.pca.transform(E))) or 1.0 if self.pca is not None else 1.0
+    self.mu = np.nan_to_num(np.nanmean(T, 0))
+    sd = np.nanstd(T, 0)
+    self.sd = np.where(sd > 1e-9, sd, 1.0)
+    X, E2 = self._design(df, E)
+    if self.kind == 'gbm':
+        from sklearn.ensemble import HistGradientBoostingRegressor
 
-            self.est = HistGradientBoostingRegressor(
-                max_iter=300,
-                learning_rate=0.05,
-                max_leaf_nodes=15,
-                min_samples_leaf=10,
-                l2_regularization=1.0,
-                random_state=self.seed,
-            ).fit(X, y)
-        else:
-            self.y_mu, self.y_sd = float(np.mean(y)), float(np.std(y) or 1.0)
-            self.est = _fit_lightning(X, E2, (np.asarray(y) - self.y_mu) / self.y_sd, seed=self.seed)
-        self.train_pred = np.sort(self.predict(df, E))
-        return self
+        self.est = HistGradientBoostingRegressor(
+            max_iter=300,
+            learning_rate=0.05,
+            max_leaf_nodes=15,
+            min_samples_leaf=10,
+            l2_regularization=1.0,
+            random_state=self.seed,
+        ).fit(X, y)
+    else:
+        self.y_mu, self.y_sd = float(np.mean(y)), float(np.std(y) or 1.0)
+        self.est = _fit_lightning(X, E2, (np.asarray(y) - self.y_mu) / self.y_sd, seed=self.seed)
+    self.train_pred = np.sort(self.predict(df, E))
+    return self
 
-    def predict(self, df: pd.DataFrame, E: np.ndarray) -> np.ndarray:
-        "Predicted targets for the rows of `df` with embeddings `E`"
-        X, E2 = self._design(df, E)
-        if self.kind == 'gbm':
-            return self.est.predict(X)
-        import torch
+# %% ../../nbs/learn/06_model.ipynb #a73e6654
+@patch
+def predict(self: ViralityModel, df: pd.DataFrame, E: np.ndarray) -> np.ndarray:
+    "Predicted targets for the rows of `df` with embeddings `E`"
+    X, E2 = self._design(df, E)
+    if self.kind == 'gbm':
+        return self.est.predict(X)
+    import torch
 
-        net = _net(self.est['n_tab'], self.est['n_emb'])
-        net.load_state_dict(self.est['state'])
-        net.eval()
-        with torch.no_grad():
-            out = net(torch.tensor(X, dtype=torch.float32), torch.tensor(E2, dtype=torch.float32)).numpy()
-        return out * self.y_sd + self.y_mu
+    net = _net(self.est['n_tab'], self.est['n_emb'])
+    net.load_state_dict(self.est['state'])
+    net.eval()
+    with torch.no_grad():
+        out = net(torch.tensor(X, dtype=torch.float32), torch.tensor(E2, dtype=torch.float32)).numpy()
+    return out * self.y_sd + self.y_mu
 
-    def percentile(self, pred) -> np.ndarray:
-        "0-100: the share of training clips whose prediction is below `pred`"
-        return (
-            100.0 * np.searchsorted(self.train_pred, np.atleast_1d(pred), side='right') / max(1, len(self.train_pred))
-        )
+# %% ../../nbs/learn/06_model.ipynb #299c6f57
+@patch
+def percentile(self: ViralityModel, pred) -> np.ndarray:
+    "0-100: the share of training clips whose prediction is below `pred`"
+    return 100.0 * np.searchsorted(self.train_pred, np.atleast_1d(pred), side='right') / max(1, len(self.train_pred))

@@ -14,6 +14,7 @@ from ..core.basics import utc_now
 from ..understand.score import HeuristicScorer, ScoreResult
 from .model import CATEGORICAL, ViralityModel, text_embeddings
 from .model import TARGETS
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['training_frame', 'cross_validate', 'blend_weight', 'models_dir', 'train_model', 'list_models', 'activate_model',
@@ -253,27 +254,29 @@ class BlendedScorer:
         )
         self.name = f"{self.heuristic.name}+{model_id}@{self.weight:g}"
 
-    def score(self, features: dict) -> ScoreResult:
-        r = self.heuristic.score(features)
-        if features.get('embedding') is None or not self.weight:
-            return r
-        row = pd.DataFrame([{**{k: v for k, v in features.items() if k not in ('embedding', 'text')}, **r.subscores}])
-        pred = float(self.model.predict(row, np.asarray(features['embedding'], np.float32)[None])[0])
-        learned = float(self.model.percentile(pred)[0])
-        score = round((1 - self.weight) * r.score + self.weight * learned, 1)
-        return ScoreResult(
-            score,
-            r.subscores,
-            r.contributions,
-            r.reason,
-            dict(
-                heuristic=r.score,
-                learned=round(learned, 1),
-                prediction=round(pred, 4),
-                weight=self.weight,
-                model=self.model_id,
-            ),
-        )
+# %% ../../nbs/learn/07_virality.ipynb #86940271
+@patch
+def score(self: BlendedScorer, features: dict) -> ScoreResult:
+    r = self.heuristic.score(features)
+    if features.get('embedding') is None or not self.weight:
+        return r
+    row = pd.DataFrame([{**{k: v for k, v in features.items() if k not in ('embedding', 'text')}, **r.subscores}])
+    pred = float(self.model.predict(row, np.asarray(features['embedding'], np.float32)[None])[0])
+    learned = float(self.model.percentile(pred)[0])
+    score = round((1 - self.weight) * r.score + self.weight * learned, 1)
+    return ScoreResult(
+        score,
+        r.subscores,
+        r.contributions,
+        r.reason,
+        dict(
+            heuristic=r.score,
+            learned=round(learned, 1),
+            prediction=round(pred, 4),
+            weight=self.weight,
+            model=self.model_id,
+        ),
+    )
 
 # %% ../../nbs/learn/07_virality.ipynb #bb9bf77b
 def active_model(cat: Catalog) -> list | None:

@@ -12,6 +12,7 @@ import numpy as np
 from ..core.basics import ModelError, ParameterError, ProgressFn, report, cpu_threads, auto_batch_size
 from ..core.basics import with_halving
 from .transcript import Segment, Transcript, Word, join_words
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['WHISPER_BASE_SHA256', 'BACKENDS', 'speech_level_db', 'packaged_whisper_base', 'silence_windows', 'resolve_device',
@@ -135,73 +136,77 @@ class FasterWhisperTranscriber:
         m = f'base@{WHISPER_BASE_SHA256[:12]}' if self.model == 'base' else self.model
         return f'{self.name}:{m}:{self.compute_type}:beam{self.beam_size}:vad{int(self.vad)}'
 
-    def load(self):
-        "The loaded `WhisperModel` (shared per process)"
-        path = packaged_whisper_base() if self.model == 'base' else self.model
-        dev, idx = (self.device.split(':') + ['0'])[:2]
-        key = (path, dev, idx, self.compute_type, self.cpu_threads)
-        with _LOCK:
-            if key not in _MODELS:
-                from faster_whisper import WhisperModel
+# %% ../../nbs/media/05_transcribe.ipynb #51a2db78
+@patch
+def load(self: FasterWhisperTranscriber):
+    "The loaded `WhisperModel` (shared per process)"
+    path = packaged_whisper_base() if self.model == 'base' else self.model
+    dev, idx = (self.device.split(':') + ['0'])[:2]
+    key = (path, dev, idx, self.compute_type, self.cpu_threads)
+    with _LOCK:
+        if key not in _MODELS:
+            from faster_whisper import WhisperModel
 
-                try:
-                    _MODELS[key] = WhisperModel(
-                        path,
-                        device=dev,
-                        device_index=int(idx),
-                        compute_type=self.compute_type,
-                        cpu_threads=self.cpu_threads,
-                    )
-                except Exception as e:
-                    raise ModelError(
-                        f"cannot load Whisper model {self.model!r} on {self.device}: {' '.join(str(e).split())}"
-                    ) from None
-            return _MODELS[key]
-
-    def transcribe(
-        self, audio: np.ndarray, language: str | None = None, progress: ProgressFn | None = None
-    ) -> Transcript:
-        "Transcribe 16 kHz mono `audio`; `language=None` detects it"
-        model = self.load()
-        total = len(audio) / 16000
-        kw = dict(beam_size=self.beam_size, word_timestamps=True, vad_filter=self.vad)
-        if not self.batch_size:
-            self.batch_size = auto_batch_size(self.device)  # 0: from the free GPU memory (1 on CPU)
-        pipe = None
-
-        def run(a, b, **k):  # the window's segments with batch size `b` (generators decode lazily: list them here)
-            nonlocal pipe
-            if b <= 1:
-                segs, info = model.transcribe(a, **k)
-            else:
-                if pipe is None:
-                    from faster_whisper import BatchedInferencePipeline
-
-                    pipe = BatchedInferencePipeline(model=model)
-                segs, info = pipe.transcribe(a, batch_size=b, **k)
-            return list(segs), info
-
-        out, lang, detected = [], language, None
-        for s0, s1 in silence_windows(audio):
-            off = s0 / 16000
-            (segs, info), self.batch_size = with_halving(
-                lambda b: run(audio[s0:s1], b, language=lang, **kw), self.batch_size
-            )  # halved on out-of-memory
-            for s in segs:
-                out.append(
-                    Segment(
-                        s.start + off,
-                        s.end + off,
-                        s.text,
-                        [Word(w.word, w.start + off, w.end + off, w.probability) for w in (s.words or [])],
-                    )
+            try:
+                _MODELS[key] = WhisperModel(
+                    path,
+                    device=dev,
+                    device_index=int(idx),
+                    compute_type=self.compute_type,
+                    cpu_threads=self.cpu_threads,
                 )
-                report(progress, s.end + off, total)
-            detected = detected or info.language
-            if lang is None and out:
-                lang = info.language
-        report(progress, total, total)
-        return Transcript(lang or detected or 'unknown', total, out, self.name, self.model_id)
+            except Exception as e:
+                raise ModelError(
+                    f"cannot load Whisper model {self.model!r} on {self.device}: {' '.join(str(e).split())}"
+                ) from None
+        return _MODELS[key]
+
+# %% ../../nbs/media/05_transcribe.ipynb #084ffec7
+@patch
+def transcribe(
+    self: FasterWhisperTranscriber, audio: np.ndarray, language: str | None = None, progress: ProgressFn | None = None
+) -> Transcript:
+    "Transcribe 16 kHz mono `audio`; `language=None` detects it"
+    model = self.load()
+    total = len(audio) / 16000
+    kw = dict(beam_size=self.beam_size, word_timestamps=True, vad_filter=self.vad)
+    if not self.batch_size:
+        self.batch_size = auto_batch_size(self.device)  # 0: from the free GPU memory (1 on CPU)
+    pipe = None
+
+    def run(a, b, **k):  # the window's segments with batch size `b` (generators decode lazily: list them here)
+        nonlocal pipe
+        if b <= 1:
+            segs, info = model.transcribe(a, **k)
+        else:
+            if pipe is None:
+                from faster_whisper import BatchedInferencePipeline
+
+                pipe = BatchedInferencePipeline(model=model)
+            segs, info = pipe.transcribe(a, batch_size=b, **k)
+        return list(segs), info
+
+    out, lang, detected = [], language, None
+    for s0, s1 in silence_windows(audio):
+        off = s0 / 16000
+        (segs, info), self.batch_size = with_halving(
+            lambda b: run(audio[s0:s1], b, language=lang, **kw), self.batch_size
+        )  # halved on out-of-memory
+        for s in segs:
+            out.append(
+                Segment(
+                    s.start + off,
+                    s.end + off,
+                    s.text,
+                    [Word(w.word, w.start + off, w.end + off, w.probability) for w in (s.words or [])],
+                )
+            )
+            report(progress, s.end + off, total)
+        detected = detected or info.language
+        if lang is None and out:
+            lang = info.language
+    report(progress, total, total)
+    return Transcript(lang or detected or 'unknown', total, out, self.name, self.model_id)
 
 # %% ../../nbs/media/05_transcribe.ipynb #2ef2af87
 def _group_words(words: list[Word], max_gap: float = 1.0) -> list[Segment]:

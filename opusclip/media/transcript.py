@@ -8,6 +8,7 @@ Docs: https://opusclip.github.io/opusclip/media/transcript.html.md"""
 from __future__ import annotations
 import json, re
 from dataclasses import dataclass, field
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['Word', 'Segment', 'Transcript', 'format_timestamp', 'subtitle_cues', 'to_srt', 'to_vtt', 'shift', 'attaches',
@@ -52,35 +53,39 @@ class Transcript:
     def text(self) -> str:
         return ' '.join(s.text.strip() for s in self.segments).strip()
 
-    def to_dict(self) -> dict:
-        r = lambda x: None if x is None else round(float(x), 3)
-        return dict(
-            language=self.language,
-            duration=r(self.duration),
-            text=self.text,
-            backend=self.backend,
-            model=self.model,
-            segments=[
-                dict(
-                    start=r(s.start),
-                    end=r(s.end),
-                    text=s.text.strip(),
-                    words=[
-                        dict(word=w.word.strip(), start=r(w.start), end=r(w.end), probability=r(w.probability))
-                        for w in s.words
-                    ],
-                )
-                for s in self.segments
-            ],
-        )
-
     @classmethod
     def from_dict(cls, d: dict) -> Transcript:
         segs = [Segment(s['start'], s['end'], s['text'], [Word(**w) for w in s['words']]) for s in d['segments']]
         return cls(d['language'], d['duration'], segs, d.get('backend', ''), d.get('model', ''))
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+# %% ../../nbs/media/04_transcript.ipynb #d4f2fbc9
+@patch
+def to_dict(self: Transcript) -> dict:
+    r = lambda x: None if x is None else round(float(x), 3)
+    return dict(
+        language=self.language,
+        duration=r(self.duration),
+        text=self.text,
+        backend=self.backend,
+        model=self.model,
+        segments=[
+            dict(
+                start=r(s.start),
+                end=r(s.end),
+                text=s.text.strip(),
+                words=[
+                    dict(word=w.word.strip(), start=r(w.start), end=r(w.end), probability=r(w.probability))
+                    for w in s.words
+                ],
+            )
+            for s in self.segments
+        ],
+    )
+
+# %% ../../nbs/media/04_transcript.ipynb #38a314df
+@patch
+def to_json(self: Transcript) -> str:
+    return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
 
 # %% ../../nbs/media/04_transcript.ipynb #39d8fa47
 def format_timestamp(t: float, sep: str = ',') -> str:

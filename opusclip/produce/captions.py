@@ -13,6 +13,7 @@ import cv2
 from ..media.transcript import Word, attaches
 from ..media.encode import frame_planes
 from .caption_style import CaptionStyle, word_units, caption_pages, load_font, load_logo
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['EMOJI', 'rgba_to_yuva', 'blend', 'Captioner']
@@ -108,124 +109,138 @@ class Captioner:
         self.hd = self.H >= 720
         self.logo, self.logo_xy = self._logo() if style.logo else (None, None)
 
-    def _logo(self):
-        s, im = self.style, load_logo(self.style.logo)
-        w = max(2, int(s.logo_scale * min(self.W, self.H)))
-        h = max(2, int(im.height * w / im.width))
-        im = im.resize((w, h), Image.LANCZOS)
-        im.putalpha(im.getchannel('A').point(lambda a: int(a * s.logo_opacity)))
-        m = int(0.04 * self.W) // 2 * 2
-        x = m if s.logo_position.endswith('left') else (self.W - w - m) // 2 * 2
-        y = m if s.logo_position.startswith('top') else (self.H - h - m) // 2 * 2
-        return rgba_to_yuva(im, self.hd), (x, y)
+# %% ../../nbs/produce/04_captions.ipynb #35afddf7
+@patch
+def _logo(self: Captioner):
+    s, im = self.style, load_logo(self.style.logo)
+    w = max(2, int(s.logo_scale * min(self.W, self.H)))
+    h = max(2, int(im.height * w / im.width))
+    im = im.resize((w, h), Image.LANCZOS)
+    im.putalpha(im.getchannel('A').point(lambda a: int(a * s.logo_opacity)))
+    m = int(0.04 * self.W) // 2 * 2
+    x = m if s.logo_position.endswith('left') else (self.W - w - m) // 2 * 2
+    y = m if s.logo_position.startswith('top') else (self.H - h - m) // 2 * 2
+    return rgba_to_yuva(im, self.hd), (x, y)
 
-    def text(self, i: int) -> str:
-        t = self.words[i].word.strip()
-        return t.upper() if self.style.uppercase else t
+# %% ../../nbs/produce/04_captions.ipynb #e031b7a2
+@patch
+def text(self: Captioner, i: int) -> str:
+    t = self.words[i].word.strip()
+    return t.upper() if self.style.uppercase else t
 
-    def state(self, t: float) -> tuple | None:
-        "(page, active word, growing) shown at clip time `t`, or None"
-        k = bisect.bisect_right(self.starts, t) - 1
-        if k < 0 or t >= self.pages[k].end:
-            return None
-        ws = self.pages[k].words
-        act = max([i for i in ws if self.words[i].start <= t + 1e-6], default=ws[0])
-        return k, act, bool(self.style.pop and t - self.words[act].start < 0.08)
+# %% ../../nbs/produce/04_captions.ipynb #193608cf
+@patch
+def state(self: Captioner, t: float) -> tuple | None:
+    "(page, active word, growing) shown at clip time `t`, or None"
+    k = bisect.bisect_right(self.starts, t) - 1
+    if k < 0 or t >= self.pages[k].end:
+        return None
+    ws = self.pages[k].words
+    act = max([i for i in ws if self.words[i].start <= t + 1e-6], default=ws[0])
+    return k, act, bool(self.style.pop and t - self.words[act].start < 0.08)
 
-    def __call__(self, frame, t: float, meta: dict | None = None):
-        if self.logo is not None:
-            blend(frame, self.logo, *self.logo_xy)
-        st = self.state(t)
-        if st is None:
-            return
-        if st not in self.cache:
-            if len(self.cache) > 16:
-                self.cache = {k: v for k, v in self.cache.items() if k[0] == st[0]}
-            self.cache[st] = self._draw(*st)
-        patch, x0, y0, block_h = self.cache[st]
-        if st[0] not in self.where:
-            self.where[st[0]] = self._place(block_h, meta or {})
-        blend(frame, patch, x0, self.where[st[0]] + y0)
+# %% ../../nbs/produce/04_captions.ipynb #91f6da8e
+@patch
+def __call__(self: Captioner, frame, t: float, meta: dict | None = None):
+    if self.logo is not None:
+        blend(frame, self.logo, *self.logo_xy)
+    st = self.state(t)
+    if st is None:
+        return
+    if st not in self.cache:
+        if len(self.cache) > 16:
+            self.cache = {k: v for k, v in self.cache.items() if k[0] == st[0]}
+        self.cache[st] = self._draw(*st)
+    patch, x0, y0, block_h = self.cache[st]
+    if st[0] not in self.where:
+        self.where[st[0]] = self._place(block_h, meta or {})
+    blend(frame, patch, x0, self.where[st[0]] + y0)
 
-    def _place(self, h: int, meta: dict) -> int:
-        "Top row of a block `h` rows high"
-        pos, H = self.style.position, self.H
-        at = lambda c: int(np.clip(c * H - h / 2, 0, H - h)) // 2 * 2
-        if isinstance(pos, (int, float)):
-            return at(pos)
-        if pos != 'auto':
-            return at({'top': 0.18, 'middle': 0.5, 'bottom': 0.8}[pos])
-        if meta.get('layout') == 'split':
-            return at(0.5)
-        if meta.get('band'):
-            below = meta['band'][1] + 0.02 + h / 2 / H
-            return at(below if below + h / 2 / H < 0.95 else 0.8)
-        face = meta.get('face')
-        for c in (0.7, 0.82, 0.2):
-            if face is None or c * H + h / 2 < face[0] * H or c * H - h / 2 > face[1] * H:
-                return at(c)
-        return at(0.82)
+# %% ../../nbs/produce/04_captions.ipynb #8b821ff4
+@patch
+def _place(self: Captioner, h: int, meta: dict) -> int:
+    "Top row of a block `h` rows high"
+    pos, H = self.style.position, self.H
+    at = lambda c: int(np.clip(c * H - h / 2, 0, H - h)) // 2 * 2
+    if isinstance(pos, (int, float)):
+        return at(pos)
+    if pos != 'auto':
+        return at({'top': 0.18, 'middle': 0.5, 'bottom': 0.8}[pos])
+    if meta.get('layout') == 'split':
+        return at(0.5)
+    if meta.get('band'):
+        below = meta['band'][1] + 0.02 + h / 2 / H
+        return at(below if below + h / 2 / H < 0.95 else 0.8)
+    face = meta.get('face')
+    for c in (0.7, 0.82, 0.2):
+        if face is None or c * H + h / 2 < face[0] * H or c * H - h / 2 > face[1] * H:
+            return at(c)
+    return at(0.82)
 
-    def _colour(self, i: int, active: int) -> str:
-        s = self.style
-        if s.active_colour and i in self.unit.get(active, [active]) and s.mode == 'line':
-            return s.active_colour
-        if s.keyword_colour and re.sub(r"[^\w']", '', self.words[i].word.lower()) in self.keywords:
-            return s.keyword_colour
-        return s.colour
+# %% ../../nbs/produce/04_captions.ipynb #64aa28e4
+@patch
+def _colour(self: Captioner, i: int, active: int) -> str:
+    s = self.style
+    if s.active_colour and i in self.unit.get(active, [active]) and s.mode == 'line':
+        return s.active_colour
+    if s.keyword_colour and re.sub(r"[^\w']", '', self.words[i].word.lower()) in self.keywords:
+        return s.keyword_colour
+    return s.colour
 
-    def _draw(self, k: int, active: int, growing: bool) -> tuple:
-        s, page = self.style, self.pages[k]
-        font = self.font if not growing else load_font(s.font, max(8, int(self.px * 0.85)))
+# %% ../../nbs/produce/04_captions.ipynb #8e34ce50
+@patch
+def _draw(self: Captioner, k: int, active: int, growing: bool) -> tuple:
+    s, page = self.style, self.pages[k]
+    font = self.font if not growing else load_font(s.font, max(8, int(self.px * 0.85)))
+    px = font.size
+    sw = max(1, int(round(s.stroke * px))) if s.stroke else 0
+    space = font.getlength(' ')
+    emo = lambda i: EMOJI.get(re.sub(r"[^\w']", '', self.words[i].word.lower())) if self.emoji_font else None
+    gap = lambda line, k: (
+        0 if k == 0 or attaches(self.words[line[k - 1]].word.strip(), self.words[line[k]].word.strip()) else 1
+    )  # no space before a word piece
+    measure = lambda: [[font.getlength(self.text(i)) + (px if emo(i) else 0) for i in line] for line in page.lines]
+    widths = measure()
+    line_w = [sum(w) + space * sum(gap(l, k) for k in range(len(l))) for w, l in zip(widths, page.lines)]
+    scale = min(1.0, 0.9 * self.W / max(line_w))
+    if scale < 1:  # a word too long for the width: draw this page smaller
+        font = load_font(s.font, max(8, int(px * scale)))
         px = font.size
-        sw = max(1, int(round(s.stroke * px))) if s.stroke else 0
         space = font.getlength(' ')
-        emo = lambda i: EMOJI.get(re.sub(r"[^\w']", '', self.words[i].word.lower())) if self.emoji_font else None
-        gap = lambda line, k: (
-            0 if k == 0 or attaches(self.words[line[k - 1]].word.strip(), self.words[line[k]].word.strip()) else 1
-        )  # no space before a word piece
-        measure = lambda: [[font.getlength(self.text(i)) + (px if emo(i) else 0) for i in line] for line in page.lines]
         widths = measure()
         line_w = [sum(w) + space * sum(gap(l, k) for k in range(len(l))) for w, l in zip(widths, page.lines)]
-        scale = min(1.0, 0.9 * self.W / max(line_w))
-        if scale < 1:  # a word too long for the width: draw this page smaller
-            font = load_font(s.font, max(8, int(px * scale)))
-            px = font.size
-            space = font.getlength(' ')
-            widths = measure()
-            line_w = [sum(w) + space * sum(gap(l, k) for k in range(len(l))) for w, l in zip(widths, page.lines)]
-        lh, pad = int(px * 1.2), sw * 2 + 4
-        img = Image.new('RGBA', (self.W, lh * len(page.lines) + 2 * pad), (0, 0, 0, 0))
-        d = ImageDraw.Draw(img)
-        spots = []
-        for r, (line, ws, lw) in enumerate(zip(page.lines, widths, line_w)):
-            x = (self.W - lw) / 2
-            for k, (i, w) in enumerate(zip(line, ws)):
-                x += space * gap(line, k)
-                spots.append((x, pad + r * lh, i))
-                x += w
-        for x, y, i in spots:
-            d.text(
-                (x, y),
-                self.text(i),
-                font=font,
-                fill=_rgb(self._colour(i, active)),
-                stroke_width=sw,
-                stroke_fill=_rgb(s.stroke_colour),
-            )
-            if emo(i):
-                e = Image.new('RGBA', (136, 128), (0, 0, 0, 0))
-                ImageDraw.Draw(e).text((0, 0), emo(i), font=self.emoji_font, embedded_color=True)
-                e = e.crop(e.getbbox() or (0, 0, 1, 1)).resize((int(px * 0.9), int(px * 0.9)), Image.LANCZOS)
-                img.alpha_composite(e, (int(x + font.getlength(self.text(i)) + px * 0.1), int(y + px * 0.15)))
-        block_h = img.height
-        bb = img.getbbox() or (0, 0, 2, 2)
-        m = 3 * sw + 4  # room for the shadow; only the drawn part is kept, blurred and blended
-        x0, y0 = max(0, bb[0] - m) // 2 * 2, max(0, bb[1] - m) // 2 * 2
-        img = img.crop((x0, y0, min(self.W, bb[2] + m), min(block_h, bb[3] + m)))
-        if s.shadow:
-            a = np.roll(np.asarray(img.getchannel('A'), np.float32) * (160 / 255), (sw, sw), axis=(0, 1))
-            sh = Image.new('RGBA', img.size, (0, 0, 0, 0))
-            sh.putalpha(Image.fromarray(cv2.GaussianBlur(a, (0, 0), max(1, sw)).astype(np.uint8)))
-            img = Image.alpha_composite(sh, img)
-        return rgba_to_yuva(img, self.hd), x0, y0, block_h
+    lh, pad = int(px * 1.2), sw * 2 + 4
+    img = Image.new('RGBA', (self.W, lh * len(page.lines) + 2 * pad), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    spots = []
+    for r, (line, ws, lw) in enumerate(zip(page.lines, widths, line_w)):
+        x = (self.W - lw) / 2
+        for k, (i, w) in enumerate(zip(line, ws)):
+            x += space * gap(line, k)
+            spots.append((x, pad + r * lh, i))
+            x += w
+    for x, y, i in spots:
+        d.text(
+            (x, y),
+            self.text(i),
+            font=font,
+            fill=_rgb(self._colour(i, active)),
+            stroke_width=sw,
+            stroke_fill=_rgb(s.stroke_colour),
+        )
+        if emo(i):
+            e = Image.new('RGBA', (136, 128), (0, 0, 0, 0))
+            ImageDraw.Draw(e).text((0, 0), emo(i), font=self.emoji_font, embedded_color=True)
+            e = e.crop(e.getbbox() or (0, 0, 1, 1)).resize((int(px * 0.9), int(px * 0.9)), Image.LANCZOS)
+            img.alpha_composite(e, (int(x + font.getlength(self.text(i)) + px * 0.1), int(y + px * 0.15)))
+    block_h = img.height
+    bb = img.getbbox() or (0, 0, 2, 2)
+    m = 3 * sw + 4  # room for the shadow; only the drawn part is kept, blurred and blended
+    x0, y0 = max(0, bb[0] - m) // 2 * 2, max(0, bb[1] - m) // 2 * 2
+    img = img.crop((x0, y0, min(self.W, bb[2] + m), min(block_h, bb[3] + m)))
+    if s.shadow:
+        a = np.roll(np.asarray(img.getchannel('A'), np.float32) * (160 / 255), (sw, sw), axis=(0, 1))
+        sh = Image.new('RGBA', img.size, (0, 0, 0, 0))
+        sh.putalpha(Image.fromarray(cv2.GaussianBlur(a, (0, 0), max(1, sw)).astype(np.uint8)))
+        img = Image.alpha_composite(sh, img)
+    return rgba_to_yuva(img, self.hd), x0, y0, block_h

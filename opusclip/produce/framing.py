@@ -10,6 +10,7 @@ from collections import deque
 from dataclasses import dataclass
 import numpy as np
 from ..core.basics import ParameterError
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['ASPECTS', 'OUTPUT_SIZES', 'LAYOUTS', 'parse_aspect', 'CropBox', 'crop_box', 'pick_subject', 'Follower', 'Camera',
@@ -106,43 +107,51 @@ class Camera:
         self.buf = deque()  # (target or None, cut flag) not yet emitted
         self.pos, self.vel, self.last_target = None, 0.0, None
 
-    def _goal(self):
-        shot = []
-        for i, (t, cut) in enumerate(self.buf):
-            if cut and i > 0:
-                break  # never look past the next cut
-            if t is not None:
-                shot.append(t)
-        return float(np.median(shot)) if shot else self.last_target
+# %% ../../nbs/produce/01_framing.ipynb #bf749dbc
+@patch
+def _goal(self: Camera):
+    shot = []
+    for i, (t, cut) in enumerate(self.buf):
+        if cut and i > 0:
+            break  # never look past the next cut
+        if t is not None:
+            shot.append(t)
+    return float(np.median(shot)) if shot else self.last_target
 
-    def _emit(self) -> float:
-        target, cut = self.buf[0]
-        if cut or self.pos is None:
-            g = self._goal()
+# %% ../../nbs/produce/01_framing.ipynb #38deaee4
+@patch
+def _emit(self: Camera) -> float:
+    target, cut = self.buf[0]
+    if cut or self.pos is None:
+        g = self._goal()
+        self.last_target = g
+        self.pos, self.vel = self.box.clamp(g if g is not None else self.box.span / 2), 0.0
+    else:
+        g = self._goal()
+        if g is not None:
             self.last_target = g
-            self.pos, self.vel = self.box.clamp(g if g is not None else self.box.span / 2), 0.0
-        else:
-            g = self._goal()
-            if g is not None:
-                self.last_target = g
-            err = 0.0 if g is None else self.box.clamp(g) - self.pos
-            want = 0.0 if abs(err) <= self.dz else np.sign(err) * min(self.max_step, (abs(err) - self.dz * 0.5) / 8)
-            self.vel += float(np.clip(want - self.vel, -self.accel, self.accel))
-            self.pos = self.box.clamp(self.pos + self.vel)
-        self.buf.popleft()
-        return self.pos
+        err = 0.0 if g is None else self.box.clamp(g) - self.pos
+        want = 0.0 if abs(err) <= self.dz else np.sign(err) * min(self.max_step, (abs(err) - self.dz * 0.5) / 8)
+        self.vel += float(np.clip(want - self.vel, -self.accel, self.accel))
+        self.pos = self.box.clamp(self.pos + self.vel)
+    self.buf.popleft()
+    return self.pos
 
-    def feed(self, target: float | None, cut: bool = False) -> list[float]:
-        "Add the next frame's target; returns the crop centres now decided (delayed by `lookahead`)"
-        self.buf.append((target, cut))
-        return [self._emit()] if len(self.buf) > self.la else []
+# %% ../../nbs/produce/01_framing.ipynb #c1fd9fc1
+@patch
+def feed(self: Camera, target: float | None, cut: bool = False) -> list[float]:
+    "Add the next frame's target; returns the crop centres now decided (delayed by `lookahead`)"
+    self.buf.append((target, cut))
+    return [self._emit()] if len(self.buf) > self.la else []
 
-    def flush(self) -> list[float]:
-        "Crop centres of the frames still waiting"
-        out = []
-        while self.buf:
-            out.append(self._emit())
-        return out
+# %% ../../nbs/produce/01_framing.ipynb #bf993fbb
+@patch
+def flush(self: Camera) -> list[float]:
+    "Crop centres of the frames still waiting"
+    out = []
+    while self.buf:
+        out.append(self._emit())
+    return out
 
 # %% ../../nbs/produce/01_framing.ipynb #d6f9d151
 def crop_path(

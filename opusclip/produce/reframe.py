@@ -75,23 +75,25 @@ class DetectionSchedule:
         self.pending, self.shot_n, self.next_det = None, 0, 0  # pending: (frame it is taken in, future)
         self.pool = ThreadPoolExecutor(1, thread_name_prefix='faces') if threaded else None
 
-    def detect(self, planes, prev) -> tuple:
-        "`(faces, mouth motions, salient point)` of a sample; `prev`: the previous different luma plane"
-        y = planes[0]
-        h, w = y.shape
-        size = (self.dw, max(2, int(round(h * self.dw / w))))
-        small = cv2.resize(y, size, interpolation=cv2.INTER_AREA) if w > self.dw else y
-        faces = detect_faces(
-            small if self.detector == 'haar' else thumb_rgb(planes, self.dw),  # BlazeFace sees colour
-            min_size=max(20, self.dw // 27),
-            detector=self.detector,
-        )
-        if not faces:
-            return faces, [], salient_point(small)  # no face: where the picture's subject is
-        if len(faces) < 2 or prev is None:
-            return faces, [], None
-        ps = cv2.resize(prev, size, interpolation=cv2.INTER_AREA) if w > self.dw else prev
-        return faces, [mouth_motion(small, ps, f) for f in faces], None
+# %% ../../nbs/produce/02_reframe.ipynb #8600d7f8
+@patch
+def detect(self: DetectionSchedule, planes, prev) -> tuple:
+    "`(faces, mouth motions, salient point)` of a sample; `prev`: the previous different luma plane"
+    y = planes[0]
+    h, w = y.shape
+    size = (self.dw, max(2, int(round(h * self.dw / w))))
+    small = cv2.resize(y, size, interpolation=cv2.INTER_AREA) if w > self.dw else y
+    faces = detect_faces(
+        small if self.detector == 'haar' else thumb_rgb(planes, self.dw),  # BlazeFace sees colour
+        min_size=max(20, self.dw // 27),
+        detector=self.detector,
+    )
+    if not faces:
+        return faces, [], salient_point(small)  # no face: where the picture's subject is
+    if len(faces) < 2 or prev is None:
+        return faces, [], None
+    ps = cv2.resize(prev, size, interpolation=cv2.INTER_AREA) if w > self.dw else prev
+    return faces, [mouth_motion(small, ps, f) for f in faces], None
 
 # %% ../../nbs/produce/02_reframe.ipynb #d36c9d8c
 @patch
@@ -138,36 +140,40 @@ class ShotState:
         self.box, self.follower, self.speakers = box, Follower(box.axis), Speakers()
         self.reset()
 
-    def reset(self):
-        "A new shot: nothing seen yet (None: not looked at yet)"
-        self.follower.reset()
-        self.speakers.reset()
-        self.faces, self.pair, self.seen, self.calm, self.salient = None, None, None, 0, None
+# %% ../../nbs/produce/02_reframe.ipynb #82400f6b
+@patch
+def reset(self: ShotState):
+    "A new shot: nothing seen yet (None: not looked at yet)"
+    self.follower.reset()
+    self.speakers.reset()
+    self.faces, self.pair, self.seen, self.calm, self.salient = None, None, None, 0, None
 
-    def apply(self, found: tuple):
-        "Take in the faces (and their mouth motion) found in the latest sample"
-        faces, motions, self.salient = found
-        xs = sorted((f[0], f[1]) for f in faces)
-        still = (
-            self.seen is not None
-            and len(xs) == len(self.seen)
-            and all(abs(a[0] - b[0]) < 0.02 and abs(a[1] - b[1]) < 0.02 for a, b in zip(xs, self.seen))
-        )
-        self.seen, self.calm = xs, self.calm + 1 if still else 0
-        self.faces = faces
-        spk = self.speakers.speaker(faces, motions) if motions else None
-        if spk is None and self.speakers.missing(faces):
-            return  # the speaker was missed this sample: the listener does not take over
-        self.follower.update(faces, spk)
-        two = sorted(faces[:2], key=lambda f: f[0])
-        if (
-            len(two) == 2
-            and len(faces) == 2
-            and (two[1][0] - two[0][0] + (two[0][2] + two[1][2]) / 2) * self.box.span <= self.box.size
-        ):
-            self.faces = faces[:1]  # two people side by side who fit in one crop: a fill shows both better than a split
-        elif len(two) == 2:
-            self.pair = two
+# %% ../../nbs/produce/02_reframe.ipynb #08f02d5f
+@patch
+def apply(self: ShotState, found: tuple):
+    "Take in the faces (and their mouth motion) found in the latest sample"
+    faces, motions, self.salient = found
+    xs = sorted((f[0], f[1]) for f in faces)
+    still = (
+        self.seen is not None
+        and len(xs) == len(self.seen)
+        and all(abs(a[0] - b[0]) < 0.02 and abs(a[1] - b[1]) < 0.02 for a, b in zip(xs, self.seen))
+    )
+    self.seen, self.calm = xs, self.calm + 1 if still else 0
+    self.faces = faces
+    spk = self.speakers.speaker(faces, motions) if motions else None
+    if spk is None and self.speakers.missing(faces):
+        return  # the speaker was missed this sample: the listener does not take over
+    self.follower.update(faces, spk)
+    two = sorted(faces[:2], key=lambda f: f[0])
+    if (
+        len(two) == 2
+        and len(faces) == 2
+        and (two[1][0] - two[0][0] + (two[0][2] + two[1][2]) / 2) * self.box.span <= self.box.size
+    ):
+        self.faces = faces[:1]  # two people side by side who fit in one crop: a fill shows both better than a split
+    elif len(two) == 2:
+        self.pair = two
 
 # %% ../../nbs/produce/02_reframe.ipynb #3ee34565
 class Composer:
@@ -187,36 +193,38 @@ class Composer:
         # camera jumps), for tests and contact sheets
         self.trace = []
 
-    def compose(self, pos: float, top: float | None, bottom: float | None) -> tuple:
-        """`(frame, meta)` of the oldest queued source frame with the crop at `pos` (or the split halves at `top`,
-        `bottom`)"""
-        planes, _, shot_start, subj = self.queue[0]
-        if shot_start or self.shot_layout is None:
-            self.shot_layout = self.layout if self.layout != 'auto' else self._auto()
-        self.queue.popleft()
-        ow, oh = self.size
-        lay = self.shot_layout if self.shot_layout != 'split' or top is not None else 'fit'
-        self.trace.append((lay, pos if lay == 'fill' else (top, bottom) if lay == 'split' else None, subj, shot_start))
-        if len(self.trace) % self.sheet_every == 1 or self.sheet_every == 1:
-            self._tile(planes, lay, pos, top, bottom)
-        if lay == 'fill':
-            face = None
-            if subj is not None:
-                cy, fh = (
-                    (subj[1], subj[3])
-                    if self.box.axis == 0
-                    else (
-                        (subj[1] * self.box.span - pos + self.box.size / 2) / self.box.size,
-                        subj[3] * self.box.span / self.box.size,
-                    )
+# %% ../../nbs/produce/02_reframe.ipynb #269b7160
+@patch
+def compose(self: Composer, pos: float, top: float | None, bottom: float | None) -> tuple:
+    """`(frame, meta)` of the oldest queued source frame with the crop at `pos` (or the split halves at `top`,
+    `bottom`)"""
+    planes, _, shot_start, subj = self.queue[0]
+    if shot_start or self.shot_layout is None:
+        self.shot_layout = self.layout if self.layout != 'auto' else self._auto()
+    self.queue.popleft()
+    ow, oh = self.size
+    lay = self.shot_layout if self.shot_layout != 'split' or top is not None else 'fit'
+    self.trace.append((lay, pos if lay == 'fill' else (top, bottom) if lay == 'split' else None, subj, shot_start))
+    if len(self.trace) % self.sheet_every == 1 or self.sheet_every == 1:
+        self._tile(planes, lay, pos, top, bottom)
+    if lay == 'fill':
+        face = None
+        if subj is not None:
+            cy, fh = (
+                (subj[1], subj[3])
+                if self.box.axis == 0
+                else (
+                    (subj[1] * self.box.span - pos + self.box.size / 2) / self.box.size,
+                    subj[3] * self.box.span / self.box.size,
                 )
-                face = (max(0.0, cy - fh / 2), min(1.0, cy + fh / 2))
-            return self._fill(planes, pos), dict(layout='fill', face=face)
-        if lay == 'split':
-            return compose_split(planes, (top, bottom), ow, oh), dict(layout='split', face=None)
-        h, w = planes[0].shape
-        fh = min(1.0, (h * ow / w) / oh)
-        return compose_fit(planes, ow, oh), dict(layout='fit', face=None, band=((1 - fh) / 2, (1 + fh) / 2))
+            )
+            face = (max(0.0, cy - fh / 2), min(1.0, cy + fh / 2))
+        return self._fill(planes, pos), dict(layout='fill', face=face)
+    if lay == 'split':
+        return compose_split(planes, (top, bottom), ow, oh), dict(layout='split', face=None)
+    h, w = planes[0].shape
+    fh = min(1.0, (h * ow / w) / oh)
+    return compose_fit(planes, ow, oh), dict(layout='fit', face=None, band=((1 - fh) / 2, (1 + fh) / 2))
 
 # %% ../../nbs/produce/02_reframe.ipynb #877901a3
 @patch

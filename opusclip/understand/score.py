@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ..core.basics import ParameterError
 from .analysis import sentiment, disfluency
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['FEATURE_POINTS', 'SUBSCORE_WEIGHTS', 'REASONS', 'Sent', 'clip_features', 'parse_weights', 'ScoreResult',
@@ -209,35 +210,6 @@ class HeuristicScorer:
         self.weights, self.prompt_weight = parse_weights(weights), prompt_weight
         self.points = points or FEATURE_POINTS  # sub-score -> {feature: points}; change it to test a variant
 
-    def without(self, *features: str) -> 'HeuristicScorer':
-        "The same scorer with `features` switched off (for ablations)"
-        s = HeuristicScorer(
-            self.weights,
-            self.prompt_weight,
-            {k: {f: p for f, p in v.items() if f not in features} for k, v in self.points.items()},
-        )
-        s.name = f"{self.name}-without-{'-'.join(features)}"
-        return s
-
-    def score(self, features: dict) -> ScoreResult:
-        w = dict(self.weights)
-        if features.get('prompt_match') is None and features.get('keyword_match') is None:
-            w['trend'] = 0.0
-        total = sum(w.values()) or 1.0
-        pw = self.prompt_weight if features.get('prompt_match') is not None else 0.0
-        subs, contrib = {}, {}
-        for sub, pts in self.points.items():
-            raw = sum(p * (features.get(k) or 0.0) for k, p in pts.items())
-            subs[sub] = round(float(np.clip(raw, 0, 100)), 1)
-            for k, p in pts.items():
-                contrib[k] = contrib.get(k, 0.0) + p * (features.get(k) or 0.0) * w[sub] / total * (1 - pw)
-        overall = sum(subs[s] * w[s] for s in subs) / total * (1 - pw)
-        if pw:
-            overall += pw * 100 * features['prompt_match']
-            contrib['prompt_match'] += pw * 100 * features['prompt_match']
-        contrib = {k: round(v, 2) for k, v in contrib.items()}
-        return ScoreResult(round(overall, 1), subs, contrib, self.reason(contrib))
-
     @staticmethod
     def reason(contrib: dict) -> str:
         "One sentence naming the features that drove the score (and the worst penalty)"
@@ -253,3 +225,36 @@ class HeuristicScorer:
         if neg:
             body = (body + ', but ' if body else '') + REASONS[neg[0]]
         return 'This clip ' + body + '.'
+
+# %% ../../nbs/understand/05_score.ipynb #339163a5
+@patch
+def without(self: HeuristicScorer, *features: str) -> 'HeuristicScorer':
+    "The same scorer with `features` switched off (for ablations)"
+    s = HeuristicScorer(
+        self.weights,
+        self.prompt_weight,
+        {k: {f: p for f, p in v.items() if f not in features} for k, v in self.points.items()},
+    )
+    s.name = f"{self.name}-without-{'-'.join(features)}"
+    return s
+
+# %% ../../nbs/understand/05_score.ipynb #de6b6b73
+@patch
+def score(self: HeuristicScorer, features: dict) -> ScoreResult:
+    w = dict(self.weights)
+    if features.get('prompt_match') is None and features.get('keyword_match') is None:
+        w['trend'] = 0.0
+    total = sum(w.values()) or 1.0
+    pw = self.prompt_weight if features.get('prompt_match') is not None else 0.0
+    subs, contrib = {}, {}
+    for sub, pts in self.points.items():
+        raw = sum(p * (features.get(k) or 0.0) for k, p in pts.items())
+        subs[sub] = round(float(np.clip(raw, 0, 100)), 1)
+        for k, p in pts.items():
+            contrib[k] = contrib.get(k, 0.0) + p * (features.get(k) or 0.0) * w[sub] / total * (1 - pw)
+    overall = sum(subs[s] * w[s] for s in subs) / total * (1 - pw)
+    if pw:
+        overall += pw * 100 * features['prompt_match']
+        contrib['prompt_match'] += pw * 100 * features['prompt_match']
+    contrib = {k: round(v, 2) for k, v in contrib.items()}
+    return ScoreResult(round(overall, 1), subs, contrib, self.reason(contrib))

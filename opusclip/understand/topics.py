@@ -9,6 +9,7 @@ from __future__ import annotations
 import os, threading
 import numpy as np
 from ..core.basics import ModelError, ParameterError, with_halving
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['packaged_minilm', 'SentenceEncoder', 'gap_depths', 'topic_boundaries', 'topic_ids']
@@ -41,37 +42,39 @@ class SentenceEncoder:
     def model_id(self) -> str:
         return self.model or 'all-MiniLM-L6-v2@packaged'
 
-    def load(self):
-        path = self.model or packaged_minilm()
-        key = (path, self.device)
-        with _LOCK:
-            if key not in _ENCODERS:
-                if self.model is None:
-                    os.environ.setdefault('HF_HUB_OFFLINE', '1')
-                try:
-                    import torch
-                    from sentence_transformers import SentenceTransformer
-                    from transformers.utils import logging as hf_logging
+# %% ../../nbs/understand/02_topics.ipynb #dce0997e
+@patch
+def load(self: SentenceEncoder):
+    path = self.model or packaged_minilm()
+    key = (path, self.device)
+    with _LOCK:
+        if key not in _ENCODERS:
+            if self.model is None:
+                os.environ.setdefault('HF_HUB_OFFLINE', '1')
+            try:
+                import torch
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
 
-                    hf_logging.disable_progress_bar()  # stages never print; the pipeline reports progress
-                    dev = ('cuda' if torch.cuda.is_available() else 'cpu') if self.device == 'auto' else self.device
-                    _ENCODERS[key] = SentenceTransformer(path, device=dev)
-                except ImportError:
-                    raise ModelError("sentence embeddings need: pip install sentence-transformers") from None
-                except Exception as e:
-                    raise ModelError(
-                        f"cannot load sentence encoder {path!r}: {' '.join(str(e).split())[:300]}"
-                    ) from None
-            return _ENCODERS[key]
+                hf_logging.disable_progress_bar()  # stages never print; the pipeline reports progress
+                dev = ('cuda' if torch.cuda.is_available() else 'cpu') if self.device == 'auto' else self.device
+                _ENCODERS[key] = SentenceTransformer(path, device=dev)
+            except ImportError:
+                raise ModelError("sentence embeddings need: pip install sentence-transformers") from None
+            except Exception as e:
+                raise ModelError(f"cannot load sentence encoder {path!r}: {' '.join(str(e).split())[:300]}") from None
+        return _ENCODERS[key]
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        "`(len(texts), dim)` float32 unit vectors"
-        if not texts:
-            return np.zeros((0, 384), np.float32)
-        m = self.load()
-        enc = lambda b: m.encode(list(texts), batch_size=b, normalize_embeddings=True, show_progress_bar=False)
-        E, self.batch_size = with_halving(enc, self.batch_size)  # halved after a GPU out-of-memory error
-        return np.asarray(E, dtype=np.float32)
+# %% ../../nbs/understand/02_topics.ipynb #d9c98f64
+@patch
+def encode(self: SentenceEncoder, texts: list[str]) -> np.ndarray:
+    "`(len(texts), dim)` float32 unit vectors"
+    if not texts:
+        return np.zeros((0, 384), np.float32)
+    m = self.load()
+    enc = lambda b: m.encode(list(texts), batch_size=b, normalize_embeddings=True, show_progress_bar=False)
+    E, self.batch_size = with_halving(enc, self.batch_size)  # halved after a GPU out-of-memory error
+    return np.asarray(E, dtype=np.float32)
 
 # %% ../../nbs/understand/02_topics.ipynb #1c8ac838
 def gap_depths(E: np.ndarray, window: int = 4) -> np.ndarray:

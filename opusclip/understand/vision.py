@@ -14,6 +14,7 @@ import av
 from ..core.basics import MediaError
 from ..media.decode import sample_frames, open_media, even
 from ..core.basics import one_line
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['FACE_DETECTORS', 'BLAZEFACE_SHA256', 'detect_faces', 'check_face_detector', 'BlazeFace', 'blazeface', 'saliency_map',
@@ -119,34 +120,36 @@ class BlazeFace:
         ys, xs = np.mgrid[0:n, 0:n]
         self.anchors = np.stack([(xs.ravel() + 0.5) / n, (ys.ravel() + 0.5) / n], 1).astype(np.float32)
 
-    def __call__(self, rgb: np.ndarray) -> list[tuple[float, float, float, float, float]]:
-        "`(cx, cy, w, h, score)` of the faces in an RGB frame (or a grey plane), relative to the frame, best first"
-        if rgb.ndim == 2:
-            rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
-        H, W = rgb.shape[:2]
-        S = self.size
-        s = S / max(H, W)
-        w, h = max(1, round(W * s)), max(1, round(H * s))
-        ox, oy = (S - w) // 2, (S - h) // 2
-        img = np.zeros((S, S, 3), np.uint8)
-        img[oy : oy + h, ox : ox + w] = cv2.resize(
-            rgb, (w, h), interpolation=cv2.INTER_AREA
-        )  # letterboxed, as MediaPipe feeds it
-        self.net.setInput(cv2.dnn.blobFromImage(img, 1 / 127.5, mean=(127.5, 127.5, 127.5)))  # -1..1, NCHW
-        a, b = self.net.forward(self.outs)
-        scores, reg = (a, b) if a.shape[-1] == 1 else (b, a)
-        sc = 1 / (1 + np.exp(-np.clip(scores[0, :, 0], -80, 80)))
-        k = np.flatnonzero(sc > self.score)
-        if not len(k):
-            return []
-        r = reg[0, k, :4] / S
-        cx, cy = ((self.anchors[k, 0] + r[:, 0]) * S - ox) / w, ((self.anchors[k, 1] + r[:, 1]) * S - oy) / h
-        bw, bh = r[:, 2] * S / w, r[:, 3] * S / h
-        boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1)
-        return [
-            (float(x0 + x1) / 2, float(y0 + y1) / 2, float(x1 - x0), float(y1 - y0), s_)
-            for x0, y0, x1, y1, s_ in _weighted_nms(boxes, sc[k], self.iou)
-        ]
+# %% ../../nbs/understand/04_vision.ipynb #7b3bf4db
+@patch
+def __call__(self: BlazeFace, rgb: np.ndarray) -> list[tuple[float, float, float, float, float]]:
+    "`(cx, cy, w, h, score)` of the faces in an RGB frame (or a grey plane), relative to the frame, best first"
+    if rgb.ndim == 2:
+        rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
+    H, W = rgb.shape[:2]
+    S = self.size
+    s = S / max(H, W)
+    w, h = max(1, round(W * s)), max(1, round(H * s))
+    ox, oy = (S - w) // 2, (S - h) // 2
+    img = np.zeros((S, S, 3), np.uint8)
+    img[oy : oy + h, ox : ox + w] = cv2.resize(
+        rgb, (w, h), interpolation=cv2.INTER_AREA
+    )  # letterboxed, as MediaPipe feeds it
+    self.net.setInput(cv2.dnn.blobFromImage(img, 1 / 127.5, mean=(127.5, 127.5, 127.5)))  # -1..1, NCHW
+    a, b = self.net.forward(self.outs)
+    scores, reg = (a, b) if a.shape[-1] == 1 else (b, a)
+    sc = 1 / (1 + np.exp(-np.clip(scores[0, :, 0], -80, 80)))
+    k = np.flatnonzero(sc > self.score)
+    if not len(k):
+        return []
+    r = reg[0, k, :4] / S
+    cx, cy = ((self.anchors[k, 0] + r[:, 0]) * S - ox) / w, ((self.anchors[k, 1] + r[:, 1]) * S - oy) / h
+    bw, bh = r[:, 2] * S / w, r[:, 3] * S / h
+    boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1)
+    return [
+        (float(x0 + x1) / 2, float(y0 + y1) / 2, float(x1 - x0), float(y1 - y0), s_)
+        for x0, y0, x1, y1, s_ in _weighted_nms(boxes, sc[k], self.iou)
+    ]
 
 # %% ../../nbs/understand/04_vision.ipynb #f27ae575
 _local = threading.local()
