@@ -134,7 +134,8 @@ def _batch_and_watch(sub, schema):
         _bookkeeping(b)
 
 # %% ../../nbs/cli/02_main.ipynb #366ec65d
-def _other_commands(sub):
+def _jobs_parser(sub):
+    "The `jobs` subcommand's options"
     j = sub.add_parser(
         'jobs', help='list, show, cancel or retry batch jobs', description='Look at and steer the jobs in the catalog.'
     )
@@ -150,6 +151,10 @@ def _other_commands(sub):
     )
     j.add_argument('--limit', type=int, default=50, help='list at most this many (default 50)')
     j.add_argument('--catalog', default='opusclip.duckdb')
+
+# %% ../../nbs/cli/02_main.ipynb #b0c977c8
+def _dashboard_parser(sub):
+    "The `dashboard` subcommand's options"
     b = sub.add_parser(
         'dashboard',
         help='serve the analytics, monitoring and review dashboards',
@@ -174,6 +179,10 @@ def _other_commands(sub):
         '$OPUSCLIP_DASHBOARD_PASSWORD sets one shared password); never keep it in the repo',
     )
     b.add_argument('--show', action='store_true', help='open a browser')
+
+# %% ../../nbs/cli/02_main.ipynb #8cce3ad4
+def _engagement_parser(sub):
+    "The `engagement` subcommand's options"
     e = sub.add_parser(
         'engagement',
         help='import platform analytics exports and link posts to clips',
@@ -219,6 +228,10 @@ def _other_commands(sub):
         + ')',
     )
     e.add_argument('--catalog', default='opusclip.duckdb')
+
+# %% ../../nbs/cli/02_main.ipynb #c42d1924
+def _model_parser(sub):
+    "The `model` subcommand's options"
     m = sub.add_parser(
         'model',
         help='train, list and activate the learned virality model',
@@ -248,6 +261,10 @@ def _other_commands(sub):
     m.add_argument('--folds', type=int, default=5, help='train: cross-validation folds, grouped by video (default 5)')
     m.add_argument('--activate', action='store_true', help='train: make the new model active')
     m.add_argument('--catalog', default='opusclip.duckdb')
+
+# %% ../../nbs/cli/02_main.ipynb #4152eb68
+def _demo_parser(sub):
+    "The `demo` subcommand's options"
     d = sub.add_parser(
         'demo',
         help='run `clip` on the bundled demo video',
@@ -259,6 +276,12 @@ def _other_commands(sub):
     d.add_argument('--clips', type=int, default=3, help='how many clips (default 3)')
     d.add_argument('--catalog', default='opusclip.duckdb')
     d.add_argument('-q', '--quiet', action='store_true')
+
+# %% ../../nbs/cli/02_main.ipynb #6e41363e
+def _other_commands(sub):
+    "Every subcommand but `clip` and `batch`/`watch`"
+    for add in (_jobs_parser, _dashboard_parser, _engagement_parser, _model_parser, _demo_parser):
+        add(sub)
 
 # %% ../../nbs/cli/02_main.ipynb #68892af6
 def build_parser(schema=ClipParams) -> argparse.ArgumentParser:

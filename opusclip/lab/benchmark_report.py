@@ -78,7 +78,7 @@ TARGETS = [  # (what, stage, field, limit)
     ),
 ]
 
-
+# %% ../../nbs/lab/04_benchmark_report.ipynb #d69810bc
 def verdicts(rows: list[dict], name: str, double: str | None = None) -> list[tuple[str, float, bool]]:
     "`(target, measured, met)` for the run `name` (and memory flatness against the run `double`)"
     get = lambda n, stage: next(r for r in rows if r['name'] == n and r['stage'] == stage)

@@ -74,7 +74,7 @@ PLATFORMS = {
     ),
 }
 
-
+# %% ../../nbs/learn/01_columns.ipynb #04df03bf
 def norm_header(h: str) -> str:
     "A header reduced to lower-case letters and digits"
     h = unicodedata.normalize('NFKD', str(h)).encode('ascii', 'ignore').decode()
@@ -101,7 +101,7 @@ WORDS = dict(  # a field, and the words its headers are made of once noise words
     duration_s=['duration', 'length'],
 )
 
-
+# %% ../../nbs/learn/01_columns.ipynb #e494f0c6
 def header_words(h: str) -> tuple[frozenset, str | None]:
     "The words of header `h` (split at case changes and punctuation, singular, noise dropped) and its time unit"
     h = unicodedata.normalize('NFKD', str(h)).encode('ascii', 'ignore').decode()
@@ -116,7 +116,7 @@ def header_words(h: str) -> tuple[frozenset, str | None]:
             words.add(w)
     return frozenset(words), unit
 
-
+# %% ../../nbs/learn/01_columns.ipynb #d27d1ba4
 def guess_field(h: str) -> str | None:
     "The engagement field a header such as `video_view_count` or `Views (total)` names, or None"
     words, unit = header_words(h)

@@ -43,7 +43,7 @@ COLUMNS = (
 )
 _VALUES = [c for c in COLUMNS if c not in ('source_file', 'source_line', 'imported_at')]
 
-
+# %% ../../nbs/learn/03_engagement.ipynb #bf9597b7
 def _link(con, platform: str):
     "Fill `clip_id` of staged rows from `clip_posts` (id or URL), then from a unique exact clip title"
     con.execute("""UPDATE incoming i SET clip_id = p.clip_id FROM clip_posts p WHERE i.clip_id IS NULL AND p.platform =

@@ -65,7 +65,7 @@ _DATE_FORMATS = (
     '%m/%d/%Y %H:%M:%S',
 )
 
-
+# %% ../../nbs/learn/02_exports.ipynb #fc75887c
 def parse_when(s) -> dt.datetime | None:
     "A naive UTC datetime from the date formats exports use; None when empty"
     s = str(s).strip()

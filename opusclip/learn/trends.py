@@ -138,7 +138,7 @@ FACTORS = dict(
     category=lambda p: p['category'].where(p['category'] != '(none)'),
 )
 
-
+# %% ../../nbs/learn/05_trends.ipynb #ca479ec4
 def performance(
     P: pd.DataFrame, factor: str, min_posts: int = 5, alpha: float = 0.05, adjust: bool = True
 ) -> pd.DataFrame:

@@ -23,7 +23,7 @@ DEFAULT_FONT = font_source_sans_pro.font_files_ttf.get(
 )  # None if the package changes its layout: load_font says so
 EMOJI_FONT = '/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf'  # Debian's fonts-noto-color-emoji
 
-
+# %% ../../nbs/produce/03_caption_style.ipynb #bd6782a8
 @dataclass
 class CaptionStyle:
     "How captions look and where they go"
@@ -50,7 +50,7 @@ class CaptionStyle:
     logo_scale: float = 0.18  # logo width, fraction of the output's shorter side
     logo_opacity: float = 0.85
 
-
+# %% ../../nbs/produce/03_caption_style.ipynb #ec00de60
 PRESETS = {
     'karaoke': {},
     'pop': dict(mode='word', size=0.11, active_colour=None, pop=True, stroke=0.1),

@@ -122,7 +122,7 @@ JOB_COLUMNS = [
     'duration_s',
 ]
 
-
+# %% ../../nbs/run/08_queue.ipynb #1bfb89d3
 def load_jobs(
     cat: Catalog,
     where: str = 'TRUE',

@@ -60,6 +60,8 @@ EMOTIONS = {
         'Next, open the settings page and choose a file.',
     ],
 }
+
+# %% ../../nbs/understand/03_analysis.ipynb #46aeba57
 GENRES = {
     'podcast': [
         'On this episode my guest and I chat about life.',
@@ -99,6 +101,8 @@ GENRES = {
     ],
     'faith': ['Let us pray together and give thanks to God.', 'Faith and scripture guide how we live and love.'],
 }
+
+# %% ../../nbs/understand/03_analysis.ipynb #30c64933
 # Is this a moment worth clipping at all? `substance` describes what people share (an insight or
 # tip, a personal story, a strong feeling, a surprising fact); `filler` what they skip
 # (greetings and sign-offs, housekeeping, technical trouble, sponsor reads, idle small talk).
@@ -119,9 +123,11 @@ VALUE = {
         'Hmm, what was my point, it slipped away, moving along.',
     ],
 }
+
+# %% ../../nbs/understand/03_analysis.ipynb #cdd54dd7
 _PROTOS, _PLOCK = {}, threading.Lock()
 
-
+# %% ../../nbs/understand/03_analysis.ipynb #feffe01b
 def _prototypes(enc: SentenceEncoder, labels: dict) -> tuple[list[str], np.ndarray]:
     key = (enc.model_id, id(labels))
     with _PLOCK:

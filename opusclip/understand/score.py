@@ -62,7 +62,7 @@ _STORY = (
 )
 _HUMOUR = r"\b(laugh|laughed|laughing|funny|joke|hilarious|haha|lol)\b"
 
-
+# %% ../../nbs/understand/05_score.ipynb #ea86da73
 def _rate(pattern: str, text: str) -> float:
     return len(re.findall(pattern, text, flags=re.I))
 

@@ -18,7 +18,8 @@ from .analysis import readability_grade, audience
 from .score import Sent, clip_features, HeuristicScorer, parse_weights
 
 # %% auto #0
-__all__ = ['Guidance', 'clip_title', 'clip_hashtags', 'clip_description', 'packaging', 'select_moments']
+__all__ = ['Guidance', 'clip_title', 'clip_hashtags', 'clip_description', 'packaging', 'span_signals', 'pick_diverse',
+           'score_candidates', 'clip_record', 'select_moments']
 
 # %% ../../nbs/understand/06_select.ipynb #227c391b
 @dataclass
@@ -106,6 +107,112 @@ def packaging(sentences: list[str], strength, kws: list[str], phrases: list[str]
     )
 
 # %% ../../nbs/understand/06_select.ipynb #b24910ef
+def span_signals(prosody_track: dict | None, frames, a: float, b: float, n_words: int) -> dict:
+    "What the audio and the picture say about `[a, b]` (the speech rate alone when they were not analysed)"
+    out = (
+        prosody(prosody_track, a, b, n_words)
+        if prosody_track
+        else dict(speech_rate_wpm=round(n_words / max(b - a, 1e-6) * 60, 1))
+    )
+    if frames is not None:
+        out.update(frames.summary(a, b))
+    return out
+
+# %% ../../nbs/understand/06_select.ipynb #d079ac7d
+def pick_diverse(cands: list, tid: np.ndarray, n: int, topic_penalty: float = 0.85) -> list[int]:
+    "Up to `n` candidates, best first and never overlapping; one whose main topic is already picked counts less"
+    main_topic = lambda c: int(np.bincount(tid[c.s0 : c.s1]).argmax())
+    picked, topics = [], set()
+    order = sorted(range(len(cands)), key=lambda k: -cands[k].score)
+    while len(picked) < n:
+        free = [
+            k for k in order if all(cands[k].end <= cands[p].start or cands[k].start >= cands[p].end for p in picked)
+        ]
+        if not free:
+            break
+        picked.append(
+            max(free, key=lambda k: cands[k].score * (topic_penalty if main_topic(cands[k]) in topics else 1.0))
+        )
+        topics.add(main_topic(cands[picked[-1]]))
+    return picked
+
+# %% ../../nbs/understand/06_select.ipynb #0ca7a38f
+def score_candidates(
+    cands: list,
+    sents: list,
+    E: np.ndarray,
+    C: np.ndarray,
+    tid: np.ndarray,
+    words: list[Word],
+    emos: list,
+    vals: list,
+    pv,
+    g: Guidance,
+    category: str,
+    scorer,
+) -> list:
+    "Each candidate's features and score (set on it), and the scorer's results"
+    gap = lambda i: words[i].start - words[i - 1].end if 0 < i < len(words) else 10.0  # silence before word i
+    results = []
+    for k, c in enumerate(cands):
+        ss = [Sent(s.text, s.start, s.end, int(tid[i])) for i, s in enumerate(sents[c.s0 : c.s1], c.s0)]
+        ss[0] = Sent(c.first, c.start, ss[0].end, ss[0].topic)
+        f = clip_features(
+            ss, E[c.s0 : c.s1], emos[k], pv, g.keywords, value=vals[k], pause_before=gap(c.i0), pause_after=gap(c.i1)
+        )
+        c.features = dict(f, duration_s=round(c.end - c.start, 3))
+        r = scorer.score(
+            dict(c.features, category=category, emotion_label=top(emos[k]), text=c.text, embedding=C[k])
+        )  # a learned scorer reads the extras
+        c.score = r.score
+        results.append(r)
+    return results
+
+# %% ../../nbs/understand/06_select.ipynb #f35177f7
+def clip_record(
+    c,
+    r,
+    span: tuple[float, float],
+    sents: list,
+    E: np.ndarray,
+    centroid: np.ndarray,
+    emo: str,
+    topic: int,
+    category: str,
+    enc: SentenceEncoder,
+    signals: dict,
+) -> dict:
+    "One picked candidate `c` (scored `r`, cut at `span`) as the clip dict: score and reason, analysis, packaging"
+    start, end = span
+    kws = keywords(c.text, enc=enc, centroid=centroid)
+    phrases = keywords(c.text, n=6, max_words=3, enc=enc, centroid=centroid)
+    strength = E[c.s0 : c.s1] @ centroid  # how central each sentence is to the clip
+    grade = readability_grade(c.text)
+    analysis = dict(
+        sentiment=sentiment(c.text)['compound'],
+        emotion=emo,
+        category=category,
+        keywords=kws,
+        complexity=grade,
+        audience=audience(grade, category),
+        **signals,
+        features={k: None if v is None else round(float(v), 4) for k, v in c.features.items()},
+    )
+    return dict(
+        start=start,
+        end=end,
+        text=c.text,
+        score=r.score,
+        subscores=r.subscores,
+        reason=r.reason,
+        scoring=r.extra or None,
+        contributions=r.contributions,
+        topic=topic,
+        analysis=analysis,
+        **packaging([c.first] + [s.text for s in sents[c.s0 + 1 : c.s1]], strength, kws, phrases, category),
+    )
+
+# %% ../../nbs/understand/06_select.ipynb #190fc374
 def select_moments(
     words: list[Word],
     duration: float,
@@ -138,83 +245,21 @@ def select_moments(
     C = np.stack([E[c.s0 : c.s1].mean(0) for c in cands])
     C /= np.linalg.norm(C, axis=1, keepdims=True) + 1e-9
     emos, vals = classify(C, enc, EMOTIONS), classify(C, enc, VALUE)
-    gap = lambda i: words[i].start - words[i - 1].end if 0 < i < len(words) else 10.0  # silence before word i
     pv = enc.encode([g.prompt])[0] if g.prompt else None
-    results = []
-    for k, c in enumerate(cands):
-        ss = [Sent(s.text, s.start, s.end, int(tid[i])) for i, s in enumerate(sents[c.s0 : c.s1], c.s0)]
-        ss[0] = Sent(c.first, c.start, ss[0].end, ss[0].topic)
-        f = clip_features(
-            ss, E[c.s0 : c.s1], emos[k], pv, g.keywords, value=vals[k], pause_before=gap(c.i0), pause_after=gap(c.i1)
-        )
-        c.features = dict(f, duration_s=round(c.end - c.start, 3))
-        r = scorer.score(
-            dict(c.features, category=category, emotion_label=top(emos[k]), text=c.text, embedding=C[k])
-        )  # a learned scorer reads the extras
-        c.score = r.score
-        results.append(r)
-    main_topic = lambda c: int(np.bincount(tid[c.s0 : c.s1]).argmax())
-
-    def signals(a, b, n_words):  # what the audio and the picture say about a span (when they were analysed)
-        out = (
-            prosody(prosody_track, a, b, n_words)
-            if prosody_track
-            else dict(speech_rate_wpm=round(n_words / max(b - a, 1e-6) * 60, 1))
-        )
-        if frames is not None:
-            out.update(frames.summary(a, b))
-        return out
-
-    picked, topics = [], set()
-    order = sorted(range(len(cands)), key=lambda k: -cands[k].score)
-    while len(picked) < n:
-        free = [
-            k for k in order if all(cands[k].end <= cands[p].start or cands[k].start >= cands[p].end for p in picked)
-        ]
-        if not free:
-            break
-        picked.append(
-            max(free, key=lambda k: cands[k].score * (topic_penalty if main_topic(cands[k]) in topics else 1.0))
-        )
-        topics.add(main_topic(cands[picked[-1]]))
+    results = score_candidates(cands, sents, E, C, tid, words, emos, vals, pv, g, category, scorer)
     out = []
-    for k in picked:
-        c, r = cands[k], results[k]
-        start, end = cut_points(words, c.i0, c.i1, duration)
-        kws, emo = keywords(c.text, enc=enc, centroid=C[k]), top(emos[k])
-        phrases = keywords(c.text, n=6, max_words=3, enc=enc, centroid=C[k])
-        strength = E[c.s0 : c.s1] @ C[k]  # how central each sentence is to the clip
-        grade = readability_grade(c.text)
-        out.append(
-            dict(
-                start=start,
-                end=end,
-                text=c.text,
-                score=r.score,
-                subscores=r.subscores,
-                reason=r.reason,
-                scoring=r.extra or None,
-                contributions=r.contributions,
-                topic=main_topic(c),
-                analysis=dict(
-                    sentiment=sentiment(c.text)['compound'],
-                    emotion=emo,
-                    category=category,
-                    keywords=kws,
-                    complexity=grade,
-                    audience=audience(grade, category),
-                    **signals(start, end, c.i1 - c.i0),
-                    features={k: None if v is None else round(float(v), 4) for k, v in c.features.items()},
-                ),
-                **packaging([c.first] + [s.text for s in sents[c.s0 + 1 : c.s1]], strength, kws, phrases, category),
-            )
-        )
+    for k in pick_diverse(cands, tid, n, topic_penalty):
+        c = cands[k]
+        span = cut_points(words, c.i0, c.i1, duration)
+        topic = int(np.bincount(tid[c.s0 : c.s1]).argmax())
+        sig = span_signals(prosody_track, frames, *span, c.i1 - c.i0)
+        out.append(clip_record(c, results[k], span, sents, E, C[k], top(emos[k]), topic, category, enc, sig))
     return out, dict(
         category=category,
         topics=len(bounds),
         sentences=len(sents),
         candidates=len(cands),
-        **signals(0.0, duration, len(words)),
+        **span_signals(prosody_track, frames, 0.0, duration, len(words)),
         scorer=getattr(scorer, 'name', type(scorer).__name__),
         encoder=enc.model_id,
     )
