@@ -13,7 +13,8 @@ from .catalog import Catalog
 from ..core.basics import utc_now
 
 # %% auto #0
-__all__ = ['STATES', 'JOB_COLUMNS', 'enqueue', 'unfinished', 'load_jobs', 'claim', 'requeue', 'resolve', 'ingest']
+__all__ = ['STATES', 'JOB_COLUMNS', 'enqueue', 'unfinished', 'load_jobs', 'claim', 'requeue', 'resolve', 'copy_job_rows',
+           'finish_job_row', 'ingest']
 
 # %% ../../nbs/run/08_queue.ipynb #7867830e
 STATES = ('queued', 'running', 'succeeded', 'failed', 'cancelled')
@@ -192,6 +193,62 @@ def resolve(cat: Catalog, ids: list[str]) -> list[str]:
     return out
 
 # %% ../../nbs/run/08_queue.ipynb #59561a8a
+def copy_job_rows(con, job_id: str, res: dict):
+    "Copy the rows of the job's scratch catalog (attached as `j`) into the catalog, and tie its run to the job"
+    have = {
+        r[0]
+        for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'j'").fetchall()
+    }
+    if 'videos' in have:
+        con.execute(
+            "INSERT INTO main.videos BY NAME SELECT * FROM j.videos ON CONFLICT (video_id) "
+            "DO UPDATE SET "
+            "uri = excluded.uri, last_seen = excluded.last_seen, analysis = "
+            "coalesce(excluded.analysis, analysis)"
+        )
+    for t in ('transcripts', 'words'):
+        if t in have:
+            con.execute(f"INSERT OR IGNORE INTO main.{t} BY NAME SELECT * FROM j.{t}")
+    for t in ('clips', 'runs'):
+        if t in have:
+            con.execute(f"INSERT OR REPLACE INTO main.{t} BY NAME SELECT * FROM j.{t}")
+    pm_meta = res.get('papermill')
+    con.execute(
+        "UPDATE runs SET job_id = ?, papermill = ?, notebook_uri = coalesce(notebook_uri, ?) WHERE run_id = ?",
+        [job_id, json.dumps(pm_meta, default=str) if pm_meta else None, res.get('notebook_uri'), res.get('run_id')],
+    )
+
+# %% ../../nbs/run/08_queue.ipynb #f204c579
+def finish_job_row(con, job_id: str, res: dict, state: str):
+    "Set the job's final state, run, record, clip count, error and timing"
+    clips = (
+        con.execute("SELECT count(*) FROM clips WHERE run_id = ?", [res.get('run_id')]).fetchone()[0]
+        if state == 'succeeded'
+        else None
+    )
+    pm_meta = res.get('papermill')
+    con.execute(
+        "UPDATE jobs SET state = ?, run_id = ?, notebook_uri = ?, papermill = ?, clips = ?, "
+        "error = ?, error_type = ?, transient = ?, "
+        "worker = coalesce(?, worker), finished_at = ?, duration_s = ?, next_try_at = NULL WHERE "
+        "job_id = ?",
+        [
+            state,
+            res.get('run_id'),
+            res.get('notebook_uri'),
+            json.dumps(pm_meta, default=str) if pm_meta else None,
+            clips,
+            res.get('error'),
+            res.get('error_type'),
+            res.get('transient'),
+            res.get('worker'),
+            utc_now(),
+            res.get('seconds'),
+            job_id,
+        ],
+    )
+
+# %% ../../nbs/run/08_queue.ipynb #832f161f
 def ingest(cat: Catalog, job_id: str, res: dict, state: str):
     "Write a finished job: its scratch catalog's rows (if any) and its state, in one transaction"
     tmp = None
@@ -199,7 +256,6 @@ def ingest(cat: Catalog, job_id: str, res: dict, state: str):
         fd, tmp = tempfile.mkstemp(suffix='.duckdb', prefix='opusclip-ingest-')
         os.close(fd)
         Path(tmp).write_bytes(res['db'])
-    pm_meta = res.get('papermill')
     try:
         with cat.connect() as con:
             if tmp:
@@ -207,60 +263,8 @@ def ingest(cat: Catalog, job_id: str, res: dict, state: str):
             try:
                 con.execute("BEGIN")
                 if tmp:
-                    have = {
-                        r[0]
-                        for r in con.execute(
-                            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'j'"
-                        ).fetchall()
-                    }
-                    if 'videos' in have:
-                        con.execute(
-                            "INSERT INTO main.videos BY NAME SELECT * FROM j.videos ON CONFLICT (video_id) "
-                            "DO UPDATE SET "
-                            "uri = excluded.uri, last_seen = excluded.last_seen, analysis = "
-                            "coalesce(excluded.analysis, analysis)"
-                        )
-                    for t in ('transcripts', 'words'):
-                        if t in have:
-                            con.execute(f"INSERT OR IGNORE INTO main.{t} BY NAME SELECT * FROM j.{t}")
-                    for t in ('clips', 'runs'):
-                        if t in have:
-                            con.execute(f"INSERT OR REPLACE INTO main.{t} BY NAME SELECT * FROM j.{t}")
-                    con.execute(
-                        "UPDATE runs SET job_id = ?, papermill = ?, notebook_uri = coalesce(notebook_uri, ?) "
-                        "WHERE run_id = ?",
-                        [
-                            job_id,
-                            json.dumps(pm_meta, default=str) if pm_meta else None,
-                            res.get('notebook_uri'),
-                            res.get('run_id'),
-                        ],
-                    )
-                clips = (
-                    con.execute("SELECT count(*) FROM clips WHERE run_id = ?", [res.get('run_id')]).fetchone()[0]
-                    if state == 'succeeded'
-                    else None
-                )
-                con.execute(
-                    "UPDATE jobs SET state = ?, run_id = ?, notebook_uri = ?, papermill = ?, clips = ?, "
-                    "error = ?, error_type = ?, transient = ?, "
-                    "worker = coalesce(?, worker), finished_at = ?, duration_s = ?, next_try_at = NULL WHERE "
-                    "job_id = ?",
-                    [
-                        state,
-                        res.get('run_id'),
-                        res.get('notebook_uri'),
-                        json.dumps(pm_meta, default=str) if pm_meta else None,
-                        clips,
-                        res.get('error'),
-                        res.get('error_type'),
-                        res.get('transient'),
-                        res.get('worker'),
-                        utc_now(),
-                        res.get('seconds'),
-                        job_id,
-                    ],
-                )
+                    copy_job_rows(con, job_id, res)
+                finish_job_row(con, job_id, res, state)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
