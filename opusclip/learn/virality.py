@@ -17,8 +17,9 @@ from .model import TARGETS
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['training_frame', 'cross_validate', 'blend_weight', 'models_dir', 'train_model', 'list_models', 'activate_model',
-           'load_model', 'BlendedScorer', 'active_model', 'active_scorer']
+__all__ = ['training_frame', 'cross_validate', 'blend_weight', 'models_dir', 'cv_metrics', 'save_model', 'register_model',
+           'train_model', 'list_models', 'activate_model', 'load_model', 'BlendedScorer', 'active_model',
+           'active_scorer']
 
 # %% ../../nbs/learn/07_virality.ipynb #3651513d
 def training_frame(cat: Catalog, target: str = 'views') -> pd.DataFrame:
@@ -108,6 +109,61 @@ def models_dir(cat: Catalog) -> str:
     return os.path.join(os.path.dirname(cat.path), 'models')
 
 # %% ../../nbs/learn/07_virality.ipynb #81e2f936
+def cv_metrics(df: pd.DataFrame, oof: np.ndarray, y: np.ndarray, folds: int = 5) -> dict:
+    "How the out-of-fold predictions `oof` rank the targets `y`, next to the heuristic's `score`, and the blend weight"
+    from scipy.stats import spearmanr
+
+    rho = float(spearmanr(oof, y).statistic)
+    h = float(spearmanr(df['score'], y).statistic) if df['score'].notna().all() else float('nan')
+    weight, blend_rho = blend_weight(df['score'].to_numpy(float), oof, y, df['video_id'], folds)
+    return dict(
+        spearman_cv=round(rho, 4),
+        mae_cv=round(float(np.mean(np.abs(oof - y))), 4),
+        heuristic_spearman=round(h, 4) if h == h else None,
+        n=len(df),
+        videos=int(df['video_id'].nunique()),
+        blend_weight=weight,
+        blend_spearman_cv=round(blend_rho, 4),
+    )
+
+# %% ../../nbs/learn/07_virality.ipynb #385c914f
+def save_model(cat: Catalog, name: str, model) -> tuple[str, int, str, str]:
+    "Pickle `model` beside the catalog as the next version of `name`, atomically: its id, version, path and sha256"
+    with cat.connect() as con:
+        version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM models WHERE name = ?", [name]).fetchone()[0]
+    model_id = f"{name}-v{version}-{uuid.uuid4().hex[:6]}"
+    os.makedirs(models_dir(cat), exist_ok=True)
+    path = os.path.join(models_dir(cat), f'{model_id}.pkl')
+    blob = pickle.dumps(model)
+    with open(path + '.tmp', 'wb') as f:
+        f.write(blob)
+    os.replace(path + '.tmp', path)
+    return model_id, version, path, hashlib.sha256(blob).hexdigest()
+
+# %% ../../nbs/learn/07_virality.ipynb #42652953
+def register_model(cat: Catalog, row: dict):
+    "Add a model's registry row (not active)"
+    with cat.connect() as con:
+        con.execute(
+            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?, NULL)",
+            [
+                row['model_id'],
+                row['name'],
+                row['kind'],
+                row['version'],
+                row['target'],
+                json.dumps(row['features']),
+                json.dumps(row['metrics']),
+                json.dumps(row['data_window']),
+                row['n_train'],
+                row['uri'],
+                row['sha256'],
+                json.dumps(row['params']),
+                utc_now(),
+            ],
+        )
+
+# %% ../../nbs/learn/07_virality.ipynb #aece3c36
 def train_model(
     cat: Catalog,
     kind: str = 'gbm',
@@ -119,8 +175,6 @@ def train_model(
     encoder=None,
 ) -> dict:
     "Train, cross-validate and register a model on the catalog's linked engagement; its registry row"
-    from scipy.stats import spearmanr
-
     df = training_frame(cat, target)
     if len(df) < min_clips:
         raise OpusclipError(
@@ -129,32 +183,8 @@ def train_model(
         )
     E, y = text_embeddings(df['text'].tolist(), encoder), df['target'].to_numpy(float)
     oof = cross_validate(df, E, y, kind, df['video_id'], folds, seed)
-    rho = float(spearmanr(oof, y).statistic)
-    h = float(spearmanr(df['score'], y).statistic) if df['score'].notna().all() else float('nan')
     model = ViralityModel(kind, seed=seed).fit(df, E, y)
-    with cat.connect() as con:
-        version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM models WHERE name = ?", [name]).fetchone()[0]
-    model_id = f"{name}-v{version}-{uuid.uuid4().hex[:6]}"
-    os.makedirs(models_dir(cat), exist_ok=True)
-    path = os.path.join(models_dir(cat), f'{model_id}.pkl')
-    blob = pickle.dumps(model)
-    with open(path + '.tmp', 'wb') as f:
-        f.write(blob)
-    os.replace(path + '.tmp', path)
-    weight, blend_rho = blend_weight(df['score'].to_numpy(float), oof, y, df['video_id'], folds)
-    metrics = dict(
-        spearman_cv=round(rho, 4),
-        mae_cv=round(float(np.mean(np.abs(oof - y))), 4),
-        heuristic_spearman=round(h, 4) if h == h else None,
-        n=len(df),
-        videos=int(df['video_id'].nunique()),
-        blend_weight=weight,
-        blend_spearman_cv=round(blend_rho, 4),
-    )
-    window = dict(
-        observed=[str(df['observed_at'].min()), str(df['observed_at'].max())],
-        posted=[str(df['posted_at'].min()), str(df['posted_at'].max())],
-    )
+    model_id, version, path, sha = save_model(cat, name, model)
     row = dict(
         model_id=model_id,
         name=name,
@@ -162,32 +192,17 @@ def train_model(
         version=version,
         target=target,
         features=model.tabular + list(CATEGORICAL) + ['text embedding'],
-        metrics=metrics,
-        data_window=window,
+        metrics=cv_metrics(df, oof, y, folds),
+        data_window=dict(
+            observed=[str(df['observed_at'].min()), str(df['observed_at'].max())],
+            posted=[str(df['posted_at'].min()), str(df['posted_at'].max())],
+        ),
         n_train=len(df),
         uri=path,
-        sha256=hashlib.sha256(blob).hexdigest(),
+        sha256=sha,
         params=dict(folds=folds, seed=seed, pca=model.n_pca),
     )
-    with cat.connect() as con:
-        con.execute(
-            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?, NULL)",
-            [
-                model_id,
-                name,
-                kind,
-                version,
-                target,
-                json.dumps(row['features']),
-                json.dumps(metrics),
-                json.dumps(window),
-                len(df),
-                path,
-                row['sha256'],
-                json.dumps(row['params']),
-                utc_now(),
-            ],
-        )
+    register_model(cat, row)
     return row
 
 # %% ../../nbs/learn/07_virality.ipynb #ede4477f
