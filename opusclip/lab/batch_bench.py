@@ -16,7 +16,8 @@ from ..run.batch import find_notebook, run_batch
 from ..run.workers import run_job, stop_kernels
 
 # %% auto #0
-__all__ = ['demo_pieces', 'benchmark_batch', 'probe_seconds', 'batch_markdown']
+__all__ = ['demo_pieces', 'compare_row', 'direct_seconds', 'fresh_seconds', 'overhead_rows', 'batch_seconds', 'benchmark_batch',
+           'probe_seconds', 'batch_markdown']
 
 # %% ../../nbs/lab/05_batch_bench.ipynb #4433326e
 def demo_pieces(folder: str, n: int = 8, seconds: float = 13.0) -> list[str]:
@@ -35,140 +36,140 @@ def demo_pieces(folder: str, n: int = 8, seconds: float = 13.0) -> list[str]:
     return out
 
 # %% ../../nbs/lab/05_batch_bench.ipynb #120b30fb
-def benchmark_batch(workdir: str, jobs: int = 8, params: ClipParams | None = None, label: str = 'batch') -> list[dict]:
-    "Benchmark rows: per-job overhead (cold and warm) against a direct call, and 2 workers against 1"
+def compare_row(stage: str, media: float, wall: float, baseline: str, base_s: float, extra: str = 'overhead_s') -> dict:
+    """A row timing `wall` against `base_s` of `baseline`; `extra` adds the difference (`overhead_s`) or the
+    `speedup`"""
+    r = dict(
+        stage=stage,
+        media_seconds=media,
+        wall_s=round(wall, 3),
+        baseline=baseline,
+        baseline_s=round(base_s, 3),
+        ratio=round(wall / base_s, 4),
+    )
+    r[extra] = round(wall - base_s, 3) if extra == 'overhead_s' else round(base_s / wall, 3)
+    return r
+
+# %% ../../nbs/lab/05_batch_bench.ipynb #15e71d6d
+def direct_seconds(src: str, wd: Path, out: str, p: ClipParams) -> float:
+    "Seconds of a direct `clip_video` call in this process (models stay loaded between calls)"
     from opusclip.run.pipeline import clip_video
     from opusclip.media.storage import StageCache
 
+    t = time.perf_counter()
+    clip_video(
+        src,
+        str(wd / 'out' / out),
+        ClipParams(**asdict(p)),
+        Catalog(str(wd / f'{out}.duckdb')),
+        StageCache(enabled=False),
+    )
+    return time.perf_counter() - t
+
+# %% ../../nbs/lab/05_batch_bench.ipynb #1bd03652
+def fresh_seconds(src: str, wd: Path, out: str, p: ClipParams) -> float:
+    "Seconds of a direct `clip_video` call in a new Python process: it pays for imports and model loads too"
+    code = (
+        "from opusclip.run.options import ClipParams; from opusclip.run.pipeline import clip_video; "
+        "from opusclip.run.catalog import Catalog; from opusclip.media.storage import StageCache; "
+        f"clip_video({src!r}, {str(wd / 'out' / out)!r}, ClipParams(**{asdict(p)!r}), "
+        f"Catalog({str(wd / (out + '.duckdb'))!r}), StageCache(enabled=False))"
+    )
+    t = time.perf_counter()
+    subprocess.run([sys.executable, '-c', code], check=True, capture_output=True)
+    return time.perf_counter() - t
+
+# %% ../../nbs/lab/05_batch_bench.ipynb #b65e0009
+def overhead_rows(wd: Path, src: str, p: ClipParams) -> list[dict]:
+    "A job on a cold worker and on a warm one, against direct calls (in a new process, and with models loaded)"
+    base = dict(notebook=find_notebook(), runs=str(wd / 'runs'), threads=cpu_threads(), no_cache=True, attempt=1)
+    job = lambda out: dict(base, job_id=f'bench-{out}', source=src, output=str(wd / 'out' / out), params=asdict(p))
+    f1 = fresh_seconds(src, wd, 'fresh1', p)
+    direct_seconds(src, wd, 'warmup', p)  # models loaded in this process, as in a warm kernel
+    d1 = direct_seconds(src, wd, 'direct1', p)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix='bench-worker') as ex:
+        cold = ex.submit(run_job, job('cold')).result()
+        warm = ex.submit(run_job, job('warm')).result()
+        ex.submit(stop_kernels).result()
+    if not (cold['ok'] and warm['ok']):
+        raise OpusclipError(f"benchmark job failed: {cold.get('error') or warm.get('error')}")
+    dmin = min(d1, direct_seconds(src, wd, 'direct2', p))
+    fmin = min(f1, fresh_seconds(src, wd, 'fresh2', p))
+    media, loaded = probe_seconds(src), 'direct clip_video call, same input, models loaded (best of 2)'
+    return [
+        compare_row(
+            'job overhead, cold worker (kernel start + imports + model loads + papermill)',
+            media,
+            cold['seconds'],
+            'direct clip_video call in a new Python process, same input (best of 2)',
+            fmin,
+        ),
+        compare_row(
+            'worker start (first job in a new kernel against a direct call with models loaded)',
+            media,
+            cold['seconds'],
+            loaded,
+            dmin,
+        ),
+        compare_row('job overhead, warm worker (papermill in a running kernel)', media, warm['seconds'], loaded, dmin),
+    ]
+
+# %% ../../nbs/lab/05_batch_bench.ipynb #2e90217d
+def batch_seconds(wd: Path, srcs: list[str], p: ClipParams, workers: int, threads: int) -> float:
+    "Wall seconds of a fresh batch of `srcs` on `workers` x `threads`"
+    name = f'batch-{workers}x{threads}'
+    for old in (wd / f'{name}.duckdb', wd / name):  # a fresh queue: a rerun would find every job done
+        shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
+    man = wd / f'manifest-{workers}x{threads}.csv'
+    man.write_text('source\n' + '\n'.join(srcs) + '\n')
+    t0 = time.perf_counter()
+    res = run_batch(
+        str(man),
+        output=str(wd / name),
+        runs=str(wd / 'runs'),
+        catalog=Catalog(str(wd / f'{name}.duckdb')),
+        defaults=ClipParams(**asdict(p)),
+        workers=workers,
+        threads=threads,
+        no_cache=True,
+        quiet=True,
+        notebook=None,
+    )
+    if res['succeeded'] != len(srcs):
+        raise OpusclipError(f"benchmark batch {workers}x{threads}: {res['failed']} jobs failed")
+    return time.perf_counter() - t0
+
+# %% ../../nbs/lab/05_batch_bench.ipynb #757fc8d2
+def benchmark_batch(workdir: str, jobs: int = 8, params: ClipParams | None = None, label: str = 'batch') -> list[dict]:
+    "Benchmark rows: per-job overhead (cold and warm) against a direct call, and 2 workers against 1"
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
     p = params or ClipParams(clips=1, min_duration=3.0, max_duration=13.0)
     srcs = demo_pieces(str(wd / 'pieces'), max(jobs, 2))
-    nb = find_notebook()
-    base = dict(notebook=nb, runs=str(wd / 'runs'), threads=cpu_threads(), no_cache=True, attempt=1)
-    job = lambda src, out: dict(base, job_id=f'bench-{out}', source=src, output=str(wd / 'out' / out), params=asdict(p))
-
-    def direct(out):
-        t = time.perf_counter()
-        clip_video(
-            srcs[0],
-            str(wd / 'out' / out),
-            ClipParams(**asdict(p)),
-            Catalog(str(wd / f'{out}.duckdb')),
-            StageCache(enabled=False),
-        )
-        return time.perf_counter() - t
-
-    def fresh(out):  # a direct call in a new process: it pays for imports and model loads too
-        code = (
-            "from opusclip.run.options import ClipParams; from opusclip.run.pipeline import clip_video; "
-            "from opusclip.run.catalog import Catalog; from opusclip.media.storage import StageCache; "
-            f"clip_video({srcs[0]!r}, {str(wd / 'out' / out)!r}, ClipParams(**{asdict(p)!r}), "
-            f"Catalog({str(wd / (out + '.duckdb'))!r}), StageCache(enabled=False))"
-        )
-        t = time.perf_counter()
-        subprocess.run([sys.executable, '-c', code], check=True, capture_output=True)
-        return time.perf_counter() - t
-
-    f1 = fresh('fresh1')
-    direct('warmup')  # models loaded in this process, as in a warm kernel
-    d1 = direct('direct1')
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1, thread_name_prefix='bench-worker') as ex:
-        cold = ex.submit(run_job, job(srcs[0], 'cold')).result()
-        warm = ex.submit(run_job, job(srcs[0], 'warm')).result()
-        ex.submit(stop_kernels).result()
-    if not (cold['ok'] and warm['ok']):
-        raise OpusclipError(f"benchmark job failed: {cold.get('error') or warm.get('error')}")
-    d2, f2 = direct('direct2'), fresh('fresh2')
-    dmin, fmin = min(d1, d2), min(f1, f2)
-    rows = [
-        dict(
-            stage='job overhead, cold worker (kernel start + imports + model loads + papermill)',
-            media_seconds=probe_seconds(srcs[0]),
-            wall_s=round(cold['seconds'], 3),
-            baseline='direct clip_video call in a new Python process, same input (best of 2)',
-            baseline_s=round(fmin, 3),
-            ratio=round(cold['seconds'] / fmin, 4),
-            overhead_s=round(cold['seconds'] - fmin, 3),
-        ),
-        dict(
-            stage='worker start (first job in a new kernel against a direct call with models loaded)',
-            media_seconds=probe_seconds(srcs[0]),
-            wall_s=round(cold['seconds'], 3),
-            baseline='direct clip_video call, same input, models loaded (best of 2)',
-            baseline_s=round(dmin, 3),
-            ratio=round(cold['seconds'] / dmin, 4),
-            overhead_s=round(cold['seconds'] - dmin, 3),
-        ),
-        dict(
-            stage='job overhead, warm worker (papermill in a running kernel)',
-            media_seconds=probe_seconds(srcs[0]),
-            wall_s=round(warm['seconds'], 3),
-            baseline='direct clip_video call, same input, models loaded (best of 2)',
-            baseline_s=round(dmin, 3),
-            ratio=round(warm['seconds'] / dmin, 4),
-            overhead_s=round(warm['seconds'] - dmin, 3),
-        ),
-    ]
-    walls = {}
-    for w, t in ((1, 1), (2, 1), (1, 2)):
-        for old in (
-            wd / f'batch-{w}x{t}.duckdb',
-            wd / f'batch-{w}x{t}',
-        ):  # a fresh queue: a rerun would find every job done
-            shutil.rmtree(old) if old.is_dir() else old.unlink(missing_ok=True)
-        cat = Catalog(str(wd / f'batch-{w}x{t}.duckdb'))
-        man = wd / f'manifest-{w}x{t}.csv'
-        man.write_text('source\n' + '\n'.join(srcs[:jobs]) + '\n')
-        t0 = time.perf_counter()
-        res = run_batch(
-            str(man),
-            output=str(wd / f'batch-{w}x{t}'),
-            runs=str(wd / 'runs'),
-            catalog=cat,
-            defaults=ClipParams(**asdict(p)),
-            workers=w,
-            threads=t,
-            no_cache=True,
-            quiet=True,
-            notebook=None,
-        )
-        walls[(w, t)] = time.perf_counter() - t0
-        if res['succeeded'] != jobs:
-            raise OpusclipError(f"benchmark batch {w}x{t}: {res['failed']} jobs failed")
+    rows = overhead_rows(wd, srcs[0], p)
+    walls = {(w, t): batch_seconds(wd, srcs[:jobs], p, w, t) for w, t in ((1, 1), (2, 1), (1, 2))}
     media = sum(probe_seconds(s) for s in srcs[:jobs])
-    rows += [
-        dict(
-            stage=f'batch of {jobs} short videos, 2 workers x 1 thread (throughput against 1 worker x 1 thread)',
-            media_seconds=media,
-            wall_s=round(walls[(2, 1)], 3),
-            baseline='1 worker x 1 thread, same batch',
-            baseline_s=round(walls[(1, 1)], 3),
-            ratio=round(walls[(2, 1)] / walls[(1, 1)], 4),
-            speedup=round(walls[(1, 1)] / walls[(2, 1)], 3),
-        ),
-        dict(
-            stage=f'batch of {jobs} short videos, 2 workers x 1 thread (throughput against 1 worker x 2 threads)',
-            media_seconds=media,
-            wall_s=round(walls[(2, 1)], 3),
-            baseline='1 worker x 2 threads, same batch',
-            baseline_s=round(walls[(1, 2)], 3),
-            ratio=round(walls[(2, 1)] / walls[(1, 2)], 4),
-            speedup=round(walls[(1, 2)] / walls[(2, 1)], 3),
-        ),
-    ]
+    for base in ((1, 1), (1, 2)):
+        rows.append(
+            compare_row(
+                f'batch of {jobs} short videos, 2 workers x 1 thread (throughput against {base[0]} worker x '
+                f'{base[1]} thread{"s" if base[1] > 1 else ""})',
+                media,
+                walls[(2, 1)],
+                f'{base[0]} worker x {base[1]} thread{"s" if base[1] > 1 else ""}, same batch',
+                walls[base],
+                'speedup',
+            )
+        )
+    kept = {k: v for k, v in asdict(p).items() if k in ('clips', 'aspect', 'captions')}
     for r in rows:
         r.update(
             name=label,
             input_uri=str(wd / 'pieces'),
             rtf=round(r['wall_s'] / r['media_seconds'], 5) if r['media_seconds'] else None,
-            params=dict(
-                jobs=jobs,
-                cores=cpu_threads(),
-                **{k: v for k, v in asdict(p).items() if k in ('clips', 'aspect', 'captions')},
-            ),
+            params=dict(jobs=jobs, cores=cpu_threads(), **kept),
         )
     return rows
 

@@ -21,8 +21,8 @@ from ..produce.framing import crop_box, crop_planes, crop_window
 from ..understand.vision import detect_faces, blazeface
 
 # %% auto #0
-__all__ = ['paired_best', 'plain_decode', 'plain_encode', 'run_clip_child', 'render_child', 'face_detection_times',
-           'benchmark_clip']
+__all__ = ['paired_best', 'plain_decode', 'plain_encode', 'run_clip_child', 'render_child', 'face_detection_times', 'bench_row',
+           'encode_times', 'reframe_times', 'catalog_words', 'reframe_rows', 'benchmark_clip']
 
 # %% ../../nbs/lab/03_benchmark.ipynb #74e5c09c
 def _timed(fn, *a, **kw):
@@ -179,6 +179,118 @@ def face_detection_times(uri: str, seconds: float, fps: float = 2.0, width: int 
     )
 
 # %% ../../nbs/lab/03_benchmark.ipynb #9b52e576
+def bench_row(
+    stage: str,
+    media: float,
+    wall: float,
+    baseline: str | None = None,
+    base_s: float | None = None,
+    *,
+    name: str,
+    uri,
+    peak_rss_mb: float,
+    params: dict,
+) -> dict:
+    "One benchmark row: `wall` seconds for `media` seconds of input, against `base_s` of `baseline` when given"
+    return dict(
+        name=name,
+        stage=stage,
+        input_uri=str(uri),
+        media_seconds=round(media, 3),
+        wall_s=round(wall, 4),
+        rtf=round(wall / media, 5) if media else None,
+        peak_rss_mb=round(peak_rss_mb, 1),
+        baseline=baseline,
+        baseline_s=None if base_s is None else round(base_s, 4),
+        ratio=None if not base_s else round(wall / base_s, 4),
+        params=params,
+    )
+
+# %% ../../nbs/lab/03_benchmark.ipynb #fbc824be
+def encode_times(uri: str, segs: list[tuple[float, float]], preset: str, crf: int) -> tuple[float, float]:
+    "Seconds to render the clips `segs` and to plain-encode them, each clip right after its baseline (same machine)"
+    enc, base_enc = 0.0, 0.0
+    with tempfile.TemporaryDirectory() as td:
+        for i, (a, b) in enumerate(segs):
+            base_enc += _timed(plain_encode, uri, [(a, b)], preset, crf)[0]
+            enc += _timed(render_clip, uri, a, b, [], td, f'c{i}', preset=preset, crf=crf, fps=None)[0]
+    return enc, base_enc
+
+# %% ../../nbs/lab/03_benchmark.ipynb #6b559feb
+def reframe_times(uri: str, words: list[Word], a: float, b: float, preset: str, crf: int) -> tuple[float, float, float]:
+    """Best of 2 paired seconds of a reframed 1080x1920 render of `[a, b]` with karaoke captions, and of its two
+    baselines: the whole frame squeezed to 1080x1920, and a static centre crop to 9:16"""
+    style = caption_style('karaoke')
+    with tempfile.TemporaryDirectory() as td:
+        full = lambda: render_clip(
+            uri, a, b, words, td, 'reframed', preset=preset, crf=crf, aspect='9:16', captions=style
+        )
+        ref, base_ref = paired_best(
+            full, lambda: plain_encode(uri, [(a, b)], preset, crf, None, (1080, 1920), 30.0), repeats=2
+        )
+        ref2, base_crop = paired_best(
+            full, lambda: plain_encode(uri, [(a, b)], preset, crf, None, (1080, 1920), 30.0, '9:16'), repeats=2
+        )
+    return min(ref, ref2), base_ref, base_crop
+
+# %% ../../nbs/lab/03_benchmark.ipynb #cee8115f
+def catalog_words(path) -> list[Word]:
+    "The words of the latest transcript in the catalog at `path`"
+    return [
+        Word(*r)
+        for r in Catalog(path).query(
+            "SELECT word, start_s, end_s, probability FROM words WHERE transcript_id = (SELECT "
+            "max(transcript_id) FROM words) ORDER BY idx"
+        )
+    ]
+
+# %% ../../nbs/lab/03_benchmark.ipynb #b7e26d15
+def reframe_rows(row, uri: str, words: list[Word], reframe_s: float, dur: float, preset: str, crf: int, p: dict):
+    "Rows of the reframed render (against its two baselines), face detection, and the render's peak memory"
+    a, b = 0.0, min(reframe_s, dur)  # a 60 s clip (by default), reframed to 1080x1920 9:16 with karaoke captions
+    ref_secs = b - a
+    ref, base_ref, base_crop = reframe_times(uri, words, a, b, preset, crf)
+    short = min(15.0, ref_secs)
+    rss = {n: render_child(uri, a, a + n) for n in (short, ref_secs)}
+    det = face_detection_times(uri, ref_secs)
+    return [
+        row(
+            'reframed clip 1080x1920 (tracking + layout + captions + loudness + encode, paired, best of 2)',
+            ref_secs,
+            ref,
+            'for reference: plain libx264 encode of as many frames of the whole input squeezed to 1080x1920 '
+            '(paired, best of 2)',
+            base_ref,
+        ),
+        row(
+            'reframed clip 1080x1920 against a static centre crop (paired, best of 2)',
+            ref_secs,
+            ref,
+            'plain libx264 encode of the same frames centre-cropped to 9:16 (paired, best of 2)',
+            base_crop,
+        ),
+        dict(
+            row(
+                'face detection, BlazeFace',
+                ref_secs,
+                det['blazeface_s'],
+                f"Haar cascade on the same {det['frames']} frames (2 fps, 400 px, best of 3, alternating); "
+                "frames with a face: "
+                f"BlazeFace {det['blazeface_found']}, Haar {det['haar_found']}",
+                det['haar_s'],
+            ),
+            params={**p, **{k: v for k, v in det.items() if not k.endswith('_s')}},
+        ),
+        dict(
+            row('reframed render peak RSS (60 s clip against 15 s)', ref_secs, rss[ref_secs]['wall_s']),
+            peak_rss_mb=round(rss[ref_secs]['peak_rss_mb'], 1),
+            baseline=f'peak RSS rendering {short:.0f} s',
+            baseline_s=round(rss[short]['peak_rss_mb'], 1),
+            ratio=round(rss[ref_secs]['peak_rss_mb'] / rss[short]['peak_rss_mb'], 4),
+        ),
+    ]
+
+# %% ../../nbs/lab/03_benchmark.ipynb #d1b6821f
 def benchmark_clip(
     uri: str,  # input video
     workdir: str,  # scratch folder (outputs, cache, catalog of the child run)
@@ -210,36 +322,8 @@ def benchmark_clip(
     dec_audio, base_audio = paired_best(lambda: decode_audio(uri), lambda: plain_decode(uri, 'audio'))
     base_video, _ = _timed(plain_decode, uri, 'video')
     sample_1fps, _ = _timed(lambda: sum(1 for _ in sample_frames(uri, fps=1.0, width=320)))
-    enc, base_enc = 0.0, 0.0
-    with (
-        tempfile.TemporaryDirectory() as td
-    ):  # each clip rendered again right after its plain encode, so both see the same machine
-        for i, (a, b) in enumerate(segs):
-            base_enc += _timed(plain_encode, uri, [(a, b)], preset, crf)[0]
-            enc += _timed(render_clip, uri, a, b, [], td, f'c{i}', preset=preset, crf=crf, fps=None)[0]
-    words = [
-        Word(*r)
-        for r in Catalog(wd / f'{label}.duckdb').query(
-            "SELECT word, start_s, end_s, probability FROM words WHERE transcript_id = (SELECT "
-            "max(transcript_id) FROM words) ORDER BY idx"
-        )
-    ]
-    a, b = 0.0, min(reframe_s, dur)  # a 60 s clip (by default), reframed to 1080x1920 9:16 with karaoke captions
-    ref_secs, style = b - a, caption_style('karaoke')
-    with tempfile.TemporaryDirectory() as td:
-        full = lambda: render_clip(
-            uri, a, b, words, td, 'reframed', preset=preset, crf=crf, aspect='9:16', captions=style
-        )
-        ref, base_ref = paired_best(
-            full, lambda: plain_encode(uri, [(a, b)], preset, crf, None, (1080, 1920), 30.0), repeats=2
-        )
-        ref2, base_crop = paired_best(
-            full, lambda: plain_encode(uri, [(a, b)], preset, crf, None, (1080, 1920), 30.0, '9:16'), repeats=2
-        )
-        ref = min(ref, ref2)
-    rss = {n: render_child(uri, a, a + n) for n in (min(15.0, ref_secs), ref_secs)}
-    det = face_detection_times(uri, ref_secs)
-    other = child['wall_s'] - sec('transcribe') - sec('render')
+    enc, base_enc = encode_times(uri, segs, preset, crf)
+    machine = f'{platform.machine()} {os.cpu_count()} cores'
     p = dict(
         model=model,
         device=device,
@@ -248,21 +332,10 @@ def benchmark_clip(
         crf=crf,
         width=info.width,
         height=info.height,
-        machine=f'{platform.machine()} {os.cpu_count()} cores',
+        machine=machine,
     )
-    row = lambda stage, media, wall, baseline=None, base_s=None: dict(
-        name=label,
-        stage=stage,
-        input_uri=str(uri),
-        media_seconds=round(media, 3),
-        wall_s=round(wall, 4),
-        rtf=round(wall / media, 5) if media else None,
-        peak_rss_mb=round(child['peak_rss_mb'], 1),
-        baseline=baseline,
-        baseline_s=None if base_s is None else round(base_s, 4),
-        ratio=None if not base_s else round(wall / base_s, 4),
-        params=p,
-    )
+    row = lambda *a: bench_row(*a, name=label, uri=uri, peak_rss_mb=child['peak_rss_mb'], params=p)
+    words = catalog_words(wd / f'{label}.duckdb')
     return [
         row('total', dur, child['wall_s']),
         row('transcribe', dur, sec('transcribe')),
@@ -283,41 +356,8 @@ def benchmark_clip(
             'plain libx264 encode of the clip frames (paired)',
             base_enc,
         ),
-        row(
-            'reframed clip 1080x1920 (tracking + layout + captions + loudness + encode, paired, best of 2)',
-            ref_secs,
-            ref,
-            'for reference: plain libx264 encode of as many frames of the whole input squeezed to 1080x1920 '
-            '(paired, best of 2)',
-            base_ref,
-        ),
-        row(
-            'reframed clip 1080x1920 against a static centre crop (paired, best of 2)',
-            ref_secs,
-            ref,
-            'plain libx264 encode of the same frames centre-cropped to 9:16 (paired, best of 2)',
-            base_crop,
-        ),
-        dict(
-            row(
-                'face detection, BlazeFace',
-                ref_secs,
-                det['blazeface_s'],
-                f"Haar cascade on the same {det['frames']} frames (2 fps, 400 px, best of 3, alternating); "
-                "frames with a face: "
-                f"BlazeFace {det['blazeface_found']}, Haar {det['haar_found']}",
-                det['haar_s'],
-            ),
-            params={**p, **{k: v for k, v in det.items() if not k.endswith('_s')}},
-        ),
-        dict(
-            row('reframed render peak RSS (60 s clip against 15 s)', ref_secs, rss[ref_secs]['wall_s']),
-            peak_rss_mb=round(rss[ref_secs]['peak_rss_mb'], 1),
-            baseline=f'peak RSS rendering {min(15.0, ref_secs):.0f} s',
-            baseline_s=round(rss[min(15.0, ref_secs)]['peak_rss_mb'], 1),
-            ratio=round(rss[ref_secs]['peak_rss_mb'] / rss[min(15.0, ref_secs)]['peak_rss_mb'], 4),
-        ),
-        row('other (all but transcribe and render)', dur, other),
+        *reframe_rows(row, uri, words, reframe_s, dur, preset, crf, p),
+        row('other (all but transcribe and render)', dur, child['wall_s'] - sec('transcribe') - sec('render')),
         row('scoring (select + prosody + vision)', dur, sec('select') + sec('prosody') + sec('vision')),
         *[row(k, dur, sec(k)) for k in ('probe', 'hash', 'prosody', 'vision', 'select', 'publish')],
     ]
