@@ -15,8 +15,8 @@ from ..apps.store import Reader
 from ..run.records import record_clips
 
 # %% auto #0
-__all__ = ['CATEGORIES', 'EMOTIONS', 'sample_catalog', 'synthetic_catalog', 'outside_event_loop', 'benchmark_dashboard',
-           'dashboard_markdown']
+__all__ = ['CATEGORIES', 'EMOTIONS', 'sample_catalog', 'synthetic_catalog', 'outside_event_loop', 'bench_catalog',
+           'serve_analytics', 'page_timings', 'quantile', 'benchmark_dashboard', 'dashboard_markdown']
 
 # %% ../../nbs/lab/06_dashboard_bench.ipynb #bad9276d
 def sample_catalog(path: str) -> Catalog:
@@ -110,6 +110,79 @@ def outside_event_loop(fn):
         return ex.submit(fn).result()
 
 # %% ../../nbs/lab/06_dashboard_bench.ipynb #9a85648e
+def bench_catalog(wd: Path, clips: int, engagement: int) -> tuple[Path, float | None]:
+    "The generated catalog of `clips` clips in `wd` (built once, then reused) and the seconds building it took"
+    path = wd / f'dash-{clips}.duckdb'
+    if os.path.exists(snapshot_path(str(path))):
+        return path, None
+    for f in (path, Path(snapshot_path(str(path)))):
+        f.unlink(missing_ok=True)
+    t = time.perf_counter()
+    synthetic_catalog(str(path), clips, engagement)
+    return path, time.perf_counter() - t
+
+# %% ../../nbs/lab/06_dashboard_bench.ipynb #2ed55126
+def serve_analytics(path: Path):
+    "`opusclip dashboard analytics` on the catalog at `path`, on a free loopback port, once it answers: (process, url)"
+    import socket, subprocess, sys, urllib.request
+
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, '-c', 'from opusclip.cli.main import main; main()', 'dashboard', 'analytics']
+    srv = subprocess.Popen(
+        cmd + ['--catalog', str(path), '--port', str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f'http://127.0.0.1:{port}/analytics'
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return srv, url
+
+# %% ../../nbs/lab/06_dashboard_bench.ipynb #f89c480e
+def page_timings(url: str, want: dict, loads: int, updates: int, chromium: str) -> tuple[list, list]:
+    """Seconds to the first render of `loads` page loads (after one warm-up), and to each of `updates` category
+    changes showing the clip counts `want`, in Chromium"""
+    from playwright.sync_api import sync_playwright
+
+    first, upd = [], []
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, headless=True, args=['--no-sandbox'])
+        for k in range(loads + 1):  # the first load warms the server's imports: not counted
+            pg = b.new_page()
+            t = time.perf_counter()
+            pg.goto(url)
+            pg.wait_for_selector('.top-clips .tabulator-row', timeout=120000)
+            pg.wait_for_selector('.kpi-clips')
+            if k:
+                first.append(time.perf_counter() - t)
+            if k < loads:
+                pg.close()
+        clip_count = lambda: (
+            pg.locator('.kpi-clips div').first.inner_text().split('\n')[-1].replace(',', '').strip()
+        )  # drawn in a shadow root
+        sel = pg.locator('.filter-category select')
+        for k in range(updates):
+            c = list(want)[k % len(want)]
+            t = time.perf_counter()
+            sel.select_option(c)
+            while clip_count() != str(want[c]):
+                if time.perf_counter() - t > 30:
+                    raise OpusclipError(f"the analytics page did not show {want[c]} clips for {c} within 30 s")
+                time.sleep(0.002)
+            upd.append(time.perf_counter() - t)
+        b.close()
+    return first, upd
+
+# %% ../../nbs/lab/06_dashboard_bench.ipynb #91a2d9b3
+def quantile(xs: list[float], f: float) -> float:
+    "The `f` quantile of `xs`, the nearest of the sorted values (no interpolation)"
+    return float(sorted(xs)[min(len(xs) - 1, int(round(f * (len(xs) - 1))))])
+
+# %% ../../nbs/lab/06_dashboard_bench.ipynb #ed6050b6
 def benchmark_dashboard(
     workdir: str,
     clips: int = 1_000_000,
@@ -120,84 +193,17 @@ def benchmark_dashboard(
 ) -> list[dict]:
     """Benchmark rows: first render and filter-update latency of the analytics app on a generated catalog, measured in
     Chromium"""
-    import socket, subprocess, sys, urllib.request
-    from playwright.sync_api import sync_playwright
-
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
-    path = wd / f'dash-{clips}.duckdb'
-    if not os.path.exists(snapshot_path(str(path))):
-        for f in (path, Path(snapshot_path(str(path)))):
-            f.unlink(missing_ok=True)
-        t = time.perf_counter()
-        synthetic_catalog(str(path), clips, engagement)
-        build_s = time.perf_counter() - t
-    else:
-        build_s = None
+    path, build_s = bench_catalog(wd, clips, engagement)
     rd = Reader(str(path))
     want = {c: int(rd.scalar("SELECT count(*) FROM clips WHERE category = ?", [c])) for c in CATEGORIES[:4]}
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    srv = subprocess.Popen(
-        [
-            sys.executable,
-            '-c',
-            'from opusclip.cli.main import main; main()',
-            'dashboard',
-            'analytics',
-            '--catalog',
-            str(path),
-            '--port',
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f'http://127.0.0.1:{port}/analytics'
+    srv, url = serve_analytics(path)
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-
-        def measure():
-            first, upd = [], []
-            with sync_playwright() as p:
-                b = p.chromium.launch(executable_path=chromium, headless=True, args=['--no-sandbox'])
-                for k in range(loads + 1):  # the first load warms the server's imports: not counted
-                    pg = b.new_page()
-                    t = time.perf_counter()
-                    pg.goto(url)
-                    pg.wait_for_selector('.top-clips .tabulator-row', timeout=120000)
-                    pg.wait_for_selector('.kpi-clips')
-                    if k:
-                        first.append(time.perf_counter() - t)
-                    if k < loads:
-                        pg.close()
-                clip_count = lambda: (
-                    pg.locator('.kpi-clips div').first.inner_text().split('\n')[-1].replace(',', '').strip()
-                )  # drawn in a shadow root
-                sel = pg.locator('.filter-category select')
-                for k in range(updates):
-                    c = CATEGORIES[k % 4]
-                    t = time.perf_counter()
-                    sel.select_option(c)
-                    while clip_count() != str(want[c]):
-                        if time.perf_counter() - t > 30:
-                            raise OpusclipError(f"the analytics page did not show {want[c]} clips for {c} within 30 s")
-                        time.sleep(0.002)
-                    upd.append(time.perf_counter() - t)
-                b.close()
-            return first, upd
-
-        first, upd = outside_event_loop(measure)
+        first, upd = outside_event_loop(lambda: page_timings(url, want, loads, updates, chromium))
     finally:
         srv.terminate()
         srv.wait(10)
-    q = lambda xs, f: float(sorted(xs)[min(len(xs) - 1, int(round(f * (len(xs) - 1))))])
     base = dict(
         name='dashboard',
         input_uri=str(path),
@@ -208,16 +214,16 @@ def benchmark_dashboard(
         dict(
             base,
             stage=f'analytics first render, {clips:,} clips (p95 of {loads} page loads)',
-            wall_s=round(q(first, 0.95), 4),
+            wall_s=round(quantile(first, 0.95), 4),
             baseline='median',
-            baseline_s=round(q(first, 0.5), 4),
+            baseline_s=round(quantile(first, 0.5), 4),
         ),
         dict(
             base,
             stage=f'analytics filter update, {clips:,} clips (p95 of {updates} category changes)',
-            wall_s=round(q(upd, 0.95), 4),
+            wall_s=round(quantile(upd, 0.95), 4),
             baseline='median',
-            baseline_s=round(q(upd, 0.5), 4),
+            baseline_s=round(quantile(upd, 0.5), 4),
         ),
     ]
 

@@ -18,8 +18,9 @@ from ..learn.virality import train_model
 from ..run.records import record_evaluation
 
 # %% auto #0
-__all__ = ['truth', 'synthetic_set', 'holdout_spearman', 'repair_trending_dates', 'youtube_trending', 'evaluate_youtube',
-           'evaluate_synthetic']
+__all__ = ['truth', 'synthetic_features', 'synthetic_clip', 'insert_synthetic_clips', 'synthetic_export', 'synthetic_set',
+           'holdout_spearman', 'repair_trending_dates', 'youtube_trending', 'trending_texts', 'grouped_predictions',
+           'youtube_markdown', 'evaluate_youtube', 'synthetic_rows', 'synthetic_markdown', 'evaluate_synthetic']
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #0a8b77c6
 _TOPICS = ['sleep', 'memory', 'money', 'startups', 'training', 'cooking', 'travel', 'music', 'habits', 'focus']
@@ -54,65 +55,83 @@ def truth(f: dict) -> float:
     )
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #7d136ebd
-def synthetic_set(
-    cat: Catalog, export: str, n: int = 600, holdout: int = 200, videos: int = 60, seed: int = 0
-) -> pd.DataFrame:
-    """Write `n + holdout` synthetic clips to `cat` and the engagement of the first `n` to the CSV `export`; every clip
-    with its true log views"""
-    rng = np.random.default_rng(seed)
-    scorer = HeuristicScorer()
-    rows = []
-    for i in range(n + holdout):
-        opener = rng.choice(['question', 'number', 'weak', 'plain'], p=[0.25, 0.25, 0.2, 0.3])
-        story = float(rng.random() < 0.3)
-        t = rng.choice(_TOPICS)
-        f = dict(
-            hook_question=float(opener == 'question'),
-            hook_number=float(opener == 'number'),
-            weak_opener=float(opener == 'weak'),
-            story=story,
-            hook_address=float(opener in ('question', 'number')),
-            hook_bold=0.0,
-            hook_curiosity=float(rng.random() < 0.2),
-            standalone_start=float(rng.random() < 0.8),
-            complete_end=float(rng.random() < 0.85),
-            single_topic=float(rng.choice([1.0, 0.5])),
-            cohesion=float(rng.uniform(0.2, 1)),
-            emotion=float(rng.uniform(0, 1)),
-            sentiment=float(rng.uniform(0, 1)),
-            substance=float(rng.uniform(0, 1)),
-            rambling=float(rng.uniform(0, 0.4)),
-            clean_cut=float(rng.choice([0, 0.5, 1.0])),
-            humour=float(rng.random() < 0.15),
-            duration_s=float(rng.uniform(15, 60)),
-        )
-        r = scorer.score(f)
-        text = ' '.join(
-            [_OPEN[opener].format(t=t, n=int(rng.integers(3, 10)))]
-            + ([_STORY.format(t=t)] if story else [])
-            + list(rng.choice(_BODY, 2, replace=False))
-        ).format(t=t)
-        posted = dt.datetime(2026, 9, 1) + dt.timedelta(days=int(rng.integers(0, 60)), hours=int(rng.integers(0, 24)))
-        cat_ = str(rng.choice(['comedy', 'education', 'business']))
-        f2 = dict(f, **r.subscores, category=cat_, posted_hour=posted.hour)
-        tv = truth(f2)
-        rows.append(
-            dict(
-                clip_id=f'synth-{seed}-{i:05d}',
-                video_id=f'synth-video-{seed}-{i % videos:03d}',
-                text=text,
-                score=r.score,
-                subscores=r.subscores,
-                features=f,
-                category=cat_,
-                emotion=str(rng.choice(['joy', 'surprise', 'neutral'])),
-                posted_at=posted,
-                true_log_views=tv,
-                views=int(np.expm1(tv + rng.normal(0, 0.3))),
-                train=i < n,
-            )
-        )
-    df = pd.DataFrame(rows)
+def synthetic_features(rng: np.random.Generator, opener: str, story: float) -> dict:
+    "The heuristic's features of a synthetic clip opening with `opener` (question, number, weak, plain)"
+    return dict(
+        hook_question=float(opener == 'question'),
+        hook_number=float(opener == 'number'),
+        weak_opener=float(opener == 'weak'),
+        story=story,
+        hook_address=float(opener in ('question', 'number')),
+        hook_bold=0.0,
+        hook_curiosity=float(rng.random() < 0.2),
+        standalone_start=float(rng.random() < 0.8),
+        complete_end=float(rng.random() < 0.85),
+        single_topic=float(rng.choice([1.0, 0.5])),
+        cohesion=float(rng.uniform(0.2, 1)),
+        emotion=float(rng.uniform(0, 1)),
+        sentiment=float(rng.uniform(0, 1)),
+        substance=float(rng.uniform(0, 1)),
+        rambling=float(rng.uniform(0, 0.4)),
+        clean_cut=float(rng.choice([0, 0.5, 1.0])),
+        humour=float(rng.random() < 0.15),
+        duration_s=float(rng.uniform(15, 60)),
+    )
+
+# %% ../../nbs/lab/07_virality_eval.ipynb #9e4c62d6
+def synthetic_clip(
+    rng: np.random.Generator, scorer: HeuristicScorer, i: int, seed: int, videos: int, train: bool
+) -> dict:
+    "Synthetic clip `i`: its text, features, heuristic score, category, posting time, true log views and views"
+    opener = rng.choice(['question', 'number', 'weak', 'plain'], p=[0.25, 0.25, 0.2, 0.3])
+    story = float(rng.random() < 0.3)
+    t = rng.choice(_TOPICS)
+    f = synthetic_features(rng, opener, story)
+    r = scorer.score(f)
+    text = ' '.join(
+        [_OPEN[opener].format(t=t, n=int(rng.integers(3, 10)))]
+        + ([_STORY.format(t=t)] if story else [])
+        + list(rng.choice(_BODY, 2, replace=False))
+    ).format(t=t)
+    posted = dt.datetime(2026, 9, 1) + dt.timedelta(days=int(rng.integers(0, 60)), hours=int(rng.integers(0, 24)))
+    cat_ = str(rng.choice(['comedy', 'education', 'business']))
+    tv = truth(dict(f, **r.subscores, category=cat_, posted_hour=posted.hour))
+    return dict(
+        clip_id=f'synth-{seed}-{i:05d}',
+        video_id=f'synth-video-{seed}-{i % videos:03d}',
+        text=text,
+        score=r.score,
+        subscores=r.subscores,
+        features=f,
+        category=cat_,
+        emotion=str(rng.choice(['joy', 'surprise', 'neutral'])),
+        posted_at=posted,
+        true_log_views=tv,
+        views=int(np.expm1(tv + rng.normal(0, 0.3))),
+        train=train,
+    )
+
+# %% ../../nbs/lab/07_virality_eval.ipynb #0042453c
+def insert_synthetic_clips(cat: Catalog, df: pd.DataFrame):
+    "Write synthetic clips to the catalog's clips table, in one transaction"
+    rows = [
+        [
+            r.clip_id,
+            r.video_id,
+            r.features['duration_s'],
+            r.features['duration_s'],
+            r.score,
+            r.text,
+            r.text.split('.')[0][:80],
+            utc_now(),
+            json.dumps(r.subscores),
+            json.dumps(dict(category=r.category, emotion=r.emotion, features=r.features)),
+            r.category,
+            r.emotion,
+            *(r.subscores[k] for k in ('hook', 'coherence', 'connection', 'trend')),
+        ]
+        for r in df.itertuples()
+    ]
     with cat.connect() as con:
         con.execute("BEGIN")
         con.executemany(
@@ -120,29 +139,13 @@ def synthetic_set(
             "title, created_at, subscores, analysis, "
             "category, emotion, hook, coherence, connection, trend) VALUES (?, 'synthetic', ?, 1, 0, ?, ?, "
             "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                [
-                    r.clip_id,
-                    r.video_id,
-                    r.features['duration_s'],
-                    r.features['duration_s'],
-                    r.score,
-                    r.text,
-                    r.text.split('.')[0][:80],
-                    utc_now(),
-                    json.dumps(r.subscores),
-                    json.dumps(dict(category=r.category, emotion=r.emotion, features=r.features)),
-                    r.category,
-                    r.emotion,
-                    r.subscores['hook'],
-                    r.subscores['coherence'],
-                    r.subscores['connection'],
-                    r.subscores['trend'],
-                ]
-                for r in df.itertuples()
-            ],
+            rows,
         )
         con.execute("COMMIT")
+
+# %% ../../nbs/lab/07_virality_eval.ipynb #89f49a02
+def synthetic_export(df: pd.DataFrame, export: str):
+    "The engagement export (CSV) of the training clips of `df`: views, and likes, comments, shares in proportion"
     tr = df[df.train]
     pd.DataFrame(
         dict(
@@ -156,6 +159,18 @@ def synthetic_set(
             date='2026-11-20',
         )
     ).to_csv(export, index=False)
+
+# %% ../../nbs/lab/07_virality_eval.ipynb #c9656ade
+def synthetic_set(
+    cat: Catalog, export: str, n: int = 600, holdout: int = 200, videos: int = 60, seed: int = 0
+) -> pd.DataFrame:
+    """Write `n + holdout` synthetic clips to `cat` and the engagement of the first `n` to the CSV `export`; every clip
+    with its true log views"""
+    rng = np.random.default_rng(seed)
+    scorer = HeuristicScorer()
+    df = pd.DataFrame([synthetic_clip(rng, scorer, i, seed, videos, i < n) for i in range(n + holdout)])
+    insert_synthetic_clips(cat, df)
+    synthetic_export(df, export)
     return df
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #f86d2d2b
@@ -207,36 +222,18 @@ def youtube_trending(path: str) -> pd.DataFrame:
     )
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #6d1c7b14
-def evaluate_youtube(
-    path: str,
-    kinds=('gbm', 'lightning'),
-    folds: int = 5,
-    max_tags: int = 12,
-    limit: int | None = None,
-    encoder=None,
-    catalog: str | None = None,
-    docs: str | None = None,
-    seed: int = 0,
-) -> dict:
-    "Held-out-channel Spearman of models on titles, tags and category against the category-mean baseline"
-    import time
-    from scipy.stats import spearmanr
-    from sklearn.model_selection import GroupKFold
-    from opusclip.understand.topics import SentenceEncoder
-    from opusclip.run.catalog import new_run_id
+def trending_texts(v: pd.DataFrame, max_tags: int = 12) -> list[str]:
+    "Each trending video's title and its first `max_tags` tags, the text the models embed"
+    tags = v['tags'].map(lambda t: ', '.join([x.strip('"') for x in t.split('|') if x and x != '[none]'][:max_tags]))
+    return (v['title'] + '. ' + tags).tolist()
 
-    v = youtube_trending(path)
-    if limit:
-        v = v.sample(min(limit, len(v)), random_state=seed).reset_index(drop=True)
-    texts = (
-        v['title']
-        + '. '
-        + v['tags'].map(lambda t: ', '.join([x.strip('"') for x in t.split('|') if x and x != '[none]'][:max_tags]))
-    ).tolist()
-    t0 = time.perf_counter()
-    E = (encoder or SentenceEncoder()).encode(texts)
-    embed_s = time.perf_counter() - t0
-    y, g, X = v['log_views'].to_numpy(), v['channel'].to_numpy(), v[['category']]
+# %% ../../nbs/lab/07_virality_eval.ipynb #50c8746a
+def grouped_predictions(X: pd.DataFrame, E: np.ndarray, y: np.ndarray, g: np.ndarray, kinds, folds: int, seed: int = 0):
+    """Out-of-fold predictions of each kind of model and of the category-mean baseline, folds grouped by `g`; and
+    each kind's seconds of fitting"""
+    import time
+    from sklearn.model_selection import GroupKFold
+
     pred = {k: np.zeros(len(y)) for k in ('category mean', *kinds)}
     secs = {k: 0.0 for k in kinds}
     for tr, te in GroupKFold(folds).split(E, y, g):
@@ -246,16 +243,11 @@ def evaluate_youtube(
             t0 = time.perf_counter()
             pred[k][te] = ViralityModel(k, pca=32, seed=seed).fit(X.iloc[tr], E[tr], y[tr]).predict(X.iloc[te], E[te])
             secs[k] += time.perf_counter() - t0
-    rho = {k: float(spearmanr(p, y).statistic) for k, p in pred.items()}
-    res = dict(
-        run_id=new_run_id(),
-        videos=len(v),
-        channels=int(v['channel'].nunique()),
-        spearman=rho,
-        seconds=secs,
-        embed_s=embed_s,
-        dates=[str(v['trending_date'].min().date()), str(v['trending_date'].max().date())],
-    )
+    return pred, secs
+
+# %% ../../nbs/lab/07_virality_eval.ipynb #0bde2935
+def youtube_markdown(res: dict, max_tags: int, folds: int) -> str:
+    "The YouTube trending evaluation's section of `docs/evaluation.md`"
     lines = [
         '## Learned virality model on real engagement: YouTube trending videos',
         '',
@@ -271,9 +263,47 @@ def evaluate_youtube(
         '| model | Spearman (held-out channels) | fit time over the folds (s) |',
         '|---|---:|---:|',
     ]
-    lines += [f"| {k} | {rho[k]:.3f} | {secs.get(k, 0):.1f} |" for k in pred]
-    lines += ['', f"Embedding the {res['videos']:,} texts took {embed_s:.0f} s on this machine."]
-    res['markdown'] = '\n'.join(lines)
+    lines += [f"| {k} | {r:.3f} | {res['seconds'].get(k, 0):.1f} |" for k, r in res['spearman'].items()]
+    lines += ['', f"Embedding the {res['videos']:,} texts took {res['embed_s']:.0f} s on this machine."]
+    return '\n'.join(lines)
+
+# %% ../../nbs/lab/07_virality_eval.ipynb #54eb0137
+def evaluate_youtube(
+    path: str,
+    kinds=('gbm', 'lightning'),
+    folds: int = 5,
+    max_tags: int = 12,
+    limit: int | None = None,
+    encoder=None,
+    catalog: str | None = None,
+    docs: str | None = None,
+    seed: int = 0,
+) -> dict:
+    "Held-out-channel Spearman of models on titles, tags and category against the category-mean baseline"
+    import time
+    from scipy.stats import spearmanr
+    from opusclip.understand.topics import SentenceEncoder
+    from opusclip.run.catalog import new_run_id
+
+    v = youtube_trending(path)
+    if limit:
+        v = v.sample(min(limit, len(v)), random_state=seed).reset_index(drop=True)
+    t0 = time.perf_counter()
+    E = (encoder or SentenceEncoder()).encode(trending_texts(v, max_tags))
+    embed_s = time.perf_counter() - t0
+    y = v['log_views'].to_numpy()
+    pred, secs = grouped_predictions(v[['category']], E, y, v['channel'].to_numpy(), kinds, folds, seed)
+    rho = {k: float(spearmanr(p, y).statistic) for k, p in pred.items()}
+    res = dict(
+        run_id=new_run_id(),
+        videos=len(v),
+        channels=int(v['channel'].nunique()),
+        spearman=rho,
+        seconds=secs,
+        embed_s=embed_s,
+        dates=[str(v['trending_date'].min().date()), str(v['trending_date'].max().date())],
+    )
+    res['markdown'] = youtube_markdown(res, max_tags, folds)
     if catalog:
         record_evaluation(
             Catalog(catalog),
@@ -293,26 +323,12 @@ def _fmt(x) -> str:
     return '' if x is None else f'{x:.3f}'
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #abe6da54
-def evaluate_synthetic(
-    kinds=('gbm', 'lightning'),
-    n: int = 600,
-    holdout: int = 200,
-    videos: int = 60,
-    seed: int = 0,
-    workdir: str | None = None,
-    catalog: str | None = None,
-    docs: str | None = None,
-) -> dict:
-    "Cross-validated and held-out Spearman of each kind on the synthetic set, next to the heuristic score's"
-    import tempfile, time
+def synthetic_rows(cat: Catalog, syn: pd.DataFrame, kinds, seed: int = 0) -> list[dict]:
+    """The heuristic's held-out Spearman, then each kind's: trained on the catalog's engagement, activated, and asked
+    to rank the held-out clips"""
+    import time
     from scipy.stats import spearmanr
-    from opusclip.learn.engagement import import_engagement
-    from opusclip.run.catalog import new_run_id
 
-    wd = workdir or tempfile.mkdtemp(prefix='opusclip-synthetic-')
-    cat = Catalog(os.path.join(wd, 'synthetic.duckdb'))
-    syn = synthetic_set(cat, os.path.join(wd, 'export.csv'), n, holdout, videos, seed)
-    import_engagement(cat, os.path.join(wd, 'export.csv'))
     ho = syn[~syn.train]
     rows = [
         dict(
@@ -336,7 +352,11 @@ def evaluate_synthetic(
                 weight=r['metrics']['blend_weight'],
             )
         )
-    run_id = new_run_id()
+    return rows
+
+# %% ../../nbs/lab/07_virality_eval.ipynb #d254f04d
+def synthetic_markdown(run_id: str, rows: list[dict], n: int, holdout: int, videos: int) -> str:
+    "The synthetic evaluation's section of `docs/evaluation.md`"
     md = [
         '## Learned virality model on a synthetic set with a known answer',
         '',
@@ -353,7 +373,31 @@ def evaluate_synthetic(
         f"| {r['model']} | {_fmt(r['cv'])} | {r['holdout']:.3f} | {r.get('weight', '')} | {r['seconds']:.1f} |"
         for r in rows
     ]
-    res = dict(run_id=run_id, rows=rows, markdown='\n'.join(md))
+    return '\n'.join(md)
+
+# %% ../../nbs/lab/07_virality_eval.ipynb #c4762c92
+def evaluate_synthetic(
+    kinds=('gbm', 'lightning'),
+    n: int = 600,
+    holdout: int = 200,
+    videos: int = 60,
+    seed: int = 0,
+    workdir: str | None = None,
+    catalog: str | None = None,
+    docs: str | None = None,
+) -> dict:
+    "Cross-validated and held-out Spearman of each kind on the synthetic set, next to the heuristic score's"
+    import tempfile
+    from opusclip.learn.engagement import import_engagement
+    from opusclip.run.catalog import new_run_id
+
+    wd = workdir or tempfile.mkdtemp(prefix='opusclip-synthetic-')
+    cat = Catalog(os.path.join(wd, 'synthetic.duckdb'))
+    syn = synthetic_set(cat, os.path.join(wd, 'export.csv'), n, holdout, videos, seed)
+    import_engagement(cat, os.path.join(wd, 'export.csv'))
+    rows = synthetic_rows(cat, syn, kinds, seed)
+    run_id = new_run_id()
+    res = dict(run_id=run_id, rows=rows, markdown=synthetic_markdown(run_id, rows, n, holdout, videos))
     if catalog:
         record_evaluation(
             Catalog(catalog),
