@@ -14,10 +14,11 @@ import av, numpy as np
 from ..core.basics import MediaError, ProgressFn, report, cpu_threads, limited_threads
 from ..core.basics import one_line
 from .decode import even, open_media
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['AUDIO_RATE', 'add_video_stream', 'write_video', 'SegmentResult', 'frame_planes', 'planes_frame', 'upright', 'Scaler',
-           'check_keep', 'encode_segment']
+           'check_keep', 'EditTimes', 'keep_pieces', 'AudioQueue', 'PictureWriter', 'cut_error', 'encode_segment']
 
 # %% ../../nbs/media/03_encode.ipynb #3ed8b70a
 def add_video_stream(out, fps, width: int, height: int, preset: str, crf: int, threads: int = 0):
@@ -170,6 +171,144 @@ def check_keep(keep, start: float, end: float) -> list[tuple[float, float]]:
     return out
 
 # %% ../../nbs/media/03_encode.ipynb #12cacca6
+class EditTimes:
+    "Where each interval of an edit list lands in the output, and the output time of a source time"
+
+    def __init__(self, keep: list[tuple[float, float]], half: float = 0.0):
+        self.keep, self.half = keep, half  # half a source frame: a frame goes where its middle falls
+        self.offs = np.concatenate([[0.0], np.cumsum([b - a for a, b in keep])])  # output time of each interval
+        self.total = float(self.offs[-1])
+
+    def out_time(self, t: float) -> float | None:
+        "Output seconds of source time `t`, or None in a cut"
+        for k, (a, b) in enumerate(self.keep):
+            if a - self.half <= t < b - self.half:
+                return self.offs[k] + t - a
+        return None
+
+# %% ../../nbs/media/03_encode.ipynb #92f91cf5
+def keep_pieces(x: np.ndarray, ft: float, et: EditTimes, nfade: int, rate: int = AUDIO_RATE):
+    """The parts of the planar audio block `x` (starting at source time `ft`) inside the edit list, each as (its
+    first output sample, its samples), faded over `nfade` samples at every join"""
+    fe, keep = ft + x.shape[1] / rate, et.keep
+    for k, (ka, kb) in enumerate(keep):
+        lo, hi = max(ka, ft), min(kb, fe)
+        if hi <= lo:
+            continue
+        i0, i1 = int(round((lo - ft) * rate)), int(round((hi - ft) * rate))
+        y = x[:, i0:i1]
+        if k > 0 and lo == ka:
+            y = y.copy()
+            y[:, :nfade] *= np.linspace(0, 1, y[:, :nfade].shape[1], dtype=np.float32)
+        if k < len(keep) - 1 and hi == kb:
+            y = y.copy()
+            y[:, -nfade:] *= np.linspace(1, 0, y[:, -nfade:].shape[1], dtype=np.float32)
+        yield int(round((et.offs[k] + lo - ka) * rate)), y
+
+# %% ../../nbs/media/03_encode.ipynb #7a121ce1
+class AudioQueue:
+    """A clip's audio in order: pieces placed at their first sample, gaps filled with silence, cut at `total`
+    samples, and encoded no further than the picture has reached"""
+
+    def __init__(self, total: int, encode, gain=None):
+        self.total, self.encode, self.gain = total, encode, gain  # encode(samples, first) -> the next first
+        self.buf, self.written, self.encoded = [], 0, 0
+
+    def add(self, s0: int, y: np.ndarray):
+        "Queue `y`, whose first sample is sample `s0` of the clip (what was already queued is skipped)"
+        if s0 + y.shape[1] <= self.written:
+            return
+        if s0 > self.written:
+            self.buf.append(np.zeros((y.shape[0], s0 - self.written), np.float32))
+            self.written = s0
+        y = y[:, self.written - s0 :]
+        y = y[:, : max(0, self.total - self.written)]
+        if self.gain is not None and y.shape[1]:
+            y = self.gain(y, self.written)
+        if y.shape[1]:
+            self.buf.append(y)
+            self.written += y.shape[1]
+
+    def drain(self, limit: int):
+        "Encode queued audio up to sample `limit` (the picture's length so far): audio never runs past the video"
+        while self.buf and self.encoded < limit:
+            y = self.buf[0]
+            take = min(y.shape[1], limit - self.encoded)
+            self.encoded = self.encode(y[:, :take], self.encoded)
+            if take < y.shape[1]:
+                self.buf[0] = y[:, take:]
+            else:
+                self.buf.pop(0)
+
+# %% ../../nbs/media/03_encode.ipynb #7b097161
+class PictureWriter:
+    """Encodes a clip's frames at the output rate: each source frame held fills every output slot up to the next
+    one (repeating or dropping frames to fit), through the frame filter and the overlay when there are any"""
+
+    def __init__(
+        self, out, vs, ofps, src_fps, frame_filter=None, overlay=None, thumb_ot=None, sar=1.0, progress=None, total=0.0
+    ):
+        self.out, self.vs, self.ofps = out, vs, float(ofps)
+        self.eps = 0.25 / float(src_fps)
+        self.frame_filter, self.overlay, self.thumb_ot, self.sar = frame_filter, overlay, thumb_ot, sar
+        self.progress, self.total = progress, total
+        self.pts, self.slot, self.thumb, self.rot, self.first = 0, 0, None, None, None
+
+    def put(self, g, meta: dict):
+        "Encode one output frame at the next timestamp (keeping it as the thumbnail when its time has come)"
+        g.pts, g.time_base = self.pts, self.vs.codec_context.time_base
+        t = self.pts / self.ofps
+        if self.thumb_ot is not None and self.thumb is None and t >= self.thumb_ot - 0.5 / self.ofps:
+            self.thumb = g.to_ndarray(format='rgb24')
+        if self.overlay is not None:
+            self.overlay(g, t, meta)
+        self.out.mux(self.vs.encode(g))
+        self.pts += 1
+
+# %% ../../nbs/media/03_encode.ipynb #31742f86
+@patch
+def release(self: PictureWriter, f, ot: float, until: float):
+    "The held frame `f` (output time `ot`) fills every output slot before `until`"
+    n = 0
+    while self.first + self.slot / self.ofps + self.eps < until:
+        self.slot += 1
+        n += 1
+    if not n:
+        return
+    if self.frame_filter is not None:
+        p = upright(f, self.rot, self.sar)
+        for _ in range(n):
+            for g, meta in self.frame_filter.push(ot, p):
+                self.put(g, meta)
+    else:
+        g = f.reformat(width=self.vs.width, height=self.vs.height, format='yuv420p')
+        for _ in range(n):
+            self.put(g, {})
+    if self.progress and self.slot // 30 != (self.slot - n) // 30:
+        report(self.progress, ot, self.total)
+
+# %% ../../nbs/media/03_encode.ipynb #027bee4d
+@patch
+def hold(self: PictureWriter, f, ot: float, held) -> bool:
+    "Take source frame `f` (output time `ot`), releasing the frame `held` before it; True for the clip's first frame"
+    first = self.rot is None
+    if first:
+        self.rot = int(round(f.rotation)) % 360
+        if self.rot and self.frame_filter is None:
+            self.vs.set_display_rotation(self.rot)
+        self.first = ot
+    if held is not None:
+        self.release(*held, ot)
+    return first
+
+# %% ../../nbs/media/03_encode.ipynb #de8f96db
+def cut_error(uri: str, start: float, end: float, e: Exception) -> MediaError:
+    "The error for a source that fails to decode while cutting"
+    return MediaError(
+        f"{uri} is corrupt or truncated: decoding failed while cutting {start:.1f}-{end:.1f} s ({one_line(e)})"
+    )
+
+# %% ../../nbs/media/03_encode.ipynb #4f832c2b
 def encode_segment(
     uri: str,  # source
     start: float,
@@ -193,16 +332,9 @@ def encode_segment(
         raise MediaError(f"empty or negative segment {start:.2f}-{end:.2f} s")
     if fps is not None and not 1 <= fps <= 240:
         raise MediaError(f"output frame rate must be between 1 and 240 fps (got {fps})")
+    if overlay is not None and frame_filter is None:
+        raise MediaError("an overlay needs a frame filter that gives upright frames (e.g. Scaler)")
     keep = check_keep(keep, start, end)
-    offs = np.concatenate([[0.0], np.cumsum([b - a for a, b in keep])])  # output time where each interval starts
-    total = float(offs[-1])
-
-    def out_time(t):  # output seconds of source time t inside interval k, or None in a cut
-        for k, (a, b) in enumerate(keep):
-            if a - half <= t < b - half:
-                return offs[k] + t - a
-        return None
-
     with open_media(uri) as c, av.open(dest, 'w', format='mp4', options={'movflags': '+faststart'}) as out:
         if not c.streams.video:
             raise MediaError(f"{uri} has no video track to cut")
@@ -215,95 +347,50 @@ def encode_segment(
         w, h = v.width, v.height
         if max_height and h > max_height:
             w, h = w * max_height / h, max_height
-        if overlay is not None and frame_filter is None:
-            raise MediaError("an overlay needs a frame filter that gives upright frames (e.g. Scaler)")
         if frame_filter is not None:
             w, h = frame_filter.size
         vs = add_video_stream(out, ofps, w, h, preset, crf, threads)
         vs.codec_context.time_base = 1 / ofps
-        sar = float(v.sample_aspect_ratio or 1)
-        half, eps = 0.5 / float(src_fps), 0.25 / float(src_fps)
-        thumb_ot = None if thumbnail_at is None else out_time(thumbnail_at) or 0.0  # a time in a cut: the first frame
-        st = dict(pts=0, slot=0, thumb=None, rot=None, first=None)
-
-        def put(g, meta):  # encode one output frame at the next timestamp
-            g.pts, g.time_base = st['pts'], vs.codec_context.time_base
-            t = st['pts'] / float(ofps)
-            if thumb_ot is not None and st['thumb'] is None and t >= thumb_ot - 0.5 / float(ofps):
-                st['thumb'] = g.to_ndarray(format='rgb24')
-            if overlay is not None:
-                overlay(g, t, meta)
-            out.mux(vs.encode(g))
-            st['pts'] += 1
-
-        def release(f, ot, until):  # the held frame `f` (output time `ot`) fills every output slot before `until`
-            n = 0
-            while st['first'] + st['slot'] / float(ofps) + eps < until:
-                st['slot'] += 1
-                n += 1
-            if not n:
-                return
-            if frame_filter is not None:
-                p = upright(f, st['rot'], sar)
-                for _ in range(n):
-                    for g, meta in frame_filter.push(ot, p):
-                        put(g, meta)
-            else:
-                g = f.reformat(width=vs.width, height=vs.height, format='yuv420p')
-                for _ in range(n):
-                    put(g, {})
-            if progress and st['slot'] // 30 != (st['slot'] - n) // 30:
-                report(progress, ot, total)
-
+        et = EditTimes(keep, half=0.5 / float(src_fps))
+        thumb_ot = None if thumbnail_at is None else et.out_time(thumbnail_at) or 0.0  # in a cut: the first frame
+        pw = PictureWriter(
+            out,
+            vs,
+            ofps,
+            src_fps,
+            frame_filter,
+            overlay,
+            thumb_ot,
+            float(v.sample_aspect_ratio or 1),
+            progress,
+            et.total,
+        )
+        aout = _Deferred(out)  # audio is muxed once the picture has started, and encoded as the picture reaches it
         if a is not None:
             as_ = _add_audio_stream(out, AUDIO_RATE, min(a.channels, 2))
             res = av.AudioResampler(format='fltp', layout=as_.layout.name, rate=AUDIO_RATE)
             nfade = max(1, int(fade * AUDIO_RATE))
-        written, held, aout = (
-            0,
-            None,
-            _Deferred(out),
-        )  # written: audio samples queued; they are encoded as the picture reaches them
-        abuf, enc = [], [0]
-
-        def drain(limit: int):
-            "Encode queued audio up to sample `limit` (the picture's length so far): audio never runs past the video"
-            while abuf and enc[0] < limit:
-                y = abuf[0]
-                take = min(y.shape[1], limit - enc[0])
-                enc[0] = _encode_audio(aout, as_, y[:, :take], AUDIO_RATE, enc[0])
-                if take < y.shape[1]:
-                    abuf[0] = y[:, take:]
-                else:
-                    abuf.pop(0)
-
-        vdone, adone = False, a is None
+            encode = lambda y, s: _encode_audio(aout, as_, y, AUDIO_RATE, s)
+            aq = AudioQueue(int(round(et.total * AUDIO_RATE)), encode, gain)
+        vdone, adone, held = False, a is None, None
         c.seek(int(max(0.0, start - 0.5) / v.time_base), stream=v, backward=True)
-        streams = [v] + ([a] if a is not None else [])
         try:
-            for packet in c.demux(streams):
+            for packet in c.demux([v] + ([a] if a is not None else [])):
                 if vdone and adone:
                     break
                 if packet.stream is v and not vdone:
                     for f in packet.decode():
                         t = f.time
-                        if t is None or t < start - half:
+                        if t is None or t < start - et.half:
                             continue
-                        if t >= end - half:
+                        if t >= end - et.half:
                             vdone = True
                             break
-                        ot = out_time(t)
+                        ot = et.out_time(t)
                         if ot is None:
                             continue
-                        if st['rot'] is None:
-                            st['rot'] = int(round(f.rotation)) % 360
-                            if st['rot'] and frame_filter is None:
-                                vs.set_display_rotation(st['rot'])
+                        if pw.hold(f, ot, held):
                             aout.ready = True
-                        if st['first'] is None:
-                            st['first'] = ot
-                        if held is not None:
-                            release(*held, ot)
                         held = (f, ot)
                 elif a is not None and packet.stream is a and not adone:
                     for f in packet.decode():
@@ -313,57 +400,27 @@ def encode_segment(
                             adone = True
                             break
                         for rf in res.resample(f):
-                            x, ft = rf.to_ndarray(), f.time
-                            fe = ft + x.shape[1] / AUDIO_RATE
-                            for k, (ka, kb) in enumerate(keep):
-                                lo, hi = max(ka, ft), min(kb, fe)
-                                if hi <= lo:
-                                    continue
-                                i0, i1 = int(round((lo - ft) * AUDIO_RATE)), int(round((hi - ft) * AUDIO_RATE))
-                                y = x[:, i0:i1]
-                                if k > 0 and lo == ka:
-                                    y = y.copy()
-                                    y[:, :nfade] *= np.linspace(0, 1, y[:, :nfade].shape[1], dtype=np.float32)
-                                if k < len(keep) - 1 and hi == kb:
-                                    y = y.copy()
-                                    y[:, -nfade:] *= np.linspace(1, 0, y[:, -nfade:].shape[1], dtype=np.float32)
-                                s0 = int(round((offs[k] + lo - ka) * AUDIO_RATE))  # sample index of y[0] in the clip
-                                if s0 + y.shape[1] <= written:
-                                    continue
-                                if s0 > written:
-                                    abuf.append(np.zeros((y.shape[0], s0 - written), np.float32))
-                                    written = s0
-                                y = y[:, written - s0 :]
-                                y = y[:, : max(0, int(round(total * AUDIO_RATE)) - written)]
-                                if gain is not None and y.shape[1]:
-                                    y = gain(y, written)
-                                if y.shape[1]:
-                                    abuf.append(y)
-                                    written += y.shape[1]
-                                drain(int(st['pts'] / float(ofps) * AUDIO_RATE))
+                            for s0, y in keep_pieces(rf.to_ndarray(), f.time, et, nfade):
+                                aq.add(s0, y)
+                                aq.drain(int(pw.pts / float(ofps) * AUDIO_RATE))
             if held is not None:
-                release(*held, min(total, held[1] + 1 / float(src_fps)))
+                pw.release(*held, min(et.total, held[1] + 1 / float(src_fps)))
         except av.error.FFmpegError as e:
-            raise MediaError(
-                f"{uri} is corrupt or truncated: decoding failed while cutting {start:.1f}-{end:.1f} s ({one_line(e)})"
-            ) from None
+            raise cut_error(uri, start, end, e) from None
         if frame_filter is not None:
             for g, meta in frame_filter.flush():
-                put(g, meta)
+                pw.put(g, meta)
         out.mux(vs.encode())
-        n_frames = st['pts']
+        n_frames = pw.pts
         if a is not None:
-            need = int(
-                round(n_frames / float(ofps) * AUDIO_RATE)
-            )  # as long as the picture (frame slots can round it a frame past the edit list)
+            # as long as the picture (frame slots can round it a frame past the edit list)
+            need = int(round(n_frames / float(ofps) * AUDIO_RATE))
             aout.ready = True
-            drain(need)
-            if enc[0] < need:
-                _encode_audio(
-                    aout, as_, np.zeros((as_.layout.nb_channels, need - enc[0]), np.float32), AUDIO_RATE, enc[0]
-                )
+            aq.drain(need)
+            if aq.encoded < need:
+                encode(np.zeros((as_.layout.nb_channels, need - aq.encoded), np.float32), aq.encoded)
             aout.mux(as_.encode())
     if n_frames == 0:
         raise MediaError(f"{uri} has no video frames between {start:.2f} and {end:.2f} s")
-    report(progress, total, total)
-    return SegmentResult(dest, n_frames, n_frames / float(ofps), st['thumb'])
+    report(progress, et.total, et.total)
+    return SegmentResult(dest, n_frames, n_frames / float(ofps), pw.thumb)
