@@ -18,8 +18,10 @@ __all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'migrate', 'Catalog', 'new_run_id', '
 
 # %% ../../nbs/run/01_catalog.ipynb #03153561
 SCHEMA_VERSION = 6
-MIGRATIONS = {
-    1: """
+MIGRATIONS = {}  # version: the SQL that brings the catalog from the version before to it
+
+# %% ../../nbs/run/01_catalog.ipynb #76d57e0e
+MIGRATIONS[1] = """
 CREATE TABLE videos(video_id VARCHAR PRIMARY KEY, uri VARCHAR, duration DOUBLE, width INTEGER, height INTEGER,
   fps DOUBLE, rotation INTEGER, sar DOUBLE, has_audio BOOLEAN, size_bytes BIGINT, info JSON,
   first_seen TIMESTAMP, last_seen TIMESTAMP);
@@ -36,29 +38,37 @@ CREATE TABLE runs(run_id VARCHAR PRIMARY KEY, command VARCHAR, status VARCHAR, p
 CREATE TABLE benchmarks(run_id VARCHAR, name VARCHAR, stage VARCHAR, input_uri VARCHAR, media_seconds DOUBLE,
   wall_s DOUBLE, rtf DOUBLE, peak_rss_mb DOUBLE, baseline VARCHAR, baseline_s DOUBLE, ratio DOUBLE,
   params JSON, host VARCHAR, created_at TIMESTAMP);
-""",
-    # v2: clip intelligence - sub-scores, reason, packaging, analysis and the edit list of each clip; video analysis
-    2: """
+"""
+
+# %% ../../nbs/run/01_catalog.ipynb #11b0644d
+# v2: clip intelligence - sub-scores, reason, packaging, analysis and the edit list of each clip; video analysis
+MIGRATIONS[2] = """
 ALTER TABLE clips ADD COLUMN subscores JSON; ALTER TABLE clips ADD COLUMN reason VARCHAR;
 ALTER TABLE clips ADD COLUMN title VARCHAR; ALTER TABLE clips ADD COLUMN hashtags JSON;
 ALTER TABLE clips ADD COLUMN description VARCHAR; ALTER TABLE clips ADD COLUMN analysis JSON;
 ALTER TABLE clips ADD COLUMN keep JSON; ALTER TABLE videos ADD COLUMN analysis JSON;
-""",
-    # v3: quality evaluations (e.g. moment selection on the labelled set), one row per metric
-    3: """
+"""
+
+# %% ../../nbs/run/01_catalog.ipynb #3e807110
+# v3: quality evaluations (e.g. moment selection on the labelled set), one row per metric
+MIGRATIONS[3] = """
 CREATE TABLE evaluations(run_id VARCHAR, name VARCHAR, metric VARCHAR, value DOUBLE, details JSON, params JSON,
   host VARCHAR, created_at TIMESTAMP);
-""",
-    # v4: the batch queue - one row per job (a source and its parameters); runs made by a job point back at it
-    4: """
+"""
+
+# %% ../../nbs/run/01_catalog.ipynb #0e5d488a
+# v4: the batch queue - one row per job (a source and its parameters); runs made by a job point back at it
+MIGRATIONS[4] = """
 CREATE TABLE jobs(job_id VARCHAR PRIMARY KEY, batch_id VARCHAR, seq INTEGER, source_uri VARCHAR, output_uri VARCHAR,
   params JSON, priority INTEGER, state VARCHAR, attempts INTEGER, max_attempts INTEGER, worker VARCHAR, run_id VARCHAR,
   notebook_uri VARCHAR, papermill JSON, clips INTEGER, error VARCHAR, error_type VARCHAR, transient BOOLEAN,
   queued_at TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP, duration_s DOUBLE, next_try_at TIMESTAMP);
 ALTER TABLE runs ADD COLUMN job_id VARCHAR; ALTER TABLE runs ADD COLUMN papermill JSON;
-""",
-    # v5: what dashboards filter and chart on, as typed columns (read from the JSON once, not per query)
-    5: """
+"""
+
+# %% ../../nbs/run/01_catalog.ipynb #6b1ca1a7
+# v5: what dashboards filter and chart on, as typed columns (read from the JSON once, not per query)
+MIGRATIONS[5] = """
 ALTER TABLE clips ADD COLUMN category VARCHAR; ALTER TABLE clips ADD COLUMN emotion VARCHAR;
 ALTER TABLE clips ADD COLUMN hook DOUBLE; ALTER TABLE clips ADD COLUMN coherence DOUBLE;
 ALTER TABLE clips ADD COLUMN connection DOUBLE; ALTER TABLE clips ADD COLUMN trend DOUBLE;
@@ -66,9 +76,11 @@ UPDATE clips SET category = analysis->>'category', emotion = analysis->>'emotion
   hook = CAST(subscores->>'hook' AS DOUBLE), coherence = CAST(subscores->>'coherence' AS DOUBLE),
   connection = CAST(subscores->>'connection' AS DOUBLE), trend = CAST(subscores->>'trend' AS DOUBLE);
 CREATE INDEX clips_created ON clips(created_at);
-""",
-    # v6: how posted clips did - imported platform statistics, the posts they link to, forecasts, learned models
-    6: """
+"""
+
+# %% ../../nbs/run/01_catalog.ipynb #bff318b4
+# v6: how posted clips did - imported platform statistics, the posts they link to, forecasts, learned models
+MIGRATIONS[6] = """
 CREATE TABLE engagement(platform VARCHAR, post_id VARCHAR, observed_at DATE, clip_id VARCHAR, url VARCHAR,
   title VARCHAR, channel VARCHAR, category VARCHAR, tags VARCHAR, posted_at TIMESTAMP, views BIGINT, likes BIGINT,
   comments BIGINT, shares BIGINT, watch_time_s DOUBLE, avg_view_s DOUBLE, duration_s DOUBLE, extra JSON, source_file
@@ -81,8 +93,7 @@ CREATE TABLE forecasts(run_id VARCHAR, series VARCHAR, model VARCHAR, ds DATE, y
 CREATE TABLE models(model_id VARCHAR PRIMARY KEY, name VARCHAR, kind VARCHAR, version INTEGER, target VARCHAR,
   features JSON, metrics JSON, data_window JSON, n_train INTEGER, uri VARCHAR, sha256 VARCHAR, params JSON,
   active BOOLEAN, created_at TIMESTAMP, activated_at TIMESTAMP);
-""",
-}
+"""
 
 # %% ../../nbs/run/01_catalog.ipynb #7cf286c1
 def _connect(path: str, read_only: bool = False, wait: float = 10.0):
