@@ -13,13 +13,57 @@ from .catalog import Catalog
 from ..core.basics import utc_now
 
 # %% auto #0
-__all__ = ['STATES', 'JOB_COLUMNS', 'enqueue', 'unfinished', 'load_jobs', 'claim', 'requeue', 'resolve', 'copy_job_rows',
-           'finish_job_row', 'ingest']
+__all__ = ['STATES', 'JOB_COLUMNS', 'queue_job', 'enqueue', 'unfinished', 'load_jobs', 'claim', 'requeue', 'resolve',
+           'copy_job_rows', 'finish_job_row', 'ingest']
 
 # %% ../../nbs/run/08_queue.ipynb #7867830e
 STATES = ('queued', 'running', 'succeeded', 'failed', 'cancelled')
 
 
+def queue_job(
+    con, j: dict, batch_id: str, max_attempts: int, now, resume: bool = False, again: bool = True
+) -> str | None:
+    """Queue job `j` in the caller's transaction. Returns where it goes in `enqueue`'s answer (`new`, `again`,
+    `resumed`, `pending`, `done`, `cancelled`), or None for a failed job left failed"""
+    row = con.execute("SELECT state FROM jobs WHERE job_id = ?", [j['job_id']]).fetchone()
+    if row is None:
+        con.execute(
+            "INSERT INTO jobs (job_id, batch_id, seq, source_uri, output_uri, params, priority, "
+            "state, attempts, max_attempts, queued_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)",
+            [
+                j['job_id'],
+                batch_id,
+                j['seq'],
+                j['source'],
+                j['output'],
+                json.dumps(j['params']),
+                j['priority'],
+                max_attempts,
+                now,
+            ],
+        )
+        return 'new'
+    st = row[0]
+    if st in ('succeeded', 'cancelled'):
+        return {'succeeded': 'done'}.get(st, st)
+    if st == 'running' and not resume:
+        raise OpusclipError(
+            f"job {j['job_id']} ({j['source']}) was left running by a batch that stopped "
+            "(crashed or killed); "
+            "run the batch again with --resume to finish its jobs"
+        )
+    if st == 'failed' and (resume or not again):
+        return None  # --resume takes up unfinished jobs only
+    con.execute(
+        "UPDATE jobs SET state = 'queued', batch_id = ?, priority = ?, max_attempts = ?, "
+        "next_try_at = NULL, "
+        "attempts = CASE WHEN state = 'failed' THEN 0 ELSE attempts END WHERE job_id = ?",
+        [batch_id, j['priority'], max_attempts, j['job_id']],
+    )
+    return {'failed': 'again', 'running': 'resumed'}.get(st, 'pending')
+
+# %% ../../nbs/run/08_queue.ipynb #233d5db3
 def enqueue(
     cat: Catalog,
     batch_id: str,
@@ -36,49 +80,9 @@ def enqueue(
         con.execute("BEGIN")
         try:
             for j in jobs:
-                row = con.execute("SELECT state FROM jobs WHERE job_id = ?", [j['job_id']]).fetchone()
-                if row is None:
-                    con.execute(
-                        "INSERT INTO jobs (job_id, batch_id, seq, source_uri, output_uri, params, priority, "
-                        "state, attempts, max_attempts, queued_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)",
-                        [
-                            j['job_id'],
-                            batch_id,
-                            j['seq'],
-                            j['source'],
-                            j['output'],
-                            json.dumps(j['params']),
-                            j['priority'],
-                            max_attempts,
-                            now,
-                        ],
-                    )
-                    out['new'].append(j['job_id'])
-                    continue
-                st = row[0]
-                if st == 'succeeded':
-                    out['done'].append(j['job_id'])
-                    continue
-                if st == 'cancelled':
-                    out['cancelled'].append(j['job_id'])
-                    continue
-                if st == 'running' and not resume:
-                    raise OpusclipError(
-                        f"job {j['job_id']} ({j['source']}) was left running by a batch that stopped "
-                        "(crashed or killed); "
-                        "run the batch again with --resume to finish its jobs"
-                    )
-                if st == 'failed' and (resume or not again):
-                    continue  # --resume takes up unfinished jobs only
-                key = {'failed': 'again', 'running': 'resumed'}.get(st, 'pending')
-                con.execute(
-                    "UPDATE jobs SET state = 'queued', batch_id = ?, priority = ?, max_attempts = ?, "
-                    "next_try_at = NULL, "
-                    "attempts = CASE WHEN state = 'failed' THEN 0 ELSE attempts END WHERE job_id = ?",
-                    [batch_id, j['priority'], max_attempts, j['job_id']],
-                )
-                out[key].append(j['job_id'])
+                key = queue_job(con, j, batch_id, max_attempts, now, resume, again)
+                if key:
+                    out[key].append(j['job_id'])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

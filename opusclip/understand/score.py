@@ -141,6 +141,8 @@ FEATURE_POINTS = {
     'trend': dict(prompt_match=70, keyword_match=30),
 }
 SUBSCORE_WEIGHTS = dict(hook=0.3, coherence=0.3, connection=0.25, trend=0.15)
+
+# %% ../../nbs/understand/05_score.ipynb #6fc4930a
 REASONS = dict(
     hook_question='opens with a question',
     hook_number='puts a number up front',
@@ -163,7 +165,7 @@ REASONS = dict(
     rambling='rambles',
 )
 
-
+# %% ../../nbs/understand/05_score.ipynb #e0b79850
 def parse_weights(spec: str | dict | None) -> dict:
     "Sub-score weights from `hook=0.4,coherence=0.3,...` (missing ones keep their defaults)"
     w = dict(SUBSCORE_WEIGHTS)
