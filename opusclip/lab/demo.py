@@ -59,6 +59,7 @@ TOPICS = [
     ),
 ]
 
+# %% ../../nbs/lab/01_demo.ipynb #a6007e27
 EXTRA_TOPICS = [
     (
         "slt",

@@ -15,7 +15,7 @@ from ..run.records import record_evaluation
 # %% auto #0
 __all__ = ['GOOD_KINDS', 'BAD_KINDS', 'LAYOUT', 'VOICES', 'ABLATIONS', 'compose_set', 'speech_span', 'synthesize', 'inside_word',
            'match_clips', 'evaluate_talk', 'summarise', 'build_set', 'load_set', 'run_evaluation',
-           'evaluation_markdown', 'update_section', 'evaluate_selection']
+           'evaluation_markdown', 'update_section', 'ablation_runs', 'ablation_markdown', 'evaluate_selection']
 
 # %% ../../nbs/lab/02_evaluate.ipynb #55fabc41
 GOOD_KINDS, BAD_KINDS = ('tip', 'story', 'peak'), ('filler', 'smalltalk')
@@ -277,6 +277,31 @@ def update_section(path: str, key: str, md: str, first: bool = False):
 ABLATIONS = (('substance',), ('rambling',), ('substance', 'rambling'), ('clean_cut',))
 
 
+def ablation_runs(set_dir: str, data, k: int, min_duration: float, max_duration: float, ablations=ABLATIONS) -> list:
+    "The evaluation's summary with the features of each ablation switched off in the heuristic score"
+    from opusclip.understand.score import HeuristicScorer
+
+    out = []
+    for feats in ablations:
+        scorer = HeuristicScorer().without(*feats)
+        _, s = run_evaluation(set_dir, k, min_duration, max_duration, talks=data, scorer=scorer)
+        out.append(dict(without=list(feats), **s))
+    return out
+
+# %% ../../nbs/lab/02_evaluate.ipynb #739a2773
+def ablation_markdown(ablated: list[dict], k: int) -> str:
+    "The ablation section of the report: precision@k and starts within 1 s with each set of features off"
+    if not ablated:
+        return ''
+    rows = ''.join(f"| {', '.join(a['without'])} | {a['precision']:.3f} | {a['start_within']:.1%} |\n" for a in ablated)
+    return (
+        '\n## Ablation: the heuristic score without some features\n\nThe same evaluation with features '
+        'of the score switched off, '
+        'to show which features the result rests on.\n\n| without | precision@%d | starts within 1 s '
+        '|\n|---|---:|---:|\n' % k
+    ) + rows
+
+# %% ../../nbs/lab/02_evaluate.ipynb #a4acebc7
 def evaluate_selection(
     set_dir: str,
     k: int = 3,
@@ -288,17 +313,11 @@ def evaluate_selection(
     run_id: str | None = None,
 ) -> dict:
     "Evaluate moment selection on the labelled set; record it in `catalog` and write the report to `docs`"
-    from opusclip.understand.score import HeuristicScorer
     from opusclip.run.catalog import Catalog, new_run_id
 
     data = load_set(set_dir)
     results, summary = run_evaluation(set_dir, k, min_duration, max_duration, talks=data)
-    ablated = []
-    for feats in ablations:
-        _, s = run_evaluation(
-            set_dir, k, min_duration, max_duration, talks=data, scorer=HeuristicScorer().without(*feats)
-        )
-        ablated.append(dict(without=list(feats), **s))
+    ablated = ablation_runs(set_dir, data, k, min_duration, max_duration, ablations)
     run_id = run_id or new_run_id()
     params = dict(set_dir=set_dir, k=k, min_duration=min_duration, max_duration=max_duration)
     if catalog:
@@ -315,22 +334,8 @@ def evaluate_selection(
             {f'precision@{k}': {r['id']: r['precision'] for r in results}},
             params,
         )
-    md = evaluation_markdown(results, summary, k)
-    if ablated:
-        md += (
-            '\n## Ablation: the heuristic score without some features\n\nThe same evaluation with features '
-            'of the score switched off, '
-            'to show which features the result rests on.\n\n| without | precision@%d | starts within 1 s '
-            '|\n|---|---:|---:|\n'
-            % k
-            + ''.join(
-                f"| {', '.join(a['without'])} | {a['precision']:.3f} | {a['start_within']:.1%} |\n" for a in ablated
-            )
-        )
+    md = evaluation_markdown(results, summary, k) + ablation_markdown(ablated, k)
     if docs:
-        update_section(
-            docs,
-            'selection',
-            md.replace('# Moment selection: evaluation\n', f'# Moment selection: evaluation\n\nRun `{run_id}`.\n', 1),
-        )
+        head = '# Moment selection: evaluation\n'
+        update_section(docs, 'selection', md.replace(head, f'{head}\nRun `{run_id}`.\n', 1))
     return dict(run_id=run_id, summary=summary, results=results, ablations=ablated, markdown=md)

@@ -34,6 +34,8 @@ FIELDS = (
     'avg_view_s',
     'duration_s',
 )
+
+# %% ../../nbs/learn/01_columns.ipynb #ff572a53
 COMMON = dict(
     clip_id=['clipid', 'opusclipid'],
     post_id=['postid', 'id', 'videoid'],
@@ -54,6 +56,8 @@ COMMON = dict(
     avg_view_s=['averageviewduration', 'avgviewduration', 'averagewatchtime', 'avgviewdurations'],
     duration_s=['duration', 'videoduration', 'length', 'videolength', 'durations', 'durationseconds'],
 )
+
+# %% ../../nbs/learn/01_columns.ipynb #d25d84cc
 PLATFORMS = {
     'generic': {},
     'youtube': dict(

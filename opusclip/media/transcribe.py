@@ -16,7 +16,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['WHISPER_BASE_SHA256', 'BACKENDS', 'speech_level_db', 'packaged_whisper_base', 'silence_windows', 'resolve_device',
-           'FasterWhisperTranscriber', 'TransformersWhisperTranscriber', 'get_transcriber']
+           'FasterWhisperTranscriber', 'hf_pipeline', 'TransformersWhisperTranscriber', 'get_transcriber']
 
 # %% ../../nbs/media/05_transcribe.ipynb #7b2deb53
 def speech_level_db(audio: np.ndarray, sample_rate: int = 16000) -> float:
@@ -228,6 +228,32 @@ def _group_words(words: list[Word], max_gap: float = 1.0) -> list[Segment]:
 _SPECIAL = re.compile(r'<\|[^|]*\|>')  # timestamp/special tokens some tokenizers leave in word text
 
 
+def hf_pipeline(model: str, device: str = 'auto', dtype: str = 'auto'):
+    "A transformers speech-recognition pipeline of `model` (a hub id or a local path), loaded once per process"
+    key = ('hf', model, device, dtype)
+    with _LOCK:
+        if key not in _MODELS:
+            try:
+                import torch
+                from transformers import pipeline
+            except ImportError:
+                raise ModelError("the transformers backend needs: pip install 'opusclip[hf]'") from None
+            dev = ('cuda' if torch.cuda.is_available() else 'cpu') if device == 'auto' else device
+            dt = {
+                'auto': torch.float16 if dev.startswith('cuda') else torch.float32,
+                'float16': torch.float16,
+                'bfloat16': torch.bfloat16,
+                'float32': torch.float32,
+            }[dtype]
+            try:
+                _MODELS[key] = pipeline('automatic-speech-recognition', model=model, device=dev, dtype=dt)
+            except Exception as e:
+                raise ModelError(
+                    f"cannot load transformers model {model!r}: {' '.join(str(e).split())[:300]}"
+                ) from None
+        return _MODELS[key]
+
+# %% ../../nbs/media/05_transcribe.ipynb #89d100b9
 class TransformersWhisperTranscriber:
     "Whisper through the transformers ASR pipeline (any hub id or local path)"
 
@@ -241,28 +267,7 @@ class TransformersWhisperTranscriber:
         return f'{self.name}:{self.model}:{self.dtype}'
 
     def load(self):
-        key = ('hf', self.model, self.device, self.dtype)
-        with _LOCK:
-            if key not in _MODELS:
-                try:
-                    import torch
-                    from transformers import pipeline
-                except ImportError:
-                    raise ModelError("the transformers backend needs: pip install 'opusclip[hf]'") from None
-                dev = ('cuda' if torch.cuda.is_available() else 'cpu') if self.device == 'auto' else self.device
-                dt = {
-                    'auto': torch.float16 if dev.startswith('cuda') else torch.float32,
-                    'float16': torch.float16,
-                    'bfloat16': torch.bfloat16,
-                    'float32': torch.float32,
-                }[self.dtype]
-                try:
-                    _MODELS[key] = pipeline('automatic-speech-recognition', model=self.model, device=dev, dtype=dt)
-                except Exception as e:
-                    raise ModelError(
-                        f"cannot load transformers model {self.model!r}: {' '.join(str(e).split())[:300]}"
-                    ) from None
-            return _MODELS[key]
+        return hf_pipeline(self.model, self.device, self.dtype)
 
     def detect_language(self, audio: np.ndarray) -> str:
         "Language code Whisper hears in the first 30 s of `audio`"
