@@ -14,7 +14,7 @@ from .benchmark import benchmark_clip
 from ..run.records import record_benchmarks
 
 # %% auto #0
-__all__ = ['TARGETS', 'benchmark_markdown', 'verdicts', 'run_benchmark']
+__all__ = ['TARGETS', 'benchmark_markdown', 'verdicts', 'talking_head', 'named_rows', 'report_intro', 'run_benchmark']
 
 # %% ../../nbs/lab/04_benchmark_report.ipynb #b5561594
 def benchmark_markdown(rows: list[dict], title: str = 'opusclip clip benchmark') -> str:
@@ -89,6 +89,62 @@ def verdicts(rows: list[dict], name: str, double: str | None = None) -> list[tup
     return out
 
 # %% ../../nbs/lab/04_benchmark_report.ipynb #66e6c3f9
+def talking_head(wd: Path, faces_dir: str, minutes: float) -> str:
+    "The deterministic talking head of `minutes` built from the faces in `faces_dir` (built once, then reused)"
+    from opusclip.lab.demo import benchmark_video
+
+    p = wd / f'talking_head_{minutes:g}min.mp4'
+    if not p.exists():
+        faces = sorted(Path(faces_dir).glob('retalking_face_*.mp4'))
+        if not faces:
+            raise FileNotFoundError(f'no talking heads in {faces_dir}; pass input=')
+        benchmark_video(str(p), [str(f) for f in faces], minutes=minutes)
+    return str(p)
+
+# %% ../../nbs/lab/04_benchmark_report.ipynb #747947d3
+def named_rows(src: str, wd: Path, name: str, **kw) -> list[dict]:
+    "`benchmark_clip`'s rows for `src`, each named `name`"
+    rows = benchmark_clip(src, str(wd), label=name.replace(' ', ''), **kw)
+    for r in rows:
+        r['name'] = name
+    return rows
+
+# %% ../../nbs/lab/04_benchmark_report.ipynb #2702e86d
+def report_intro(run_id: str, model: str, device: str, what: str, reframe_s: float) -> str:
+    "What the benchmark report measured, and how"
+    return (
+        f'Run `{run_id}` of `pipelines/benchmark.ipynb` on {platform.machine()} with {os.cpu_count()} cores, '
+        f'model `{model}`, device `{device}`; rows are in the catalog\'s `benchmarks` table.\n'
+        f'The executed notebook is [benchmark_run.ipynb](benchmark_run.ipynb). Input: {what}. `opusclip '
+        'clip` runs in a child process '
+        'with `--no-cache`, so every stage is computed. Ratios compare against a plain PyAV baseline '
+        'timed in the same run on the same file; '
+        '"decode for analysis" is `decode_audio` (decode + 16 kHz mono into one buffer) against a plain '
+        'decode of the audio stream, '
+        'best of three each, alternating; "clip encoding" is `render_clip` (H.264 + AAC + captions + '
+        'thumbnail) against a plain libx264 '
+        'encode of the same frames at the same preset and CRF, clip by clip, alternating. "Reframed '
+        'clip" renders the first '
+        f'{reframe_s:.0f} s '
+        'of the input at 1080x1920, 30 fps, tracked, laid out, captioned (karaoke, with the run\'s own '
+        'words) and loudness-normalised, '
+        'against a plain libx264 encode of the same frames centre-cropped to 9:16 at the same preset and '
+        'CRF (the yardstick: the same '
+        'picture encoded plainly, so the ratio is what tracking, layout, captions and loudness add) and, '
+        'for reference, against a plain '
+        'encode of as many frames of the whole input squeezed to 1080x1920 (a different picture, about '
+        'half the bits of a crop at the '
+        'same CRF, which libx264 encodes faster than any crop of the same frames), best of two each, '
+        'alternating. "Face detection" '
+        'times BlazeFace (`--face-detector blazeface`) against the default Haar cascade on the frames '
+        'the reframer samples. '
+        'Peak RSS is the child process. "Scoring" is '
+        'the clip-intelligence work: `select` (sentence embeddings, topics, features, scores, analysis '
+        'of the picks), `prosody` '
+        '(loudness and pitch from the decoded audio) and `vision` (faces, motion, cuts from the keyframes).'
+    )
+
+# %% ../../nbs/lab/04_benchmark_report.ipynb #30d4a2f4
 def run_benchmark(
     input: str | None = None,
     model: str = 'base',
@@ -104,47 +160,20 @@ def run_benchmark(
 ) -> list[dict]:
     """Benchmark `opusclip clip` on `input` (or the built talking head) and record rows and a report (`clips` per run,
     a `reframe_s` reframed clip)"""
-    from opusclip.lab.demo import benchmark_video
     from opusclip.run.catalog import new_run_id
 
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
-    faces = sorted(Path(faces_dir).glob('retalking_face_*.mp4'))
-
-    def built(m):
-        p = wd / f'talking_head_{m:g}min.mp4'
-        if not p.exists():
-            if not faces:
-                raise FileNotFoundError(f'no talking heads in {faces_dir}; pass input=')
-            benchmark_video(str(p), [str(f) for f in faces], minutes=m)
-        return str(p)
-
-    src = input or built(minutes)
+    src = input or talking_head(wd, faces_dir, minutes)
     name = f'{minutes:g} min' if input is None else Path(src).name
-    rows = benchmark_clip(
-        src, str(wd), model=model, device=device, label=name.replace(' ', ''), clips=clips, reframe_s=reframe_s
-    )
-    for r in rows:
-        r['name'] = name
-    dname = None
-    if double and input is None:
-        dname = f'{2 * minutes:g} min'
-        drows = benchmark_clip(
-            built(2 * minutes),
-            str(wd),
-            model=model,
-            device=device,
-            label=dname.replace(' ', ''),
-            clips=clips,
-            reframe_s=reframe_s,
-        )
-        for r in drows:
-            r['name'] = dname
-        rows += drows
+    kw = dict(model=model, device=device, clips=clips, reframe_s=reframe_s)
+    rows = named_rows(src, wd, name, **kw)
+    dname = f'{2 * minutes:g} min' if double and input is None else None
+    if dname:
+        rows += named_rows(talking_head(wd, faces_dir, 2 * minutes), wd, dname, **kw)
     run_id = new_run_id()
     record_benchmarks(Catalog(catalog), run_id, rows)
     if docs:
-        v = verdicts(rows, name, dname)
         dur = probe(src).duration
         what = (
             (
@@ -154,42 +183,9 @@ def run_benchmark(
             if input is None
             else f'`{src}`, {dur:.1f} s'
         )
-        md = [
-            '# Benchmarks',
-            '',
-            f'Run `{run_id}` of `pipelines/benchmark.ipynb` on {platform.machine()} with {os.cpu_count()} cores, '
-            f'model `{model}`, device `{device}`; rows are in the catalog\'s `benchmarks` table.',
-            f'The executed notebook is [benchmark_run.ipynb](benchmark_run.ipynb). Input: {what}. `opusclip '
-            'clip` runs in a child process '
-            'with `--no-cache`, so every stage is computed. Ratios compare against a plain PyAV baseline '
-            'timed in the same run on the same file; '
-            '"decode for analysis" is `decode_audio` (decode + 16 kHz mono into one buffer) against a plain '
-            'decode of the audio stream, '
-            'best of three each, alternating; "clip encoding" is `render_clip` (H.264 + AAC + captions + '
-            'thumbnail) against a plain libx264 '
-            'encode of the same frames at the same preset and CRF, clip by clip, alternating. "Reframed '
-            'clip" renders the first '
-            f'{min(reframe_s, dur):.0f} s '
-            'of the input at 1080x1920, 30 fps, tracked, laid out, captioned (karaoke, with the run\'s own '
-            'words) and loudness-normalised, '
-            'against a plain libx264 encode of the same frames centre-cropped to 9:16 at the same preset and '
-            'CRF (the yardstick: the same '
-            'picture encoded plainly, so the ratio is what tracking, layout, captions and loudness add) and, '
-            'for reference, against a plain '
-            'encode of as many frames of the whole input squeezed to 1080x1920 (a different picture, about '
-            'half the bits of a crop at the '
-            'same CRF, which libx264 encodes faster than any crop of the same frames), best of two each, '
-            'alternating. "Face detection" '
-            'times BlazeFace (`--face-detector blazeface`) against the default Haar cascade on the frames '
-            'the reframer samples. '
-            'Peak RSS is the child process. "Scoring" is '
-            'the clip-intelligence work: `select` (sentence embeddings, topics, features, scores, analysis '
-            'of the picks), `prosody` '
-            '(loudness and pitch from the decoded audio) and `vision` (faces, motion, cuts from the keyframes).',
-            '',
-            '| target | measured | met |',
-            '|---|---:|---|',
-        ] + [f'| {w} | {m} | {"yes" if ok else "**no**"} |' for w, m, ok in v]
+        md = ['# Benchmarks', '', report_intro(run_id, model, device, what, min(reframe_s, dur)), '']
+        md += ['| target | measured | met |', '|---|---:|---|']
+        md += [f'| {w} | {m} | {"yes" if ok else "**no**"} |' for w, m, ok in verdicts(rows, name, dname)]
         Path(docs).parent.mkdir(parents=True, exist_ok=True)
         Path(docs).write_text('\n'.join(md) + '\n\n' + benchmark_markdown(rows))
     return rows

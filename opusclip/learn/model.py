@@ -146,6 +146,28 @@ def _design(self: ViralityModel, df: pd.DataFrame, E: np.ndarray) -> tuple[np.nd
     T = np.where(np.isnan(T), self.mu, T)
     return (T - self.mu) / self.sd, (Z / self.z_sd).astype(np.float32)
 
+# %% ../../nbs/learn/06_model.ipynb #a73e6654
+@patch
+def predict(self: ViralityModel, df: pd.DataFrame, E: np.ndarray) -> np.ndarray:
+    "Predicted targets for the rows of `df` with embeddings `E`"
+    X, E2 = self._design(df, E)
+    if self.kind == 'gbm':
+        return self.est.predict(X)
+    import torch
+
+    net = _net(self.est['n_tab'], self.est['n_emb'])
+    net.load_state_dict(self.est['state'])
+    net.eval()
+    with torch.no_grad():
+        out = net(torch.tensor(X, dtype=torch.float32), torch.tensor(E2, dtype=torch.float32)).numpy()
+    return out * self.y_sd + self.y_mu
+
+# %% ../../nbs/learn/06_model.ipynb #299c6f57
+@patch
+def percentile(self: ViralityModel, pred) -> np.ndarray:
+    "0-100: the share of training clips whose prediction is below `pred`"
+    return 100.0 * np.searchsorted(self.train_pred, np.atleast_1d(pred), side='right') / max(1, len(self.train_pred))
+
 # %% ../../nbs/learn/06_model.ipynb #c81979d5
 @patch
 def fit(self: ViralityModel, df: pd.DataFrame, E: np.ndarray, y: np.ndarray) -> 'ViralityModel':
@@ -183,25 +205,3 @@ def fit(self: ViralityModel, df: pd.DataFrame, E: np.ndarray, y: np.ndarray) -> 
         self.est = _fit_lightning(X, E2, (np.asarray(y) - self.y_mu) / self.y_sd, seed=self.seed)
     self.train_pred = np.sort(self.predict(df, E))
     return self
-
-# %% ../../nbs/learn/06_model.ipynb #a73e6654
-@patch
-def predict(self: ViralityModel, df: pd.DataFrame, E: np.ndarray) -> np.ndarray:
-    "Predicted targets for the rows of `df` with embeddings `E`"
-    X, E2 = self._design(df, E)
-    if self.kind == 'gbm':
-        return self.est.predict(X)
-    import torch
-
-    net = _net(self.est['n_tab'], self.est['n_emb'])
-    net.load_state_dict(self.est['state'])
-    net.eval()
-    with torch.no_grad():
-        out = net(torch.tensor(X, dtype=torch.float32), torch.tensor(E2, dtype=torch.float32)).numpy()
-    return out * self.y_sd + self.y_mu
-
-# %% ../../nbs/learn/06_model.ipynb #299c6f57
-@patch
-def percentile(self: ViralityModel, pred) -> np.ndarray:
-    "0-100: the share of training clips whose prediction is below `pred`"
-    return 100.0 * np.searchsorted(self.train_pred, np.atleast_1d(pred), side='right') / max(1, len(self.train_pred))
