@@ -14,7 +14,8 @@ from .catalog import new_run_id
 
 # %% auto #0
 __all__ = ['TRANSIENT', 'is_transient', 'stop_kernels', 'kernel_env', 'worker_kernel', 'kernel_pid', 'error_line',
-           'FsspecHandler', 'papermill_io_for', 'run_job', 'default_workers', 'LocalEngine', 'DaskEngine']
+           'FsspecHandler', 'papermill_io_for', 'job_parameters', 'job_failure', 'execute_job', 'job_record', 'run_job',
+           'default_workers', 'LocalEngine', 'DaskEngine']
 
 # %% ../../nbs/run/09_workers.ipynb #c14a68d4
 TRANSIENT = {
@@ -145,16 +146,9 @@ def papermill_io_for(uri: str):
         papermill_io.register(key, FsspecHandler())
 
 # %% ../../nbs/run/09_workers.ipynb #398be565
-def run_job(job: dict) -> dict:
-    "Run one job (a papermill run of the notebook in `job['notebook']`) in this worker's kernel; returns its outcome"
-    import papermill as pm
-
-    t0, lost = time.time(), False
-    run_id = new_run_id()
-    nb_uri = join(job['runs'], run_id, 'clip_video.ipynb')
-    scratch = tempfile.mkdtemp(prefix='opusclip-job-')
-    db = os.path.join(scratch, 'job.duckdb')
-    params = dict(
+def job_parameters(job: dict, db: str, run_id: str, nb_uri: str) -> dict:
+    "The parameters of a job's notebook run: its options, source and output, its scratch catalog and its record"
+    return dict(
         job['params'],
         source=job['source'],
         output=job['output'],
@@ -166,59 +160,80 @@ def run_job(job: dict) -> dict:
         notebook_uri=nb_uri,
         active_model=job.get('active_model'),
     )
+
+# %% ../../nbs/run/09_workers.ipynb #50f068b8
+def job_failure(e: Exception) -> tuple[dict, bool]:
+    "What a job's exception says: its error fields, and whether the worker's kernel was lost"
+    import papermill as pm
+
+    if isinstance(e, pm.PapermillExecutionError):
+        return dict(
+            error_type=e.ename, error=error_line(e.evalue), transient=is_transient(e.ename, str(e.evalue))
+        ), False
+    tn = type(e).__name__
+    if tn == 'DeadKernelError' or 'kernel died' in str(e).lower():
+        lost = 'the worker process died during the job (killed, or out of memory)'
+        return dict(error_type='WorkerLost', error=lost, transient=True), True
+    return dict(error_type=tn, error=error_line(e), transient=is_transient(tn, str(e))), False
+
+# %% ../../nbs/run/09_workers.ipynb #6f321483
+def execute_job(job: dict, nb_uri: str, params: dict, scratch: str):
+    "Run the job's notebook with papermill in this thread's kernel, writing the executed notebook to `nb_uri`"
+    import papermill as pm
+
+    fs, p = get_fs(nb_uri, write=True)
+    fs.makedirs(fs._parent(p), exist_ok=True)
+    papermill_io_for(nb_uri)
     name = threading.current_thread().name
-    out = dict(
-        job_id=job['job_id'],
-        run_id=run_id,
-        notebook_uri=nb_uri,
-        ok=False,
-        transient=False,
-        worker=f"{socket.gethostname()}:{os.getpid()}:{name}",
+    idx = int(name.rsplit('_', 1)[-1]) if name.rsplit('_', 1)[-1].isdigit() else 0
+    km = worker_kernel(job.get('threads') or cpu_threads(), idx)
+    src = os.path.join(scratch, 'clip_video.ipynb')
+    Path(src).write_text(job['notebook'])
+    pm.execute_notebook(
+        src,
+        nb_uri,
+        parameters=params,
+        km=km,
+        kernel_name='python3',
+        progress_bar=False,
+        log_output=False,
+        execution_timeout=job.get('timeout'),
     )
+
+# %% ../../nbs/run/09_workers.ipynb #6bb86410
+def job_record(nb_uri: str, db: str, lost: bool) -> dict:
+    """The run's papermill metadata and its scratch catalog's bytes (none from a lost worker, or one left
+    mid-write)"""
     try:
-        fs, p = get_fs(nb_uri, write=True)
-        fs.makedirs(fs._parent(p), exist_ok=True)
-        papermill_io_for(nb_uri)
-        idx = int(name.rsplit('_', 1)[-1]) if name.rsplit('_', 1)[-1].isdigit() else 0
-        km = worker_kernel(job.get('threads') or cpu_threads(), idx)
-        src = os.path.join(scratch, 'clip_video.ipynb')
-        Path(src).write_text(job['notebook'])
-        pm.execute_notebook(
-            src,
-            nb_uri,
-            parameters=params,
-            km=km,
-            kernel_name='python3',
-            progress_bar=False,
-            log_output=False,
-            execution_timeout=job.get('timeout'),
-        )
+        meta = dict(json.loads(read_text(nb_uri)).get('metadata', {}).get('papermill', {}))
+    except Exception:
+        meta = None
+    ok = os.path.exists(db) and not lost and not os.path.exists(db + '.wal')
+    return dict(papermill=meta, db=Path(db).read_bytes() if ok else None)
+
+# %% ../../nbs/run/09_workers.ipynb #a0a37d5f
+def run_job(job: dict) -> dict:
+    "Run one job (a papermill run of the notebook in `job['notebook']`) in this worker's kernel; returns its outcome"
+    t0, lost = time.time(), False
+    run_id = new_run_id()
+    nb_uri = join(job['runs'], run_id, 'clip_video.ipynb')
+    scratch = tempfile.mkdtemp(prefix='opusclip-job-')
+    db = os.path.join(scratch, 'job.duckdb')
+    worker = f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+    out = dict(job_id=job['job_id'], run_id=run_id, notebook_uri=nb_uri, ok=False, transient=False, worker=worker)
+    try:
+        execute_job(job, nb_uri, job_parameters(job, db, run_id, nb_uri), scratch)
         out['ok'] = True
-    except pm.PapermillExecutionError as e:
-        out.update(error_type=e.ename, error=error_line(e.evalue), transient=is_transient(e.ename, str(e.evalue)))
     except Exception as e:
-        tn = type(e).__name__
-        lost = tn == 'DeadKernelError' or 'kernel died' in str(e).lower()
+        fields, lost = job_failure(e)
         if lost:
             km = getattr(_TL, 'km', None)
             _TL.km = None
             if km is not None:
                 _stop_kernel(km)
-            out.update(
-                error_type='WorkerLost',
-                error='the worker process died during the job (killed, or out of memory)',
-                transient=True,
-            )
-        else:
-            out.update(error_type=tn, error=error_line(e), transient=is_transient(tn, str(e)))
+        out.update(fields)
     finally:
-        try:
-            out['papermill'] = dict(json.loads(read_text(nb_uri)).get('metadata', {}).get('papermill', {}))
-        except Exception:
-            out['papermill'] = None
-        out['db'] = (
-            Path(db).read_bytes() if os.path.exists(db) and not lost and not os.path.exists(db + '.wal') else None
-        )
+        out.update(job_record(nb_uri, db, lost))
         shutil.rmtree(scratch, ignore_errors=True)
         out['seconds'] = round(time.time() - t0, 3)
     return out
