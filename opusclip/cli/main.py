@@ -58,80 +58,87 @@ def _transcribe_and_clip(sub, schema):
     _bookkeeping(c)
 
 # %% ../../nbs/cli/02_main.ipynb #14ad5059
+def _job_options(g):
+    "Options of the jobs `batch` and `watch` run: outputs, records, workers, cluster, retries, timeout, notebook"
+    g.add_argument(
+        '-o',
+        '--output',
+        default='clips',
+        metavar='OUTROOT',
+        help='each job writes to OUTROOT/<source name> (default ./clips)',
+    )
+    g.add_argument(
+        '--runs', default='runs', metavar='URI', help='executed notebooks go to URI/<run_id>/ (default ./runs)'
+    )
+    g.add_argument(
+        '--workers', type=int, default=None, help='local worker processes (default: sized to the cores and memory)'
+    )
+    g.add_argument('--threads', type=int, default=None, help='CPU threads per worker (default: cores / workers)')
+    g.add_argument(
+        '--scheduler',
+        default=os.environ.get('OPUSCLIP_SCHEDULER'),
+        metavar='tcp://HOST:8786',
+        help='run the jobs on this Dask cluster instead (default $OPUSCLIP_SCHEDULER)',
+    )
+    g.add_argument(
+        '--retries',
+        type=int,
+        default=2,
+        help='extra tries for transient failures: lost worker, out of memory, storage timeout (default 2)',
+    )
+    g.add_argument(
+        '--backoff', type=float, default=2.0, metavar='S', help='wait S, 2S, 4S, ... seconds between tries (default 2)'
+    )
+    g.add_argument(
+        '--timeout', type=float, default=None, metavar='S', help='give up on a notebook cell after S seconds'
+    )
+    g.add_argument('--notebook', default=None, help='pipeline notebook (default pipelines/clip_video.ipynb)')
+
+# %% ../../nbs/cli/02_main.ipynb #85115ac6
+def _batch_parser(sub, schema):
+    "The `batch` subcommand: a manifest of videos run as jobs"
+    b = sub.add_parser(
+        'batch',
+        help='run many videos from a manifest as jobs',
+        description='Run `clip` on every row of MANIFEST (CSV or JSONL with a source column and optional priority '
+        'and per-row options, '
+        'a folder, a prefix or a glob) as jobs in the catalog, on a local pool or a Dask cluster. Each '
+        'job is a papermill run of '
+        'pipelines/clip_video.ipynb whose executed notebook is kept under --runs.',
+    )
+    b.add_argument(
+        'manifest',
+        nargs='?',
+        metavar='MANIFEST',
+        help='CSV/JSONL file, folder, prefix or glob (leave out with --resume to finish every unfinished job)',
+    )
+    g = b.add_argument_group('jobs')
+    _job_options(g)
+    g.add_argument('--resume', action='store_true', help='take up the jobs a stopped batch left queued or running')
+    add_options(b, GROUPS, schema)
+    _bookkeeping(b)
+
+# %% ../../nbs/cli/02_main.ipynb #6888f7c2
+def _watch_parser(sub, schema):
+    "The `watch` subcommand: new files under a folder or prefix run as jobs"
+    b = sub.add_parser(
+        'watch',
+        help='turn new files under a folder or prefix into jobs',
+        description='Scan FOLDER (a path, prefix or glob, any fsspec URI) every --interval seconds and run each new '
+        'media file once as a job.',
+    )
+    b.add_argument('manifest', metavar='FOLDER', help='folder, prefix or glob to watch')
+    g = b.add_argument_group('jobs')
+    _job_options(g)
+    g.add_argument('--interval', type=float, default=30.0, metavar='S', help='seconds between scans (default 30)')
+    g.add_argument('--once', action='store_true', help='scan once, run what is new, and exit (for cron)')
+    add_options(b, GROUPS, schema)
+    _bookkeeping(b)
+
+# %% ../../nbs/cli/02_main.ipynb #c5eea640
 def _batch_and_watch(sub, schema):
-    for name in ('batch', 'watch'):
-        b = sub.add_parser(
-            name,
-            help='run many videos from a manifest as jobs'
-            if name == 'batch'
-            else 'turn new files under a folder or prefix into jobs',
-            description='Run `clip` on every row of MANIFEST (CSV or JSONL with a source column and optional priority '
-            'and per-row options, '
-            'a folder, a prefix or a glob) as jobs in the catalog, on a local pool or a Dask cluster. Each '
-            'job is a papermill run of '
-            'pipelines/clip_video.ipynb whose executed notebook is kept under --runs.'
-            if name == 'batch'
-            else 'Scan FOLDER (a path, prefix or glob, any fsspec URI) every --interval seconds and run each new '
-            'media file once as a job.',
-        )
-        if name == 'batch':
-            b.add_argument(
-                'manifest',
-                nargs='?',
-                metavar='MANIFEST',
-                help='CSV/JSONL file, folder, prefix or glob (leave out with --resume to finish every unfinished job)',
-            )
-        else:
-            b.add_argument('manifest', metavar='FOLDER', help='folder, prefix or glob to watch')
-        g = b.add_argument_group('jobs')
-        g.add_argument(
-            '-o',
-            '--output',
-            default='clips',
-            metavar='OUTROOT',
-            help='each job writes to OUTROOT/<source name> (default ./clips)',
-        )
-        g.add_argument(
-            '--runs', default='runs', metavar='URI', help='executed notebooks go to URI/<run_id>/ (default ./runs)'
-        )
-        g.add_argument(
-            '--workers', type=int, default=None, help='local worker processes (default: sized to the cores and memory)'
-        )
-        g.add_argument('--threads', type=int, default=None, help='CPU threads per worker (default: cores / workers)')
-        g.add_argument(
-            '--scheduler',
-            default=os.environ.get('OPUSCLIP_SCHEDULER'),
-            metavar='tcp://HOST:8786',
-            help='run the jobs on this Dask cluster instead (default $OPUSCLIP_SCHEDULER)',
-        )
-        g.add_argument(
-            '--retries',
-            type=int,
-            default=2,
-            help='extra tries for transient failures: lost worker, out of memory, storage timeout (default 2)',
-        )
-        g.add_argument(
-            '--backoff',
-            type=float,
-            default=2.0,
-            metavar='S',
-            help='wait S, 2S, 4S, ... seconds between tries (default 2)',
-        )
-        g.add_argument(
-            '--timeout', type=float, default=None, metavar='S', help='give up on a notebook cell after S seconds'
-        )
-        g.add_argument('--notebook', default=None, help='pipeline notebook (default pipelines/clip_video.ipynb)')
-        if name == 'batch':
-            g.add_argument(
-                '--resume', action='store_true', help='take up the jobs a stopped batch left queued or running'
-            )
-        else:
-            g.add_argument(
-                '--interval', type=float, default=30.0, metavar='S', help='seconds between scans (default 30)'
-            )
-            g.add_argument('--once', action='store_true', help='scan once, run what is new, and exit (for cron)')
-        add_options(b, GROUPS, schema)
-        _bookkeeping(b)
+    _batch_parser(sub, schema)
+    _watch_parser(sub, schema)
 
 # %% ../../nbs/cli/02_main.ipynb #366ec65d
 def _jobs_parser(sub):
