@@ -11,7 +11,7 @@ from ..core.basics import utc_now
 from .catalog import Catalog
 
 # %% auto #0
-__all__ = ['clip_id', 'record_clips', 'record_benchmarks', 'record_evaluation']
+__all__ = ['CLIP_COLUMNS', 'clip_id', 'clip_row', 'record_clips', 'record_benchmarks', 'record_evaluation']
 
 # %% ../../nbs/run/02_records.ipynb #2b49144a
 def clip_id(video_id: str, start: float, end: float) -> str:
@@ -67,6 +67,46 @@ def _insert_transcript(con, transcript_id: str, video_id: str, t):
         )
 
 # %% ../../nbs/run/02_records.ipynb #675d885b
+def clip_row(c: dict, run_id: str, video_id: str, transcript_id: str | None, now) -> list:
+    "A clip dict of `clips.json` as a row of the catalog's `clips` table (in `CLIP_COLUMNS` order)"
+    f, j = c.get('files', {}), lambda k: None if c.get(k) is None else json.dumps(c[k])
+    sub, an = c.get('subscores') or {}, c.get('analysis') or {}
+    return [
+        c['id'],
+        run_id,
+        video_id,
+        transcript_id,
+        c['rank'],
+        c['start'],
+        c['end'],
+        c['duration'],
+        c['score'],
+        c['text'],
+        f.get('video'),
+        f.get('srt'),
+        f.get('vtt'),
+        f.get('thumbnail'),
+        now,
+        j('subscores'),
+        c.get('reason'),
+        c.get('title'),
+        j('hashtags'),
+        c.get('description'),
+        j('analysis'),
+        j('keep'),
+        an.get('category'),
+        an.get('emotion'),
+        *[sub.get(k) for k in ('hook', 'coherence', 'connection', 'trend')],
+    ]
+
+
+CLIP_COLUMNS = (
+    "clip_id, run_id, video_id, transcript_id, rank, start_s, end_s, duration, score, text, "
+    "video_uri, srt_uri, vtt_uri, thumbnail_uri, created_at, subscores, reason, title, "
+    "hashtags, description, analysis, keep, category, emotion, hook, coherence, connection, trend"
+)
+
+# %% ../../nbs/run/02_records.ipynb #d80b08fd
 def record_clips(
     cat: Catalog,
     run_id: str,
@@ -89,43 +129,11 @@ def record_clips(
                 con.execute(
                     "UPDATE videos SET analysis = ? WHERE video_id = ?", [json.dumps(info['analysis']), video_id]
                 )
+            marks = ', '.join('?' * len(CLIP_COLUMNS.split(', ')))
             for c in clips:
-                f, j = c.get('files', {}), lambda k: None if c.get(k) is None else json.dumps(c[k])
-                sub, an = c.get('subscores') or {}, c.get('analysis') or {}
                 con.execute(
-                    "INSERT OR REPLACE INTO clips (clip_id, run_id, video_id, transcript_id, rank, start_s, "
-                    "end_s, duration, score, text, "
-                    "video_uri, srt_uri, vtt_uri, thumbnail_uri, created_at, subscores, reason, title, "
-                    "hashtags, description, analysis, keep, "
-                    "category, emotion, hook, coherence, connection, trend) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        c['id'],
-                        run_id,
-                        video_id,
-                        transcript_id,
-                        c['rank'],
-                        c['start'],
-                        c['end'],
-                        c['duration'],
-                        c['score'],
-                        c['text'],
-                        f.get('video'),
-                        f.get('srt'),
-                        f.get('vtt'),
-                        f.get('thumbnail'),
-                        now,
-                        j('subscores'),
-                        c.get('reason'),
-                        c.get('title'),
-                        j('hashtags'),
-                        c.get('description'),
-                        j('analysis'),
-                        j('keep'),
-                        an.get('category'),
-                        an.get('emotion'),
-                        *[sub.get(k) for k in ('hook', 'coherence', 'connection', 'trend')],
-                    ],
+                    f"INSERT OR REPLACE INTO clips ({CLIP_COLUMNS}) VALUES ({marks})",
+                    clip_row(c, run_id, video_id, transcript_id, now),
                 )
             con.execute(
                 "UPDATE runs SET status = 'succeeded', finished_at = ?, duration_s = epoch(? - started_at), "
