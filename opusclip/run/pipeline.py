@@ -23,7 +23,8 @@ from .stages import source_transcript, unpublish
 from .records import record_clips
 
 # %% auto #0
-__all__ = ['transcribe_video', 'render_plan', 'publish_clips', 'video_entry', 'dry_run', 'clip_video', 'clips_table']
+__all__ = ['transcribe_video', 'render_plan', 'publish_clips', 'video_entry', 'dry_run', 'choose_clips', 'render_and_publish',
+           'clip_video', 'clips_table']
 
 # %% ../../nbs/run/06_pipeline.ipynb #85ae358a
 def transcribe_video(
@@ -165,6 +166,59 @@ def dry_run(
     return dict(doc, stages=timer.stages)
 
 # %% ../../nbs/run/06_pipeline.ipynb #adf5e5c0
+def choose_clips(words, info, p: ClipParams, timer, scorer=None, track=None, frames=None):
+    "The select stage: the ranked plan of clips and the video's analysis"
+    with timer.stage('select', media_seconds=round(info.duration, 3)):
+        return select_moments(
+            words,
+            info.duration,
+            p.clips,
+            p.min_duration,
+            p.max_duration,
+            p.guidance,
+            scorer=(scorer or HeuristicScorer)(p.guidance.weights),
+            prosody_track=track,
+            frames=frames,
+        )
+
+# %% ../../nbs/run/06_pipeline.ipynb #195ec76e
+def render_and_publish(
+    uri: str,
+    outdir: str,
+    plan: list,
+    t,
+    tid,
+    p: ClipParams,
+    video_id: str,
+    info,
+    analysis: dict,
+    catalog: Catalog,
+    run_id: str,
+    timer,
+    quiet: bool = True,
+) -> dict:
+    """Render the plan in a staging folder, publish it to `outdir` and record it; nothing stays published if any of
+    it fails. Returns the `clips.json` content"""
+    staging, published = tempfile.mkdtemp(prefix='opusclip-'), []
+    try:
+        with timer.stage('render', clips=len(plan)) as rec:
+            clips = render_plan(uri, plan, t.words, p, staging, video_id, info, quiet)
+            rec['media_seconds'] = round(sum(c['duration'] for c in clips), 3)
+        doc = dict(video=video_entry(uri, info, video_id, analysis), clips=clips)
+        with timer.stage('publish'):
+            published = publish_clips(staging, outdir, doc)
+        where = absolute_uri(outdir)
+        rows = [dict(c, files={k: join(where, v) for k, v in c['files'].items()}) for c in clips]
+        meta = dict(info.to_dict(), uri=absolute_uri(uri), analysis=analysis)
+        record_clips(catalog, run_id, video_id, meta, tid, t, rows, timer.stages)
+        return doc
+    except BaseException:
+        unpublish(published)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+# %% ../../nbs/run/06_pipeline.ipynb #e667f793
 def clip_video(
     uri: str,
     outdir: str,
@@ -186,45 +240,10 @@ def clip_video(
         sig = {}
         info, video_id, t, tid = source_transcript(uri, p, cache, timer, quiet, signals=sig)
         track, frames = source_signals(uri, video_id, info, cache, timer, sig.get('prosody'), p.face_detector)
-        with timer.stage('select', media_seconds=round(info.duration, 3)):
-            plan, video_analysis = select_moments(
-                t.words,
-                info.duration,
-                p.clips,
-                p.min_duration,
-                p.max_duration,
-                p.guidance,
-                scorer=(scorer or HeuristicScorer)(p.guidance.weights),
-                prosody_track=track,
-                frames=frames,
-            )
+        plan, analysis = choose_clips(t.words, info, p, timer, scorer, track, frames)
         if p.dry_run:
-            return dict(dry_run(uri, outdir, plan, t.words, p, video_id, info, video_analysis, timer), run_id=run_id)
-        staging, published = tempfile.mkdtemp(prefix='opusclip-'), []
-        try:
-            with timer.stage('render', clips=len(plan)) as rec:
-                clips = render_plan(uri, plan, t.words, p, staging, video_id, info, quiet)
-                rec['media_seconds'] = round(sum(c['duration'] for c in clips), 3)
-            doc = dict(video=video_entry(uri, info, video_id, video_analysis), clips=clips)
-            with timer.stage('publish'):
-                published = publish_clips(staging, outdir, doc)
-            where = absolute_uri(outdir)
-            rows = [dict(c, files={k: join(where, v) for k, v in c['files'].items()}) for c in clips]
-            record_clips(
-                catalog,
-                run_id,
-                video_id,
-                dict(info.to_dict(), uri=absolute_uri(uri), analysis=video_analysis),
-                tid,
-                t,
-                rows,
-                timer.stages,
-            )
-        except BaseException:
-            unpublish(published)
-            raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            return dict(dry_run(uri, outdir, plan, t.words, p, video_id, info, analysis, timer), run_id=run_id)
+        doc = render_and_publish(uri, outdir, plan, t, tid, p, video_id, info, analysis, catalog, run_id, timer, quiet)
     return dict(doc, run_id=run_id, stages=timer.stages)
 
 # %% ../../nbs/run/06_pipeline.ipynb #844a2d95
