@@ -11,7 +11,7 @@ from pathlib import Path
 from ..core.basics import OpusclipError
 
 # %% auto #0
-__all__ = ['KINDS', 'dashboards_dir', 'serve_command']
+__all__ = ['KINDS', 'dashboards_dir', 'check_credentials', 'panel_command', 'serve_command']
 
 # %% ../../nbs/apps/06_serve.ipynb #db50af4e
 KINDS = ('analytics', 'monitoring', 'review')
@@ -30,6 +30,35 @@ def dashboards_dir() -> Path:
     raise OpusclipError("cannot find the dashboards/ folder (run from an opusclip checkout)")
 
 # %% ../../nbs/apps/06_serve.ipynb #ef2e8fc0
+def check_credentials(auth: str) -> dict:
+    "The user names and passwords of the JSON file `auth`, or an error that says what is wrong with it"
+    try:
+        creds = json.loads(Path(auth).read_text())
+    except OSError:
+        raise OpusclipError(f"--auth {auth}: cannot read the credentials file") from None
+    except ValueError:
+        raise OpusclipError(f"--auth {auth}: not JSON; write {{\"user\": \"password\"}}") from None
+    if not (
+        isinstance(creds, dict)
+        and creds
+        and all(isinstance(k, str) and isinstance(v, str) and v for k, v in creds.items())
+    ):
+        raise OpusclipError(f"--auth {auth}: expected a JSON object of user names to non-empty passwords")
+    return creds
+
+# %% ../../nbs/apps/06_serve.ipynb #5ac5034f
+def panel_command(files: list[str], port: int, address: str) -> list[str]:
+    "`panel serve` of the dashboard `files`, taking websocket connections only from the address served and localhost"
+    import sys
+
+    return [sys.executable, '-m', 'panel', 'serve', *files, '--port', str(port), '--address', address] + [
+        '--allow-websocket-origin',
+        f'{address}:{port}',
+        '--allow-websocket-origin',
+        f'localhost:{port}',
+    ]
+
+# %% ../../nbs/apps/06_serve.ipynb #ab7054ea
 def serve_command(
     kind: str = 'all',
     catalog: str = 'opusclip.duckdb',
@@ -40,7 +69,7 @@ def serve_command(
     dry_run: bool = False,
 ) -> list[str] | int:
     "Serve the dashboards with `panel serve` (blocks until stopped); with `dry_run`, the command and nothing served"
-    import secrets, subprocess, sys
+    import secrets, subprocess
 
     if kind != 'all' and kind not in KINDS:
         raise OpusclipError(f"dashboard must be one of {', '.join(KINDS)} or all (got {kind!r})")
@@ -48,35 +77,10 @@ def serve_command(
         raise OpusclipError(f"--port must be between 1 and 65535 (got {port})")
     files = [str(dashboards_dir() / f'{k}.py') for k in (KINDS if kind == 'all' else (kind,))]
     env = dict(os.environ, OPUSCLIP_CATALOG=os.path.abspath(catalog))
-    cmd = [
-        sys.executable,
-        '-m',
-        'panel',
-        'serve',
-        *files,
-        '--port',
-        str(port),
-        '--address',
-        address,
-        '--allow-websocket-origin',
-        f'{address}:{port}',
-        '--allow-websocket-origin',
-        f'localhost:{port}',
-    ]
+    cmd = panel_command(files, port, address)
     auth = auth or os.environ.get('OPUSCLIP_DASHBOARD_AUTH')
     if auth:
-        try:
-            creds = json.loads(Path(auth).read_text())
-        except OSError:
-            raise OpusclipError(f"--auth {auth}: cannot read the credentials file") from None
-        except ValueError:
-            raise OpusclipError(f"--auth {auth}: not JSON; write {{\"user\": \"password\"}}") from None
-        if not (
-            isinstance(creds, dict)
-            and creds
-            and all(isinstance(k, str) and isinstance(v, str) and v for k, v in creds.items())
-        ):
-            raise OpusclipError(f"--auth {auth}: expected a JSON object of user names to non-empty passwords")
+        check_credentials(auth)
         cmd += ['--basic-auth', os.path.abspath(auth)]
     elif os.environ.get('OPUSCLIP_DASHBOARD_PASSWORD'):
         env['PANEL_BASIC_AUTH'] = os.environ['OPUSCLIP_DASHBOARD_PASSWORD']
