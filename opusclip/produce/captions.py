@@ -16,7 +16,7 @@ from .caption_style import CaptionStyle, word_units, caption_pages, load_font, l
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['EMOJI', 'rgba_to_yuva', 'blend', 'Captioner']
+__all__ = ['EMOJI', 'rgba_to_yuva', 'blend', 'Captioner', 'drop_shadow']
 
 # %% ../../nbs/produce/04_captions.ipynb #53feca55
 EMOJI = {
@@ -189,58 +189,77 @@ def _colour(self: Captioner, i: int, active: int) -> str:
 
 # %% ../../nbs/produce/04_captions.ipynb #8e34ce50
 @patch
-def _draw(self: Captioner, k: int, active: int, growing: bool) -> tuple:
-    s, page = self.style, self.pages[k]
-    font = self.font if not growing else load_font(s.font, max(8, int(self.px * 0.85)))
-    px = font.size
-    sw = max(1, int(round(s.stroke * px))) if s.stroke else 0
+def _emoji(self: Captioner, i: int) -> str | None:
+    "The emoji drawn after word `i`, if emoji are on and the word has one"
+    return EMOJI.get(re.sub(r"[^\w']", '', self.words[i].word.lower())) if self.emoji_font else None
+
+# %% ../../nbs/produce/04_captions.ipynb #59722811
+@patch
+def _gap(self: Captioner, line: list[int], k: int) -> int:
+    "1 where a space goes before the `k`th word of `line`, 0 before a word piece or at the start"
+    return 0 if k == 0 or attaches(self.words[line[k - 1]].word.strip(), self.words[line[k]].word.strip()) else 1
+
+# %% ../../nbs/produce/04_captions.ipynb #4a9e4440
+@patch
+def _measure(self: Captioner, page, font) -> tuple:
+    "The width of a space, of each word (with its emoji) and of each line of `page` in `font`"
     space = font.getlength(' ')
-    emo = lambda i: EMOJI.get(re.sub(r"[^\w']", '', self.words[i].word.lower())) if self.emoji_font else None
-    gap = lambda line, k: (
-        0 if k == 0 or attaches(self.words[line[k - 1]].word.strip(), self.words[line[k]].word.strip()) else 1
-    )  # no space before a word piece
-    measure = lambda: [[font.getlength(self.text(i)) + (px if emo(i) else 0) for i in line] for line in page.lines]
-    widths = measure()
-    line_w = [sum(w) + space * sum(gap(l, k) for k in range(len(l))) for w, l in zip(widths, page.lines)]
+    widths = [
+        [font.getlength(self.text(i)) + (font.size if self._emoji(i) else 0) for i in line] for line in page.lines
+    ]
+    line_w = [sum(w) + space * sum(self._gap(l, k) for k in range(len(l))) for w, l in zip(widths, page.lines)]
+    return space, widths, line_w
+
+# %% ../../nbs/produce/04_captions.ipynb #c18e7b06
+@patch
+def _fit(self: Captioner, page, growing: bool) -> tuple:
+    """The font, outline width, space, word widths and line widths of `page`, drawn smaller when a line would
+    not fit in 90% of the width"""
+    s = self.style
+    font = self.font if not growing else load_font(s.font, max(8, int(self.px * 0.85)))
+    sw = max(1, int(round(s.stroke * font.size))) if s.stroke else 0
+    space, widths, line_w = self._measure(page, font)
     scale = min(1.0, 0.9 * self.W / max(line_w))
-    if scale < 1:  # a word too long for the width: draw this page smaller
-        font = load_font(s.font, max(8, int(px * scale)))
-        px = font.size
-        space = font.getlength(' ')
-        widths = measure()
-        line_w = [sum(w) + space * sum(gap(l, k) for k in range(len(l))) for w, l in zip(widths, page.lines)]
+    if scale < 1:  # a word too long for the width: this page smaller
+        font = load_font(s.font, max(8, int(font.size * scale)))
+        space, widths, line_w = self._measure(page, font)
+    return font, sw, space, widths, line_w
+
+# %% ../../nbs/produce/04_captions.ipynb #0fcc9887
+def drop_shadow(img: Image.Image, sw: int) -> Image.Image:
+    "`img` over a soft shadow of itself, `sw` pixels down and right"
+    a = np.roll(np.asarray(img.getchannel('A'), np.float32) * (160 / 255), (sw, sw), axis=(0, 1))
+    sh = Image.new('RGBA', img.size, (0, 0, 0, 0))
+    sh.putalpha(Image.fromarray(cv2.GaussianBlur(a, (0, 0), max(1, sw)).astype(np.uint8)))
+    return Image.alpha_composite(sh, img)
+
+# %% ../../nbs/produce/04_captions.ipynb #b876e88c
+@patch
+def _draw(self: Captioner, k: int, active: int, growing: bool) -> tuple:
+    "Page `k` with word `active` lit, as YUV planes and alpha cut to the drawn part: (planes, x0, y0, block height)"
+    s, page = self.style, self.pages[k]
+    font, sw, space, widths, line_w = self._fit(page, growing)
+    px = font.size
     lh, pad = int(px * 1.2), sw * 2 + 4
     img = Image.new('RGBA', (self.W, lh * len(page.lines) + 2 * pad), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
-    spots = []
     for r, (line, ws, lw) in enumerate(zip(page.lines, widths, line_w)):
-        x = (self.W - lw) / 2
-        for k, (i, w) in enumerate(zip(line, ws)):
-            x += space * gap(line, k)
-            spots.append((x, pad + r * lh, i))
+        x, y = (self.W - lw) / 2, pad + r * lh
+        for j, (i, w) in enumerate(zip(line, ws)):
+            x += space * self._gap(line, j)
+            fill, stroke = _rgb(self._colour(i, active)), _rgb(s.stroke_colour)
+            d.text((x, y), self.text(i), font=font, fill=fill, stroke_width=sw, stroke_fill=stroke)
+            if self._emoji(i):
+                e = Image.new('RGBA', (136, 128), (0, 0, 0, 0))
+                ImageDraw.Draw(e).text((0, 0), self._emoji(i), font=self.emoji_font, embedded_color=True)
+                e = e.crop(e.getbbox() or (0, 0, 1, 1)).resize((int(px * 0.9), int(px * 0.9)), Image.LANCZOS)
+                img.alpha_composite(e, (int(x + font.getlength(self.text(i)) + px * 0.1), int(y + px * 0.15)))
             x += w
-    for x, y, i in spots:
-        d.text(
-            (x, y),
-            self.text(i),
-            font=font,
-            fill=_rgb(self._colour(i, active)),
-            stroke_width=sw,
-            stroke_fill=_rgb(s.stroke_colour),
-        )
-        if emo(i):
-            e = Image.new('RGBA', (136, 128), (0, 0, 0, 0))
-            ImageDraw.Draw(e).text((0, 0), emo(i), font=self.emoji_font, embedded_color=True)
-            e = e.crop(e.getbbox() or (0, 0, 1, 1)).resize((int(px * 0.9), int(px * 0.9)), Image.LANCZOS)
-            img.alpha_composite(e, (int(x + font.getlength(self.text(i)) + px * 0.1), int(y + px * 0.15)))
     block_h = img.height
     bb = img.getbbox() or (0, 0, 2, 2)
     m = 3 * sw + 4  # room for the shadow; only the drawn part is kept, blurred and blended
     x0, y0 = max(0, bb[0] - m) // 2 * 2, max(0, bb[1] - m) // 2 * 2
     img = img.crop((x0, y0, min(self.W, bb[2] + m), min(block_h, bb[3] + m)))
     if s.shadow:
-        a = np.roll(np.asarray(img.getchannel('A'), np.float32) * (160 / 255), (sw, sw), axis=(0, 1))
-        sh = Image.new('RGBA', img.size, (0, 0, 0, 0))
-        sh.putalpha(Image.fromarray(cv2.GaussianBlur(a, (0, 0), max(1, sw)).astype(np.uint8)))
-        img = Image.alpha_composite(sh, img)
+        img = drop_shadow(img, sw)
     return rgba_to_yuva(img, self.hd), x0, y0, block_h
