@@ -19,8 +19,8 @@ from .catalog import Catalog
 from .options import ClipParams
 
 # %% auto #0
-__all__ = ['recorded_run', 'stage_bar', 'source_transcript', 'source_signals', 'prepare_outdir', 'publish', 'absolute_uri',
-           'unpublish']
+__all__ = ['recorded_run', 'stage_bar', 'probe_source', 'transcriber_for', 'decode_and_transcribe', 'source_transcript',
+           'vision_analysis', 'source_signals', 'prepare_outdir', 'publish', 'absolute_uri', 'unpublish']
 
 # %% ../../nbs/run/05_stages.ipynb #bfbace40
 @contextlib.contextmanager
@@ -51,33 +51,38 @@ def stage_bar(desc, quiet, unit='s'):
     return Progress(desc, unit=unit, quiet=quiet)
 
 # %% ../../nbs/run/05_stages.ipynb #8d074a54
-def source_transcript(
-    uri: str, p: ClipParams, cache: StageCache, timer: StageTimer, quiet: bool = True, signals: dict | None = None
-):
-    """`(info, video_id, transcript, transcript_id)` for `uri`, from the cache when possible (`signals` receives the
-    prosody track when the audio is decoded)"""
+def probe_source(uri: str, timer: StageTimer):
+    "The probe of `uri`, or an error when it has no audio or no duration"
     with timer.stage('probe'):
         info = probe(uri)
         if not info.has_audio:
             raise MediaError(f"{uri} has no audio track; opusclip needs speech to find clips")
         if info.duration <= 0:
             raise MediaError(f"{uri} has no duration (empty or damaged file)")
-    with timer.stage('hash'):
-        video_id = content_hash(uri)
-    tr = get_transcriber(
-        p.backend,
-        p.model,
-        p.device,
-        compute_type=p.compute_type,
-        beam_size=p.beam_size,
-        batch_size=0 if p.batch_size == 'auto' else p.batch_size,
+    return info
+
+# %% ../../nbs/run/05_stages.ipynb #541de335
+def transcriber_for(p: ClipParams):
+    "The speech recogniser the options ask for"
+    bs = 0 if p.batch_size == 'auto' else p.batch_size
+    return get_transcriber(
+        p.backend, p.model, p.device, compute_type=p.compute_type, beam_size=p.beam_size, batch_size=bs
     )
-    key = cache.key(video_id, 'transcribe', model=tr.model_id, language=p.language)
-    hit = cache.get('transcribe', key)
-    if hit is not None:
-        with timer.stage('transcribe', cached=True):
-            transcript = Transcript.from_dict(hit)
-        return info, video_id, transcript, key
+
+# %% ../../nbs/run/05_stages.ipynb #ed8e7291
+def decode_and_transcribe(
+    uri: str,
+    info,
+    video_id: str,
+    tr,
+    p: ClipParams,
+    cache: StageCache,
+    timer: StageTimer,
+    quiet: bool = True,
+    signals: dict | None = None,
+) -> Transcript:
+    """Decode the audio once, for the speech check, the prosody track (cached, and put in `signals`) and the
+    transcript"""
     bar = stage_bar('decode audio', quiet)
     with timer.stage('decode_audio', media_seconds=round(info.duration, 3)):
         audio = decode_audio(uri, progress=bar)
@@ -94,13 +99,45 @@ def source_transcript(
     with timer.stage('transcribe', cached=False, media_seconds=round(info.duration, 3)):
         transcript = tr.transcribe(audio, language=p.language, progress=bar)
     bar.close()
-    del audio
     if not transcript.words:
         raise NoSpeechError(f"no speech was recognised in {uri}")
+    return transcript
+
+# %% ../../nbs/run/05_stages.ipynb #14ce9a89
+def source_transcript(
+    uri: str, p: ClipParams, cache: StageCache, timer: StageTimer, quiet: bool = True, signals: dict | None = None
+):
+    """`(info, video_id, transcript, transcript_id)` for `uri`, from the cache when possible (`signals` receives the
+    prosody track when the audio is decoded)"""
+    info = probe_source(uri, timer)
+    with timer.stage('hash'):
+        video_id = content_hash(uri)
+    tr = transcriber_for(p)
+    key = cache.key(video_id, 'transcribe', model=tr.model_id, language=p.language)
+    hit = cache.get('transcribe', key)
+    if hit is not None:
+        with timer.stage('transcribe', cached=True):
+            transcript = Transcript.from_dict(hit)
+        return info, video_id, transcript, key
+    transcript = decode_and_transcribe(uri, info, video_id, tr, p, cache, timer, quiet, signals)
     cache.put('transcribe', key, transcript.to_dict())
     return info, video_id, transcript, key
 
 # %% ../../nbs/run/05_stages.ipynb #2089a81c
+def vision_analysis(uri: str, video_id: str, info, cache: StageCache, timer: StageTimer, face_detector: str = 'haar'):
+    "Faces, motion and cuts of `uri`'s keyframes, from the cache when possible"
+    extra = {} if face_detector == 'haar' else dict(faces=face_detector)
+    vkey = cache.key(video_id, 'vision', mode='keyframes', width=320, **extra)
+    hit = cache.get('vision', vkey)
+    with timer.stage('vision', media_seconds=round(info.duration, 3), cached=hit is not None):
+        if hit is not None:
+            return FrameAnalysis(**hit)
+        frames = analyse_frames(uri, keyframes=True, face_detector=face_detector)
+    faces = [[[float(x) for x in b] for b in f] for f in frames.faces]
+    cache.put('vision', vkey, dict(times=frames.times, cuts=frames.cuts, motion=frames.motion, faces=faces))
+    return frames
+
+# %% ../../nbs/run/05_stages.ipynb #d370ca89
 def source_signals(
     uri: str,
     video_id: str,
@@ -118,33 +155,7 @@ def source_signals(
         with timer.stage('prosody', media_seconds=round(info.duration, 3)):
             track = prosody_track(decode_audio(uri))
             cache.put('prosody', key, track)
-    frames = None
-    if info.has_video:
-        vkey = cache.key(
-            video_id,
-            'vision',
-            mode='keyframes',
-            width=320,
-            **({} if face_detector == 'haar' else dict(faces=face_detector)),
-        )
-        hit = cache.get('vision', vkey)
-        with timer.stage('vision', media_seconds=round(info.duration, 3), cached=hit is not None):
-            frames = (
-                FrameAnalysis(**hit)
-                if hit is not None
-                else analyse_frames(uri, keyframes=True, face_detector=face_detector)
-            )
-        if hit is None:
-            cache.put(
-                'vision',
-                vkey,
-                dict(
-                    times=frames.times,
-                    cuts=frames.cuts,
-                    motion=frames.motion,
-                    faces=[[[float(x) for x in b] for b in f] for f in frames.faces],
-                ),
-            )
+    frames = vision_analysis(uri, video_id, info, cache, timer, face_detector) if info.has_video else None
     return track, frames
 
 # %% ../../nbs/run/05_stages.ipynb #94370152
