@@ -15,7 +15,7 @@ from .options import ClipParams
 from .schema import coerce_option
 
 # %% auto #0
-__all__ = ['MEDIA_EXTS', 'job_id', 'read_manifest']
+__all__ = ['MEDIA_EXTS', 'job_id', 'manifest_job', 'name_outputs', 'read_manifest']
 
 # %% ../../nbs/run/07_jobs.ipynb #1a3b0d09
 MEDIA_EXTS = ('.mp4', '.mov', '.mkv', '.webm', '.m4v', '.avi', '.mpg', '.mpeg', '.ts', '.flv', '.wmv', '.mts')
@@ -25,34 +25,42 @@ def _is_media(p: str) -> bool:
     return p.lower().endswith(MEDIA_EXTS)
 
 # %% ../../nbs/run/07_jobs.ipynb #5498a8f6
+def _csv_rows(spec: str, text: str) -> list[tuple[int, dict]]:
+    "`(line number, fields)` of a CSV manifest, empty fields left out"
+    rd = csv.DictReader(io.StringIO(text))
+    cols = [c.strip() for c in rd.fieldnames or []]
+    if not {'source', 'uri', 'path'} & set(cols):
+        raise ParameterError(f"manifest {spec} has no 'source' column (found: {', '.join(cols) or 'nothing'})")
+    return [
+        (i, {k.strip(): v for k, v in r.items() if k is not None and v not in (None, '')}) for i, r in enumerate(rd, 2)
+    ]
+
+# %% ../../nbs/run/07_jobs.ipynb #fa6bcf43
+def _jsonl_rows(text: str) -> list[tuple[int, dict]]:
+    "`(line number, fields)` of a JSONL manifest (a row's `params` spread among its fields); bad lines say why"
+    out = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+        except ValueError as e:
+            out.append((i, {'_error': f"not JSON ({e.msg})"}))
+            continue
+        if not isinstance(r, dict):
+            out.append((i, {'_error': 'not a JSON object'}))
+            continue
+        out.append((i, {**{k: v for k, v in r.items() if k != 'params'}, **(r.get('params') or {})}))
+    return out
+
+# %% ../../nbs/run/07_jobs.ipynb #3391440f
 def _rows(spec: str) -> list[tuple[int, dict]]:
     "`(row number, fields)` of the manifest at `spec` (CSV, JSONL, folder, prefix or glob)"
     low = spec.lower()
-    if low.endswith(('.csv', '.jsonl', '.ndjson')):
-        text = read_text(spec)
-        if low.endswith('.csv'):
-            rd = csv.DictReader(io.StringIO(text))
-            cols = [c.strip() for c in rd.fieldnames or []]
-            if not {'source', 'uri', 'path'} & set(cols):
-                raise ParameterError(f"manifest {spec} has no 'source' column (found: {', '.join(cols) or 'nothing'})")
-            return [
-                (i, {k.strip(): v for k, v in r.items() if k is not None and v not in (None, '')})
-                for i, r in enumerate(rd, 2)
-            ]
-        out = []
-        for i, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-            except ValueError as e:
-                out.append((i, {'_error': f"not JSON ({e.msg})"}))
-                continue
-            if not isinstance(r, dict):
-                out.append((i, {'_error': 'not a JSON object'}))
-                continue
-            out.append((i, {**{k: v for k, v in r.items() if k != 'params'}, **(r.get('params') or {})}))
-        return out
+    if low.endswith('.csv'):
+        return _csv_rows(spec, read_text(spec))
+    if low.endswith(('.jsonl', '.ndjson')):
+        return _jsonl_rows(read_text(spec))
     fs, path = get_fs(spec)
     if any(c in spec for c in '*?['):
         found = fs.glob(path)
@@ -72,6 +80,42 @@ def job_id(source: str, params: dict, output: str) -> str:
     return hashlib.sha1(json.dumps([source, params, output], sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 # %% ../../nbs/run/07_jobs.ipynb #21d76ac8
+def manifest_job(r: dict, base: dict) -> tuple[str, dict, int]:
+    "The source, options and priority of a manifest row (its own options over `base`), or what is wrong with it"
+    if '_error' in r:
+        raise ParameterError(r['_error'])
+    src = str(r.get('source') or r.get('uri') or r.get('path') or '').strip()
+    if not src:
+        raise ParameterError("no source")
+    fs, p = get_fs(src)  # unknown scheme, missing extra, outside OPUSCLIP_ROOT
+    if not fs.exists(p):
+        raise MediaError(f"{src}: no such file")
+    if is_local(src):
+        src = local_path(src)
+    try:
+        prio = int(r.get('priority') or 0)
+    except ValueError:
+        raise ParameterError(f"priority must be a whole number (got {r.get('priority')!r})") from None
+    opts = {k: coerce_option(k, v) for k, v in r.items() if k not in ('source', 'uri', 'path', 'priority')}
+    return src, asdict(ClipParams(**{**base, **opts}).validate()), prio
+
+# %% ../../nbs/run/07_jobs.ipynb #8c1b9b3e
+def name_outputs(jobs: list[dict], output: str):
+    """Give each job its output folder, `<output>/<source name>` (two sources, or two option sets, with one name get
+    a suffix each), and its id"""
+    stems = {}
+    for i, j in enumerate(jobs):
+        stems.setdefault(j['stem'], []).append(i)
+    root = local_path(output) if is_local(output) else output  # absolute: workers may run elsewhere
+    for stem, idx in stems.items():
+        for i in idx:
+            j = jobs[i]
+            key = json.dumps([j['source'], j['params']], sort_keys=True).encode()
+            j['output'] = join(root, stem if len(idx) == 1 else f"{stem}-{hashlib.sha1(key).hexdigest()[:6]}")
+            j['job_id'] = job_id(j['source'], j['params'], j['output'])
+            del j['stem']
+
+# %% ../../nbs/run/07_jobs.ipynb #51038ffe
 def read_manifest(
     spec: str,  # CSV/JSONL file, folder, prefix or glob (a path or any fsspec URI)
     defaults: ClipParams | None = None,  # options of every job (a row's own columns override them)
@@ -79,45 +123,19 @@ def read_manifest(
 ) -> tuple[list[dict], list[str]]:
     "The jobs of a manifest (`job_id, seq, source, params, priority, output`) and a one-line problem per row left out"
     base = asdict(defaults or ClipParams())
-    jobs, problems, seen, stems = [], [], {}, {}
+    jobs, problems, seen = [], [], {}
     for row, r in _rows(str(spec)):
-        where = f"row {row}"
         try:
-            if '_error' in r:
-                raise ParameterError(r['_error'])
-            src = str(r.get('source') or r.get('uri') or r.get('path') or '').strip()
-            if not src:
-                raise ParameterError("no source")
-            fs, p = get_fs(src)  # unknown scheme, missing extra, outside OPUSCLIP_ROOT
-            if not fs.exists(p):
-                raise MediaError(f"{src}: no such file")
-            if is_local(src):
-                src = local_path(src)
-            try:
-                prio = int(r.get('priority') or 0)
-            except ValueError:
-                raise ParameterError(f"priority must be a whole number (got {r.get('priority')!r})") from None
-            opts = {k: coerce_option(k, v) for k, v in r.items() if k not in ('source', 'uri', 'path', 'priority')}
-            params = asdict(ClipParams(**{**base, **opts}).validate())
+            src, params, prio = manifest_job(r, base)
         except OpusclipError as e:
-            problems.append(f"{where}: {' '.join(str(e).split())}")
+            problems.append(f"row {row}: {' '.join(str(e).split())}")
             continue
         key = json.dumps([src, params], sort_keys=True, default=str)
         if key in seen:
-            problems.append(f"{where}: repeats row {seen[key]} (same source and options); left out")
+            problems.append(f"row {row}: repeats row {seen[key]} (same source and options); left out")
             continue
         seen[key] = row
         stem = Path(src.rstrip('/').split('/')[-1]).stem or 'video'
-        stems.setdefault(stem, []).append(len(jobs))
         jobs.append(dict(seq=row, source=src, params=params, priority=prio, stem=stem))
-    for stem, idx in stems.items():  # two sources (or two option sets) with one name get a suffix each
-        for i in idx:
-            j = jobs[i]
-            key = json.dumps([j['source'], j['params']], sort_keys=True).encode()
-            name = stem if len(idx) == 1 else f"{stem}-{hashlib.sha1(key).hexdigest()[:6]}"
-            j['output'] = join(
-                local_path(output) if is_local(output) else output, name
-            )  # absolute: workers may run elsewhere
-            j['job_id'] = job_id(j['source'], j['params'], j['output'])
-            del j['stem']
+    name_outputs(jobs, output)
     return jobs, problems
