@@ -18,7 +18,7 @@ from .queue import claim, enqueue, ingest, load_jobs, requeue, unfinished
 from .jobs import read_manifest
 
 # %% auto #0
-__all__ = ['find_notebook', 'BatchSettings', 'run_batch', 'batch_summary', 'watch']
+__all__ = ['find_notebook', 'BatchSettings', 'job_task', 'task_result', 'run_batch', 'batch_summary', 'watch']
 
 # %% ../../nbs/run/10_batch.ipynb #4bf19aa1
 def _snapshot(cat: Catalog, min_interval: float):
@@ -138,6 +138,24 @@ def _settle(cat: Catalog, s: BatchSettings, j: dict, attempt: int, res: dict, he
         _say(f"failed  {name}: {res.get('error_type')}: {res.get('error')}", s.quiet)
 
 # %% ../../nbs/run/10_batch.ipynb #f9fb95e5
+def job_task(j: dict, attempt: int, nb: str, runs: str, threads: int, s: BatchSettings) -> dict:
+    "What a worker needs to run job `j`: the job, the notebook's text, where records go, and the batch's settings"
+    return dict(
+        job_id=j['job_id'],
+        source=j['source'],
+        output=j['output'],
+        params=j['params'],
+        attempt=attempt,
+        notebook=nb,
+        runs=runs,
+        threads=threads,
+        cache=s.cache,
+        no_cache=s.no_cache,
+        timeout=s.timeout,
+        active_model=s.active_model,
+    )
+
+# %% ../../nbs/run/10_batch.ipynb #86c350c8
 def _submit_due(
     cat: Catalog,
     engine,
@@ -164,22 +182,7 @@ def _submit_due(
             outcome[j['job_id']] = 'cancelled'
             bar.update()
             continue
-        fut = engine.submit(
-            dict(
-                job_id=j['job_id'],
-                source=j['source'],
-                output=j['output'],
-                params=j['params'],
-                attempt=attempt,
-                notebook=nb,
-                runs=runs,
-                threads=engine.threads,
-                cache=s.cache,
-                no_cache=s.no_cache,
-                timeout=s.timeout,
-                active_model=s.active_model,
-            )
-        )
+        fut = engine.submit(job_task(j, attempt, nb, runs, engine.threads, s))
         running[j['job_id']] = attempt
         fut.add_done_callback(lambda f, i=j['job_id']: results.put((i, f)))
     for w in waiting:
@@ -187,6 +190,20 @@ def _submit_due(
     return min([w[2] - now for w in heap if w[2] > now] or [1.0])
 
 # %% ../../nbs/run/10_batch.ipynb #950948c9
+def task_result(jid: str, fut) -> dict:
+    "The outcome of a finished task; a task that was itself lost (a Dask worker died, ...) is a transient failure"
+    try:
+        return fut.result()
+    except BaseException as e:
+        return dict(
+            job_id=jid,
+            ok=False,
+            error_type=type(e).__name__,
+            error=error_line(e) or 'the worker was lost',
+            transient=True,
+        )
+
+# %% ../../nbs/run/10_batch.ipynb #c3bfed3d
 def _run_jobs(cat: Catalog, engine, s: BatchSettings, nb: str, runs: str, todo: list[dict], batch_id: str) -> dict:
     "Run `todo` on `engine` to the end; returns each job's outcome"
     from tqdm.auto import tqdm
@@ -203,17 +220,7 @@ def _run_jobs(cat: Catalog, engine, s: BatchSettings, nb: str, runs: str, todo: 
             except queue.Empty:
                 continue
             attempt = running.pop(jid)
-            try:
-                res = fut.result()
-            except BaseException as e:  # the task itself was lost (a Dask worker died, ...)
-                res = dict(
-                    job_id=jid,
-                    ok=False,
-                    error_type=type(e).__name__,
-                    error=error_line(e) or 'the worker was lost',
-                    transient=True,
-                )
-            _settle(cat, s, byid[jid], attempt, res, heap, outcome, bar)
+            _settle(cat, s, byid[jid], attempt, task_result(jid, fut), heap, outcome, bar)
             _snapshot(cat, 2.0)  # dashboards see the queue move, a few times a minute at most
     except KeyboardInterrupt:
         stop_kernels()  # the running notebooks end now instead of being waited for
