@@ -11,8 +11,8 @@ from pathlib import Path
 from ..core.basics import OpusclipError, ParameterError
 
 # %% auto #0
-__all__ = ['publish_snapshot', 'output_stem', 'run_summary', 'engagement_command', 'report_command', 'model_command',
-           'jobs_table', 'jobs_command']
+__all__ = ['publish_snapshot', 'output_stem', 'run_summary', 'forecast_line', 'import_command', 'engagement_command',
+           'report_command', 'trained_line', 'model_command', 'jobs_table', 'steer_job', 'jobs_command']
 
 # %% ../../nbs/cli/01_commands.ipynb #a8a6e732
 def publish_snapshot(cat):
@@ -47,52 +47,55 @@ def run_summary(res: dict, command: str) -> str:
     return '\n'.join(lines)
 
 # %% ../../nbs/cli/01_commands.ipynb #f05b482f
-def engagement_command(a) -> int:
-    "`opusclip engagement import|link`: 0 when every row went in, 1 when some were skipped"
+def forecast_line(series: str, r) -> str:
+    "One line per forecast series: the best model against seasonal naive, and the first and last days ahead"
+    if isinstance(r, str):
+        return f"{series}: {r}"
+    fc, mape = r['forecast'], r['mape']
+    return (
+        f"{series}: {r['best']} (backtest MAPE {mape[r['best']]:.1f}%, seasonal naive {mape['seasonal_naive']:.1f}%), "
+        f"{len(fc)} days ahead: {fc.yhat.iloc[0]:,.0f} to {fc.yhat.iloc[-1]:,.0f} a day"
+    )
+
+# %% ../../nbs/cli/01_commands.ipynb #1475604e
+def import_command(cat, a) -> int:
+    "`opusclip engagement import|link` on `a.file`: 0 when every row went in, 1 when some were skipped"
     import datetime as dt
-    from opusclip.run.catalog import Catalog
     from opusclip.learn import engagement as eg
     from opusclip.learn.columns import parse_mapping
+
+    if a.action == 'link':
+        n = eg.link_posts(cat, eg.read_links(a.file))
+        print(f"linked; {n:,} engagement rows now point at these clips", file=sys.stderr)
+        return 0
+    try:
+        observed = dt.date.fromisoformat(a.observed) if a.observed else None
+    except ValueError:
+        raise OpusclipError(f"--observed {a.observed!r}: give a date as YYYY-MM-DD") from None
+    res = eg.import_engagement(cat, a.file, a.platform, observed, parse_mapping(a.map))
+    print(eg.import_summary(res), file=sys.stderr)
+    if not res['rows']:
+        raise OpusclipError(f"{a.file}: no row could be imported (see the lines above)")
+    return 1 if res['problems'] else 0
+
+# %% ../../nbs/cli/01_commands.ipynb #d949000f
+def engagement_command(a) -> int:
+    "`opusclip engagement import|link|report|forecast`: 0 when every row went in, 1 when some were skipped"
+    from opusclip.run.catalog import Catalog
 
     cat = Catalog(a.catalog)
     if a.action == 'report':
         return report_command(cat, a.by)
-    if a.action == 'forecast':
-        from opusclip.learn.trends import forecast_engagement
-
-        try:
-            res = forecast_engagement(cat, a.by, a.horizon)
-        finally:
-            publish_snapshot(cat)
-        for k, r in res.items():
-            print(
-                f"{k}: "
-                + (
-                    r
-                    if isinstance(r, str)
-                    else f"{r['best']} (backtest MAPE {r['mape'][r['best']]:.1f}%, seasonal naive "
-                    f"{r['mape']['seasonal_naive']:.1f}%), "
-                    f"{len(r['forecast'])} days ahead: {r['forecast'].yhat.iloc[0]:,.0f} to "
-                    f"{r['forecast'].yhat.iloc[-1]:,.0f} a day"
-                )
-            )
-        return 0
-    if not a.file:
+    if a.action != 'forecast' and not a.file:
         raise OpusclipError(f"engagement {a.action} needs a FILE")
     try:
-        if a.action == 'link':
-            n = eg.link_posts(cat, eg.read_links(a.file))
-            print(f"linked; {n:,} engagement rows now point at these clips", file=sys.stderr)
+        if a.action == 'forecast':
+            from opusclip.learn.trends import forecast_engagement
+
+            for k, r in forecast_engagement(cat, a.by, a.horizon).items():
+                print(forecast_line(k, r))
             return 0
-        try:
-            observed = dt.date.fromisoformat(a.observed) if a.observed else None
-        except ValueError:
-            raise OpusclipError(f"--observed {a.observed!r}: give a date as YYYY-MM-DD") from None
-        res = eg.import_engagement(cat, a.file, a.platform, observed, parse_mapping(a.map))
-        print(eg.import_summary(res), file=sys.stderr)
-        if not res['rows']:
-            raise OpusclipError(f"{a.file}: no row could be imported (see the lines above)")
-        return 1 if res['problems'] else 0
+        return import_command(cat, a)
     finally:
         publish_snapshot(cat)
 
@@ -122,6 +125,17 @@ def report_command(cat, by: str) -> int:
     return 0
 
 # %% ../../nbs/cli/01_commands.ipynb #4f576ae1
+def trained_line(row: dict) -> str:
+    "What `opusclip model train` says about the model it trained"
+    m = row['metrics']
+    h = m['heuristic_spearman'] if m['heuristic_spearman'] is not None else 'n/a'
+    return (
+        f"trained {row['model_id']} ({row['kind']}, {row['target']}) on {m['n']} posted clips from {m['videos']} "
+        f"videos: Spearman {m['spearman_cv']:.3f} cross-validated by video (heuristic score {h}), "
+        f"blend weight {m['blend_weight']:g}"
+    )
+
+# %% ../../nbs/cli/01_commands.ipynb #f08eef08
 def model_command(a) -> int:
     "`opusclip model train|list|activate`"
     from opusclip.run.catalog import Catalog
@@ -145,15 +159,7 @@ def model_command(a) -> int:
         if not 2 <= a.folds <= 20:
             raise OpusclipError(f"--folds must be between 2 and 20 (got {a.folds})")
         row = v.train_model(cat, a.kind, a.target, a.name, folds=a.folds)
-        m = row['metrics']
-        print(
-            f"trained {row['model_id']} ({a.kind}, {a.target}) on {m['n']} posted clips from {m['videos']} "
-            f"videos: Spearman {m['spearman_cv']:.3f} "
-            "cross-validated by video (heuristic score "
-            f"{m['heuristic_spearman'] if m['heuristic_spearman'] is not None else 'n/a'}), "
-            f"blend weight {m['blend_weight']:g}",
-            file=sys.stderr,
-        )
+        print(trained_line(row), file=sys.stderr)
         if a.activate:
             print(f"active model: {v.activate_model(cat, row['model_id'])}", file=sys.stderr)
         print(row['model_id'])
@@ -182,6 +188,23 @@ def jobs_table(rows: list[dict]) -> str:
     return '\n'.join('  '.join(c[k].ljust(w[k]) for k in range(len(head))).rstrip() for c in [head] + cells)
 
 # %% ../../nbs/cli/01_commands.ipynb #cb2b3b69
+def steer_job(cat, job_id: str, state: str, action: str) -> tuple[str | None, str]:
+    "Cancel or queue again one job: its new state (None when its state forbids it) and the line to print"
+    ok = {'cancel': ('queued', 'failed'), 'retry': ('failed', 'cancelled')}[action]
+    if state not in ok:
+        why = 'it is running on its worker and will finish there' if state == 'running' else f"it is {state}"
+        return None, (
+            f"{job_id}: not {action}led: {why}" if action == 'cancel' else f"{job_id}: not queued again: {why}"
+        )
+    new = 'cancelled' if action == 'cancel' else 'queued'
+    cat.query(
+        "UPDATE jobs SET state = ?, attempts = CASE WHEN ? = 'queued' THEN 0 ELSE attempts END, "
+        "next_try_at = NULL WHERE job_id = ?",
+        [new, new, job_id],
+    )
+    return new, f"{job_id}: {new}"
+
+# %% ../../nbs/cli/01_commands.ipynb #fef3ddb0
 def jobs_command(
     cat,  # the `Catalog`
     action: str = 'list',
@@ -193,9 +216,8 @@ def jobs_command(
     from opusclip.run.queue import JOB_COLUMNS, load_jobs, resolve
 
     if action == 'list':
-        rows = load_jobs(
-            cat, 'state = ?' if state else 'TRUE', [state] if state else None, order='queued_at DESC, seq', limit=limit
-        )
+        where, args = ('state = ?', [state]) if state else ('TRUE', None)
+        rows = load_jobs(cat, where, args, order='queued_at DESC, seq', limit=limit)
         print(jobs_table(rows) if rows else 'no jobs')
         return 0
     if action == 'retry' and not ids:
@@ -211,23 +233,9 @@ def jobs_command(
             for k in JOB_COLUMNS:
                 print(f"{k:13} {json.dumps(r[k]) if k in ('params', 'papermill') else r[k]}")
             continue
-        ok = {'cancel': ('queued', 'failed'), 'retry': ('failed', 'cancelled')}[action]
-        if r['state'] not in ok:
-            why = (
-                'it is running on its worker and will finish there'
-                if r['state'] == 'running'
-                else f"it is {r['state']}"
-            )
-            print(f"{i}: not {action}led: {why}" if action == 'cancel' else f"{i}: not queued again: {why}")
-            code = 1
-            continue
-        new = 'cancelled' if action == 'cancel' else 'queued'
-        cat.query(
-            "UPDATE jobs SET state = ?, attempts = CASE WHEN ? = 'queued' THEN 0 ELSE attempts END, "
-            "next_try_at = NULL WHERE job_id = ?",
-            [new, new, i],
-        )
-        print(f"{i}: {new}")
+        new, line = steer_job(cat, i, r['state'], action)
+        print(line)
+        code = code or int(new is None)
     if action == 'retry' and ids:
         print("run `opusclip batch --resume` to run the queued jobs")
     return code
