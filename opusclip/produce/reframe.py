@@ -242,7 +242,7 @@ def _fill(self: Composer, planes, pos: float):
     )  # a copy: captions are drawn on `frame`
     return frame
 
-
+# %% ../../nbs/produce/02_reframe.ipynb #79688b7f
 @patch
 def _auto(self: Composer) -> str:
     "The layout of the shot at the head of the queue, from its median face count"
@@ -255,7 +255,7 @@ def _auto(self: Composer) -> str:
     k = int(np.median(counts)) if counts else 0
     return {0: 'fit', 1: 'fill', 2: 'split'}.get(k, 'fit')
 
-
+# %% ../../nbs/produce/02_reframe.ipynb #ffb92323
 @patch
 def _tile(self: Composer, planes, lay: str, pos: float, top, bottom, width: int = 320):
     "A contact-sheet tile: the source frame with the crop window(s) outlined"
@@ -346,7 +346,7 @@ def push(self: Reframer, t: float, planes) -> list[tuple]:
     self.n += 1
     return self._frames(planes, cut or self.n == 1)
 
-
+# %% ../../nbs/produce/02_reframe.ipynb #cc1e3ec4
 @patch
 def flush(self: Reframer) -> list[tuple]:
     "The output frames still held back by the look-ahead"
@@ -354,7 +354,7 @@ def flush(self: Reframer) -> list[tuple]:
     pos, a, b = self.cam.flush(), self.cams[0].flush(), self.cams[1].flush()
     return [self.composer.compose(p, x, y) for p, x, y in zip(pos, a, b)]
 
-
+# %% ../../nbs/produce/02_reframe.ipynb #61c75ddb
 @patch
 def _frames(self: Reframer, planes, jump: bool) -> list[tuple]:
     """Move the cameras for this frame and compose the frames their look-ahead releases (`jump`: a cut, or the first
