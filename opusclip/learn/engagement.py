@@ -15,7 +15,8 @@ from ..core.basics import utc_now
 from .exports import post_id_from_url, read_export
 
 # %% auto #0
-__all__ = ['COLUMNS', 'import_engagement', 'platform_of', 'read_links', 'link_posts', 'import_summary']
+__all__ = ['COLUMNS', 'stage_incoming', 'upsert_changed', 'import_engagement', 'platform_of', 'read_links', 'link_posts',
+           'import_summary']
 
 # %% ../../nbs/learn/03_engagement.ipynb #25434265
 COLUMNS = (
@@ -55,6 +56,33 @@ def _link(con, platform: str):
                      lower(trim(i.title)) = t.t""")
 
 # %% ../../nbs/learn/03_engagement.ipynb #97007e97
+def stage_incoming(con, rows: list[dict], platform: str):
+    "The export's rows in the temporary table `incoming`, linked to their clips where possible"
+    con.execute("CREATE TEMP TABLE incoming AS SELECT * FROM engagement LIMIT 0")
+    if rows:
+        con.executemany(
+            f"INSERT INTO incoming ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            [[r.get(c) for c in COLUMNS] for r in rows],
+        )
+    _link(con, platform)
+
+# %% ../../nbs/learn/03_engagement.ipynb #7d0ff0a4
+def upsert_changed(con) -> tuple[int, int]:
+    """Replace the engagement rows whose staged values differ (same platform, post and day) and add the new ones:
+    how many changed, and how many of those were updates"""
+    vals = ', '.join(_VALUES)
+    key = "{a}.platform = {b}.platform AND {a}.post_id = {b}.post_id AND {a}.observed_at = {b}.observed_at"
+    con.execute(
+        f"CREATE TEMP TABLE changed AS SELECT i.* FROM incoming i SEMI JOIN (SELECT {vals} FROM incoming "
+        f"EXCEPT SELECT {vals} FROM engagement) c ON {key.format(a='i', b='c')}"
+    )
+    updated = con.execute(f"SELECT count(*) FROM changed c SEMI JOIN engagement e ON {key.format(a='e', b='c')}")
+    updated = updated.fetchone()[0]
+    con.execute(f"DELETE FROM engagement e USING changed c WHERE {key.format(a='e', b='c')}")
+    con.execute("INSERT INTO engagement SELECT * FROM changed")
+    return con.execute("SELECT count(*) FROM changed").fetchone()[0], updated
+
+# %% ../../nbs/learn/03_engagement.ipynb #08801de7
 def import_engagement(
     cat: Catalog,
     uri: str,
@@ -70,45 +98,14 @@ def import_engagement(
         r.update(source_file=str(uri), imported_at=now)
     with cat.connect() as con:
         con.execute("BEGIN")
-        con.execute("CREATE TEMP TABLE incoming AS SELECT * FROM engagement LIMIT 0")
-        if rows:
-            con.executemany(
-                f"INSERT INTO incoming ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                [[r.get(c) for c in COLUMNS] for r in rows],
-            )
-        _link(con, platform)
-        vals = ', '.join(_VALUES)
-        con.execute(
-            f"CREATE TEMP TABLE changed AS SELECT i.* FROM incoming i SEMI JOIN (SELECT {vals} FROM incoming "
-            f"EXCEPT SELECT {vals} FROM engagement) c "
-            f"ON i.platform = c.platform AND i.post_id = c.post_id AND i.observed_at = c.observed_at"
-        )
-        updated = con.execute(
-            "SELECT count(*) FROM changed c SEMI JOIN engagement e ON e.platform = c.platform AND e.post_id "
-            "= c.post_id "
-            "AND e.observed_at = c.observed_at"
-        ).fetchone()[0]
-        con.execute(
-            "DELETE FROM engagement e USING changed c WHERE e.platform = c.platform AND e.post_id = "
-            "c.post_id AND e.observed_at = c.observed_at"
-        )
-        con.execute("INSERT INTO engagement SELECT * FROM changed")
-        changed = con.execute("SELECT count(*) FROM changed").fetchone()[0]
+        stage_incoming(con, rows, platform)
+        changed, updated = upsert_changed(con)
         linked = con.execute("SELECT count(*) FROM incoming WHERE clip_id IS NOT NULL").fetchone()[0]
         con.execute("DROP TABLE incoming; DROP TABLE changed")
         con.execute("COMMIT")
-    return dict(
-        file=str(uri),
-        platform=platform,
-        rows=len(rows),
-        new=changed - updated,
-        updated=updated,
-        unchanged=len(rows) - changed,
-        linked=linked,
-        problems=problems,
-        columns=used,
-        unused=unused,
-    )
+    new, unchanged = changed - updated, len(rows) - changed
+    counts = dict(rows=len(rows), new=new, updated=updated, unchanged=unchanged, linked=linked)
+    return dict(file=str(uri), platform=platform, **counts, problems=problems, columns=used, unused=unused)
 
 # %% ../../nbs/learn/03_engagement.ipynb #e0afe730
 def platform_of(url: str) -> str:
