@@ -15,7 +15,7 @@ from .storage import is_local, local_path, open_uri, check_allowed
 from ..core.basics import one_line
 
 # %% auto #0
-__all__ = ['open_media', 'VideoInfo', 'probe', 'decode_audio', 'even', 'sample_frames']
+__all__ = ['open_media', 'VideoInfo', 'probe', 'SampleBuffer', 'decode_audio', 'even', 'sample_frames']
 
 # %% ../../nbs/media/02_decode.ipynb #5e2d5efb
 @contextlib.contextmanager
@@ -116,6 +116,22 @@ def probe(uri: str) -> VideoInfo:
     return info
 
 # %% ../../nbs/media/02_decode.ipynb #4183a7d8
+class SampleBuffer:
+    "A float32 buffer written in order that grows by a quarter when full; `n` is where the next samples go"
+
+    def __init__(self, size: int):
+        self.buf, self.n = np.zeros(size, np.float32), 0
+
+    def put(self, x: np.ndarray):
+        if self.n + len(x) > len(self.buf):
+            self.buf = np.resize(self.buf, max(self.n + len(x), int(len(self.buf) * 1.25)))
+        self.buf[self.n : self.n + len(x)] = x
+        self.n += len(x)
+
+    def samples(self) -> np.ndarray:
+        return self.buf[: self.n] if self.n < len(self.buf) else self.buf
+
+# %% ../../nbs/media/02_decode.ipynb #78b21936
 def decode_audio(
     uri: str,  # source
     sample_rate: int = 16000,  # output rate
@@ -130,44 +146,33 @@ def decode_audio(
         a.thread_count = limited_threads()
         total = _duration(c, a) or _duration(c)
         start0 = float(c.start_time / av.time_base) if c.start_time else 0.0
-        buf = np.zeros(int((total + 1) * sample_rate), np.float32)
-        n = 0
-        first = True
+        sb = SampleBuffer(int((total + 1) * sample_rate))
         res = av.AudioResampler(format='flt', layout='mono', rate=sample_rate)
         direct = None  # frames already 16 kHz mono float skip the resampler (decided on the first frame)
-
-        def put(x):
-            nonlocal buf, n
-            if n + len(x) > len(buf):
-                buf = np.resize(buf, max(n + len(x), int(len(buf) * 1.25)))
-            buf[n : n + len(x)] = x
-            n += len(x)
-
         try:
             for i, frame in enumerate(c.decode(a)):
-                if first:
+                if direct is None:
                     if frame.time is not None:
-                        n = max(0, int(round((frame.time - start0) * sample_rate)))
+                        sb.n = max(0, int(round((frame.time - start0) * sample_rate)))
                     direct = frame.format.name in ('flt', 'fltp') and frame.layout.nb_channels == 1
-                    first = False
                 if direct and frame.sample_rate == sample_rate:
-                    put(np.frombuffer(frame.planes[0], np.float32, frame.samples))
+                    sb.put(np.frombuffer(frame.planes[0], np.float32, frame.samples))
                 else:
                     for rf in res.resample(frame):
-                        put(np.frombuffer(rf.planes[0], np.float32, rf.samples))
+                        sb.put(np.frombuffer(rf.planes[0], np.float32, rf.samples))
                 if progress and i % 200 == 0:
-                    report(progress, n / sample_rate, total)
+                    report(progress, sb.n / sample_rate, total)
             for rf in res.resample(None):
-                put(np.frombuffer(rf.planes[0], np.float32, rf.samples))
+                sb.put(np.frombuffer(rf.planes[0], np.float32, rf.samples))
         except av.error.FFmpegError as e:
             raise MediaError(
-                f"{uri} is corrupt or truncated: audio decoding failed at {n / sample_rate:.1f} s ({one_line(e)})"
+                f"{uri} is corrupt or truncated: audio decoding failed at {sb.n / sample_rate:.1f} s ({one_line(e)})"
             ) from None
         report(progress, total, total)
-    got = n / sample_rate
+    got = sb.n / sample_rate
     if total and got < 0.9 * total - 1.0:
         raise MediaError(f"{uri} looks truncated: its audio ends at {got:.1f} s but the file declares {total:.1f} s")
-    return buf[:n] if n < len(buf) else buf
+    return sb.samples()
 
 # %% ../../nbs/media/02_decode.ipynb #7c64cc28
 def even(x: int) -> int:
