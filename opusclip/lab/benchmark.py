@@ -21,8 +21,9 @@ from ..produce.framing import crop_box, crop_planes, crop_window
 from ..understand.vision import detect_faces, blazeface
 
 # %% auto #0
-__all__ = ['paired_best', 'plain_decode', 'plain_encode', 'run_clip_child', 'render_child', 'face_detection_times', 'bench_row',
-           'encode_times', 'reframe_times', 'catalog_words', 'reframe_rows', 'benchmark_clip']
+__all__ = ['paired_best', 'plain_decode', 'output_slots', 'centre_cropped', 'plain_encode_segment', 'plain_encode',
+           'run_clip_child', 'render_child', 'face_detection_times', 'bench_row', 'encode_times', 'reframe_times',
+           'catalog_words', 'reframe_rows', 'benchmark_clip']
 
 # %% ../../nbs/lab/03_benchmark.ipynb #74e5c09c
 def _timed(fn, *a, **kw):
@@ -48,6 +49,58 @@ def plain_decode(uri: str, kind: str = 'audio') -> int:
         return sum(1 for _ in c.decode(s))
 
 # %% ../../nbs/lab/03_benchmark.ipynb #6a43b9f8
+def output_slots(t: float, t0: float, k: int, src_fps: float, ofps: float) -> int:
+    "How many output slots the source frame at `t` fills, `k` slots written since the first frame at `t0`"
+    return max(0, math.ceil((t - t0 + 1 / src_fps - 0.25 / src_fps) * ofps) - k)
+
+# %% ../../nbs/lab/03_benchmark.ipynb #3b61ea5c
+def centre_cropped(f, aspect: str):
+    "The centre window of aspect `aspect` of the frame `f`, as a yuv420p frame"
+    box = crop_box(f.width, f.height, aspect)
+    return planes_frame(*crop_planes(frame_planes(f.reformat(format='yuv420p')), box, *crop_window(box.span / 2, box)))
+
+# %% ../../nbs/lab/03_benchmark.ipynb #4ed45ba8
+def plain_encode_segment(
+    uri: str,
+    start: float,
+    end: float,
+    out_path: str,
+    preset: str = 'veryfast',
+    crf: int = 23,
+    size: tuple[int, int] | None = None,
+    fps: float | None = None,
+    centre_crop: str | None = None,
+) -> int:
+    "`plain_encode` of one segment into `out_path`; returns frames encoded"
+    with open_media(uri) as c, av.open(out_path, 'w', format='mp4') as out:
+        v = c.streams.video[0]
+        v.thread_type = 'AUTO'
+        src = Fraction(v.average_rate or 25).limit_denominator(100000)
+        ofps = Fraction(fps).limit_denominator(1001) if fps else src
+        w, h = size or (v.width, v.height)
+        vs = add_video_stream(out, ofps, w, h, preset, crf)
+        vs.codec_context.time_base = 1 / ofps
+        c.seek(int(max(0.0, start - 0.5) / v.time_base), stream=v, backward=True)
+        k, t0 = 0, None
+        for f in c.decode(v):
+            t = f.time
+            if t < start - 0.5 / float(src):
+                continue
+            if t >= end - 0.5 / float(src):
+                break
+            t0 = t if t0 is None else t0
+            slots = output_slots(t, t0, k, float(src), float(ofps))
+            if not slots:
+                continue
+            g = (centre_cropped(f, centre_crop) if centre_crop else f).reformat(width=w, height=h, format='yuv420p')
+            for _ in range(slots):
+                g.pts, g.time_base = k, vs.codec_context.time_base
+                k += 1
+                out.mux(vs.encode(g))
+        out.mux(vs.encode())
+    return k
+
+# %% ../../nbs/lab/03_benchmark.ipynb #0e7e54ab
 def plain_encode(
     uri: str,
     segments: list[tuple[float, float]],
@@ -63,40 +116,7 @@ def plain_encode(
     n = 0
     for i, (start, end) in enumerate(segments):
         out_path = dest or os.path.join(tempfile.gettempdir(), f'opusclip-plain-{os.getpid()}-{i}.mp4')
-        with open_media(uri) as c, av.open(out_path, 'w', format='mp4') as out:
-            v = c.streams.video[0]
-            v.thread_type = 'AUTO'
-            src = Fraction(v.average_rate or 25).limit_denominator(100000)
-            ofps = Fraction(fps).limit_denominator(1001) if fps else src
-            w, h = size or (v.width, v.height)
-            vs = add_video_stream(out, ofps, w, h, preset, crf)
-            vs.codec_context.time_base = 1 / ofps
-            c.seek(int(max(0.0, start - 0.5) / v.time_base), stream=v, backward=True)
-            k, t0 = 0, None
-            for f in c.decode(v):
-                t = f.time
-                if t < start - 0.5 / float(src):
-                    continue
-                if t >= end - 0.5 / float(src):
-                    break
-                t0 = t if t0 is None else t0
-                slots = max(
-                    0, math.ceil((t - t0 + 1 / float(src) - 0.25 / float(src)) * float(ofps)) - k
-                )  # output slots this frame fills
-                if not slots:
-                    continue
-                if centre_crop:
-                    box = crop_box(f.width, f.height, centre_crop)
-                    f = planes_frame(
-                        *crop_planes(frame_planes(f.reformat(format='yuv420p')), box, *crop_window(box.span / 2, box))
-                    )
-                g = f.reformat(width=w, height=h, format='yuv420p')
-                for _ in range(slots):
-                    g.pts, g.time_base = k, vs.codec_context.time_base
-                    k += 1
-                    out.mux(vs.encode(g))
-            out.mux(vs.encode())
-            n += k
+        n += plain_encode_segment(uri, start, end, out_path, preset, crf, size, fps, centre_crop)
         if dest is None:
             os.remove(out_path)
     return n
