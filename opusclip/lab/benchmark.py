@@ -23,7 +23,7 @@ from ..understand.vision import detect_faces, blazeface
 # %% auto #0
 __all__ = ['paired_best', 'plain_decode', 'output_slots', 'centre_cropped', 'plain_encode_segment', 'plain_encode',
            'run_clip_child', 'render_child', 'face_detection_times', 'bench_row', 'encode_times', 'reframe_times',
-           'catalog_words', 'reframe_rows', 'benchmark_clip']
+           'catalog_words', 'reframe_rows', 'stage_rows', 'baseline_rows', 'benchmark_clip']
 
 # %% ../../nbs/lab/03_benchmark.ipynb #74e5c09c
 def _timed(fn, *a, **kw):
@@ -311,55 +311,30 @@ def reframe_rows(row, uri: str, words: list[Word], reframe_s: float, dur: float,
     ]
 
 # %% ../../nbs/lab/03_benchmark.ipynb #d1b6821f
-def benchmark_clip(
-    uri: str,  # input video
-    workdir: str,  # scratch folder (outputs, cache, catalog of the child run)
-    model: str = 'base',
-    device: str = 'auto',
-    clips: int = 5,
-    preset: str = 'veryfast',
-    crf: int = 23,
-    label: str = 'bench',
-    reframe_s: float = 60.0,  # length of the reframed 1080x1920 clip timed against plain encodes
-) -> list[dict]:
-    "Benchmark rows for one `opusclip clip` run on `uri` and its same-run baselines"
-    info = probe(uri)
-    dur = info.duration
-    wd = Path(workdir)
-    wd.mkdir(parents=True, exist_ok=True)
-    child = run_clip_child(
-        uri,
-        wd / f'{label}_clips',
-        wd / f'{label}.duckdb',
-        wd / f'{label}_cache',
-        ['--model', model, '--device', device, '--clips', clips, '--preset', preset, '--crf', crf],
-    )
-    st = child['stages']
-    sec = lambda k: st.get(k, {}).get('seconds', 0.0)
-    doc = json.loads((wd / f'{label}_clips' / 'clips.json').read_text())
-    segs = [(c['start'], c['end']) for c in doc['clips']]
-    clip_secs = sum(e - s for s, e in segs)
+def stage_rows(row, dur: float, wall: float, sec) -> tuple[list, list]:
+    """Rows of the child run's own timings: total, transcription and decoding first; everything else, scoring and
+    each small stage last"""
+    first = [
+        row('total', dur, wall),
+        row('transcribe', dur, sec('transcribe')),
+        row('decode_audio', dur, sec('decode_audio')),
+    ]
+    last = [
+        row('other (all but transcribe and render)', dur, wall - sec('transcribe') - sec('render')),
+        row('scoring (select + prosody + vision)', dur, sec('select') + sec('prosody') + sec('vision')),
+        *[row(k, dur, sec(k)) for k in ('probe', 'hash', 'prosody', 'vision', 'select', 'publish')],
+    ]
+    return first, last
+
+# %% ../../nbs/lab/03_benchmark.ipynb #f0329e85
+def baseline_rows(row, uri: str, dur: float, segs: list, sec, preset: str, crf: int) -> list:
+    "Decoding and rendering timed against plain PyAV baselines in this run"
     dec_audio, base_audio = paired_best(lambda: decode_audio(uri), lambda: plain_decode(uri, 'audio'))
     base_video, _ = _timed(plain_decode, uri, 'video')
     sample_1fps, _ = _timed(lambda: sum(1 for _ in sample_frames(uri, fps=1.0, width=320)))
     enc, base_enc = encode_times(uri, segs, preset, crf)
-    machine = f'{platform.machine()} {os.cpu_count()} cores'
-    p = dict(
-        model=model,
-        device=device,
-        clips=len(segs),
-        preset=preset,
-        crf=crf,
-        width=info.width,
-        height=info.height,
-        machine=machine,
-    )
-    row = lambda *a: bench_row(*a, name=label, uri=uri, peak_rss_mb=child['peak_rss_mb'], params=p)
-    words = catalog_words(wd / f'{label}.duckdb')
+    clip_secs = sum(e - s for s, e in segs)
     return [
-        row('total', dur, child['wall_s']),
-        row('transcribe', dur, sec('transcribe')),
-        row('decode_audio', dur, sec('decode_audio')),
         row(
             'decode for analysis (audio to 16 kHz mono, best of 3)',
             dur,
@@ -376,8 +351,37 @@ def benchmark_clip(
             'plain libx264 encode of the clip frames (paired)',
             base_enc,
         ),
-        *reframe_rows(row, uri, words, reframe_s, dur, preset, crf, p),
-        row('other (all but transcribe and render)', dur, child['wall_s'] - sec('transcribe') - sec('render')),
-        row('scoring (select + prosody + vision)', dur, sec('select') + sec('prosody') + sec('vision')),
-        *[row(k, dur, sec(k)) for k in ('probe', 'hash', 'prosody', 'vision', 'select', 'publish')],
     ]
+
+# %% ../../nbs/lab/03_benchmark.ipynb #ea15f912
+def benchmark_clip(
+    uri: str,  # input video
+    workdir: str,  # scratch folder (outputs, cache, catalog of the child run)
+    model: str = 'base',
+    device: str = 'auto',
+    clips: int = 5,
+    preset: str = 'veryfast',
+    crf: int = 23,
+    label: str = 'bench',
+    reframe_s: float = 60.0,  # length of the reframed 1080x1920 clip timed against plain encodes
+) -> list[dict]:
+    "Benchmark rows for one `opusclip clip` run on `uri` and its same-run baselines"
+    info, wd = probe(uri), Path(workdir)
+    wd.mkdir(parents=True, exist_ok=True)
+    args = ['--model', model, '--device', device, '--clips', clips, '--preset', preset, '--crf', crf]
+    child = run_clip_child(uri, wd / f'{label}_clips', wd / f'{label}.duckdb', wd / f'{label}_cache', args)
+    sec = lambda k: child['stages'].get(k, {}).get('seconds', 0.0)
+    doc = json.loads((wd / f'{label}_clips' / 'clips.json').read_text())
+    segs = [(c['start'], c['end']) for c in doc['clips']]
+    machine = f'{platform.machine()} {os.cpu_count()} cores'
+    p = dict(model=model, device=device, clips=len(segs), preset=preset, crf=crf, width=info.width, height=info.height)
+    p['machine'] = machine
+    row = lambda *a: bench_row(*a, name=label, uri=uri, peak_rss_mb=child['peak_rss_mb'], params=p)
+    first, last = stage_rows(row, info.duration, child['wall_s'], sec)
+    words = catalog_words(wd / f'{label}.duckdb')
+    return (
+        first
+        + baseline_rows(row, uri, info.duration, segs, sec, preset, crf)
+        + reframe_rows(row, uri, words, reframe_s, info.duration, preset, crf, p)
+        + last
+    )
