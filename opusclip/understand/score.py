@@ -14,8 +14,8 @@ from .analysis import sentiment, disfluency
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['FEATURE_POINTS', 'SUBSCORE_WEIGHTS', 'REASONS', 'Sent', 'clip_features', 'parse_weights', 'ScoreResult',
-           'HeuristicScorer']
+__all__ = ['FEATURE_POINTS', 'SUBSCORE_WEIGHTS', 'REASONS', 'Sent', 'hook_features', 'coherence_features', 'connection_features',
+           'clip_features', 'parse_weights', 'ScoreResult', 'HeuristicScorer']
 
 # %% ../../nbs/understand/05_score.ipynb #fa14869b
 _WEAK = ('so', 'and', 'um', 'uh', 'like', 'well', 'okay', 'ok', 'yeah', 'but', 'you know', 'i mean', 'anyway')
@@ -77,6 +77,50 @@ class Sent:
     topic: int = 0
 
 # %% ../../nbs/understand/05_score.ipynb #dccb546b
+def hook_features(opening: str, first_sentence: str) -> dict:
+    "What the first seconds do: ask, give a number, speak to the viewer, claim boldly, open a gap, or start weakly"
+    first = opening.lower().strip()
+    you = re.sub(r"\byou know\b", "", opening, flags=re.I)
+    return dict(
+        hook_question=float(opening.strip().endswith('?') or '?' in first_sentence),
+        hook_number=float(_rate(_NUMBER, opening) > 0),
+        hook_address=float(_rate(r"\b(you|your|you're|you've)\b", you) > 0),
+        hook_bold=float(_rate(_BOLD, opening) > 0),
+        hook_curiosity=float(bool(re.search(_CURIOUS, first))),
+        weak_opener=float(any(re.match(rf"{re.escape(w)}\b", first) for w in _WEAK)),
+        standalone_start=float(not any(re.match(rf"{re.escape(w)}\b", first) for w in _DANGLING)),
+    )
+
+# %% ../../nbs/understand/05_score.ipynb #14999d53
+def coherence_features(sents: list[Sent], E: np.ndarray, c: np.ndarray, pause_before=None, pause_after=None) -> dict:
+    "Whether the clip ends on a full stop, stays on one topic, keeps close to its centre `c`, and is cut at pauses"
+    clean = (
+        None
+        if pause_before is None or pause_after is None
+        else 0.5 * (pause_before >= 0.5) + 0.5 * (pause_after >= 0.5)
+    )
+    return dict(
+        complete_end=float(sents[-1].text.strip()[-1:] in '.?!'),
+        single_topic=1.0 / len({s.topic for s in sents}),
+        cohesion=float(np.clip((float(np.mean(E @ c)) - 0.4) / 0.4, 0, 1)),
+        clean_cut=clean,
+    )
+
+# %% ../../nbs/understand/05_score.ipynb #0024ff17
+def connection_features(text: str, emotion: dict | None = None, value: dict | None = None) -> dict:
+    "What the words carry: emotion, a strong tone, a story, substance, humour; and how much they ramble"
+    low = text.lower()
+    n = max(1, len(re.findall(r"[a-z']+", low)))
+    return dict(
+        emotion=float(1 - emotion.get('neutral', 0.0)) if emotion else 0.0,
+        sentiment=abs(sentiment(text)['compound']),
+        story=float(min(1.0, _rate(_STORY, low) / n * 25)),
+        substance=float(value['substance']) if value else None,
+        rambling=float(min(1.0, disfluency(text) / 0.1)),
+        humour=float(min(1.0, _rate(_HUMOUR, low))),
+    )
+
+# %% ../../nbs/understand/05_score.ipynb #ae099d8a
 def clip_features(
     sents: list[Sent],
     E: np.ndarray,
@@ -90,40 +134,17 @@ def clip_features(
 ) -> dict:
     "Every scoring feature of a candidate made of `sents` (with unit embeddings `E`), each in [0, 1]"
     text = ' '.join(s.text for s in sents)
-    low = text.lower()
     t0 = sents[0].start
     opening = ' '.join(s.text for s in sents if s.start < t0 + hook_seconds) or sents[0].text
-    first = opening.lower().strip()
-    words = re.findall(r"[a-z']+", low)
-    n = max(1, len(words))
     c = E.mean(0)
     c = c / (np.linalg.norm(c) + 1e-9)
-    f = dict(
-        hook_question=float(opening.strip().endswith('?') or '?' in sents[0].text),
-        hook_number=float(_rate(_NUMBER, opening) > 0),
-        hook_address=float(
-            _rate(r"\b(you|your|you're|you've)\b", re.sub(r"\byou know\b", "", opening, flags=re.I)) > 0
-        ),
-        hook_bold=float(_rate(_BOLD, opening) > 0),
-        hook_curiosity=float(bool(re.search(_CURIOUS, first))),
-        weak_opener=float(any(re.match(rf"{re.escape(w)}\b", first) for w in _WEAK)),
-        standalone_start=float(not any(re.match(rf"{re.escape(w)}\b", first) for w in _DANGLING)),
-        complete_end=float(sents[-1].text.strip()[-1:] in '.?!'),
-        single_topic=1.0 / len({s.topic for s in sents}),
-        cohesion=float(np.clip((float(np.mean(E @ c)) - 0.4) / 0.4, 0, 1)),
-        emotion=float(1 - emotion.get('neutral', 0.0)) if emotion else 0.0,
-        sentiment=abs(sentiment(text)['compound']),
-        story=float(min(1.0, _rate(_STORY, low) / n * 25)),
-        substance=float(value['substance']) if value else None,
-        rambling=float(min(1.0, disfluency(text) / 0.1)),
-        clean_cut=(0.5 * (pause_before >= 0.5) + 0.5 * (pause_after >= 0.5))
-        if pause_before is not None and pause_after is not None
-        else None,
-        humour=float(min(1.0, _rate(_HUMOUR, low))),
+    return dict(
+        **hook_features(opening, sents[0].text),
+        **coherence_features(sents, E, c, pause_before, pause_after),
+        **connection_features(text, emotion, value),
         prompt_match=float(np.clip((float(c @ prompt) - 0.1) / 0.5, 0, 1)) if prompt is not None else None,
-        keyword_match=(sum(k.lower() in low for k in keywords) / len(keywords)) if keywords else None,
+        keyword_match=(sum(k.lower() in text.lower() for k in keywords) / len(keywords)) if keywords else None,
     )
-    return f
 
 # %% ../../nbs/understand/05_score.ipynb #5cfe941e
 FEATURE_POINTS = {
