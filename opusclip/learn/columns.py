@@ -14,25 +14,11 @@ __all__ = ['FIELDS', 'COMMON', 'PLATFORMS', 'WORDS', 'norm_header', 'header_word
            'parse_mapping', 'column_map']
 
 # %% ../../nbs/learn/01_columns.ipynb #3f50145f
-FIELDS = (
-    'clip_id',
-    'post_id',
-    'url',
-    'title',
-    'channel',
-    'category',
-    'tags',
-    'posted_at',
-    'observed_at',
-    'views',
-    'likes',
-    'comments',
-    'shares',
-    'watch_time_s',
-    'watch_time_h',
-    'watch_time_min',
-    'avg_view_s',
-    'duration_s',
+FIELDS = tuple(
+    """
+clip_id post_id url title channel category tags posted_at observed_at views likes comments shares
+watch_time_s watch_time_h watch_time_min avg_view_s duration_s
+""".split()
 )
 
 # %% ../../nbs/learn/01_columns.ipynb #ff572a53

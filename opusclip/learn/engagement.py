@@ -19,28 +19,11 @@ __all__ = ['COLUMNS', 'stage_incoming', 'upsert_changed', 'import_engagement', '
            'import_summary']
 
 # %% ../../nbs/learn/03_engagement.ipynb #25434265
-COLUMNS = (
-    'platform',
-    'post_id',
-    'observed_at',
-    'clip_id',
-    'url',
-    'title',
-    'channel',
-    'category',
-    'tags',
-    'posted_at',
-    'views',
-    'likes',
-    'comments',
-    'shares',
-    'watch_time_s',
-    'avg_view_s',
-    'duration_s',
-    'extra',
-    'source_file',
-    'source_line',
-    'imported_at',
+COLUMNS = tuple(
+    """
+platform post_id observed_at clip_id url title channel category tags posted_at views likes comments
+shares watch_time_s avg_view_s duration_s extra source_file source_line imported_at
+""".split()
 )
 _VALUES = [c for c in COLUMNS if c not in ('source_file', 'source_line', 'imported_at')]
 

@@ -102,30 +102,10 @@ def unfinished(cat: Catalog, batch_id: str, max_attempts: int | None = None) -> 
     return load_jobs(cat, "state = 'queued' AND batch_id = ?", [batch_id])
 
 # %% ../../nbs/run/08_queue.ipynb #79ccb2b8
-JOB_COLUMNS = [
-    'job_id',
-    'batch_id',
-    'seq',
-    'source_uri',
-    'output_uri',
-    'params',
-    'priority',
-    'state',
-    'attempts',
-    'max_attempts',
-    'worker',
-    'run_id',
-    'notebook_uri',
-    'papermill',
-    'clips',
-    'error',
-    'error_type',
-    'transient',
-    'queued_at',
-    'started_at',
-    'finished_at',
-    'duration_s',
-]
+JOB_COLUMNS = """
+job_id batch_id seq source_uri output_uri params priority state attempts max_attempts worker run_id
+notebook_uri papermill clips error error_type transient queued_at started_at finished_at duration_s
+""".split()
 
 # %% ../../nbs/run/08_queue.ipynb #1bfb89d3
 def load_jobs(

@@ -18,20 +18,12 @@ __all__ = ['TRANSIENT', 'is_transient', 'stop_kernels', 'kernel_env', 'worker_ke
            'default_workers', 'LocalEngine', 'DaskEngine']
 
 # %% ../../nbs/run/09_workers.ipynb #c14a68d4
-TRANSIENT = {
-    'MemoryError',
-    'OutOfMemoryError',
-    'TimeoutError',
-    'ConnectionError',
-    'ConnectionResetError',
-    'BrokenPipeError',
-    'WorkerLost',
-    'KilledWorker',
-    'CommClosedError',
-    'ReadTimeoutError',
-    'ConnectTimeoutError',
-    'ServerTimeoutError',
-}
+TRANSIENT = set(
+    """
+MemoryError OutOfMemoryError TimeoutError ConnectionError ConnectionResetError BrokenPipeError
+WorkerLost KilledWorker CommClosedError ReadTimeoutError ConnectTimeoutError ServerTimeoutError
+""".split()
+)
 
 
 def is_transient(error_type: str, message: str = '') -> bool:

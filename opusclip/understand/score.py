@@ -19,27 +19,10 @@ __all__ = ['FEATURE_POINTS', 'SUBSCORE_WEIGHTS', 'REASONS', 'Sent', 'hook_featur
 
 # %% ../../nbs/understand/05_score.ipynb #fa14869b
 _WEAK = ('so', 'and', 'um', 'uh', 'like', 'well', 'okay', 'ok', 'yeah', 'but', 'you know', 'i mean', 'anyway')
-_DANGLING = (
-    'this',
-    'that',
-    'it',
-    "it's",
-    'they',
-    'he',
-    'she',
-    'these',
-    'those',
-    'but',
-    'and',
-    'so',
-    'because',
-    'which',
-    'also',
-    'then',
-    'there',
-    'him',
-    'her',
-    'them',
+_DANGLING = tuple(
+    """
+this that it it's they he she these those but and so because which also then there him her them
+""".split()
 )
 _BOLD = (
     r"\b(never|always|most|best|worst|biggest|secret|mistake|truth|nobody|everyone|everybody|only|wrong|myth|stop|must"

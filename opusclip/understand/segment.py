@@ -57,29 +57,8 @@ def split_sentences(
     return out
 
 # %% ../../nbs/understand/01_segment.ipynb #3ea9ebfd
-WEAK_OPENERS = (
-    'so',
-    'and',
-    'um',
-    'uh',
-    'er',
-    'erm',
-    'ah',
-    'hmm',
-    'mm',
-    'well',
-    'okay',
-    'ok',
-    'yeah',
-    'yes',
-    'anyway',
-    'alright',
-    'right',
-    'like',
-    'now',
-    'you know',
-    'i mean',
-    'oh',
+WEAK_OPENERS = tuple(
+    'so,and,um,uh,er,erm,ah,hmm,mm,well,okay,ok,yeah,yes,anyway,alright,right,like,now,you know,i mean,oh'.split(',')
 )
 _OPENER_SET = {tuple(w.split()) for w in WEAK_OPENERS}
 
