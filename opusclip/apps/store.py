@@ -99,7 +99,7 @@ def cursor(self: Reader):
     cur.execute("USE snap")
     return cur
 
-
+# %% ../../nbs/apps/01_store.ipynb #efdec519
 @patch
 def query(self: Reader, sql: str, params=None):
     "A pandas DataFrame of `sql` on the snapshot"
@@ -109,7 +109,7 @@ def query(self: Reader, sql: str, params=None):
     finally:
         cur.close()
 
-
+# %% ../../nbs/apps/01_store.ipynb #7dda5899
 @patch
 def scalar(self: Reader, sql: str, params=None):
     cur = self.cursor()

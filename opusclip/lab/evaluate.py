@@ -22,7 +22,7 @@ GOOD_KINDS, BAD_KINDS = ('tip', 'story', 'peak'), ('filler', 'smalltalk')
 LAYOUT = 'BGBGBBGB'  # B: bad segment, G: good segment
 VOICES = [('slt', 'rms'), ('rms', 'slt'), ('awb', 'slt'), ('slt', 'awb'), ('rms', 'awb')]
 
-
+# %% ../../nbs/lab/02_evaluate.ipynb #33100c7b
 def compose_set(pool: dict, n: int = 20, seed: int = 0, layout: str = LAYOUT) -> list[dict]:
     "`n` talks, each `{id, segments: [{kind, voice, text}]}` laid out as `layout`"
     rng = random.Random(seed)

@@ -60,7 +60,7 @@ class Recording:
     marks: list[int] = field(default_factory=list)
     origin: str = ''
 
-
+# %% ../../nbs/lab/09_reactions.ipynb #aa729103
 def _source_text(root: str, repo: str, commit: str, path: str) -> str:
     if '://' in root:
         return open_uri(f"{root.rstrip('/')}/{repo}/{commit}/{path}", 'rb').read().decode('utf-8')
@@ -138,7 +138,7 @@ TRIVIAL = dict(
     questions=lambda c: c.text.count('?') / max(1, c.s1 - c.s0),
 )
 
-
+# %% ../../nbs/lab/09_reactions.ipynb #b0266330
 def trivial_picks(
     words: list[Word], rule: str, n: int = 3, min_duration: float = 15, max_duration: float = 60
 ) -> list[tuple]:
@@ -178,7 +178,7 @@ def recording_transcript(rec: Recording, workdir: str, transcriber=None) -> Tran
 SCORERS = dict(selector=())  # name -> features switched off; ablations add one entry per sub-score
 SCORERS.update({f'without {s}': tuple(FEATURE_POINTS[s]) for s in FEATURE_POINTS})
 
-
+# %% ../../nbs/lab/09_reactions.ipynb #cc1d6e18
 def evaluate_recording(
     rec: Recording, t: Transcript, k: int = 3, min_duration: float = 15, max_duration: float = 60, encoder=None
 ) -> dict:
@@ -235,7 +235,7 @@ def evaluate_reactions(
 def _f(x, d=2) -> str:
     return '-' if x != x else f'{x:.{d}f}'
 
-
+# %% ../../nbs/lab/09_reactions.ipynb #66de5b36
 def reactions_verdict(summary: dict, goal: float = 2.0) -> str:
     "What the figures say: the selector against random windows, the best trivial rule and the goal"
     s, r = summary['selector'], summary['random']

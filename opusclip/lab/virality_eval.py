@@ -39,7 +39,7 @@ _BODY = [
     'That is the part about {t} that surprised me most.',
 ]
 
-
+# %% ../../nbs/lab/07_virality_eval.ipynb #53ef62cc
 def truth(f: dict) -> float:
     "The documented ground-truth expected log views of a synthetic clip"
     return (

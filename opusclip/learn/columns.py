@@ -127,7 +127,7 @@ def check_mapping(mapping: dict[str, str], headers: list[str]) -> dict[str, str]
             raise ParameterError(f"--map {f}={h}: the file has no column {h!r}; its columns: {', '.join(headers)}")
     return mapping
 
-
+# %% ../../nbs/learn/01_columns.ipynb #c5ab4330
 def parse_mapping(text: str) -> dict[str, str]:
     "`views=video_view_count,likes=Likes` as a dict (the `--map` option)"
     out = {}

@@ -160,7 +160,7 @@ class Export(NamedTuple):
     columns: dict[str, str]
     unused: list[str]
 
-
+# %% ../../nbs/learn/02_exports.ipynb #8b9cc821
 def _open_csv(uri: str) -> csv.DictReader:
     "A `DictReader` over the CSV at `uri` (UTF-8, BOM or not; comma, semicolon or tab)"
     with open_uri(uri, 'rb') as f:

@@ -222,7 +222,7 @@ SEGMENT_FEATURES = dict(
     engagement_rate='engagement rate',
 )
 
-
+# %% ../../nbs/learn/05_trends.ipynb #42dbcf59
 def describe_cluster(z: pd.Series, means: pd.Series, overall: pd.Series, k: int = 3) -> str:
     "Words for a cluster from its standardised mean `z` per feature"
     parts = []

@@ -78,14 +78,14 @@ def _rank100(x) -> np.ndarray:
 
     return 100.0 * (rankdata(x) - 1) / max(1, len(x) - 1)
 
-
+# %% ../../nbs/learn/07_virality.ipynb #69996d09
 def _best_weight(h, learned, y, grid) -> float:
     from scipy.stats import spearmanr
 
     rho = [spearmanr((1 - w) * h + w * learned, y).statistic for w in grid]
     return float(grid[int(np.nanargmax(rho))])
 
-
+# %% ../../nbs/learn/07_virality.ipynb #e9365ea1
 def blend_weight(h, oof, y, groups, folds: int = 5) -> tuple[float, float]:
     """The weight of the learned score that ranks held-out clips best next to the heuristic's scores `h`, and the
     Spearman it reaches; 0 when blending does not beat the heuristic on clips whose weight was chosen without them"""

@@ -28,7 +28,7 @@ _EXTRAS = {
     'https': 'http',
 }
 
-
+# %% ../../nbs/media/01_storage.ipynb #8226bde3
 def protocol(uri: str) -> str:
     "The fsspec protocol of `uri` (`file` for plain paths)"
     uri = str(uri)

@@ -24,7 +24,7 @@ class Word:
     end: float
     probability: float | None = None  # None when the backend gives no confidence
 
-
+# %% ../../nbs/media/04_transcript.ipynb #665281db
 @dataclass
 class Segment:
     "A run of words the model emitted together"

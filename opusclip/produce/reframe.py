@@ -23,7 +23,7 @@ from scenedetect.detectors import ContentDetector
 from scenedetect.detector import FlashFilter
 from scenedetect.common import FrameTimecode
 
-
+# %% ../../nbs/produce/02_reframe.ipynb #be55ec6f
 def thumb_rgb(planes, width: int, interpolation=cv2.INTER_AREA) -> np.ndarray:
     "An RGB thumbnail `width` pixels wide of YUV 4:2:0 planes"
     y, u, v = planes
@@ -101,7 +101,7 @@ def new_shot(self: DetectionSchedule, n: int):
     "A shot starts at frame `n`: look at once; a detection still running saw the old shot"
     self.pending, self.shot_n, self.next_det = None, n, n
 
-
+# %% ../../nbs/produce/02_reframe.ipynb #99c2424e
 @patch
 def ready(self: DetectionSchedule, n: int) -> tuple | None:
     "The sample due at frame `n`, or None: taken a fixed number of frames after it started, threaded or not"
@@ -110,7 +110,7 @@ def ready(self: DetectionSchedule, n: int) -> tuple | None:
     found, self.pending = self.pending[1].result(), None
     return found
 
-
+# %% ../../nbs/produce/02_reframe.ipynb #a367d6e0
 @patch
 def start(self: DetectionSchedule, n: int, planes, prev, calm: int):
     """Start the next sample when it is due: twice as often in a shot's first second (which picks its layout), half as
@@ -125,7 +125,7 @@ def start(self: DetectionSchedule, n: int, planes, prev, calm: int):
         fut = self.pool.submit(self.detect, planes, prev)
     self.pending, self.next_det = (n + gap - 1, fut), n + gap
 
-
+# %% ../../nbs/produce/02_reframe.ipynb #45d12767
 @patch
 def close(self: DetectionSchedule):
     if self.pool is not None:

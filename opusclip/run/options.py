@@ -25,7 +25,7 @@ KINDS = dict(  # kind: (text -> value, JSON Schema type)
     int_or_str=(None, ['integer', 'string']),
 )
 
-
+# %% ../../nbs/run/03_options.ipynb #28da8dd7
 def option(
     default,
     help: str,

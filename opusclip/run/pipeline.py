@@ -150,7 +150,7 @@ def video_entry(uri: str, info, video_id: str, analysis: dict) -> dict:
         analysis=analysis,
     )
 
-
+# %% ../../nbs/run/06_pipeline.ipynb #bbcecdb4
 def dry_run(
     uri: str, outdir: str, plan: list[dict], words: list, p: ClipParams, video_id: str, info, analysis: dict, timer
 ) -> dict:

@@ -99,7 +99,7 @@ def clip_row(c: dict, run_id: str, video_id: str, transcript_id: str | None, now
         *[sub.get(k) for k in ('hook', 'coherence', 'connection', 'trend')],
     ]
 
-
+# %% ../../nbs/run/02_records.ipynb #48c64c32
 CLIP_COLUMNS = (
     "clip_id, run_id, video_id, transcript_id, rank, start_s, end_s, duration, score, text, "
     "video_uri, srt_uri, vtt_uri, thumbnail_uri, created_at, subscores, reason, title, "

@@ -105,7 +105,7 @@ RUN_PARAMETERS = dict(  # name: (default, help) of the parameters of a run that 
     active_model=(None, "the active virality model's registry entry; set by `opusclip batch` (None: the catalog's)"),
 )
 
-
+# %% ../../nbs/run/04_schema.ipynb #fcf5d1f6
 def parameters_cell(schema=ClipParams) -> str:
     "The source of the papermill `parameters` cell: the run's parameters, then every option at its default"
     note = lambda h: h.replace('=', ':')  # papermill reads a comment with '=' in it as part of the value

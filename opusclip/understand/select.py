@@ -48,16 +48,16 @@ def _tag(k: str) -> str:
 def _words(s: str) -> int:
     return len(s.split())
 
-
+# %% ../../nbs/understand/06_select.ipynb #4d4db503
 def _opens(s: str) -> bool:
     "Does `s` read as the start of a sentence (a capital, not a conjunction)?"
     return s[:1].isupper() and s.split()[0].lower().strip(',') not in ('and', 'but', 'so', 'or', 'like', 'because')
 
-
+# %% ../../nbs/understand/06_select.ipynb #c84705ca
 def _upper_first(s: str) -> str:
     return s[:1].upper() + s[1:]
 
-
+# %% ../../nbs/understand/06_select.ipynb #1b40dfc1
 def clip_title(sentences: list[str], strength, max_words: int = 9) -> str:
     """A title of 3-`max_words` words: a short opening line, else the clip's strongest short sentence, else the opening
     clause of its strongest sentence (key phrases read as fragments without a part-of-speech tagger: 'Met may hate')"""
