@@ -23,7 +23,7 @@ from scenedetect.detectors import ContentDetector
 from scenedetect.detector import FlashFilter
 from scenedetect.common import FrameTimecode
 
-# %% ../../nbs/produce/02_reframe.ipynb #be55ec6f
+
 def thumb_rgb(planes, width: int, interpolation=cv2.INTER_AREA) -> np.ndarray:
     "An RGB thumbnail `width` pixels wide of YUV 4:2:0 planes"
     y, u, v = planes
