@@ -19,7 +19,7 @@ from .score import Sent, clip_features, HeuristicScorer, parse_weights
 
 # %% auto #0
 __all__ = ['Guidance', 'clip_title', 'clip_hashtags', 'clip_description', 'packaging', 'span_signals', 'pick_diverse',
-           'score_candidates', 'clip_record', 'select_moments']
+           'score_candidates', 'clip_record', 'text_structure', 'scored_candidates', 'select_moments']
 
 # %% ../../nbs/understand/06_select.ipynb #227c391b
 @dataclass
@@ -213,6 +213,27 @@ def clip_record(
     )
 
 # %% ../../nbs/understand/06_select.ipynb #190fc374
+def text_structure(words: list[Word], enc: SentenceEncoder, genre: str | None = None) -> tuple:
+    "Sentences, their embeddings, topic boundaries and each sentence's topic, and the video's category"
+    sents = split_sentences(words)
+    E = enc.encode([s.text for s in sents])
+    bounds = topic_boundaries(E)
+    vc = E.mean(0)
+    vc /= np.linalg.norm(vc) + 1e-9
+    return sents, E, bounds, topic_ids(len(sents), bounds), genre or top(classify(vc, enc, GENRES)[0])
+
+# %% ../../nbs/understand/06_select.ipynb #f9037d61
+def scored_candidates(
+    cands: list, sents: list, E: np.ndarray, tid: np.ndarray, words: list[Word], enc, g: Guidance, category: str, scorer
+) -> tuple:
+    "Every candidate's unit mean embedding, emotions and score (`score_candidates`)"
+    C = np.stack([E[c.s0 : c.s1].mean(0) for c in cands])
+    C /= np.linalg.norm(C, axis=1, keepdims=True) + 1e-9
+    emos, vals = classify(C, enc, EMOTIONS), classify(C, enc, VALUE)
+    pv = enc.encode([g.prompt])[0] if g.prompt else None
+    return C, emos, score_candidates(cands, sents, E, C, tid, words, emos, vals, pv, g, category, scorer)
+
+# %% ../../nbs/understand/06_select.ipynb #4537988b
 def select_moments(
     words: list[Word],
     duration: float,
@@ -232,21 +253,11 @@ def select_moments(
     scorer = scorer or HeuristicScorer(g.weights)
     if not words:
         raise NoSpeechError("no speech was recognised, so there is nothing to clip")
-    sents = split_sentences(words)
-    E = enc.encode([s.text for s in sents])
-    bounds = topic_boundaries(E)
-    tid = topic_ids(len(sents), bounds)
-    vc = E.mean(0)
-    vc /= np.linalg.norm(vc) + 1e-9
-    category = g.genre or top(classify(vc, enc, GENRES)[0])
+    sents, E, bounds, tid, category = text_structure(words, enc, g.genre)
     cands = candidate_windows(sents, min_duration, max_duration, words)
     if not cands:
         raise no_candidates_error(words, sents, min_duration, max_duration)
-    C = np.stack([E[c.s0 : c.s1].mean(0) for c in cands])
-    C /= np.linalg.norm(C, axis=1, keepdims=True) + 1e-9
-    emos, vals = classify(C, enc, EMOTIONS), classify(C, enc, VALUE)
-    pv = enc.encode([g.prompt])[0] if g.prompt else None
-    results = score_candidates(cands, sents, E, C, tid, words, emos, vals, pv, g, category, scorer)
+    C, emos, results = scored_candidates(cands, sents, E, tid, words, enc, g, category, scorer)
     out = []
     for k in pick_diverse(cands, tid, n, topic_penalty):
         c = cands[k]
@@ -254,12 +265,7 @@ def select_moments(
         topic = int(np.bincount(tid[c.s0 : c.s1]).argmax())
         sig = span_signals(prosody_track, frames, *span, c.i1 - c.i0)
         out.append(clip_record(c, results[k], span, sents, E, C[k], top(emos[k]), topic, category, enc, sig))
-    return out, dict(
-        category=category,
-        topics=len(bounds),
-        sentences=len(sents),
-        candidates=len(cands),
-        **span_signals(prosody_track, frames, 0.0, duration, len(words)),
-        scorer=getattr(scorer, 'name', type(scorer).__name__),
-        encoder=enc.model_id,
-    )
+    counts = dict(topics=len(bounds), sentences=len(sents), candidates=len(cands))
+    signals = span_signals(prosody_track, frames, 0.0, duration, len(words))
+    scorer_name = getattr(scorer, 'name', type(scorer).__name__)
+    return out, dict(category=category, **counts, **signals, scorer=scorer_name, encoder=enc.model_id)
