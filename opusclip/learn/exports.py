@@ -105,21 +105,9 @@ def post_id_from_url(url: str) -> str | None:
 NUMBERS = ('views', 'likes', 'comments', 'shares')
 
 
-def _row(rec: dict, cols: dict, platform: str, as_of: dt.date, extra_cols: list[str]) -> dict:
-    "One engagement row from a CSV record (raises ValueError naming the bad field)"
-    g = lambda f: (rec.get(cols[f]) or '').strip() if f in cols else ''
-    out = dict(
-        platform=platform,
-        clip_id=g('clip_id') or None,
-        url=g('url') or None,
-        title=g('title') or None,
-        channel=g('channel') or None,
-        category=g('category') or None,
-        tags=g('tags') or None,
-    )
-    out['post_id'] = g('post_id') or (post_id_from_url(out['url']) if out['url'] else None)
-    if not out['post_id']:
-        raise ValueError('no post id or URL')
+def _measures(g, cols: dict) -> dict:
+    "Counts and durations of a record (`g(field)` its text); watch time from seconds, else hours, else minutes"
+    out = {}
     for f in NUMBERS + ('watch_time_s', 'watch_time_h', 'watch_time_min', 'avg_view_s', 'duration_s'):
         try:
             out[f] = (parse_count if f in NUMBERS else parse_seconds)(g(f))
@@ -128,15 +116,21 @@ def _row(rec: dict, cols: dict, platform: str, as_of: dt.date, extra_cols: list[
     for f in NUMBERS:
         out[f] = None if out[f] is None else int(round(out[f]))
     h, m = out.pop('watch_time_h'), out.pop('watch_time_min')
-    out['watch_time_s'] = (
-        out['watch_time_s']
-        if out['watch_time_s'] is not None
-        else h * 3600
-        if h is not None
-        else m * 60
-        if m is not None
-        else None
+    if out['watch_time_s'] is None:
+        out['watch_time_s'] = h * 3600 if h is not None else m * 60 if m is not None else None
+    return out
+
+# %% ../../nbs/learn/02_exports.ipynb #c613906d
+def _row(rec: dict, cols: dict, platform: str, as_of: dt.date, extra_cols: list[str]) -> dict:
+    "One engagement row from a CSV record (raises ValueError naming the bad field)"
+    g = lambda f: (rec.get(cols[f]) or '').strip() if f in cols else ''
+    out = dict(
+        platform=platform, **{f: g(f) or None for f in ('clip_id', 'url', 'title', 'channel', 'category', 'tags')}
     )
+    out['post_id'] = g('post_id') or (post_id_from_url(out['url']) if out['url'] else None)
+    if not out['post_id']:
+        raise ValueError('no post id or URL')
+    out.update(_measures(g, cols))
     for f in ('posted_at', 'observed_at'):
         try:
             out[f] = parse_when(g(f))
