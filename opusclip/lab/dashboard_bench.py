@@ -15,8 +15,9 @@ from ..apps.store import Reader
 from ..run.records import record_clips
 
 # %% auto #0
-__all__ = ['CATEGORIES', 'EMOTIONS', 'sample_catalog', 'synthetic_catalog', 'outside_event_loop', 'bench_catalog',
-           'serve_analytics', 'page_timings', 'quantile', 'benchmark_dashboard', 'dashboard_markdown']
+__all__ = ['CATEGORIES', 'EMOTIONS', 'sample_catalog', 'generate_videos', 'generate_clips', 'generate_engagement',
+           'synthetic_catalog', 'outside_event_loop', 'bench_catalog', 'serve_analytics', 'page_timings', 'quantile',
+           'benchmark_dashboard', 'dashboard_markdown']
 
 # %% ../../nbs/lab/06_dashboard_bench.ipynb #bad9276d
 def sample_catalog(path: str) -> Catalog:
@@ -55,7 +56,48 @@ def sample_catalog(path: str) -> Catalog:
 CATEGORIES = ('podcast', 'interview', 'education', 'gaming', 'sports', 'news', 'comedy', 'business', 'tech', 'faith')
 EMOTIONS = ('joy', 'anger', 'fear', 'sadness', 'surprise', 'neutral')
 
+# %% ../../nbs/lab/06_dashboard_bench.ipynb #bde869da
+def generate_videos(con, videos: int):
+    "`videos` generated videos, 10-60 minutes long, first seen 20 minutes apart"
+    con.execute(
+        "INSERT INTO videos (video_id, uri, duration, width, height, fps, first_seen, last_seen) "
+        "SELECT 'v' || i, 's3://talks/episode-' || i || '.mp4', 600 + (hash(i) % 3000), 1280, 720, 30, "
+        "TIMESTAMP '2026-01-01' + to_minutes(i * 20), TIMESTAMP '2026-01-01' + to_minutes(i * 20) FROM "
+        "range(?) t(i)",
+        [videos],
+    )
 
+# %% ../../nbs/lab/06_dashboard_bench.ipynb #8bd46198
+def generate_clips(con, clips: int, videos: int):
+    "`clips` generated clips spread over the videos: 15-60 s, scores, categories, emotions and sub-scores"
+    cats = "['" + "','".join(CATEGORIES) + "']"
+    emos = "['" + "','".join(EMOTIONS) + "']"
+    con.execute(
+        "INSERT INTO clips (clip_id, run_id, video_id, rank, start_s, end_s, duration, score, text, "
+        "title, video_uri, created_at, "
+        f"category, emotion, hook, coherence, connection, trend, subscores, reason) "
+        "SELECT 'c' || i, 'r' || (i % ?), 'v' || (i % ?), 1 + i % 5, (i % 50) * 20.0, (i % 50) * 20.0 + "
+        "15 + hash(i) % 45, "
+        f"15 + hash(i) % 45, (hash(i * 7) % 10000) / 100.0, 'generated clip ' || i, 'Clip ' || i, NULL, "
+        f"TIMESTAMP '2026-01-01' + to_seconds(CAST(i * 28 AS BIGINT)), {cats}[CAST(1 + hash(i * 3) % 10 "
+        f"AS BIGINT)], {emos}[CAST(1 + hash(i * 5) % 6 AS BIGINT)], "
+        "CAST(hash(i * 11) % 100 AS DOUBLE), CAST(hash(i * 13) % 100 AS DOUBLE), CAST(hash(i * 17) % "
+        "100 AS DOUBLE), CAST(hash(i * 19) % 100 AS DOUBLE), NULL, 'generated' FROM range(?) t(i)",
+        [videos, videos, clips],
+    )
+
+# %% ../../nbs/lab/06_dashboard_bench.ipynb #68b06e93
+def generate_engagement(con, engagement: int, clips: int):
+    "`engagement` generated daily engagement rows, one post per clip"
+    con.execute(
+        "INSERT INTO engagement (platform, post_id, clip_id, observed_at, views, likes, comments, shares) "
+        "SELECT 'generic', 'p' || (i % ?), 'c' || (i % ?), DATE '2026-01-01' + CAST(i // ? AS INTEGER), "
+        "hash(i) % 100000, hash(i * 3) % 5000, "
+        "hash(i * 5) % 500, hash(i * 7) % 800 FROM range(?) t(i)",
+        [clips, clips, max(1, clips), engagement],
+    )
+
+# %% ../../nbs/lab/06_dashboard_bench.ipynb #ff054375
 def synthetic_catalog(
     path: str, clips: int = 1_000_000, engagement: int = 10_000_000, videos: int | None = None
 ) -> str:
@@ -63,36 +105,10 @@ def synthetic_catalog(
     snapshotted"""
     videos = videos or max(1, clips // 50)
     cat = Catalog(path)
-    cats = "['" + "','".join(CATEGORIES) + "']"
-    emos = "['" + "','".join(EMOTIONS) + "']"
     with cat.connect() as con:
-        con.execute(
-            "INSERT INTO videos (video_id, uri, duration, width, height, fps, first_seen, last_seen) "
-            "SELECT 'v' || i, 's3://talks/episode-' || i || '.mp4', 600 + (hash(i) % 3000), 1280, 720, 30, "
-            "TIMESTAMP '2026-01-01' + to_minutes(i * 20), TIMESTAMP '2026-01-01' + to_minutes(i * 20) FROM "
-            "range(?) t(i)",
-            [videos],
-        )
-        con.execute(
-            "INSERT INTO clips (clip_id, run_id, video_id, rank, start_s, end_s, duration, score, text, "
-            "title, video_uri, created_at, "
-            f"category, emotion, hook, coherence, connection, trend, subscores, reason) "
-            "SELECT 'c' || i, 'r' || (i % ?), 'v' || (i % ?), 1 + i % 5, (i % 50) * 20.0, (i % 50) * 20.0 + "
-            "15 + hash(i) % 45, "
-            f"15 + hash(i) % 45, (hash(i * 7) % 10000) / 100.0, 'generated clip ' || i, 'Clip ' || i, NULL, "
-            f"TIMESTAMP '2026-01-01' + to_seconds(CAST(i * 28 AS BIGINT)), {cats}[CAST(1 + hash(i * 3) % 10 "
-            f"AS BIGINT)], {emos}[CAST(1 + hash(i * 5) % 6 AS BIGINT)], "
-            "CAST(hash(i * 11) % 100 AS DOUBLE), CAST(hash(i * 13) % 100 AS DOUBLE), CAST(hash(i * 17) % "
-            "100 AS DOUBLE), CAST(hash(i * 19) % 100 AS DOUBLE), NULL, 'generated' FROM range(?) t(i)",
-            [videos, videos, clips],
-        )
-        con.execute(
-            "INSERT INTO engagement (platform, post_id, clip_id, observed_at, views, likes, comments, shares) "
-            "SELECT 'generic', 'p' || (i % ?), 'c' || (i % ?), DATE '2026-01-01' + CAST(i // ? AS INTEGER), "
-            "hash(i) % 100000, hash(i * 3) % 5000, "
-            "hash(i * 5) % 500, hash(i * 7) % 800 FROM range(?) t(i)",
-            [clips, clips, max(1, clips), engagement],
-        )
+        generate_videos(con, videos)
+        generate_clips(con, clips, videos)
+        generate_engagement(con, engagement, clips)
     cat.snapshot()
     return cat.path
 
