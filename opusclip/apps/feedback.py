@@ -20,7 +20,7 @@ FEEDBACK_SCHEMA = """CREATE TABLE IF NOT EXISTS clip_feedback(feedback_id VARCHA
   clip_id VARCHAR, video_id VARCHAR, action VARCHAR, status VARCHAR, starred BOOLEAN, title VARCHAR,
   hashtags JSON, note VARCHAR, reviewer VARCHAR, created_at TIMESTAMP)"""
 
-
+# %% ../../nbs/apps/03_feedback.ipynb #de8ffe22
 class Feedback:
     "The review feedback of a catalog (`<catalog>.feedback.duckdb`)"
 

@@ -188,6 +188,31 @@ def _dashboard_parser(sub):
     b.add_argument('--show', action='store_true', help='open a browser')
 
 # %% ../../nbs/cli/02_main.ipynb #8cce3ad4
+def _import_options(e):
+    "Options of `engagement import`: whose export, the day it was read, and which column is which field"
+    e.add_argument(
+        '--platform',
+        default='generic',
+        choices=['youtube', 'tiktok', 'instagram', 'generic'],
+        help='whose export it is (default generic)',
+    )
+    e.add_argument(
+        '--observed',
+        '--as-of',
+        dest='observed',
+        default=None,
+        metavar='YYYY-MM-DD',
+        help='import: the day the numbers were read, for an export without a date column (required for one)',
+    )
+    fields = ', '.join(FIELDS)
+    e.add_argument(
+        '--map',
+        default='',
+        metavar='FIELD=COLUMN,...',
+        help=f'import: columns to read as fields, e.g. views=video_view_count,likes=Hearts (fields: {fields})',
+    )
+
+# %% ../../nbs/cli/02_main.ipynb #e24df8e1
 def _engagement_parser(sub):
     "The `engagement` subcommand's options"
     e = sub.add_parser(
@@ -212,28 +237,7 @@ def _engagement_parser(sub):
         choices=['channel', 'category', 'topic', 'platform'],
         help='report and forecast: per which group (default channel)',
     )
-    e.add_argument(
-        '--platform',
-        default='generic',
-        choices=['youtube', 'tiktok', 'instagram', 'generic'],
-        help='whose export it is (default generic)',
-    )
-    e.add_argument(
-        '--observed',
-        '--as-of',
-        dest='observed',
-        default=None,
-        metavar='YYYY-MM-DD',
-        help='import: the day the numbers were read, for an export without a date column (required for one)',
-    )
-    e.add_argument(
-        '--map',
-        default='',
-        metavar='FIELD=COLUMN,...',
-        help='import: columns to read as fields, e.g. views=video_view_count,likes=Hearts (fields: '
-        + ', '.join(FIELDS)
-        + ')',
-    )
+    _import_options(e)
     e.add_argument('--catalog', default='opusclip.duckdb')
 
 # %% ../../nbs/cli/02_main.ipynb #c42d1924

@@ -63,7 +63,7 @@ PRESETS = {
 _POSITIONS = ('auto', 'top', 'middle', 'bottom')
 _CORNERS = ('top-left', 'top-right', 'bottom-left', 'bottom-right')
 
-
+# %% ../../nbs/produce/03_caption_style.ipynb #ec7ca586
 def _check_style(s: CaptionStyle) -> CaptionStyle:
     for k in ('colour', 'active_colour', 'keyword_colour', 'stroke_colour'):
         c = getattr(s, k)

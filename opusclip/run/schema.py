@@ -20,7 +20,7 @@ __all__ = ['RUN_PARAMETERS', 'coerce_option', 'add_options', 'options_from_args'
 _BOOL = {'true': True, 'yes': True, 'y': True, '1': True, 'false': False, 'no': False, 'n': False, '0': False}
 _WHAT = dict(bool='true or false', int='a whole number', float='a number', number_or_str='a number or a word')
 
-
+# %% ../../nbs/run/04_schema.ipynb #ff140744
 def _convert(kind: str, v: str):
     if kind == 'bool':
         return _BOOL[v.lower()]
