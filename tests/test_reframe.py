@@ -36,7 +36,7 @@ def test_crop_follows_the_face_across_the_cut(shared, detector):
 @pytest.mark.parametrize('name,detector', [('retalking_face_1.mp4', 'haar'), ('short_hamilton_clip.mp4', 'haar'), ('short_hamilton_clip.mp4', 'blazeface')])
 def test_rendered_crop_keeps_the_face(shared, tmp_path, name, detector):
     "The streaming Reframer inside a real render: the face stays in the crop and the crop glides, frame by frame"
-    from opusclip.media.encode import encode_segment
+    from opusclip.media.cut import encode_segment
     from opusclip.produce.reframe import Reframer
     src = str(shared / 'video' / name); info = probe(src); W, H = info.display_size
     rf = Reframer(W, H, 30.0, face_detector=detector)
@@ -60,7 +60,7 @@ def test_fill_follows_the_active_speaker(tmp_path, talking):
     "Two people side by side, one talking and one holding still: a forced fill crops on the one talking"
     from conftest import DEMO
     from opusclip.lab.demo import side_by_side
-    from opusclip.media.encode import encode_segment
+    from opusclip.media.cut import encode_segment
     from opusclip.produce.reframe import Reframer
     src = side_by_side(str(DEMO), str(tmp_path / 'two.mp4'), 36.0, 5.0, 6.0, frozen='right' if talking == 'left' else 'left')
     info = probe(src); W, H = info.display_size

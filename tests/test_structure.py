@@ -94,7 +94,7 @@ def test_pipeline_parameters_cell_follows_the_schema():
 
 def test_every_option_is_on_the_command_line_with_the_schema_default():
     from dataclasses import fields
-    from opusclip.cli.main import build_parser
+    from opusclip.cli.parser import build_parser
     from opusclip.run.options import ClipParams
     from opusclip.run.schema import options_from_args
     clip = build_parser().parse_args(['clip', 'x.mp4'])
@@ -107,7 +107,7 @@ def test_a_changed_default_reaches_cli_help_papermill_check_and_manifests(tmp_pa
     "Edit one default in the schema: the CLI help, the papermill cell check and manifest rows all see it"
     from opusclip.run.options import ClipParams, option
     from opusclip.run.schema import parameter_problems, json_schema
-    from opusclip.cli.main import build_parser
+    from opusclip.cli.parser import build_parser
     from opusclip.run.jobs import read_manifest
 
     @dataclass

@@ -36,7 +36,7 @@ def test_long_form_has_no_chunk_seams(hf):
 
 def test_cli_with_local_checkpoint(cli, hf_whisper, tmp_path, catalog):
     "The CLI on the demo's first 12 s (long-form transcription is the test above)"
-    from opusclip.media.encode import encode_segment
+    from opusclip.media.cut import encode_segment
     src = encode_segment(str(DEMO), 0.0, 12.0, str(tmp_path / 'demo12.mp4'), preset='ultrafast', max_height=240).path
     r = cli('transcribe', src, '-o', tmp_path / 'demo.json', '--backend', 'transformers', '--model', hf_whisper,
             '--device', 'cpu', '--language', 'en', '--catalog', catalog, '-q')

@@ -22,7 +22,7 @@ __all__ = ['demo_pieces', 'compare_row', 'direct_seconds', 'fresh_seconds', 'ove
 # %% ../../nbs/lab/05_batch_bench.ipynb #4433326e
 def demo_pieces(folder: str, n: int = 8, seconds: float = 13.0) -> list[str]:
     "`n` short real videos: pieces of the bundled demo, each with its own speech"
-    from opusclip.media.encode import encode_segment
+    from opusclip.media.cut import encode_segment
     from opusclip.core.basics import demo_video
 
     Path(folder).mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from ..run.catalog import Catalog
 from ..produce.render import render_clip
 from ..produce.caption_style import caption_style
 from ..media.transcript import Word
-from ..media.encode import frame_planes, planes_frame
+from ..media.cut import frame_planes, planes_frame
 from ..produce.framing import crop_box, crop_planes, crop_window
 from ..understand.vision import detect_faces, blazeface
 

@@ -1,4 +1,4 @@
-"""The learned virality model against the heuristic, on synthetic and on real data.
+"""The learned virality model against the heuristic on a synthetic set with a known answer.
 
 Docs: https://opusclip.github.io/opusclip/lab/virality_eval.html.md"""
 
@@ -6,21 +6,20 @@ Docs: https://opusclip.github.io/opusclip/lab/virality_eval.html.md"""
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #48027de6
 from __future__ import annotations
-import datetime as dt, json, os, re
+import datetime as dt, json, os
 import numpy as np, pandas as pd
 from ..core.basics import OpusclipError
 from ..run.catalog import Catalog
 from ..core.basics import utc_now
 from ..understand.score import HeuristicScorer
 from ..learn.virality import BlendedScorer, activate_model, active_scorer
-from ..learn.model import ViralityModel, text_embeddings
+from ..learn.model import text_embeddings
 from ..learn.virality import train_model
 from ..run.records import record_evaluation
 
 # %% auto #0
 __all__ = ['truth', 'synthetic_features', 'synthetic_clip', 'insert_synthetic_clips', 'synthetic_export', 'synthetic_set',
-           'holdout_spearman', 'repair_trending_dates', 'youtube_trending', 'trending_texts', 'grouped_predictions',
-           'youtube_markdown', 'evaluate_youtube', 'synthetic_rows', 'synthetic_markdown', 'evaluate_synthetic']
+           'holdout_spearman', 'synthetic_rows', 'synthetic_markdown', 'evaluate_synthetic']
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #0a8b77c6
 _TOPICS = ['sleep', 'memory', 'money', 'startups', 'training', 'cooking', 'travel', 'music', 'habits', 'focus']
@@ -186,137 +185,6 @@ def holdout_spearman(cat: Catalog, df: pd.DataFrame, encoder=None) -> float:
         [dict(r.features, **r.subscores, category=r.category, emotion_label=r.emotion) for r in ho.itertuples()]
     )
     return float(spearmanr(s.model.predict(X, text_embeddings(ho.text.tolist(), encoder)), ho.true_log_views).statistic)
-
-# %% ../../nbs/lab/07_virality_eval.ipynb #0cfd01a5
-def repair_trending_dates(raw: pd.Series, year: int = 2017) -> pd.Series:
-    "Dates from `DD.MM` numbers that lost their trailing zero; unreadable ones take the date of the row before"
-
-    def one(s):
-        m = re.match(r'^(\d{1,2})\.(\d{1,2})', str(s).strip())
-        if not m:
-            return pd.NaT
-        day, mon = int(m.group(1)), m.group(2)
-        mon = int(mon + '0') if len(mon) == 1 else int(mon)  # "1" was "10"; "09" stays 9
-        try:
-            return pd.Timestamp(year, mon, day)
-        except ValueError:
-            return pd.NaT
-
-    return raw.map(one).ffill()
-
-# %% ../../nbs/lab/07_virality_eval.ipynb #3eeb0873
-def youtube_trending(path: str) -> pd.DataFrame:
-    "One row per video at its last trending date: title, tags, channel, category, views, log views"
-    from opusclip.media.storage import open_uri
-
-    with open_uri(path, 'rb') as f:
-        d = pd.read_csv(f, dtype=str, keep_default_na=False)
-    d['trending_date'] = repair_trending_dates(d['date'])
-    d['views'] = pd.to_numeric(d['views'], errors='coerce')
-    d = d.dropna(subset=['views', 'trending_date'])
-    last = d.sort_values('trending_date', kind='stable').groupby('video_id').tail(1).reset_index(drop=True)
-    return last.assign(
-        log_views=np.log1p(last['views'].astype(float)),
-        category=last['category_id'].astype(str),
-        channel=last['channel_title'],
-    )
-
-# %% ../../nbs/lab/07_virality_eval.ipynb #6d1c7b14
-def trending_texts(v: pd.DataFrame, max_tags: int = 12) -> list[str]:
-    "Each trending video's title and its first `max_tags` tags, the text the models embed"
-    tags = v['tags'].map(lambda t: ', '.join([x.strip('"') for x in t.split('|') if x and x != '[none]'][:max_tags]))
-    return (v['title'] + '. ' + tags).tolist()
-
-# %% ../../nbs/lab/07_virality_eval.ipynb #50c8746a
-def grouped_predictions(X: pd.DataFrame, E: np.ndarray, y: np.ndarray, g: np.ndarray, kinds, folds: int, seed: int = 0):
-    """Out-of-fold predictions of each kind of model and of the category-mean baseline, folds grouped by `g`; and
-    each kind's seconds of fitting"""
-    import time
-    from sklearn.model_selection import GroupKFold
-
-    pred = {k: np.zeros(len(y)) for k in ('category mean', *kinds)}
-    secs = {k: 0.0 for k in kinds}
-    for tr, te in GroupKFold(folds).split(E, y, g):
-        means = pd.Series(y[tr]).groupby(X['category'].to_numpy()[tr]).mean()
-        pred['category mean'][te] = X['category'].iloc[te].map(means).fillna(y[tr].mean()).to_numpy()
-        for k in kinds:
-            t0 = time.perf_counter()
-            pred[k][te] = ViralityModel(k, pca=32, seed=seed).fit(X.iloc[tr], E[tr], y[tr]).predict(X.iloc[te], E[te])
-            secs[k] += time.perf_counter() - t0
-    return pred, secs
-
-# %% ../../nbs/lab/07_virality_eval.ipynb #0bde2935
-def youtube_markdown(res: dict, max_tags: int, folds: int) -> str:
-    "The YouTube trending evaluation's section of `docs/evaluation.md`"
-    lines = [
-        '## Learned virality model on real engagement: YouTube trending videos',
-        '',
-        f"Run `{res['run_id']}` of `pipelines/train_virality.ipynb`. {res['videos']:,} US trending videos "
-        f"from {res['channels']:,} channels "
-        f"({res['dates'][0]} to {res['dates'][1]}, dates repaired), each at its last trending date. "
-        f"Features: the title and the first {max_tags} tags "
-        f"(all-MiniLM-L6-v2 embedding, 32 principal components) and the category. Target: log views. {folds} "
-        "folds grouped by channel, so every "
-        "prediction is for a channel the model never saw; Spearman correlation of the pooled out-of-fold "
-        "predictions with the truth.",
-        '',
-        '| model | Spearman (held-out channels) | fit time over the folds (s) |',
-        '|---|---:|---:|',
-    ]
-    lines += [f"| {k} | {r:.3f} | {res['seconds'].get(k, 0):.1f} |" for k, r in res['spearman'].items()]
-    lines += ['', f"Embedding the {res['videos']:,} texts took {res['embed_s']:.0f} s on this machine."]
-    return '\n'.join(lines)
-
-# %% ../../nbs/lab/07_virality_eval.ipynb #54eb0137
-def evaluate_youtube(
-    path: str,
-    kinds=('gbm', 'lightning'),
-    folds: int = 5,
-    max_tags: int = 12,
-    limit: int | None = None,
-    encoder=None,
-    catalog: str | None = None,
-    docs: str | None = None,
-    seed: int = 0,
-) -> dict:
-    "Held-out-channel Spearman of models on titles, tags and category against the category-mean baseline"
-    import time
-    from scipy.stats import spearmanr
-    from opusclip.understand.topics import SentenceEncoder
-    from opusclip.run.catalog import new_run_id
-
-    v = youtube_trending(path)
-    if limit:
-        v = v.sample(min(limit, len(v)), random_state=seed).reset_index(drop=True)
-    t0 = time.perf_counter()
-    E = (encoder or SentenceEncoder()).encode(trending_texts(v, max_tags))
-    embed_s = time.perf_counter() - t0
-    y = v['log_views'].to_numpy()
-    pred, secs = grouped_predictions(v[['category']], E, y, v['channel'].to_numpy(), kinds, folds, seed)
-    rho = {k: float(spearmanr(p, y).statistic) for k, p in pred.items()}
-    res = dict(
-        run_id=new_run_id(),
-        videos=len(v),
-        channels=int(v['channel'].nunique()),
-        spearman=rho,
-        seconds=secs,
-        embed_s=embed_s,
-        dates=[str(v['trending_date'].min().date()), str(v['trending_date'].max().date())],
-    )
-    res['markdown'] = youtube_markdown(res, max_tags, folds)
-    if catalog:
-        record_evaluation(
-            Catalog(catalog),
-            res['run_id'],
-            'virality:youtube_trending',
-            {f'spearman_{k.replace(" ", "_")}': r for k, r in rho.items()},
-            params=dict(folds=folds, max_tags=max_tags, limit=limit, videos=res['videos']),
-        )
-    if docs:
-        from opusclip.lab.evaluate import update_section
-
-        update_section(docs, 'virality_youtube', res['markdown'])
-    return res
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #b2feeecc
 def _fmt(x) -> str:

@@ -1,4 +1,4 @@
-"""Write videos, and cut frame-accurate H.264/AAC clips through PyAV.
+"""Write videos with H.264/AAC through PyAV: the streams, audio in encoder frames, and whole files.
 
 Docs: https://opusclip.github.io/opusclip/media/encode.html.md"""
 
@@ -7,18 +7,14 @@ Docs: https://opusclip.github.io/opusclip/media/encode.html.md"""
 # %% ../../nbs/media/03_encode.ipynb #c5809cf5
 from __future__ import annotations
 import itertools, os
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable
 import av, numpy as np
-from ..core.basics import MediaError, ProgressFn, report, cpu_threads, limited_threads
-from ..core.basics import one_line
-from .decode import even, open_media
-from fastcore.basics import patch
+from ..core.basics import cpu_threads
+from .decode import even
 
 # %% auto #0
-__all__ = ['AUDIO_RATE', 'add_video_stream', 'write_video', 'SegmentResult', 'frame_planes', 'planes_frame', 'upright', 'Scaler',
-           'check_keep', 'EditTimes', 'keep_pieces', 'AudioQueue', 'PictureWriter', 'cut_error', 'encode_segment']
+__all__ = ['AUDIO_RATE', 'add_video_stream', 'add_audio_stream', 'DeferredMux', 'encode_audio', 'write_video']
 
 # %% ../../nbs/media/03_encode.ipynb #3ed8b70a
 def add_video_stream(out, fps, width: int, height: int, preset: str, crf: int, threads: int = 0):
@@ -36,13 +32,13 @@ def add_video_stream(out, fps, width: int, height: int, preset: str, crf: int, t
 AUDIO_RATE = 48000
 
 
-def _add_audio_stream(out, rate: int, channels: int):
+def add_audio_stream(out, rate: int, channels: int):
     s = out.add_stream('aac', rate=int(rate))
     s.layout = 'mono' if channels == 1 else 'stereo'
     return s
 
 # %% ../../nbs/media/03_encode.ipynb #d7d67462
-class _Deferred:
+class DeferredMux:
     """Muxes audio packets only once `ready`: the header, written at the first mux, must carry the video's display
     rotation"""
 
@@ -59,7 +55,7 @@ class _Deferred:
         self.out.mux(pkts)
 
 # %% ../../nbs/media/03_encode.ipynb #4b389c4e
-def _encode_audio(out, stream, samples: np.ndarray, rate: int, start: int = 0) -> int:
+def encode_audio(out, stream, samples: np.ndarray, rate: int, start: int = 0) -> int:
     "Encode planar float32 `samples` (channels, n) in encoder-sized frames; returns samples written"
     fs = stream.codec_context.frame_size or 1024
     for i in range(0, samples.shape[1], fs):
@@ -90,337 +86,12 @@ def write_video(
             vs.set_display_rotation(rotation)
         if audio is not None:
             audio = np.atleast_2d(np.asarray(audio, np.float32))
-            as_ = _add_audio_stream(out, sample_rate, audio.shape[0])
+            as_ = add_audio_stream(out, sample_rate, audio.shape[0])
         for i, img in enumerate(itertools.chain([first], frames)):
             fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[: vs.height, : vs.width]), format='rgb24')
             fr.pts = i
             out.mux(vs.encode(fr))
         out.mux(vs.encode())
         if audio is not None:
-            _encode_audio(out, as_, audio, sample_rate)
+            encode_audio(out, as_, audio, sample_rate)
             out.mux(as_.encode())
-
-# %% ../../nbs/media/03_encode.ipynb #5e8d7465
-@dataclass
-class SegmentResult:
-    "What `encode_segment` wrote"
-
-    path: str
-    frames: int
-    duration: float
-    thumbnail: np.ndarray | None = field(default=None, repr=False)
-
-# %% ../../nbs/media/03_encode.ipynb #86d30fb6
-def frame_planes(f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Writable views (no copy) of a yuv420p frame's Y, U and V planes"
-    return tuple(
-        np.frombuffer(p, np.uint8)[: p.height * p.line_size].reshape(p.height, p.line_size)[:, : p.width]
-        for p in f.planes
-    )
-
-# %% ../../nbs/media/03_encode.ipynb #57d00dcb
-def planes_frame(y: np.ndarray, u: np.ndarray, v: np.ndarray):
-    "A yuv420p `av.VideoFrame` holding the planes `y`, `u`, `v`"
-    fr = av.VideoFrame(y.shape[1], y.shape[0], 'yuv420p')
-    for dst, src in zip(frame_planes(fr), (y, u, v)):
-        dst[:] = src
-    return fr
-
-# %% ../../nbs/media/03_encode.ipynb #6ee80fce
-def upright(f, rot: int, sar: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "A decoded frame as yuv420p planes the way players show it: square pixels, rotated upright, even size"
-    w, h = f.width // 2 * 2, f.height // 2 * 2
-    if sar and abs(sar - 1) > 1e-3:
-        w = even(f.width * sar)
-    if f.format.name != 'yuv420p' or (w, h) != (f.width, f.height):
-        f = f.reformat(width=w, height=h, format='yuv420p')
-    k = {90: 1, 180: 2, 270: 3}.get(
-        rot or 0, 0
-    )  # PyAV's `rotation`: degrees the display turns the frame counter-clockwise
-    return tuple(np.ascontiguousarray(np.rot90(x, k)) if k else x.copy() for x in frame_planes(f))
-
-# %% ../../nbs/media/03_encode.ipynb #9c76cc3a
-class Scaler:
-    "The simplest frame filter for `encode_segment`: upright frames scaled to `size`"
-
-    def __init__(self, size: tuple[int, int]):
-        self.size = (even(size[0]), even(size[1]))
-
-    def push(self, t: float, planes) -> list:
-        return [(planes_frame(*planes).reformat(width=self.size[0], height=self.size[1]), {})]
-
-    def flush(self) -> list:
-        return []
-
-# %% ../../nbs/media/03_encode.ipynb #aa0c31c6
-def check_keep(keep, start: float, end: float) -> list[tuple[float, float]]:
-    "`keep` as sorted, non-overlapping intervals inside `[start, end]` (the whole span when None)"
-    if keep is None:
-        return [(start, end)]
-    out, last = [], start - 1e-6
-    for a, b in keep:
-        if not (b > a >= last - 1e-6 and a >= start - 1e-6 and b <= end + 1e-6):
-            raise MediaError(
-                f"edit list must hold increasing, non-overlapping intervals inside {start:.2f}-{end:.2f} s "
-                f"(got {list(keep)})"
-            )
-        out.append((max(a, start), min(b, end)))
-        last = b
-    if not out:
-        raise MediaError("edit list keeps nothing")
-    return out
-
-# %% ../../nbs/media/03_encode.ipynb #12cacca6
-class EditTimes:
-    "Where each interval of an edit list lands in the output, and the output time of a source time"
-
-    def __init__(self, keep: list[tuple[float, float]], half: float = 0.0):
-        self.keep, self.half = keep, half  # half a source frame: a frame goes where its middle falls
-        self.offs = np.concatenate([[0.0], np.cumsum([b - a for a, b in keep])])  # output time of each interval
-        self.total = float(self.offs[-1])
-
-    def out_time(self, t: float) -> float | None:
-        "Output seconds of source time `t`, or None in a cut"
-        for k, (a, b) in enumerate(self.keep):
-            if a - self.half <= t < b - self.half:
-                return self.offs[k] + t - a
-        return None
-
-# %% ../../nbs/media/03_encode.ipynb #92f91cf5
-def keep_pieces(x: np.ndarray, ft: float, et: EditTimes, nfade: int, rate: int = AUDIO_RATE):
-    """The parts of the planar audio block `x` (starting at source time `ft`) inside the edit list, each as (its
-    first output sample, its samples), faded over `nfade` samples at every join"""
-    fe, keep = ft + x.shape[1] / rate, et.keep
-    for k, (ka, kb) in enumerate(keep):
-        lo, hi = max(ka, ft), min(kb, fe)
-        if hi <= lo:
-            continue
-        i0, i1 = int(round((lo - ft) * rate)), int(round((hi - ft) * rate))
-        y = x[:, i0:i1]
-        if k > 0 and lo == ka:
-            y = y.copy()
-            y[:, :nfade] *= np.linspace(0, 1, y[:, :nfade].shape[1], dtype=np.float32)
-        if k < len(keep) - 1 and hi == kb:
-            y = y.copy()
-            y[:, -nfade:] *= np.linspace(1, 0, y[:, -nfade:].shape[1], dtype=np.float32)
-        yield int(round((et.offs[k] + lo - ka) * rate)), y
-
-# %% ../../nbs/media/03_encode.ipynb #7a121ce1
-class AudioQueue:
-    """A clip's audio in order: pieces placed at their first sample, gaps filled with silence, cut at `total`
-    samples, and encoded no further than the picture has reached"""
-
-    def __init__(self, total: int, encode, gain=None):
-        self.total, self.encode, self.gain = total, encode, gain  # encode(samples, first) -> the next first
-        self.buf, self.written, self.encoded = [], 0, 0
-
-    def add(self, s0: int, y: np.ndarray):
-        "Queue `y`, whose first sample is sample `s0` of the clip (what was already queued is skipped)"
-        if s0 + y.shape[1] <= self.written:
-            return
-        if s0 > self.written:
-            self.buf.append(np.zeros((y.shape[0], s0 - self.written), np.float32))
-            self.written = s0
-        y = y[:, self.written - s0 :]
-        y = y[:, : max(0, self.total - self.written)]
-        if self.gain is not None and y.shape[1]:
-            y = self.gain(y, self.written)
-        if y.shape[1]:
-            self.buf.append(y)
-            self.written += y.shape[1]
-
-    def drain(self, limit: int):
-        "Encode queued audio up to sample `limit` (the picture's length so far): audio never runs past the video"
-        while self.buf and self.encoded < limit:
-            y = self.buf[0]
-            take = min(y.shape[1], limit - self.encoded)
-            self.encoded = self.encode(y[:, :take], self.encoded)
-            if take < y.shape[1]:
-                self.buf[0] = y[:, take:]
-            else:
-                self.buf.pop(0)
-
-# %% ../../nbs/media/03_encode.ipynb #7b097161
-class PictureWriter:
-    """Encodes a clip's frames at the output rate: each source frame held fills every output slot up to the next
-    one (repeating or dropping frames to fit), through the frame filter and the overlay when there are any"""
-
-    def __init__(
-        self, out, vs, ofps, src_fps, frame_filter=None, overlay=None, thumb_ot=None, sar=1.0, progress=None, total=0.0
-    ):
-        self.out, self.vs, self.ofps = out, vs, float(ofps)
-        self.eps = 0.25 / float(src_fps)
-        self.frame_filter, self.overlay, self.thumb_ot, self.sar = frame_filter, overlay, thumb_ot, sar
-        self.progress, self.total = progress, total
-        self.pts, self.slot, self.thumb, self.rot, self.first = 0, 0, None, None, None
-
-    def put(self, g, meta: dict):
-        "Encode one output frame at the next timestamp (keeping it as the thumbnail when its time has come)"
-        g.pts, g.time_base = self.pts, self.vs.codec_context.time_base
-        t = self.pts / self.ofps
-        if self.thumb_ot is not None and self.thumb is None and t >= self.thumb_ot - 0.5 / self.ofps:
-            self.thumb = g.to_ndarray(format='rgb24')
-        if self.overlay is not None:
-            self.overlay(g, t, meta)
-        self.out.mux(self.vs.encode(g))
-        self.pts += 1
-
-# %% ../../nbs/media/03_encode.ipynb #31742f86
-@patch
-def release(self: PictureWriter, f, ot: float, until: float):
-    "The held frame `f` (output time `ot`) fills every output slot before `until`"
-    n = 0
-    while self.first + self.slot / self.ofps + self.eps < until:
-        self.slot += 1
-        n += 1
-    if not n:
-        return
-    if self.frame_filter is not None:
-        p = upright(f, self.rot, self.sar)
-        for _ in range(n):
-            for g, meta in self.frame_filter.push(ot, p):
-                self.put(g, meta)
-    else:
-        g = f.reformat(width=self.vs.width, height=self.vs.height, format='yuv420p')
-        for _ in range(n):
-            self.put(g, {})
-    if self.progress and self.slot // 30 != (self.slot - n) // 30:
-        report(self.progress, ot, self.total)
-
-# %% ../../nbs/media/03_encode.ipynb #027bee4d
-@patch
-def hold(self: PictureWriter, f, ot: float, held) -> bool:
-    "Take source frame `f` (output time `ot`), releasing the frame `held` before it; True for the clip's first frame"
-    first = self.rot is None
-    if first:
-        self.rot = int(round(f.rotation)) % 360
-        if self.rot and self.frame_filter is None:
-            self.vs.set_display_rotation(self.rot)
-        self.first = ot
-    if held is not None:
-        self.release(*held, ot)
-    return first
-
-# %% ../../nbs/media/03_encode.ipynb #de8f96db
-def cut_error(uri: str, start: float, end: float, e: Exception) -> MediaError:
-    "The error for a source that fails to decode while cutting"
-    return MediaError(
-        f"{uri} is corrupt or truncated: decoding failed while cutting {start:.1f}-{end:.1f} s ({one_line(e)})"
-    )
-
-# %% ../../nbs/media/03_encode.ipynb #4f832c2b
-def encode_segment(
-    uri: str,  # source
-    start: float,
-    end: float,  # seconds
-    dest: str,  # local MP4 path to write
-    preset: str = 'veryfast',
-    crf: int = 23,  # libx264 speed/quality
-    max_height: int | None = None,  # scale down to this height (aspect kept)
-    thumbnail_at: float | None = None,  # also return the frame at this source time
-    threads: int = 0,  # libx264 threads (0: auto)
-    progress: ProgressFn | None = None,  # called with (seconds encoded, segment seconds)
-    keep: list[tuple[float, float]] | None = None,  # edit list: source intervals to keep (default: all of it)
-    fade: float = 0.005,  # seconds of audio fade at each join of the edit list
-    frame_filter=None,  # streaming filter (`size`, `push(t, planes)`, `flush()`), e.g. `Scaler` or a `Reframer`
-    overlay=None,  # called as `overlay(frame, t, meta)` on each output frame before encoding (burned-in captions)
-    fps: float | None = None,  # output frame rate (None: the source's); frames are repeated or dropped to fit
-    gain=None,  # called as `gain(samples, first_sample)` on each block of planar float audio (loudness normalisation)
-) -> SegmentResult:
-    "Cut `[start, end)` of `uri` frame-accurately into an H.264/AAC MP4 at `dest`, keeping only the `keep` intervals"
-    if not end > start >= 0:
-        raise MediaError(f"empty or negative segment {start:.2f}-{end:.2f} s")
-    if fps is not None and not 1 <= fps <= 240:
-        raise MediaError(f"output frame rate must be between 1 and 240 fps (got {fps})")
-    if overlay is not None and frame_filter is None:
-        raise MediaError("an overlay needs a frame filter that gives upright frames (e.g. Scaler)")
-    keep = check_keep(keep, start, end)
-    with open_media(uri) as c, av.open(dest, 'w', format='mp4', options={'movflags': '+faststart'}) as out:
-        if not c.streams.video:
-            raise MediaError(f"{uri} has no video track to cut")
-        v = c.streams.video[0]
-        v.thread_type = 'AUTO'
-        v.thread_count = limited_threads()  # 0: as many as FFmpeg likes
-        a = c.streams.audio[0] if c.streams.audio else None
-        src_fps = Fraction(v.average_rate or v.guessed_rate or 25).limit_denominator(100000)
-        ofps = Fraction(fps).limit_denominator(1001) if fps else src_fps
-        w, h = v.width, v.height
-        if max_height and h > max_height:
-            w, h = w * max_height / h, max_height
-        if frame_filter is not None:
-            w, h = frame_filter.size
-        vs = add_video_stream(out, ofps, w, h, preset, crf, threads)
-        vs.codec_context.time_base = 1 / ofps
-        et = EditTimes(keep, half=0.5 / float(src_fps))
-        thumb_ot = None if thumbnail_at is None else et.out_time(thumbnail_at) or 0.0  # in a cut: the first frame
-        pw = PictureWriter(
-            out,
-            vs,
-            ofps,
-            src_fps,
-            frame_filter,
-            overlay,
-            thumb_ot,
-            float(v.sample_aspect_ratio or 1),
-            progress,
-            et.total,
-        )
-        aout = _Deferred(out)  # audio is muxed once the picture has started, and encoded as the picture reaches it
-        if a is not None:
-            as_ = _add_audio_stream(out, AUDIO_RATE, min(a.channels, 2))
-            res = av.AudioResampler(format='fltp', layout=as_.layout.name, rate=AUDIO_RATE)
-            nfade = max(1, int(fade * AUDIO_RATE))
-            encode = lambda y, s: _encode_audio(aout, as_, y, AUDIO_RATE, s)
-            aq = AudioQueue(int(round(et.total * AUDIO_RATE)), encode, gain)
-        vdone, adone, held = False, a is None, None
-        c.seek(int(max(0.0, start - 0.5) / v.time_base), stream=v, backward=True)
-        try:
-            for packet in c.demux([v] + ([a] if a is not None else [])):
-                if vdone and adone:
-                    break
-                if packet.stream is v and not vdone:
-                    for f in packet.decode():
-                        t = f.time
-                        if t is None or t < start - et.half:
-                            continue
-                        if t >= end - et.half:
-                            vdone = True
-                            break
-                        ot = et.out_time(t)
-                        if ot is None:
-                            continue
-                        if pw.hold(f, ot, held):
-                            aout.ready = True
-                        held = (f, ot)
-                elif a is not None and packet.stream is a and not adone:
-                    for f in packet.decode():
-                        if f.time is None:
-                            continue
-                        if f.time >= end:
-                            adone = True
-                            break
-                        for rf in res.resample(f):
-                            for s0, y in keep_pieces(rf.to_ndarray(), f.time, et, nfade):
-                                aq.add(s0, y)
-                                aq.drain(int(pw.pts / float(ofps) * AUDIO_RATE))
-            if held is not None:
-                pw.release(*held, min(et.total, held[1] + 1 / float(src_fps)))
-        except av.error.FFmpegError as e:
-            raise cut_error(uri, start, end, e) from None
-        if frame_filter is not None:
-            for g, meta in frame_filter.flush():
-                pw.put(g, meta)
-        out.mux(vs.encode())
-        n_frames = pw.pts
-        if a is not None:
-            # as long as the picture (frame slots can round it a frame past the edit list)
-            need = int(round(n_frames / float(ofps) * AUDIO_RATE))
-            aout.ready = True
-            aq.drain(need)
-            if aq.encoded < need:
-                encode(np.zeros((as_.layout.nb_channels, need - aq.encoded), np.float32), aq.encoded)
-            aout.mux(as_.encode())
-    if n_frames == 0:
-        raise MediaError(f"{uri} has no video frames between {start:.2f} and {end:.2f} s")
-    report(progress, et.total, et.total)
-    return SegmentResult(dest, n_frames, n_frames / float(ofps), pw.thumb)

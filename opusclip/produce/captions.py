@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 import cv2
 from ..media.transcript import Word, attaches
-from ..media.encode import frame_planes
+from ..media.cut import frame_planes
 from .caption_style import CaptionStyle, word_units, caption_pages, load_font, load_logo
 from fastcore.basics import patch
 

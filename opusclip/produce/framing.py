@@ -201,7 +201,7 @@ def crop_path(
 
 # %% ../../nbs/produce/01_framing.ipynb #e78e830e
 import cv2
-from ..media.encode import frame_planes, planes_frame
+from ..media.cut import frame_planes, planes_frame
 from ..media.decode import even
 
 LAYOUTS = ('auto', 'fill', 'fit', 'split')

@@ -11,7 +11,7 @@ import cv2, numpy as np
 from fastcore.basics import patch
 from .framing import Camera, CropBox, Follower, OUTPUT_SIZES, Speakers, check_layout, compose_fill
 from .framing import compose_fit, compose_split, crop_box, crop_window, half_box, mouth_motion
-from ..media.encode import frame_planes, planes_frame
+from ..media.cut import frame_planes, planes_frame
 
 # %% auto #0
 __all__ = ['thumb_rgb', 'SceneCuts', 'DetectionSchedule', 'ShotState', 'Composer', 'Reframer', 'contact_sheet']

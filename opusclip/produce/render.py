@@ -13,7 +13,8 @@ from ..core.basics import ProgressFn, cpu_threads
 import av, pyloudnorm, shutil, tempfile
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from ..core.basics import MediaError
-from ..media.encode import encode_segment, Scaler, AUDIO_RATE
+from ..media.cut import encode_segment, Scaler
+from ..media.encode import AUDIO_RATE
 from ..media.decode import probe, open_media
 from ..core.basics import one_line
 from .captions import Captioner
