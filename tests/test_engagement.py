@@ -119,7 +119,9 @@ def test_learned_model_end_to_end(cli, tmp_path):
     rho = holdout_spearman(Catalog(catalog), syn)
     assert rho >= 0.7, rho                                             # the ranking of 200 clips it never saw
     out = tmp_path / 'clips'
-    r = cli('clip', DEMO, '-o', out, '--catalog', catalog, '-q', *FAST)
+    from opusclip.media.cut import encode_segment                     # the demo's first 45 s: enough for FAST's one clip
+    src = encode_segment(str(DEMO), 0.0, 45.0, str(tmp_path / 'demo45.mp4'), preset='ultrafast').path
+    r = cli('clip', src, '-o', out, '--catalog', catalog, '-q', *FAST)
     assert r.returncode == 0, r.stderr
     doc = json.loads((out / 'clips.json').read_text())
     assert model_id in doc['video']['analysis']['scorer']
@@ -129,7 +131,7 @@ def test_learned_model_end_to_end(cli, tmp_path):
         assert abs(c['score'] - ((1 - s['weight']) * s['heuristic'] + s['weight'] * s['learned'])) <= 0.06, c
         assert set(c['analysis']['features']) >= {'hook_question', 'cohesion', 'duration_s'}
     # a batch job writes a scratch catalog with no registry: it is handed the active model as a parameter
-    (tmp_path / 'm.csv').write_text(f'source\n{DEMO}\n')
+    (tmp_path / 'm.csv').write_text(f'source\n{src}\n')
     r = cli('batch', tmp_path / 'm.csv', '-o', tmp_path / 'b', '--runs', tmp_path / 'runs', '--catalog', catalog, '--workers', '1', '-q', *FAST)
     assert r.returncode == 0, r.stderr
     clips = json.loads(next((tmp_path / 'b').rglob('clips.json')).read_text())['clips']

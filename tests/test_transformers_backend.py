@@ -24,11 +24,11 @@ def test_short_speech_words_and_timing(hf, shared, references):
     assert t.language == 'en' and all(w.probability is None for w in t.words)
 
 def test_long_form_has_no_chunk_seams(hf):
-    "121 s of speech: Whisper's own sequential windows, no doubled or dropped words where 30 s windows meet"
-    audio = decode_audio(str(DEMO))
+    "65 s of speech (two seams): Whisper's own sequential windows, no doubled or dropped words where 30 s windows meet"
+    audio = decode_audio(str(DEMO))[: 65 * 16000]
     t = hf.transcribe(audio, language='en')
     ref = get_transcriber().transcribe(audio, language='en')   # faster-whisper, sequential long-form too
-    assert t.words[-1].end > 100 and all(a.start <= b.start for a, b in zip(t.words, t.words[1:]))
+    assert t.words[-1].end > 55 and all(a.start <= b.start for a, b in zip(t.words, t.words[1:]))
     assert word_error_rate([ref.text], [t.text]) <= 0.10, (ref.text, t.text)
     toks = [w.word.strip().lower() for w in t.words]
     trigrams = [tuple(toks[i:i + 3]) for i in range(len(toks) - 2)]
