@@ -6,7 +6,7 @@ Docs: https://opusclip.github.io/opusclip/understand/topics.html.md"""
 
 # %% ../../nbs/understand/02_topics.ipynb #4104a2d2
 from __future__ import annotations
-import os, threading
+import math, os, threading
 from pathlib import Path
 import numpy as np
 from scipy.special import erf
@@ -67,16 +67,16 @@ class NumpyBert:
 def _layer(self: NumpyBert, x: np.ndarray, bias: np.ndarray, i: int) -> np.ndarray:
     "Encoder layer `i` on hidden states `x` (batch, tokens, dim); `bias` masks the padding"
     w = lambda n: self.w[f'encoder.layer.{i}.{n}']
-    lin = lambda t, n: t @ w(f'{n}.weight').T + w(f'{n}.bias')
+    lin = lambda t, n: (t.reshape(-1, t.shape[-1]) @ w(f'{n}.weight').T + w(f'{n}.bias')).reshape(*t.shape[:-1], -1)
     B, L, D = x.shape
     heads = lambda t: t.reshape(B, L, self.heads, D // self.heads).transpose(0, 2, 1, 3)
     q, k, v = (heads(lin(x, f'attention.self.{n}')) for n in ('query', 'key', 'value'))
-    a = q @ k.transpose(0, 1, 3, 2) / np.sqrt(D // self.heads) + bias
+    a = q @ k.transpose(0, 1, 3, 2) / math.sqrt(D // self.heads) + bias  # Python floats keep float32
     a = np.exp(a - a.max(-1, keepdims=True))
     ctx = ((a / a.sum(-1, keepdims=True)) @ v).transpose(0, 2, 1, 3).reshape(B, L, D)
     x = _layer_norm(x + lin(ctx, 'attention.output.dense'), *self._ln(i, 'attention.output'))
     h = lin(x, 'intermediate.dense')
-    h = 0.5 * h * (1 + erf(h / np.sqrt(2)))  # BERT's exact GELU
+    h = 0.5 * h * (1 + erf(h / math.sqrt(2)))  # BERT's exact GELU
     return _layer_norm(x + lin(h, 'output.dense'), *self._ln(i, 'output'))
 
 # %% ../../nbs/understand/02_topics.ipynb #fb8fa2b8
