@@ -12,7 +12,7 @@ import numpy as np
 from .topics import SentenceEncoder
 
 # %% auto #0
-__all__ = ['EMOTIONS', 'GENRES', 'VALUE', 'sentiment', 'classify', 'top', 'disfluency', 'keywords', 'syllables',
+__all__ = ['EMOTIONS', 'GENRES', 'VALUE', 'sentiment', 'classify', 'top', 'disfluency', 'yake_phrases', 'keywords', 'syllables',
            'readability_grade', 'audience', 'analyse_text', 'prosody_track', 'prosody']
 
 # %% ../../nbs/understand/03_analysis.ipynb #258d93b9
@@ -23,9 +23,14 @@ def _vader():
     return SentimentIntensityAnalyzer()
 
 # %% ../../nbs/understand/03_analysis.ipynb #ca5a0b72
+@lru_cache(maxsize=20_000)
+def _polarity(text: str) -> tuple:
+    return tuple((k, round(float(v), 4)) for k, v in _vader().polarity_scores(text).items())
+
+
 def sentiment(text: str) -> dict:
-    "VADER scores of `text`: compound, pos, neg, neu"
-    return {k: round(float(v), 4) for k, v in _vader().polarity_scores(text).items()}
+    "VADER scores of `text`: compound, pos, neg, neu (the last texts' scores are remembered)"
+    return dict(_polarity(text))
 
 # %% ../../nbs/understand/03_analysis.ipynb #066e6de7
 EMOTIONS = {
@@ -165,6 +170,19 @@ def disfluency(text: str) -> float:
     hits = re.findall(_HEDGES, text.lower())
     return min(1.0, sum(len(h.split()) for h in hits) / n)
 
+# %% ../../nbs/understand/03_analysis.ipynb #5a1e0c01
+@lru_cache(maxsize=4096)
+def yake_phrases(text: str, top: int = 20, max_words: int = 2) -> tuple:
+    "YAKE's `top` key phrases of `text` (lower case), any contained in a better one dropped"
+    import yake
+
+    out = []
+    for kw, _ in yake.KeywordExtractor(lan='en', n=max_words, top=top, dedupLim=0.7).extract_keywords(text):
+        k = kw.lower()
+        if text.strip() and not any(k in o or o in k for o in out):
+            out.append(k)
+    return tuple(out)
+
 # %% ../../nbs/understand/03_analysis.ipynb #7676ee88
 def keywords(
     text: str,
@@ -175,15 +193,7 @@ def keywords(
     diversity: float = 0.3,
 ) -> list[str]:
     "Up to `n` key phrases of `text`, most relevant first (re-ranked by meaning when `enc` is given)"
-    import yake
-
-    if not text.strip():
-        return []
-    cands = []
-    for kw, _ in yake.KeywordExtractor(lan='en', n=max_words, top=n * 4, dedupLim=0.7).extract_keywords(text):
-        k = kw.lower()
-        if not any(k in o or o in k for o in cands):
-            cands.append(k)
+    cands = list(yake_phrases(text, n * 4, max_words))
     if enc is None or len(cands) <= 1:
         return cands[:n]
     K = enc.encode(cands)

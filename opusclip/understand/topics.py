@@ -7,6 +7,7 @@ Docs: https://opusclip.github.io/opusclip/understand/topics.html.md"""
 # %% ../../nbs/understand/02_topics.ipynb #4104a2d2
 from __future__ import annotations
 import math, os, threading
+from collections import OrderedDict
 from pathlib import Path
 import numpy as np
 from scipy.special import erf
@@ -14,7 +15,8 @@ from ..core.basics import ModelError, ParameterError, with_halving
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['packaged_minilm', 'NumpyBert', 'SentenceEncoder', 'gpu_visible', 'gap_depths', 'topic_boundaries', 'topic_ids']
+__all__ = ['packaged_minilm', 'NumpyBert', 'SentenceEncoder', 'gpu_visible', 'EmbeddingMemo', 'gap_depths', 'topic_boundaries',
+           'topic_ids']
 
 # %% ../../nbs/understand/02_topics.ipynb #cc73352f
 _ENCODERS, _LOCK = {}, threading.Lock()
@@ -154,16 +156,47 @@ def load(self: SentenceEncoder):
                 raise ModelError(f"cannot load sentence encoder {path!r}: {' '.join(str(e).split())[:300]}") from None
         return _ENCODERS[key]
 
+# %% ../../nbs/understand/02_topics.ipynb #9e1a0c02
+class EmbeddingMemo:
+    "The embeddings of the last `size` distinct texts of one encoder, least recently used dropped first"
+
+    def __init__(self, size: int = 20_000):
+        self.size, self.vecs, self.lock = size, OrderedDict(), threading.Lock()
+
+    def lookup(self, texts: list[str]) -> dict:
+        "The remembered embeddings among `texts`, by text"
+        with self.lock:
+            found = {t: self.vecs[t] for t in texts if t in self.vecs}
+            for t in found:
+                self.vecs.move_to_end(t)
+        return found
+
+    def add(self, texts: list[str], E: np.ndarray):
+        with self.lock:
+            self.vecs.update(zip(texts, E))
+            while len(self.vecs) > self.size:
+                self.vecs.popitem(last=False)
+
 # %% ../../nbs/understand/02_topics.ipynb #d9c98f64
+_MEMOS = {}
+
+
 @patch
 def encode(self: SentenceEncoder, texts: list[str]) -> np.ndarray:
-    "`(len(texts), dim)` float32 unit vectors"
+    "`(len(texts), dim)` float32 unit vectors; texts encoded before come from the memo"
     if not texts:
         return np.zeros((0, 384), np.float32)
-    m = self.load()
-    enc = lambda b: m.encode(list(texts), batch_size=b, normalize_embeddings=True, show_progress_bar=False)
-    E, self.batch_size = with_halving(enc, self.batch_size)  # halved after a GPU out-of-memory error
-    return np.asarray(E, dtype=np.float32)
+    memo = _MEMOS.setdefault((self.model, self.device), EmbeddingMemo())
+    known = memo.lookup(texts)
+    new = [t for t in dict.fromkeys(texts) if t not in known]
+    if new:
+        m = self.load()
+        enc = lambda b: m.encode(new, batch_size=b, normalize_embeddings=True, show_progress_bar=False)
+        E, self.batch_size = with_halving(enc, self.batch_size)  # halved after a GPU out-of-memory error
+        E = np.asarray(E, dtype=np.float32)
+        memo.add(new, E)
+        known.update(zip(new, E))
+    return np.stack([known[t] for t in texts])
 
 # %% ../../nbs/understand/02_topics.ipynb #1c8ac838
 def gap_depths(E: np.ndarray, window: int = 4) -> np.ndarray:
