@@ -7,6 +7,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('OPUSCLIP_SHARED_DATA', ROOT.parent / 'shared' / 'data'))
 DEMO = ROOT / 'opusclip' / 'assets' / 'demo.mp4'
 
+# The files whose tests take longest run first. xdist's loadfile hands out files in collection order (kept by
+# --no-loadscope-reorder in .ci/test), so the long ones start at once and the short ones fill the gaps at the end.
+LONGEST_FIRST = ('test_batch.py', 'test_benchmark.py', 'test_dashboards.py', 'test_clip_cli.py', 'test_bad_inputs.py',
+                 'test_transformers_backend.py', 'test_reframe.py', 'test_engagement.py', 'test_golden.py')
+
+def pytest_collection_modifyitems(items):
+    "Longest files first, tests within a file in their written order"
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
 @pytest.fixture(scope='session')
 def shared():
     "The shared real-media folder; tests that need it skip on a fresh clone without ../shared"
