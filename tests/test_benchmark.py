@@ -4,9 +4,9 @@ from conftest import DEMO, ROOT, query
 
 def test_benchmark_notebook_on_demo(tmp_path):
     out = tmp_path / 'benchmark.ipynb'; cat = tmp_path / 'opusclip.duckdb'; docs = tmp_path / 'benchmarks.md'
-    from opusclip.media.cut import encode_segment  # the demo's first 45 s: every stage runs, in less time
-    src = encode_segment(str(DEMO), 0.0, 45.0, str(tmp_path / 'demo45.mp4'), preset='ultrafast').path
-    params = dict(input=src, double=False, catalog=str(cat), workdir=str(tmp_path / 'work'), docs=str(docs), minutes=10.0, clips=1, reframe_seconds=6.0, batch_jobs=2, dashboard_clips=2000, dashboard_engagement=20000,
+    from opusclip.media.cut import encode_segment  # the demo's first 25 s: every stage runs, in less time
+    src = encode_segment(str(DEMO), 0.0, 25.0, str(tmp_path / 'demo25.mp4'), preset='ultrafast').path
+    params = dict(input=src, double=False, catalog=str(cat), workdir=str(tmp_path / 'work'), docs=str(docs), minutes=10.0, clips=1, reframe_seconds=4.0, batch_jobs=2, batch_seconds=7.0, dashboard_clips=2000, dashboard_engagement=20000,
                   batch_options='{"aspect": "source", "max_height": 240, "captions": "none", "loudness": "off", "fps": 0, "beam_size": 1}')   # the batch part: small jobs
     pm.execute_notebook(str(ROOT / 'pipelines' / 'benchmark.ipynb'), str(out), parameters=params, cwd=str(ROOT), kernel_name='python3')
     nb = nbformat.read(str(out), as_version=4)

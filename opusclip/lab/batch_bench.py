@@ -142,12 +142,15 @@ def batch_seconds(wd: Path, srcs: list[str], p: ClipParams, workers: int, thread
     return time.perf_counter() - t0
 
 # %% ../../nbs/lab/05_batch_bench.ipynb #757fc8d2
-def benchmark_batch(workdir: str, jobs: int = 8, params: ClipParams | None = None, label: str = 'batch') -> list[dict]:
+def benchmark_batch(
+    workdir: str, jobs: int = 8, params: ClipParams | None = None, label: str = 'batch', piece_seconds: float = 13.0
+) -> list[dict]:
     "Benchmark rows: per-job overhead (cold and warm) against a direct call, and 2 workers against 1"
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
     p = params or ClipParams(clips=1, min_duration=3.0, max_duration=13.0)
-    srcs = demo_pieces(str(wd / 'pieces'), max(jobs, 2))
+    pieces = wd / f'pieces-{piece_seconds:g}s'  # made once per length
+    srcs = demo_pieces(str(pieces), max(jobs, 2), piece_seconds)
     rows = overhead_rows(wd, srcs[0], p)
     walls = {(w, t): batch_seconds(wd, srcs[:jobs], p, w, t) for w, t in ((1, 1), (2, 1), (1, 2))}
     media = sum(probe_seconds(s) for s in srcs[:jobs])
@@ -167,7 +170,7 @@ def benchmark_batch(workdir: str, jobs: int = 8, params: ClipParams | None = Non
     for r in rows:
         r.update(
             name=label,
-            input_uri=str(wd / 'pieces'),
+            input_uri=str(pieces),
             rtf=round(r['wall_s'] / r['media_seconds'], 5) if r['media_seconds'] else None,
             params=dict(jobs=jobs, cores=cpu_threads(), **kept),
         )
