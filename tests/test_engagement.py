@@ -99,7 +99,7 @@ def test_forecast_notebook_on_a_real_series(shared, tmp_path):
     assert text.startswith('<!-- section:selection -->') and '| wp_log_peyton_manning | 2964 | as is |' in text
 
 def test_learned_model_end_to_end(cli, tmp_path):
-    "Synthetic clips with a known truth: import -> model train -> model activate -> held-out ranking recovered -> new scores in clips.json"
+    "Synthetic clips with a known latent truth: import -> model train -> model activate -> held-out ranking beats the heuristic -> new scores in clips.json"
     import json
     from opusclip.run.catalog import Catalog
     from opusclip.lab.virality_eval import synthetic_set, holdout_spearman
@@ -112,12 +112,13 @@ def test_learned_model_end_to_end(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     model_id = r.stdout.strip()
     m = json.loads(query(catalog, "SELECT metrics FROM models WHERE model_id = ?", [model_id])[0][0])
-    assert m['n'] == 600 and m['videos'] == 60 and m['spearman_cv'] > max(0.7, m['heuristic_spearman']) and m['blend_weight'] > 0.6, m
+    assert m['n'] == 600 and m['videos'] == 60 and m['spearman_cv'] > m['heuristic_spearman'] and m['blend_weight'] > 0.3, m
     assert query(catalog, "SELECT count(*) FROM models WHERE active") == [(0,)]
     r = cli('model', 'activate', model_id[:14], '--catalog', catalog)
     assert r.returncode == 0 and model_id in r.stderr, r.stderr
-    rho = holdout_spearman(Catalog(catalog), syn)
-    assert rho >= 0.7, rho                                             # the ranking of 200 clips it never saw
+    rho, ho = holdout_spearman(Catalog(catalog), syn), syn[~syn.train]
+    from scipy.stats import spearmanr                                  # the ranking of 200 clips it never saw, against the heuristic's
+    assert rho > spearmanr(ho.score, ho.true_log_views).statistic + 0.03, rho
     out = tmp_path / 'clips'
     from opusclip.media.cut import encode_segment                     # the demo's first 45 s: enough for FAST's one clip
     src = encode_segment(str(DEMO), 0.0, 45.0, str(tmp_path / 'demo45.mp4'), preset='ultrafast').path
