@@ -256,13 +256,18 @@ def evaluation_markdown(results: list[dict], summary: dict, k: int = 3) -> str:
     return '\n'.join(lines) + '\n'
 
 # %% ../../nbs/lab/02_evaluate.ipynb #bf0728e9
-def update_section(path: str, key: str, md: str, first: bool = False):
-    "Replace the `key` section (between its markers) of the markdown file at `path` with `md`, or add it"
+def update_section(path: str, key: str, md: str, first: bool = False, after: str | None = None):
+    """Replace the `key` section (between its markers) of the markdown file at `path` with `md`, or add it: first,
+    right after the section `after` when there is one, or last"""
     start, end = f'<!-- section:{key} -->', f'<!-- /section:{key} -->'
     text = open(path).read() if os.path.exists(path) else ''
     block = f"{start}\n{md.strip()}\n{end}"
+    prev = f'<!-- /section:{after} -->'
     if start in text and end in text:
         text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    elif after and prev in text:
+        i = text.index(prev) + len(prev)
+        text = text[:i] + '\n\n' + block + text[i:]
     else:
         text = (
             block + '\n\n' + text.lstrip() if first else (text.rstrip() + '\n\n' if text.strip() else '') + block + '\n'

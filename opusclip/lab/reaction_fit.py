@@ -178,7 +178,10 @@ def fit_markdown(report: dict, weights: list, k: int = 3, goal: float = 2.0) -> 
         f"the heuristic {report['heuristic']['lift']:.2f}x. The goal ({goal:g}x, lower end above 1, above every "
         f"trivial rule) is {verdict}.",
         '',
-        '| feature (fitted on all recordings) | lift factor per SD |',
+        'The ten strongest features, fitted on all recordings (the penalty pulls every factor towards 1; '
+        'what picks is the order they give):',
+        '',
+        '| feature | lift factor per SD |',
         '|---|---:|',
     ]
     lines += [f'| {n} | {v:.2f} |' for n, v in weights[:10]]

@@ -193,8 +193,8 @@ def holdout_spearman(cat: Catalog, df: pd.DataFrame, encoder=None) -> float:
     return float(spearmanr(s.model.predict(X, text_embeddings(ho.text.tolist(), encoder)), ho.true_log_views).statistic)
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #b2feeecc
-def _fmt(x) -> str:
-    return '' if x is None else f'{x:.3f}'
+def _fmt(x, digits: int = 3) -> str:
+    return '' if x is None else f'{x:.{digits}f}'
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #abe6da54
 def synthetic_rows(cat: Catalog, syn: pd.DataFrame, kinds, seed: int = 0) -> list[dict]:
@@ -244,7 +244,7 @@ def synthetic_markdown(run_id: str, rows: list[dict], n: int, holdout: int, vide
         '|---|---:|---:|---:|---:|',
     ]
     md += [
-        f"| {r['model']} | {_fmt(r['cv'])} | {r['holdout']:.3f} | {r.get('weight', '')} | {r['seconds']:.1f} |"
+        f"| {r['model']} | {_fmt(r['cv'])} | {r['holdout']:.3f} | {_fmt(r.get('weight'), 2)} | {r['seconds']:.1f} |"
         for r in rows
     ]
     return '\n'.join(md)
