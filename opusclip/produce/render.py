@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import os
 import cv2, numpy as np
 from ..core.basics import ProgressFn, cpu_threads
-import av, pyloudnorm, shutil, tempfile
+import av, shutil, tempfile
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from ..core.basics import MediaError
 from ..media.cut import encode_segment, Scaler
@@ -83,6 +83,8 @@ def loudness_gain(
     ones = np.ones(audio.shape[1], np.float32)
     if audio.shape[1] < int(0.4 * rate):
         return 1.0, ones
+    import pyloudnorm  # here, not at the top: it imports scipy.signal (2 s), which a dry run never needs
+
     meter = pyloudnorm.Meter(rate)
     lufs = lambda x: meter.integrated_loudness(x.T.astype(np.float64))
     l0 = lufs(audio)
