@@ -8,7 +8,7 @@ Docs: https://opusclip.github.io/opusclip/lab/reaction_fit.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass, replace
 import numpy as np
-from .reactions import TRIVIAL, bootstrap_ci, reaction_measures
+from .reactions import TRIVIAL, bootstrap_ci, random_measures, reaction_measures
 from ..media.transcript import Word
 from ..understand.score import FEATURE_POINTS, HeuristicScorer
 from ..understand.segment import candidate_windows, select_clips
@@ -16,7 +16,8 @@ from ..understand.select import Guidance, scored_candidates, text_structure
 
 # %% auto #0
 __all__ = ['FIT_FEATURES', 'FIT_GROUPS', 'Windows', 'window_lift', 'window_table', 'LiftModel', 'fit_lift', 'top_windows',
-           'held_out_picks', 'held_out_methods', 'fit_report', 'fitted_weights', 'fit_markdown', 'reaction_tables']
+           'held_out_picks', 'held_out_methods', 'summary_row', 'fit_report', 'fitted_weights', 'fit_table',
+           'fit_reading', 'fit_markdown', 'reaction_tables']
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #d71d71c3
 FIT_FEATURES = tuple(dict.fromkeys(f for s, pts in FEATURE_POINTS.items() if s != 'trend' for f in pts))
@@ -125,26 +126,23 @@ def held_out_methods(tables: list[Windows], alpha: float = 1.0, n: int = 3) -> d
         out[rule] = [top_windows(w, w.X[:, FIT_FEATURES.index(rule)], n) for w in tables]
     return out
 
+# %% ../../nbs/lab/11_reaction_fit.ipynb #cfa8a130
+def summary_row(ms: list[dict]) -> dict:
+    "Mean lift, its 95% interval over recordings, share of picks holding a reaction, and each recording's lift"
+    lifts = [m['lift'] for m in ms]
+    held = float(np.mean([m['held'] for m in ms]))
+    return dict(
+        lift=float(np.nanmean(lifts)), ci=bootstrap_ci(lifts), held=held, recordings=[round(x, 3) for x in lifts]
+    )
+
 # %% ../../nbs/lab/11_reaction_fit.ipynb #cfa8a135
 def fit_report(tables: list[Windows], alpha: float = 1.0, n: int = 3) -> dict:
-    "Per method: mean held-out lift, its 95% interval over recordings, share of picks holding a reaction"
-    from opusclip.lab.reactions import random_measures
-
-    out = {}
-    for name, picks in held_out_methods(tables, alpha, n).items():
-        ms = [reaction_measures(p, w.times, w.duration) for p, w in zip(picks, tables)]
-        if name == 'fitted':
-            rnd = [random_measures([b - a for a, b in p], w.times, w.duration) for p, w in zip(picks, tables)]
-        lifts = [m['lift'] for m in ms]
-        out[name] = dict(
-            lift=float(np.nanmean(lifts)), ci=bootstrap_ci(lifts), held=float(np.mean([m['held'] for m in ms]))
-        )
-        out[name]['recordings'] = [round(x, 3) for x in lifts]
-    lifts = [r['lift'] for r in rnd]
-    out['random'] = dict(
-        lift=float(np.mean(lifts)), ci=bootstrap_ci(lifts), held=float(np.mean([r['held'] for r in rnd]))
-    )
-    return out
+    "Each method's `summary_row` on its held-out picks; random windows of the fitted picks' lengths are chance"
+    methods = held_out_methods(tables, alpha, n)
+    measures = lambda picks: [reaction_measures(p, w.times, w.duration) for p, w in zip(picks, tables)]
+    out = {name: summary_row(measures(picks)) for name, picks in methods.items()}
+    rnd = [random_measures([b - a for a, b in p], w.times, w.duration) for p, w in zip(methods['fitted'], tables)]
+    return dict(out, random=summary_row(rnd))
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #e6649d61
 def fitted_weights(tables: list[Windows], alpha: float = 1.0) -> list[tuple[str, float]]:
@@ -152,39 +150,41 @@ def fitted_weights(tables: list[Windows], alpha: float = 1.0) -> list[tuple[str,
     m = fit_lift(tables, FIT_FEATURES, alpha)
     return sorted(((f, float(np.exp(c))) for f, c in zip(m.features, m.coef)), key=lambda x: -abs(np.log(x[1])))
 
+# %% ../../nbs/lab/11_reaction_fit.ipynb #3c545490
+def fit_table(report: dict) -> list[str]:
+    "The held-out comparison as Markdown table lines, one row per method"
+    row = lambda n, r: f"| {n} | {r['lift']:.2f}x | {r['ci'][0]:.2f}-{r['ci'][1]:.2f} | {r['held']:.0%} |"
+    head = ['| method | held-out lift | 95% interval | picks holding a reaction |', '|---|---:|---:|---:|']
+    return head + [row(n, r) for n, r in report.items()]
+
+# %% ../../nbs/lab/11_reaction_fit.ipynb #3c545492
+def fit_reading(report: dict, goal: float = 2.0) -> str:
+    "One paragraph: the fitted weights against the best trivial rule and the heuristic, and whether the goal is met"
+    best = max(TRIVIAL, key=lambda r: report[r]['lift'])
+    f = report['fitted']
+    met = f['lift'] >= goal and f['ci'][0] > 1 and f['lift'] > report[best]['lift']
+    return (
+        f"**Reading.** Fitted weights reach {f['lift']:.2f}x on recordings they never saw (interval "
+        f"{f['ci'][0]:.2f}-{f['ci'][1]:.2f}); the best trivial rule, {best}, {report[best]['lift']:.2f}x; "
+        f"the heuristic {report['heuristic']['lift']:.2f}x. The goal ({goal:g}x, lower end above 1, above every "
+        f"trivial rule) is {'met' if met else '**not met**'}."
+    )
+
 # %% ../../nbs/lab/11_reaction_fit.ipynb #3c545496
 def fit_markdown(report: dict, weights: list, k: int = 3, goal: float = 2.0) -> str:
     "The section of `docs/evaluation.md` on the fitted weights: held-out lifts, ablations, the strongest features"
-    row = lambda n, r: f"| {n} | {r['lift']:.2f}x | {r['ci'][0]:.2f}-{r['ci'][1]:.2f} | {r['held']:.0%} |"
-    best_rule = max(TRIVIAL, key=lambda r: report[r]['lift'])
-    f = report['fitted']
-    met = f['lift'] >= goal and f['ci'][0] > 1 and f['lift'] > report[best_rule]['lift']
-    lines = [
-        '## Feature weights fitted on the reactions (leave one recording out)',
-        '',
+    intro = (
         f'Top-{k} picks of each recording by weights fitted on the other recordings (Poisson regression of window '
         'lift, L2 penalty fixed at 1 beforehand), next to the shipped heuristic and the trivial rules picking '
-        'by the same greedy rule. Interval: 95% bootstrap over recordings.',
-        '',
-        '| method | held-out lift | 95% interval | picks holding a reaction |',
-        '|---|---:|---:|---:|',
-    ]
-    lines += [row(n, r) for n, r in report.items()]
-    verdict = 'met' if met else '**not met**'
-    lines += [
-        '',
-        f"**Reading.** Fitted weights reach {f['lift']:.2f}x on recordings they never saw (interval "
-        f"{f['ci'][0]:.2f}-{f['ci'][1]:.2f}); the best trivial rule, {best_rule}, {report[best_rule]['lift']:.2f}x; "
-        f"the heuristic {report['heuristic']['lift']:.2f}x. The goal ({goal:g}x, lower end above 1, above every "
-        f"trivial rule) is {verdict}.",
-        '',
+        'by the same greedy rule. Interval: 95% bootstrap over recordings.'
+    )
+    strongest = (
         'The ten strongest features, fitted on all recordings (the penalty pulls every factor towards 1; '
-        'what picks is the order they give):',
-        '',
-        '| feature | lift factor per SD |',
-        '|---|---:|',
-    ]
-    lines += [f'| {n} | {v:.2f} |' for n, v in weights[:10]]
+        'what picks is the order they give):'
+    )
+    lines = ['## Feature weights fitted on the reactions (leave one recording out)', '', intro, '']
+    lines += fit_table(report) + ['', fit_reading(report, goal), '', strongest, '']
+    lines += ['| feature | lift factor per SD |', '|---|---:|'] + [f'| {n} | {v:.2f} |' for n, v in weights[:10]]
     return '\n'.join(lines) + '\n'
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #610d3bc5
