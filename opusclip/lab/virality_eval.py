@@ -18,9 +18,9 @@ from ..learn.virality import train_model
 from ..run.records import record_evaluation
 
 # %% auto #0
-__all__ = ['LATENT', 'latent_truth', 'opener_of', 'synthetic_features', 'synthetic_clip', 'insert_synthetic_clips',
-           'synthetic_export', 'synthetic_set', 'holdout_spearman', 'synthetic_rows', 'synthetic_markdown',
-           'evaluate_synthetic']
+__all__ = ['LATENT', 'latent_truth', 'opener_of', 'synthetic_features', 'synthetic_text', 'synthetic_clip',
+           'insert_synthetic_clips', 'synthetic_export', 'synthetic_set', 'holdout_spearman', 'synthetic_rows',
+           'synthetic_markdown', 'evaluate_synthetic']
 
 # %% ../../nbs/lab/07_virality_eval.ipynb #0a8b77c6
 _TOPICS = ['sleep', 'memory', 'money', 'startups', 'training', 'cooking', 'travel', 'music', 'habits', 'focus']
@@ -83,6 +83,16 @@ def synthetic_features(rng: np.random.Generator, z: dict) -> dict:
         duration_s=float(rng.uniform(15, 60)),
     )
 
+# %% ../../nbs/lab/07_virality_eval.ipynb #9e4c62d0
+def synthetic_text(rng: np.random.Generator, f: dict, topic: str) -> str:
+    "A clip's words that follow its features: the opening its hook features name, a story when `story`, two body lines"
+    opener = next((o for o in ('question', 'number') if f[f'hook_{o}']), 'weak' if f['weak_opener'] else 'plain')
+    return ' '.join(
+        [_OPEN[opener].format(t=topic, n=int(rng.integers(3, 10)))]
+        + ([_STORY.format(t=topic)] if f['story'] else [])
+        + list(rng.choice(_BODY, 2, replace=False))
+    ).format(t=topic)
+
 # %% ../../nbs/lab/07_virality_eval.ipynb #9e4c62d6
 def synthetic_clip(
     rng: np.random.Generator, scorer: HeuristicScorer, i: int, seed: int, videos: int, train: bool
@@ -92,12 +102,7 @@ def synthetic_clip(
     t = rng.choice(_TOPICS)
     f = synthetic_features(rng, z)
     r = scorer.score(f)
-    opener = next((o for o in ('question', 'number') if f[f'hook_{o}']), 'weak' if f['weak_opener'] else 'plain')
-    text = ' '.join(
-        [_OPEN[opener].format(t=t, n=int(rng.integers(3, 10)))]
-        + ([_STORY.format(t=t)] if f['story'] else [])
-        + list(rng.choice(_BODY, 2, replace=False))
-    ).format(t=t)
+    text = synthetic_text(rng, f, t)
     posted = dt.datetime(2026, 9, 1) + dt.timedelta(days=int(rng.integers(0, 60)), hours=int(rng.integers(0, 24)))
     cat_ = str(rng.choice(['comedy', 'education', 'business']))
     tv = latent_truth(z)
