@@ -16,8 +16,8 @@ from ..run.batch import find_notebook, run_batch
 from ..run.workers import run_job, stop_kernels
 
 # %% auto #0
-__all__ = ['demo_pieces', 'compare_row', 'direct_seconds', 'fresh_seconds', 'overhead_rows', 'batch_seconds', 'benchmark_batch',
-           'probe_seconds', 'batch_markdown']
+__all__ = ['demo_pieces', 'compare_row', 'direct_seconds', 'fresh_seconds', 'overhead_rows', 'batch_seconds', 'throughput_rows',
+           'benchmark_batch', 'probe_seconds', 'batch_markdown']
 
 # %% ../../nbs/lab/05_batch_bench.ipynb #4433326e
 def demo_pieces(folder: str, n: int = 8, seconds: float = 13.0) -> list[str]:
@@ -141,6 +141,22 @@ def batch_seconds(wd: Path, srcs: list[str], p: ClipParams, workers: int, thread
         raise OpusclipError(f"benchmark batch {workers}x{threads}: {res['failed']} jobs failed")
     return time.perf_counter() - t0
 
+# %% ../../nbs/lab/05_batch_bench.ipynb #757fc8d0
+def throughput_rows(walls: dict, jobs: int, media: float) -> list[dict]:
+    "2 workers x 1 thread against 1 worker x 1 thread and 1 worker x 2 threads, from the `walls` by (workers, threads)"
+    shape = lambda w, t: f'{w} worker x {t} thread{"s" if t > 1 else ""}'
+    return [
+        compare_row(
+            f'batch of {jobs} short videos, 2 workers x 1 thread (throughput against {shape(*base)})',
+            media,
+            walls[(2, 1)],
+            f'{shape(*base)}, same batch',
+            walls[base],
+            'speedup',
+        )
+        for base in ((1, 1), (1, 2))
+    ]
+
 # %% ../../nbs/lab/05_batch_bench.ipynb #757fc8d2
 def benchmark_batch(
     workdir: str, jobs: int = 8, params: ClipParams | None = None, label: str = 'batch', piece_seconds: float = 13.0
@@ -154,18 +170,7 @@ def benchmark_batch(
     rows = overhead_rows(wd, srcs[0], p)
     walls = {(w, t): batch_seconds(wd, srcs[:jobs], p, w, t) for w, t in ((1, 1), (2, 1), (1, 2))}
     media = sum(probe_seconds(s) for s in srcs[:jobs])
-    for base in ((1, 1), (1, 2)):
-        rows.append(
-            compare_row(
-                f'batch of {jobs} short videos, 2 workers x 1 thread (throughput against {base[0]} worker x '
-                f'{base[1]} thread{"s" if base[1] > 1 else ""})',
-                media,
-                walls[(2, 1)],
-                f'{base[0]} worker x {base[1]} thread{"s" if base[1] > 1 else ""}, same batch',
-                walls[base],
-                'speedup',
-            )
-        )
+    rows += throughput_rows(walls, jobs, media)
     kept = {k: v for k, v in asdict(p).items() if k in ('clips', 'aspect', 'captions')}
     for r in rows:
         r.update(
