@@ -176,10 +176,12 @@ def yake_phrases(text: str, top: int = 20, max_words: int = 2) -> tuple:
     "YAKE's `top` key phrases of `text` (lower case), any contained in a better one dropped"
     import yake
 
+    if not text.strip():
+        return ()
     out = []
     for kw, _ in yake.KeywordExtractor(lan='en', n=max_words, top=top, dedupLim=0.7).extract_keywords(text):
         k = kw.lower()
-        if text.strip() and not any(k in o or o in k for o in out):
+        if not any(k in o or o in k for o in out):
             out.append(k)
     return tuple(out)
 
