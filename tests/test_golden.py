@@ -62,6 +62,9 @@ def test_demo_clips_match_the_golden_file(cli, tmp_path):
     want = json.loads((GOLDEN / 'demo_clips.json').read_text())
     assert len(want['clips']) == 3
     assert differences(want, got) == []
+    import av   # --max-height holds for reframed clips too: 9:16 at 320 rows
+    with av.open(str(tmp_path / 'clips' / got['clips'][0]['files']['video'])) as f:
+        assert (f.streams.video[0].width, f.streams.video[0].height) == (180, 320)
 
 
 def test_dry_run_ranks_like_a_render_and_writes_no_media(cli, tmp_path):

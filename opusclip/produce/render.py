@@ -21,12 +21,14 @@ from .captions import Captioner
 from .caption_style import CaptionStyle, caption_style
 from .timeline import write_timeline
 from .reframe import Reframer, contact_sheet
+from .framing import OUTPUT_SIZES
+from ..media.decode import even
 from ..media.transcript import Word, subtitle_cues, to_srt, to_vtt
 from ..understand.segment import map_time
 
 # %% auto #0
-__all__ = ['write_jpeg', 'clip_audio', 'limiter_envelope', 'loudness_gain', 'RenderSpec', 'clip_words', 'frame_filter',
-           'audio_gain', 'render_clip', 'still', 'review_stills']
+__all__ = ['write_jpeg', 'clip_audio', 'limiter_envelope', 'loudness_gain', 'RenderSpec', 'clip_words', 'scaled_size',
+           'frame_filter', 'audio_gain', 'render_clip', 'still', 'review_stills']
 
 # %% ../../nbs/produce/06_render.ipynb #47fa8168
 def write_jpeg(path: str, rgb: np.ndarray, quality: int = 90):
@@ -130,25 +132,32 @@ def clip_words(words: list[Word], start: float, end: float, keep: list[tuple[flo
         inside.append(Word(w.word, round(s_, 3), round(e_, 3), w.probability))
     return inside
 
+# %% ../../nbs/produce/06_render.ipynb #5ca1ed01
+def scaled_size(size: tuple, max_height: int | None) -> tuple[int, int]:
+    "`size` scaled down to at most `max_height` rows, aspect kept, in the even pixels H.264 needs"
+    w, h = size
+    if max_height and h > max_height:
+        w, h = w * max_height / h, max_height
+    return even(w), even(h)
+
 # %% ../../nbs/produce/06_render.ipynb #b7cdc757
 def frame_filter(spec: RenderSpec, info) -> Reframer | Scaler | None:
     """The streaming filter the encode runs: a `Reframer` for a new aspect, a `Scaler` when captions need the output
-    size, else none"""
+    size, else none; either gives frames at most `spec.max_height` high"""
     if spec.aspect != 'source':
+        size = OUTPUT_SIZES.get(spec.aspect)  # None for an unknown aspect, which Reframer reports
         return Reframer(
             *info.display_size,
             spec.fps or info.fps or 25.0,
             spec.aspect,
             spec.layout,
+            out_size=size and scaled_size(size, spec.max_height),
             threaded=cpu_threads() > 1,
             face_detector=spec.face_detector,
         )  # one thread: detect inline
     if spec.captions is None:
         return None
-    w, h = info.display_size
-    if spec.max_height and h > spec.max_height:
-        w, h = w * spec.max_height / h, spec.max_height
-    return Scaler((w, h))
+    return Scaler(scaled_size(info.display_size, spec.max_height))
 
 # %% ../../nbs/produce/06_render.ipynb #b6c2bfdd
 def audio_gain(source: str, keep: list[tuple[float, float]], target: float | None, info):
