@@ -6,7 +6,7 @@ Docs: https://opusclip.github.io/opusclip/lab/demo.html.md"""
 
 # %% ../../nbs/lab/01_demo.ipynb #b490c19a
 from __future__ import annotations
-import itertools, os, shutil, subprocess, tempfile
+import itertools, os, random, shutil, subprocess, tempfile
 from typing import Iterable
 import numpy as np
 from ..core.basics import OpusclipError
@@ -14,8 +14,8 @@ from ..media.decode import decode_audio, sample_frames
 from ..media.encode import write_video
 
 # %% auto #0
-__all__ = ['TOPICS', 'EXTRA_TOPICS', 'speak', 'face_loop', 'build_talking_head', 'benchmark_script', 'benchmark_video',
-           'side_by_side']
+__all__ = ['TOPICS', 'EXTRA_TOPICS', 'speak', 'speech_span', 'speak_parts', 'face_loop', 'build_talking_head', 'benchmark_script',
+           'benchmark_video', 'side_by_side']
 
 # %% ../../nbs/lab/01_demo.ipynb #4460a902
 TOPICS = [
@@ -92,6 +92,34 @@ def speak(text: str, voice: str = 'slt', sample_rate: int = 16000) -> np.ndarray
         wav = os.path.join(d, 'speech.wav')
         subprocess.run([exe, '-voice', voice, '-t', text, '-o', wav], check=True, capture_output=True)
         return decode_audio(wav, sample_rate=sample_rate)
+
+# %% ../../nbs/lab/01_demo.ipynb #b5a46f3f
+def speech_span(
+    audio: np.ndarray, sample_rate: int = 16000, threshold: float = 0.02, frame: float = 0.01
+) -> tuple[float, float]:
+    "First and last moment (seconds) where a 10 ms frame's peak exceeds `threshold`"
+    n = max(1, int(frame * sample_rate))
+    m = len(audio) // n
+    loud = np.flatnonzero(np.abs(audio[: m * n]).reshape(m, n).max(1) > threshold)
+    if not len(loud):
+        return 0.0, 0.0
+    return loud[0] * frame, (loud[-1] + 1) * frame
+
+# %% ../../nbs/lab/01_demo.ipynb #5be7a001
+def speak_parts(
+    parts: list[tuple[str, str]], rng: random.Random, sample_rate: int = 16000, pause: tuple = (0.3, 1.0)
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Speak each `(voice, text)` with flite, each followed by a gap drawn from `pause`; returns the audio and where
+    each part's speech starts and ends in it"""
+    audio, spans, t = [], [], 0.0
+    for voice, text in parts:
+        a = speak(text, voice, sample_rate)
+        a0, a1 = speech_span(a, sample_rate)
+        gap = np.zeros(int(rng.uniform(*pause) * sample_rate), np.float32)
+        spans.append((t + a0, t + a1))
+        audio += [a, gap]
+        t += (len(a) + len(gap)) / sample_rate
+    return np.concatenate(audio), spans
 
 # %% ../../nbs/lab/01_demo.ipynb #49026787
 def face_loop(face_video: str, size: int, fps: float) -> list[np.ndarray]:

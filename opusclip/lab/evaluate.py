@@ -6,25 +6,47 @@ Docs: https://opusclip.github.io/opusclip/lab/evaluate.html.md"""
 
 # %% ../../nbs/lab/02_evaluate.ipynb #e3d3a3f2
 from __future__ import annotations
-import json, os, random
+import json, os, random, re
 import numpy as np
 from ..media.transcript import Word
 from ..media.transcript import Transcript
 from ..run.records import record_evaluation
 
 # %% auto #0
-__all__ = ['GOOD_KINDS', 'BAD_KINDS', 'LAYOUT', 'VOICES', 'ABLATIONS', 'compose_set', 'speech_span', 'synthesize', 'inside_word',
-           'match_clips', 'evaluate_talk', 'summarise', 'build_set', 'load_set', 'run_evaluation',
-           'evaluation_markdown', 'update_section', 'ablation_runs', 'ablation_markdown', 'evaluate_selection']
+__all__ = ['GOOD_KINDS', 'BAD_KINDS', 'LAYOUT', 'VOICES', 'FILLERS', 'SET_NOTE', 'ABLATIONS', 'sentences', 'level_fillers',
+           'compose_set', 'synthesize', 'surface_cues', 'inside_word', 'match_clips', 'evaluate_talk', 'summarise',
+           'build_set', 'load_set', 'run_evaluation', 'evaluation_markdown', 'cues_markdown', 'update_section',
+           'ablation_runs', 'ablation_markdown', 'evaluate_selection']
 
 # %% ../../nbs/lab/02_evaluate.ipynb #55fabc41
 GOOD_KINDS, BAD_KINDS = ('tip', 'story', 'peak'), ('filler', 'smalltalk')
 LAYOUT = 'BGBGBBGB'  # B: bad segment, G: good segment
 VOICES = [('slt', 'rms'), ('rms', 'slt'), ('awb', 'slt'), ('slt', 'awb'), ('rms', 'awb')]
 
+# %% ../../nbs/lab/02_evaluate.ipynb #1e7e1f01
+FILLERS = re.compile(r'\b(?:um|uh)\b,?\s*', re.I)
+
+
+def sentences(text: str) -> list[str]:
+    "`text` split after each full stop, question or exclamation mark"
+    return [x for x in re.split(r'(?<=[.!?])\s+', text.strip()) if x]
+
+# %% ../../nbs/lab/02_evaluate.ipynb #1e7e1f03
+def level_fillers(text: str, rng: random.Random, per_word: float = 0.03) -> str:
+    """`text` without its own ums and uhs, with one put before a sentence of `n` words with probability `n * per_word`:
+    the same fillers per word whatever the kind"""
+    out = []
+    for x in sentences(FILLERS.sub('', text)):
+        x = x[0].upper() + x[1:]
+        if rng.random() < per_word * len(x.split()):
+            x = rng.choice(('Um, ', 'Uh, ')) + (x if re.match(r"I\b", x) else x[0].lower() + x[1:])
+        out.append(x)
+    return ' '.join(out)
+
 # %% ../../nbs/lab/02_evaluate.ipynb #33100c7b
-def compose_set(pool: dict, n: int = 20, seed: int = 0, layout: str = LAYOUT) -> list[dict]:
-    "`n` talks, each `{id, segments: [{kind, voice, text}]}` laid out as `layout`"
+def compose_set(pool: dict, n: int = 20, seed: int = 0, layout: str = LAYOUT, fillers: float = 0.03) -> list[dict]:
+    """`n` talks, each `{id, segments: [{kind, voice, text}]}` laid out as `layout`; voices and fillers drawn alike
+    for every kind"""
     rng = random.Random(seed)
 
     def deck(items):
@@ -36,7 +58,7 @@ def compose_set(pool: dict, n: int = 20, seed: int = 0, layout: str = LAYOUT) ->
     good, bad = deck(pool['good']), deck(pool['bad'])
     talks = []
     for k in range(n):
-        host, guest = VOICES[k % len(VOICES)]
+        voices = VOICES[k % len(VOICES)]
         segs, seen = [], set()
         for slot in layout:
             src = good if slot == 'G' else bad
@@ -44,47 +66,53 @@ def compose_set(pool: dict, n: int = 20, seed: int = 0, layout: str = LAYOUT) ->
             while s['text'] in seen:
                 s = next(src)  # no repeat inside one talk
             seen.add(s['text'])
-            segs.append(dict(kind=s['kind'], voice=guest if slot == 'G' else host, text=s['text']))
+            segs.append(dict(kind=s['kind'], voice=rng.choice(voices), text=level_fillers(s['text'], rng, fillers)))
         talks.append(dict(id=f'talk-{k + 1:02d}', segments=segs))
     return talks
 
-# %% ../../nbs/lab/02_evaluate.ipynb #b5a46f3f
-def speech_span(
-    audio: np.ndarray, sample_rate: int = 16000, threshold: float = 0.02, frame: float = 0.01
-) -> tuple[float, float]:
-    "First and last moment (seconds) where a 10 ms frame's peak exceeds `threshold`"
-    n = max(1, int(frame * sample_rate))
-    m = len(audio) // n
-    loud = np.flatnonzero(np.abs(audio[: m * n]).reshape(m, n).max(1) > threshold)
-    if not len(loud):
-        return 0.0, 0.0
-    return loud[0] * frame, (loud[-1] + 1) * frame
-
 # %% ../../nbs/lab/02_evaluate.ipynb #81eaf138
 def synthesize(
-    talk: dict, seed: int = 0, sample_rate: int = 16000, pause: tuple = (0.5, 1.1)
+    talk: dict, seed: int = 0, sample_rate: int = 16000, pause: tuple = (0.3, 1.0)
 ) -> tuple[np.ndarray, list[dict]]:
-    "Speak `talk` with flite; returns the audio and its labels `[{kind, good, start, end, text}]`"
-    from opusclip.lab.demo import speak
+    """Speak `talk` with flite a sentence at a time; returns the audio and its labels `[{kind, good, start, end, voice,
+    text}]`. Every gap, inside a segment or between two, is drawn from `pause`: pauses do not mark the boundaries"""
+    from opusclip.lab.demo import speak_parts
 
+    parts = [(i, s['voice'], x) for i, s in enumerate(talk['segments']) for x in sentences(s['text'])]
     rng = random.Random(f"{seed}-{talk['id']}")
-    parts, labels, t = [], [], 0.0
-    for s in talk['segments']:
-        a = speak(s['text'], s['voice'], sample_rate)
-        a0, a1 = speech_span(a, sample_rate)
-        labels.append(
-            dict(
-                kind=s['kind'],
-                good=s['kind'] in GOOD_KINDS,
-                start=round(t + a0, 3),
-                end=round(t + a1, 3),
-                text=s['text'],
-            )
+    audio, spans = speak_parts([p[1:] for p in parts], rng, sample_rate, pause)
+    labels = []
+    for i, s in enumerate(talk['segments']):
+        mine = [sp for sp, p in zip(spans, parts) if p[0] == i]
+        start, end = round(mine[0][0], 3), round(mine[-1][1], 3)
+        good = s['kind'] in GOOD_KINDS
+        labels.append(dict(kind=s['kind'], good=good, start=start, end=end, voice=s['voice'], text=s['text']))
+    return audio, labels
+
+# %% ../../nbs/lab/02_evaluate.ipynb #5c0e5c01
+def surface_cues(data: list, long_gap: float = 0.5) -> dict:
+    """What could tell good segments from bad without understanding them, in a built set (`load_set`): per kind, the
+    share spoken by the talk's first voice and the fillers per 100 words (spoken, and recognised); and the share of
+    recognised pauses of `long_gap` s or more that fall on a segment boundary"""
+    out, gaps = {}, []
+    for good in (True, False):
+        segs = [(t, tr, l) for t, tr in data for l in t['segments'] if l['good'] == good]
+        said = [w for _, _, l in segs for w in l['text'].split()]
+        heard = [w.word for _, tr, l in segs for w in tr.words if l['start'] - 0.2 <= w.start <= l['end']]
+        fill = lambda ws: round(
+            100 * sum(bool(FILLERS.fullmatch(w.strip(' ,.').lower())) for w in ws) / max(1, len(ws)), 2
         )
-        gap = np.zeros(int(rng.uniform(*pause) * sample_rate), np.float32)
-        parts += [a, gap]
-        t += (len(a) + len(gap)) / sample_rate
-    return np.concatenate(parts), labels
+        first = [l.get('voice') == t['voices'][0] for t, _, l in segs]
+        out['good' if good else 'bad'] = dict(
+            first_voice=round(float(np.mean(first)), 3), fillers_spoken=fill(said), fillers_heard=fill(heard)
+        )
+    for t, tr in data:
+        starts = [l['start'] for l in t['segments']]
+        for a, b in zip(tr.words, tr.words[1:]):
+            if b.start - a.end >= long_gap:
+                gaps.append(any(a.end - 0.2 <= s <= b.start + 0.2 for s in starts))
+    out['long_pauses_at_boundaries'] = round(float(np.mean(gaps)), 3) if gaps else None
+    return out
 
 # %% ../../nbs/lab/02_evaluate.ipynb #d05c39c6
 def inside_word(t: float, words: list[Word], tol: float = 1e-3) -> bool:
@@ -135,11 +163,14 @@ def _kind_at(c: dict, labels: list[dict]) -> str:
 
 # %% ../../nbs/lab/02_evaluate.ipynb #304f5c64
 def summarise(results: list[dict], max_start_error: float = 1.0) -> dict:
-    "The set's precision@k, share of hits starting within `max_start_error` s, and cuts inside words"
+    """The set's precision@k, share of top clips lying mostly in a good segment, share of hits starting within
+    `max_start_error` s, and cuts inside words"""
     errs = [e for r in results for e in r['start_errors']]
+    kinds = [k.removeprefix('miss:') for r in results for k in r['kinds']]
     return dict(
         talks=len(results),
         precision=round(float(np.mean([r['precision'] for r in results])), 3),
+        on_good=round(sum(k in GOOD_KINDS for k in kinds) / max(1, len(kinds)), 3),
         hits=len(errs),
         start_within=round(sum(e <= max_start_error for e in errs) / max(1, len(errs)), 3),
         median_start_error=round(float(np.median(errs)), 3) if errs else None,
@@ -211,6 +242,21 @@ def run_evaluation(
     return results, summarise(results)
 
 # %% ../../nbs/lab/02_evaluate.ipynb #00f8fd53
+SET_NOTE = """\
+A clip hits a good segment (tip, story or emotional peak) when at least 70% of the clip lies inside it and it covers
+at least 70% of the segment; the start error is the distance between the clip start and the labelled start of the
+segment's speech. Every clip's start and end are checked against every recognised word.
+
+**What this does and does not show.** The talks are synthetic: the good segments are prepared, fluent and open
+with a hook; the bad ones are rambling small talk and housekeeping. Voices, fillers and pauses are drawn
+alike for both (see the surface cues below), so only what is said tells them apart. The set checks
+that sentence splitting on a real recogniser's output (Whisper base writes long comma-spliced lines from this
+speech), candidate windows, weak-opener trimming, topic boundaries and the score together put good segments on
+top, and how closely the cuts find a segment's first and last sentence when no pause marks them. It does not measure
+agreement with human taste on real speech, where good and bad moments are far less distinct: the real set above does.
+"""
+
+
 def evaluation_markdown(results: list[dict], summary: dict, k: int = 3) -> str:
     "The evaluation report: targets, summary and one row per talk"
     ok = lambda b: 'yes' if b else '**no**'
@@ -228,23 +274,9 @@ def evaluation_markdown(results: list[dict], summary: dict, k: int = 3) -> str:
         f"{ok(summary['start_within'] >= 0.8)} |",
         f"| clip starts/ends inside a word = 0 | {summary['cuts_inside_words']} | "
         f"{ok(summary['cuts_inside_words'] == 0)} |",
+        f"| top clips lying mostly in a good segment (no target) | {summary['on_good']:.1%} | |",
         '',
-        'A clip hits a good segment (tip, story or emotional peak) when at least 70% of the clip lies inside '
-        'it and it covers',
-        'at least 70% of the segment; the start error is the distance between the clip start and the '
-        'labelled start of the',
-        "segment's speech. Every clip's start and end are checked against every recognised word.",
-        '',
-        '**What this does and does not show.** The talks are synthetic: the good segments are prepared, '
-        'fluent and open',
-        'with a hook; the bad ones are rambling small talk and housekeeping full of fillers and hedges. The set checks',
-        'that sentence splitting on a real recogniser\'s output (Whisper base writes long comma-spliced '
-        'lines from this',
-        'speech), candidate windows, weak-opener trimming, topic boundaries and the score together put '
-        'whole, cleanly cut',
-        'good segments on top. It does not measure agreement with human taste on real podcasts, where good and bad',
-        'moments are far less distinct; the learned ranker (a later issue) is to be judged on engagement data instead.',
-        '',
+        SET_NOTE,
         '| talk | minutes | precision | top clips (kind hit, or the kind a miss lies in) | start errors (s) |',
         '|---|---:|---:|---|---|',
     ]
@@ -254,6 +286,22 @@ def evaluation_markdown(results: list[dict], summary: dict, k: int = 3) -> str:
         for r in results
     ]
     return '\n'.join(lines) + '\n'
+
+# %% ../../nbs/lab/02_evaluate.ipynb #c0e5c0d1
+def cues_markdown(cues: dict) -> str:
+    "The report's section on surface cues (`surface_cues`)"
+    g, b = cues['good'], cues['bad']
+    rows = (
+        ('share spoken by the first voice', 'first_voice', '{:.0%}'),
+        ('fillers per 100 words spoken', 'fillers_spoken', '{:.1f}'),
+        ('fillers per 100 recognised words', 'fillers_heard', '{:.1f}'),
+    )
+    table = ''.join(f"| {name} | {f.format(g[k])} | {f.format(b[k])} |\n" for name, k, f in rows)
+    return (
+        '\n## Surface cues\n\nWhat could tell good segments from bad without understanding them; the set is built so '
+        f"that they do not.\n\n| cue | good | bad |\n|---|---:|---:|\n{table}\nOf the recognised pauses of 0.5 s or "
+        f"more, {cues['long_pauses_at_boundaries']:.0%} fall on a segment boundary.\n"
+    )
 
 # %% ../../nbs/lab/02_evaluate.ipynb #bf0728e9
 def update_section(path: str, key: str, md: str, first: bool = False, after: str | None = None):
@@ -332,6 +380,7 @@ def evaluate_selection(
             'moment selection',
             {
                 f'precision@{k}': summary['precision'],
+                'top_clips_in_good_segments': summary['on_good'],
                 'start_within_1s': summary['start_within'],
                 'median_start_error_s': summary['median_start_error'],
                 'cuts_inside_words': summary['cuts_inside_words'],
@@ -339,7 +388,7 @@ def evaluate_selection(
             {f'precision@{k}': {r['id']: r['precision'] for r in results}},
             params,
         )
-    md = evaluation_markdown(results, summary, k) + ablation_markdown(ablated, k)
+    md = evaluation_markdown(results, summary, k) + cues_markdown(surface_cues(data)) + ablation_markdown(ablated, k)
     if docs:
         head = '# Moment selection: evaluation\n'
         update_section(docs, 'selection', md.replace(head, f'{head}\nRun `{run_id}`.\n', 1))
