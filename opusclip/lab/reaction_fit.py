@@ -7,6 +7,7 @@ Docs: https://opusclip.github.io/opusclip/lab/reaction_fit.html.md"""
 # %% ../../nbs/lab/11_reaction_fit.ipynb #299dd460
 from __future__ import annotations
 from dataclasses import dataclass, replace
+import re
 import numpy as np
 from .reactions import TRIVIAL, bootstrap_ci, random_measures, reaction_measures
 from ..media.transcript import Word
@@ -15,13 +16,32 @@ from ..understand.segment import candidate_windows, select_clips
 from ..understand.select import Guidance, scored_candidates, text_structure
 
 # %% auto #0
-__all__ = ['FIT_FEATURES', 'FIT_GROUPS', 'Windows', 'window_lift', 'window_table', 'LiftModel', 'fit_lift', 'top_windows',
-           'held_out_picks', 'held_out_methods', 'summary_row', 'fit_report', 'fitted_weights', 'fit_table',
-           'fit_reading', 'fit_markdown', 'reaction_tables']
+__all__ = ['RHETORIC', 'FIT_FEATURES', 'FIT_GROUPS', 'Windows', 'window_lift', 'window_table', 'LiftModel', 'fit_lift',
+           'top_windows', 'held_out_picks', 'held_out_methods', 'summary_row', 'fit_report', 'fitted_weights',
+           'fit_table', 'fit_reading', 'fit_markdown', 'reaction_tables']
+
+# %% ../../nbs/lab/11_reaction_fit.ipynb #4e70c001
+_CONTRAST = re.compile(
+    r"\bnot\b[^.?!]{0,80}\bbut\b|\binstead of\b|\brather than\b|, not\b|\bnot only\b|\bno longer\b", re.I
+)
+_LIST3 = re.compile(r"\b[\w']+(?: [\w']+){0,3}, [\w']+(?: [\w']+){0,3},? (?:and|or) [\w']+", re.I)
+
+
+def _alike(text: str) -> int:
+    "Sentences that open with the same two words as the one before"
+    heads = [x.lower().split()[:2] for x in re.split(r'(?<=[.!?])\s+', text) if x]
+    return sum(1 for a, b in zip(heads, heads[1:]) if a and a == b)
+
+
+RHETORIC = dict(
+    contrast=lambda c: len(_CONTRAST.findall(c.text)) / max(1, c.end - c.start),
+    list_of_three=lambda c: len(_LIST3.findall(c.text)) / max(1, c.end - c.start),
+    anaphora=lambda c: _alike(c.text) / max(1, c.end - c.start),
+)
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #d71d71c3
 FIT_FEATURES = tuple(dict.fromkeys(f for s, pts in FEATURE_POINTS.items() if s != 'trend' for f in pts))
-FIT_FEATURES += ('duration_s',) + tuple(TRIVIAL)
+FIT_FEATURES += ('duration_s',) + tuple(TRIVIAL) + tuple(RHETORIC)
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #ad072d94
 @dataclass
@@ -52,7 +72,7 @@ def window_table(id: str, words: list[Word], duration: float, times, enc, min_du
     cands = candidate_windows(sents, min_duration, max_duration, words)
     scored_candidates(cands, sents, E, tid, words, enc, Guidance().validate(), category, HeuristicScorer())
     for c in cands:
-        c.features.update({rule: f(c) for rule, f in TRIVIAL.items()})
+        c.features.update({rule: f(c) for rule, f in (TRIVIAL | RHETORIC).items()})
     X = np.array([[float(c.features.get(f) or 0.0) for f in FIT_FEATURES] for c in cands])
     starts, ends = [c.start for c in cands], [c.end for c in cands]
     lift = window_lift(starts, ends, times, duration)
@@ -113,6 +133,7 @@ FIT_GROUPS = dict(
     connection=tuple(FEATURE_POINTS['connection']),
     length=('duration_s',),
     trivial=tuple(TRIVIAL),
+    rhetoric=tuple(RHETORIC),
 )
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #5a2137e4

@@ -130,12 +130,16 @@ def random_measures(lengths: list[float], times: list[float], duration: float, d
 
 # %% ../../nbs/lab/10_reactions.ipynb #1671c31a24314836a5b85d7ef7fbf015
 _FIRST_PERSON = {'i', 'we', 'my', 'our', 'me', 'us', "i'm", "we're", "i've", "we've", "i'll", "we'll"}
+_COLLECTIVE = {'we', 'our', 'us', 'ourselves', "we're", "we've", "we'll"}
 TRIVIAL = dict(
     brevity=lambda c: -len(c.text.split()) / max(1, c.s1 - c.s0),
     first_person=lambda c: (
         sum(w.strip('.,!?;:"').lower() in _FIRST_PERSON for w in c.text.split()) / max(1, len(c.text.split()))
     ),
     questions=lambda c: c.text.count('?') / max(1, c.s1 - c.s0),
+    collective=lambda c: (
+        sum(w.strip('.,!?;:"').lower() in _COLLECTIVE for w in c.text.split()) / max(1, len(c.text.split()))
+    ),
 )
 
 # %% ../../nbs/lab/10_reactions.ipynb #b0266330
