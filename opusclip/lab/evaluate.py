@@ -300,7 +300,7 @@ def cues_markdown(cues: dict) -> str:
     return (
         '\n## Surface cues\n\nWhat could tell good segments from bad without understanding them; the set is built so '
         f"that they do not.\n\n| cue | good | bad |\n|---|---:|---:|\n{table}\nOf the recognised pauses of 0.5 s or "
-        f"more, {cues['long_pauses_at_boundaries']:.0%} fall on a segment boundary.\n"
+        f"more, {cues['long_pauses_at_boundaries'] or 0:.0%} fall on a segment boundary.\n"
     )
 
 # %% ../../nbs/lab/02_evaluate.ipynb #bf0728e9
