@@ -256,7 +256,7 @@ top, and how closely the cuts find a segment's first and last sentence when no p
 agreement with human taste on real speech, where good and bad moments are far less distinct: the real set above does.
 """
 
-
+# %% ../../nbs/lab/02_evaluate.ipynb #5e7a0e01
 def evaluation_markdown(results: list[dict], summary: dict, k: int = 3) -> str:
     "The evaluation report: targets, summary and one row per talk"
     ok = lambda b: 'yes' if b else '**no**'

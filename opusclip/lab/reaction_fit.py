@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 import re
 import numpy as np
+from .evaluate import sentences
 from .reactions import TRIVIAL, bootstrap_ci, random_measures, reaction_measures
 from ..media.transcript import Word
 from ..understand.score import FEATURE_POINTS, HeuristicScorer
@@ -29,7 +30,7 @@ _LIST3 = re.compile(r"\b[\w']+(?: [\w']+){0,3}, [\w']+(?: [\w']+){0,3},? (?:and|
 
 def _alike(text: str) -> int:
     "Sentences that open with the same two words as the one before"
-    heads = [x.lower().split()[:2] for x in re.split(r'(?<=[.!?])\s+', text) if x]
+    heads = [x.lower().split()[:2] for x in sentences(text)]
     return sum(1 for a, b in zip(heads, heads[1:]) if a and a == b)
 
 
