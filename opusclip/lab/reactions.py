@@ -18,9 +18,10 @@ from ..understand.score import FEATURE_POINTS, HeuristicScorer
 from ..understand.select import select_moments
 
 # %% auto #0
-__all__ = ['MARK', 'TRIVIAL', 'SCORERS', 'METHODS', 'parse_marked', 'excerpt', 'Recording', 'load_recordings', 'mark_times',
-           'reaction_measures', 'random_measures', 'trivial_picks', 'bootstrap_ci', 'recording_transcript',
-           'evaluate_recording', 'summarise_reactions', 'evaluate_reactions', 'reactions_verdict', 'reactions_markdown']
+__all__ = ['MARK', 'READERS', 'TRIVIAL', 'SCORERS', 'METHODS', 'parse_marked', 'excerpt', 'Recording', 'briefing_room_text',
+           'load_recordings', 'mark_times', 'reaction_measures', 'random_measures', 'trivial_picks', 'bootstrap_ci',
+           'recording_transcript', 'evaluate_recording', 'summarise_reactions', 'evaluate_reactions',
+           'reactions_verdict', 'reactions_markdown']
 
 # %% ../../nbs/lab/10_reactions.ipynb #8edb47106e1a46a883d545849b8ab81b
 MARK = re.compile(r"[\(\[]\s*[A-Za-z ,]*?\b(laughter|applause)\b[^\)\]]{0,40}[\)\]]", re.I)
@@ -72,6 +73,31 @@ def _source_text(root: str, repo: str, commit: str, path: str) -> str:
         raise OpusclipError(f"{repo}@{commit}:{path} is not under {root} ({r.stderr.decode().strip()})")
     return r.stdout.decode('utf-8')
 
+# %% ../../nbs/lab/10_reactions.ipynb #a4fcfa20
+_CLOCK = re.compile(r'(?m)^\s*\d{1,2}:\d\d [AP]\.M\. [A-Z]{2,4}\s*$')
+_CROWD = re.compile(r'(?ms)^[^\S\n]*AUDIENCE[A-Z ]*:.*?(?=\n\s*\n|\Z)')  # chants and heckles: not the speaker's
+_SPEAKER = re.compile(r"(?m)^[^\S\n]*(?:[A-Z][A-Z.'\u2019 -]*[A-Z.]:|Q(?=\s))")
+_NOTE = re.compile(r'\((?!(?i:[^)]*\b(?:laughter|applause)\b))[A-Za-z][^()]{0,80}\)')  # (Laughs.), (Inaudible)
+_EDIT = re.compile(r'\[(?![^\]]*\b(?:laughter|applause)\b)([^\]]*)\]', re.I)  # the editor's [words]: keep the words
+
+
+def briefing_room_text(raw: str) -> str:
+    "What was said on a Briefing Room page: no front matter, header, speaker names, notes or end lines"
+    if raw.startswith('---'):
+        raw = raw.split('\n---', 1)[-1]
+    clocks = list(_CLOCK.finditer(raw))
+    if clocks:
+        raw = raw[clocks[0].end() : clocks[-1].start() if len(clocks) > 1 else None]
+    raw = re.sub(r'\\([\[\]_*#])', r'\1', raw).replace('*', '')
+    raw = _EDIT.sub(r'\1', _NOTE.sub(' ', _SPEAKER.sub(' ', _CROWD.sub(' ', raw))))
+    return re.sub(r'(?m)^\s*(?:###|END)\s*$', ' ', raw)
+
+# %% ../../nbs/lab/10_reactions.ipynb #8cf71bad
+READERS = {
+    'plain': lambda raw: raw.split('\n', 1)[1] if raw.startswith('President:') else raw
+}  # Miller Center's first line
+READERS['briefing-room'] = briefing_room_text
+
 # %% ../../nbs/lab/10_reactions.ipynb #59bbdb311c014d738909a11f9e486628
 def load_recordings(manifest: str, root: str, n_words: int = 1500, start: float = 0.25) -> list[Recording]:
     "The recordings `manifest` lists, their texts read under `root`"
@@ -81,8 +107,7 @@ def load_recordings(manifest: str, root: str, n_words: int = 1500, start: float 
     for r in m['recordings']:
         s = m['sources'][r['source']]
         raw = _source_text(root, s['repo'], s['commit'], r['path'])
-        body = raw.split('\n', 1)[1] if raw.startswith('President:') else raw  # Miller Center's first line
-        text, marks = excerpt(*parse_marked(body), start=start, n_words=n_words)
+        text, marks = excerpt(*parse_marked(READERS[s.get('format', 'plain')](raw)), start=start, n_words=n_words)
         origin = f"{s['repo']}@{s['commit']}:{r['path']}"
         out.append(Recording(r['id'], r['source'], r['speaker'], r['voice'], text, marks, origin))
     return out
