@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 import re
 import numpy as np
+from ..core.basics import OpusclipError
 from .evaluate import sentences
 from .reactions import TRIVIAL, bootstrap_ci, random_measures, reaction_measures
 from ..media.transcript import Word
@@ -18,8 +19,9 @@ from ..understand.select import Guidance, scored_candidates, text_structure
 
 # %% auto #0
 __all__ = ['RHETORIC', 'FIT_FEATURES', 'FIT_GROUPS', 'Windows', 'window_lift', 'window_table', 'LiftModel', 'fit_lift',
-           'top_windows', 'held_out_picks', 'held_out_methods', 'summary_row', 'fit_report', 'fitted_weights',
-           'fit_table', 'fit_reading', 'fit_markdown', 'reaction_tables']
+           'top_windows', 'held_out_picks', 'fixed_picks', 'held_out_methods', 'summary_row', 'methods_report',
+           'fit_report', 'fitted_weights', 'fit_table', 'fit_reading', 'fit_markdown', 'fresh_report', 'fresh_markdown',
+           'reaction_tables']
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #4e70c001
 _CONTRAST = re.compile(
@@ -137,16 +139,21 @@ FIT_GROUPS = dict(
     rhetoric=tuple(RHETORIC),
 )
 
-# %% ../../nbs/lab/11_reaction_fit.ipynb #5a2137e4
-def held_out_methods(tables: list[Windows], alpha: float = 1.0, n: int = 3) -> dict:
-    "Method name -> each recording's picks (fitted ones fitted without that recording)"
-    out = {'fitted': held_out_picks(tables, FIT_FEATURES, alpha, n)}
-    for g, feats in FIT_GROUPS.items():
-        out[f'fitted without {g}'] = held_out_picks(tables, [f for f in FIT_FEATURES if f not in feats], alpha, n)
-    out['heuristic'] = [top_windows(w, w.heuristic, n) for w in tables]
+# %% ../../nbs/lab/11_reaction_fit.ipynb #869d3afd
+def fixed_picks(tables: list[Windows], n: int = 3) -> dict:
+    "Method name -> each recording's picks, for the methods that learn nothing: the heuristic and the trivial rules"
+    out = {'heuristic': [top_windows(w, w.heuristic, n) for w in tables]}
     for rule in TRIVIAL:
         out[rule] = [top_windows(w, w.X[:, FIT_FEATURES.index(rule)], n) for w in tables]
     return out
+
+# %% ../../nbs/lab/11_reaction_fit.ipynb #5a2137e4
+def held_out_methods(tables: list[Windows], alpha: float = 1.0, n: int = 3) -> dict:
+    "Method name -> each recording's picks (fitted ones fitted without that recording), with the ceiling"
+    out = {'fitted': held_out_picks(tables, FIT_FEATURES, alpha, n)}
+    for g, feats in FIT_GROUPS.items():
+        out[f'fitted without {g}'] = held_out_picks(tables, [f for f in FIT_FEATURES if f not in feats], alpha, n)
+    return out | fixed_picks(tables, n) | {'ceiling': [top_windows(w, w.lift, n) for w in tables]}
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #cfa8a130
 def summary_row(ms: list[dict]) -> dict:
@@ -157,14 +164,18 @@ def summary_row(ms: list[dict]) -> dict:
         lift=float(np.nanmean(lifts)), ci=bootstrap_ci(lifts), held=held, recordings=[round(x, 3) for x in lifts]
     )
 
-# %% ../../nbs/lab/11_reaction_fit.ipynb #cfa8a135
-def fit_report(tables: list[Windows], alpha: float = 1.0, n: int = 3) -> dict:
-    "Each method's `summary_row` on its held-out picks; random windows of the fitted picks' lengths are chance"
-    methods = held_out_methods(tables, alpha, n)
+# %% ../../nbs/lab/11_reaction_fit.ipynb #3dc75291
+def methods_report(methods: dict, tables: list[Windows]) -> dict:
+    "Each method's `summary_row` on its picks of `tables`; random windows of the fitted picks' lengths are chance"
     measures = lambda picks: [reaction_measures(p, w.times, w.duration) for p, w in zip(picks, tables)]
     out = {name: summary_row(measures(picks)) for name, picks in methods.items()}
     rnd = [random_measures([b - a for a, b in p], w.times, w.duration) for p, w in zip(methods['fitted'], tables)]
     return dict(out, random=summary_row(rnd))
+
+# %% ../../nbs/lab/11_reaction_fit.ipynb #cfa8a135
+def fit_report(tables: list[Windows], alpha: float = 1.0, n: int = 3) -> dict:
+    "Each method's `summary_row` on its held-out picks; random windows of the fitted picks' lengths are chance"
+    return methods_report(held_out_methods(tables, alpha, n), tables)
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #e6649d61
 def fitted_weights(tables: list[Windows], alpha: float = 1.0) -> list[tuple[str, float]]:
@@ -198,7 +209,8 @@ def fit_markdown(report: dict, weights: list, k: int = 3, goal: float = 2.0) -> 
     intro = (
         f'Top-{k} picks of each recording by weights fitted on the other recordings (Poisson regression of window '
         'lift, L2 penalty fixed at 1 beforehand), next to the shipped heuristic and the trivial rules picking '
-        'by the same greedy rule. Interval: 95% bootstrap over recordings.'
+        'by the same greedy rule. The ceiling picks by the windows\' own reactions: the most any score could reach. '
+        'Interval: 95% bootstrap over recordings.'
     )
     strongest = (
         'The ten strongest features, fitted on all recordings (the penalty pulls every factor towards 1; '
@@ -208,6 +220,27 @@ def fit_markdown(report: dict, weights: list, k: int = 3, goal: float = 2.0) -> 
     lines += fit_table(report) + ['', fit_reading(report, goal), '', strongest, '']
     lines += ['| feature | lift factor per SD |', '|---|---:|'] + [f'| {n} | {v:.2f} |' for n, v in weights[:10]]
     return '\n'.join(lines) + '\n'
+
+# %% ../../nbs/lab/11_reaction_fit.ipynb #e28a7d13
+def fresh_report(tables: list[Windows], fresh, alpha: float = 1.0, n: int = 3) -> dict:
+    "Weights fitted on the recordings not in `fresh`, judged with the methods that learn nothing on those in `fresh`"
+    seen, new = [t for t in tables if t.id not in fresh], [t for t in tables if t.id in fresh]
+    if not seen or not new:
+        raise OpusclipError(f"the fresh check needs recordings on both sides ({len(seen)} seen, {len(new)} fresh)")
+    m = fit_lift(seen, FIT_FEATURES, alpha)
+    return methods_report({'fitted': [top_windows(w, m.predict(w.X), n) for w in new]} | fixed_picks(new, n), new)
+
+# %% ../../nbs/lab/11_reaction_fit.ipynb #b2d4cb23
+def fresh_markdown(report: dict, n_seen: int, k: int = 3, goal: float = 2.0) -> str:
+    "The section of `docs/evaluation.md` on the fresh recordings"
+    n = len(report['fitted']['recordings'])
+    intro = (
+        f'Top-{k} picks of the {n} recordings added after the features were fixed (`fresh` in the manifest), by '
+        f'weights fitted on the other {n_seen} recordings, next to the methods that learn nothing. '
+        'Interval: 95% bootstrap over recordings; with so few recordings it is wide.'
+    )
+    head = ['## A fresh check: recordings added after the features were fixed', '', intro, '']
+    return '\n'.join(head + fit_table(report) + ['', fit_reading(report, goal)]) + '\n'
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #610d3bc5
 def reaction_tables(manifest: str, root: str, workdir: str, n_words: int = 1500, progress=None) -> list[Windows]:

@@ -100,14 +100,15 @@ READERS['briefing-room'] = briefing_room_text
 
 # %% ../../nbs/lab/10_reactions.ipynb #59bbdb311c014d738909a11f9e486628
 def load_recordings(manifest: str, root: str, n_words: int = 1500, start: float = 0.25) -> list[Recording]:
-    "The recordings `manifest` lists, their texts read under `root`"
+    "The recordings `manifest` lists, their texts read under `root` (a source may set its own `format` and `n_words`)"
     with open_uri(manifest, 'rb') as f:
         m = json.load(f)
     out = []
     for r in m['recordings']:
         s = m['sources'][r['source']]
         raw = _source_text(root, s['repo'], s['commit'], r['path'])
-        text, marks = excerpt(*parse_marked(READERS[s.get('format', 'plain')](raw)), start=start, n_words=n_words)
+        body = READERS[s.get('format', 'plain')](raw)
+        text, marks = excerpt(*parse_marked(body), start=start, n_words=s.get('n_words', n_words))
         origin = f"{s['repo']}@{s['commit']}:{r['path']}"
         out.append(Recording(r['id'], r['source'], r['speaker'], r['voice'], text, marks, origin))
     return out
