@@ -8,13 +8,15 @@ words with that material.
 import json, re
 import re._parser as sp
 from conftest import ROOT
-from opusclip.understand import analysis, score, segment
+from opusclip.understand import analysis, reaction_score, score, segment
 from opusclip.lab.demo import TOPICS, EXTRA_TOPICS
 
 REGEXES = {f'score.{n}': getattr(score, n) for n in ('_BOLD', '_CURIOUS', '_NUMBER', '_STORY', '_HUMOUR')}
 REGEXES['analysis._HEDGES'] = analysis._HEDGES
+REGEXES.update({f'reaction_score.{n}': getattr(reaction_score, n).pattern for n in ('_CONTRAST', '_LIST3')})
 LISTS = {'score._WEAK': score._WEAK, 'score._DANGLING': score._DANGLING, 'segment.WEAK_OPENERS': segment.WEAK_OPENERS,
-         **{f'analysis.{n}[{k}]': v for n in ('EMOTIONS', 'GENRES', 'VALUE') for k, v in getattr(analysis, n).items()}}
+         **{f'analysis.{n}[{k}]': v for n in ('EMOTIONS', 'GENRES', 'VALUE') for k, v in getattr(analysis, n).items()},
+         **{f'reaction_score.{n}': sorted(getattr(reaction_score, n)) for n in ('_FIRST_PERSON', '_COLLECTIVE')}}
 
 
 def expand(pattern: str, limit: int = 20000) -> list[str]:
@@ -27,7 +29,7 @@ def expand(pattern: str, limit: int = 20000) -> list[str]:
             elif op is sp.SUBPATTERN: alts = walk(av[3])
             elif op is sp.BRANCH: alts = [s for b in av[1] for s in walk(b)]
             elif op in (sp.MAX_REPEAT, sp.MIN_REPEAT): alts = ([''] if av[0] == 0 else []) + walk(av[2])
-            elif op is sp.IN: alts = ['1'] if any(x[0] is sp.CATEGORY for x in av) else [chr(av[0][1])]
+            elif op is sp.IN: alts = ['1'] if any(x[0] in (sp.CATEGORY, sp.NEGATE) for x in av) else [chr(av[0][1])]
             else: raise ValueError(f'{op} in {pattern!r}: extend expand()')
             outs = [a + b for a in outs for b in alts]
             assert len(outs) <= limit, pattern

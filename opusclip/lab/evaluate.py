@@ -11,12 +11,13 @@ import numpy as np
 from ..media.transcript import Word
 from ..media.transcript import Transcript
 from ..run.records import record_evaluation
+from ..understand.reaction_score import sentences
 
 # %% auto #0
-__all__ = ['GOOD_KINDS', 'BAD_KINDS', 'LAYOUT', 'VOICES', 'FILLERS', 'SET_NOTE', 'ABLATIONS', 'sentences', 'level_fillers',
-           'compose_set', 'synthesize', 'surface_cues', 'inside_word', 'match_clips', 'evaluate_talk', 'summarise',
-           'build_set', 'load_set', 'run_evaluation', 'evaluation_markdown', 'cues_markdown', 'update_section',
-           'ablation_runs', 'ablation_markdown', 'evaluate_selection']
+__all__ = ['GOOD_KINDS', 'BAD_KINDS', 'LAYOUT', 'VOICES', 'FILLERS', 'SET_NOTE', 'ABLATIONS', 'level_fillers', 'compose_set',
+           'synthesize', 'surface_cues', 'inside_word', 'match_clips', 'evaluate_talk', 'summarise', 'build_set',
+           'load_set', 'run_evaluation', 'evaluation_markdown', 'cues_markdown', 'update_section', 'ablation_runs',
+           'ablation_markdown', 'evaluate_selection']
 
 # %% ../../nbs/lab/02_evaluate.ipynb #55fabc41
 GOOD_KINDS, BAD_KINDS = ('tip', 'story', 'peak'), ('filler', 'smalltalk')
@@ -25,11 +26,6 @@ VOICES = [('slt', 'rms'), ('rms', 'slt'), ('awb', 'slt'), ('slt', 'awb'), ('rms'
 
 # %% ../../nbs/lab/02_evaluate.ipynb #1e7e1f01
 FILLERS = re.compile(r'\b(?:um|uh)\b,?\s*', re.I)
-
-
-def sentences(text: str) -> list[str]:
-    "`text` split after each full stop, question or exclamation mark"
-    return [x for x in re.split(r'(?<=[.!?])\s+', text.strip()) if x]
 
 # %% ../../nbs/lab/02_evaluate.ipynb #1e7e1f03
 def level_fillers(text: str, rng: random.Random, per_word: float = 0.03) -> str:

@@ -7,40 +7,26 @@ Docs: https://opusclip.github.io/opusclip/lab/reaction_fit.html.md"""
 # %% ../../nbs/lab/11_reaction_fit.ipynb #299dd460
 from __future__ import annotations
 from dataclasses import dataclass, replace
-import re
 import numpy as np
 from ..core.basics import OpusclipError
-from .evaluate import sentences
 from .reactions import TRIVIAL, bootstrap_ci, random_measures, reaction_measures
 from ..media.transcript import Word
+from ..understand.reaction_score import TEXT_RULES, ReactionScorer
 from ..understand.score import FEATURE_POINTS, HeuristicScorer
 from ..understand.segment import candidate_windows, select_clips
 from ..understand.select import Guidance, scored_candidates, text_structure
 
 # %% auto #0
-__all__ = ['RHETORIC', 'FIT_FEATURES', 'FIT_GROUPS', 'Windows', 'window_lift', 'window_table', 'LiftModel', 'fit_lift',
+__all__ = ['RHETORIC', 'FIT_FEATURES', 'FIT_GROUPS', 'SHIPPED', 'Windows', 'window_lift', 'window_table', 'LiftModel', 'fit_lift',
            'top_windows', 'held_out_picks', 'fixed_picks', 'held_out_methods', 'summary_row', 'methods_report',
            'fit_report', 'fitted_weights', 'fit_table', 'fit_reading', 'fit_markdown', 'fresh_report', 'fresh_markdown',
-           'reaction_tables']
+           'weights_json', 'shipped_picks', 'reaction_tables']
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #4e70c001
-_CONTRAST = re.compile(
-    r"\bnot\b[^.?!]{0,80}\bbut\b|\binstead of\b|\brather than\b|, not\b|\bnot only\b|\bno longer\b", re.I
-)
-_LIST3 = re.compile(r"\b[\w']+(?: [\w']+){0,3}, [\w']+(?: [\w']+){0,3},? (?:and|or) [\w']+", re.I)
-
-
-def _alike(text: str) -> int:
-    "Sentences that open with the same two words as the one before"
-    heads = [x.lower().split()[:2] for x in sentences(text)]
-    return sum(1 for a, b in zip(heads, heads[1:]) if a and a == b)
-
-
-RHETORIC = dict(
-    contrast=lambda c: len(_CONTRAST.findall(c.text)) / max(1, c.end - c.start),
-    list_of_three=lambda c: len(_LIST3.findall(c.text)) / max(1, c.end - c.start),
-    anaphora=lambda c: _alike(c.text) / max(1, c.end - c.start),
-)
+RHETORIC = {  # the rules over a candidate window `c`
+    k: (lambda c, f=TEXT_RULES[k]: f(c.text, c.s1 - c.s0, c.end - c.start))
+    for k in ('contrast', 'list_of_three', 'anaphora')
+}
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #d71d71c3
 FIT_FEATURES = tuple(dict.fromkeys(f for s, pts in FEATURE_POINTS.items() if s != 'trend' for f in pts))
@@ -59,6 +45,7 @@ class Windows:
     heuristic: np.ndarray
     times: np.ndarray
     duration: float
+    words: list = None  # the recognised words, for the shipped scorer's check
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #e218fb83
 def window_lift(starts, ends, times, duration: float, slack: float = 1.0) -> np.ndarray:
@@ -80,7 +67,7 @@ def window_table(id: str, words: list[Word], duration: float, times, enc, min_du
     starts, ends = [c.start for c in cands], [c.end for c in cands]
     lift = window_lift(starts, ends, times, duration)
     h = np.array([c.score for c in cands])
-    return Windows(id, cands, X, lift, np.subtract(ends, starts), h, np.asarray(times, float), duration)
+    return Windows(id, cands, X, lift, np.subtract(ends, starts), h, np.asarray(times, float), duration, words)
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #c49a9e1c
 @dataclass
@@ -191,6 +178,10 @@ def fit_table(report: dict) -> list[str]:
     return head + [row(n, r) for n, r in report.items()]
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #3c545492
+SHIPPED = 'reactions scorer, as shipped'  # the row of `shipped_picks` in a report
+_x = lambda r: f"{r['lift']:.2f}x ({r['ci'][0]:.2f}-{r['ci'][1]:.2f})"
+
+
 def fit_reading(report: dict, goal: float = 2.0) -> str:
     "One paragraph: the fitted weights against the best trivial rule and the heuristic, and whether the goal is met"
     best = max(TRIVIAL, key=lambda r: report[r]['lift'])
@@ -201,6 +192,8 @@ def fit_reading(report: dict, goal: float = 2.0) -> str:
         f"{f['ci'][0]:.2f}-{f['ci'][1]:.2f}); the best trivial rule, {best}, {report[best]['lift']:.2f}x; "
         f"the heuristic {report['heuristic']['lift']:.2f}x. The goal ({goal:g}x, lower end above 1, above every "
         f"trivial rule) is {'met' if met else '**not met**'}."
+    ) + (
+        f" Through `select_moments`, as `--scorer reactions` ships: {_x(report[SHIPPED])}." if SHIPPED in report else ''
     )
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #3c545496
@@ -210,6 +203,8 @@ def fit_markdown(report: dict, weights: list, k: int = 3, goal: float = 2.0) -> 
         f'Top-{k} picks of each recording by weights fitted on the other recordings (Poisson regression of window '
         'lift, L2 penalty fixed at 1 beforehand), next to the shipped heuristic and the trivial rules picking '
         'by the same greedy rule. The ceiling picks by the windows\' own reactions: the most any score could reach. '
+        f'"{SHIPPED}" is the fitted model as `--scorer reactions` uses it, through `select_moments` (topic penalty and '
+        'cut refinement included), fitted without the recording it picks in. '
         'Interval: 95% bootstrap over recordings.'
     )
     strongest = (
@@ -241,6 +236,34 @@ def fresh_markdown(report: dict, n_seen: int, k: int = 3, goal: float = 2.0) -> 
     )
     head = ['## A fresh check: recordings added after the features were fixed', '', intro, '']
     return '\n'.join(head + fit_table(report) + ['', fit_reading(report, goal)]) + '\n'
+
+# %% ../../nbs/lab/11_reaction_fit.ipynb #eea76976
+def weights_json(tables: list[Windows], alpha: float = 1.0) -> dict:
+    "The model `ReactionScorer` loads, fitted on every window of `tables`"
+    m = fit_lift(tables, FIT_FEATURES, alpha)
+    r = lambda a: [float(f'{x:.7g}') for x in a]  # 7 significant digits: an SD of 1e-9 stays above 0
+    return dict(
+        features=list(m.features),
+        mu=r(m.mu),
+        sd=r(m.sd),
+        coef=r(m.coef),
+        intercept=float(f'{m.intercept:.7g}'),
+        alpha=alpha,
+        trained_on=[t.id for t in tables],
+        made_by='opusclip.lab.reaction_fit.weights_json',
+    )
+
+# %% ../../nbs/lab/11_reaction_fit.ipynb #e5345800
+def shipped_picks(tables: list[Windows], alpha: float = 1.0, n: int = 3, encoder=None) -> list[list]:
+    "For each recording, the clips `select_moments` picks with a `ReactionScorer` fitted on all the others"
+    from opusclip.understand.select import select_moments
+
+    out = []
+    for i, w in enumerate(tables):
+        scorer = ReactionScorer(model=weights_json(tables[:i] + tables[i + 1 :], alpha))
+        plan, _ = select_moments(w.words, w.duration, n, encoder=encoder, scorer=scorer)
+        out.append([(c['start'], c['end']) for c in plan])
+    return out
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #610d3bc5
 def reaction_tables(manifest: str, root: str, workdir: str, n_words: int = 1500, progress=None) -> list[Windows]:

@@ -15,6 +15,7 @@ from ..media.transcript import Word
 from ..understand.segment import candidate_windows, select_clips, split_sentences
 from ..media.transcript import Transcript
 from ..understand.score import FEATURE_POINTS, HeuristicScorer
+from ..understand.reaction_score import TEXT_RULES
 from ..understand.select import select_moments
 
 # %% auto #0
@@ -155,18 +156,10 @@ def random_measures(lengths: list[float], times: list[float], duration: float, d
     return dict(lift=float(np.nanmean([r['lift'] for r in res])), held=float(np.mean([r['held'] for r in res])))
 
 # %% ../../nbs/lab/10_reactions.ipynb #1671c31a24314836a5b85d7ef7fbf015
-_FIRST_PERSON = {'i', 'we', 'my', 'our', 'me', 'us', "i'm", "we're", "i've", "we've", "i'll", "we'll"}
-_COLLECTIVE = {'we', 'our', 'us', 'ourselves', "we're", "we've", "we'll"}
-TRIVIAL = dict(
-    brevity=lambda c: -len(c.text.split()) / max(1, c.s1 - c.s0),
-    first_person=lambda c: (
-        sum(w.strip('.,!?;:"').lower() in _FIRST_PERSON for w in c.text.split()) / max(1, len(c.text.split()))
-    ),
-    questions=lambda c: c.text.count('?') / max(1, c.s1 - c.s0),
-    collective=lambda c: (
-        sum(w.strip('.,!?;:"').lower() in _COLLECTIVE for w in c.text.split()) / max(1, len(c.text.split()))
-    ),
-)
+TRIVIAL = {  # the rules over a candidate window `c` (its text, sentences and seconds)
+    k: (lambda c, f=TEXT_RULES[k]: f(c.text, c.s1 - c.s0, c.end - c.start))
+    for k in ('brevity', 'first_person', 'questions', 'collective')
+}
 
 # %% ../../nbs/lab/10_reactions.ipynb #b0266330
 def trivial_picks(

@@ -11,7 +11,7 @@ from fastcore.basics import patch
 from ..core.basics import ParameterError, check
 
 # %% auto #0
-__all__ = ['KINDS', 'LENGTHS', 'X264_PRESETS', 'GROUPS', 'option', 'ClipOptions', 'ChoosingOptions', 'EditingOptions',
+__all__ = ['KINDS', 'LENGTHS', 'X264_PRESETS', 'SCORERS', 'GROUPS', 'option', 'ClipOptions', 'ChoosingOptions', 'EditingOptions',
            'FramingOptions', 'CaptionOptions', 'EncodingOptions', 'TranscribeOptions', 'ClipParams']
 
 # %% ../../nbs/run/03_options.ipynb #02823c1b
@@ -48,6 +48,10 @@ LENGTHS = {
     '90-180': (90.0, 180.0),
 }
 X264_PRESETS = ('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow')
+SCORERS = (
+    'heuristic',
+    'reactions',
+)  # --scorer: understand.score's points, or understand.reaction_score's fitted weights
 GROUPS = ('clips', 'choosing moments', 'editing', 'framing', 'captions', 'encoding', 'transcription')
 
 # %% ../../nbs/run/03_options.ipynb #49509d64
@@ -92,6 +96,13 @@ class ChoosingOptions:
     )
     weights: str | None = option(
         None, 'sub-score weights, e.g. "hook=0.4,coherence=0.3,connection=0.2,trend=0.1"', 'choosing moments', 'str'
+    )
+    scorer: str = option(
+        'heuristic',
+        'how moments are ranked: heuristic (hand-set points) or reactions (weights fitted on where live '
+        'audiences laughed and applauded; the active virality model is not blended in)',
+        'choosing moments',
+        'str',
     )
 
 # %% ../../nbs/run/03_options.ipynb #6ec085f3
@@ -318,4 +329,5 @@ def validate(self: ClipParams) -> ClipParams:
     _check_sound(self)
     self.caption_style  # reads and checks the preset, font, logo
     self.guidance.validate()
+    check(self.scorer in SCORERS, f"--scorer must be one of {', '.join(SCORERS)} (got {self.scorer!r})")
     return self

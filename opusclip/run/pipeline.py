@@ -13,6 +13,7 @@ from ..media.storage import StageCache, get_fs, join, write_text, read_text
 from ..media.transcript import subtitle_cues, to_srt, to_vtt
 from ..understand.select import select_moments
 from ..understand.score import HeuristicScorer
+from ..understand.reaction_score import ReactionScorer
 from ..produce.render import RenderSpec, render_clip
 from ..understand.segment import edit_list
 from .catalog import Catalog
@@ -176,7 +177,9 @@ def choose_clips(words, info, p: ClipParams, timer, scorer=None, track=None, fra
             p.min_duration,
             p.max_duration,
             p.guidance,
-            scorer=(scorer or HeuristicScorer)(p.guidance.weights),
+            scorer=ReactionScorer(p.guidance.weights)
+            if p.scorer == 'reactions'
+            else (scorer or HeuristicScorer)(p.guidance.weights),
             prosody_track=track,
             frames=frames,
         )

@@ -162,7 +162,14 @@ def score_candidates(
         )
         c.features = dict(f, duration_s=round(c.end - c.start, 3))
         r = scorer.score(
-            dict(c.features, category=category, emotion_label=top(emos[k]), text=c.text, embedding=C[k])
+            dict(
+                c.features,
+                category=category,
+                emotion_label=top(emos[k]),
+                text=c.text,
+                sentences=c.s1 - c.s0,
+                embedding=C[k],
+            )
         )  # a learned scorer reads the extras
         c.score = r.score
         results.append(r)
