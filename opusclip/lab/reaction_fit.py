@@ -254,15 +254,18 @@ def weights_json(tables: list[Windows], alpha: float = 1.0) -> dict:
     )
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #e5345800
-def shipped_picks(tables: list[Windows], alpha: float = 1.0, n: int = 3, encoder=None) -> list[list]:
-    "For each recording, the clips `select_moments` picks with a `ReactionScorer` fitted on all the others"
+def shipped_picks(tables: list[Windows], alpha: float = 1.0, n: int = 3, encoder=None, fresh=None) -> list[list]:
+    """For each recording, the clips `select_moments` picks with a `ReactionScorer` fitted on all the others; with
+    `fresh`, for each fresh recording, by one fitted on the recordings not in `fresh`"""
     from opusclip.understand.select import select_moments
 
     out = []
     for i, w in enumerate(tables):
-        scorer = ReactionScorer(model=weights_json(tables[:i] + tables[i + 1 :], alpha))
-        plan, _ = select_moments(w.words, w.duration, n, encoder=encoder, scorer=scorer)
-        out.append([(c['start'], c['end']) for c in plan])
+        if fresh is None or w.id in fresh:
+            train = [t for j, t in enumerate(tables) if j != i and (fresh is None or t.id not in fresh)]
+            scorer = ReactionScorer(model=weights_json(train, alpha))
+            plan, _ = select_moments(w.words, w.duration, n, encoder=encoder, scorer=scorer)
+            out.append([(c['start'], c['end']) for c in plan])
     return out
 
 # %% ../../nbs/lab/11_reaction_fit.ipynb #610d3bc5
