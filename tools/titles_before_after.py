@@ -51,11 +51,14 @@ def rows(name: str, t: Transcript, enc) -> list[str]:
 
 def main(workdir: str):
     enc = SentenceEncoder()
+    man = json.loads((ROOT / 'pipelines' / 'reaction_set.json').read_text())
+    made = [r['id'] for r in man['recordings'] if (Path(workdir) / f"{r['id']}.json").exists()]
     lines = ['# Titles, hashtags and descriptions: before and after', '',
              'Made by `tools/titles_before_after.py`: the same three picks of each recording, packaged by the code before '
              'issue 16 (title from one-word keywords joined by "&", a template description) and by the current code '
              '(`clip_title`, `clip_hashtags`, `clip_description` in `nbs/understand/06_select.ipynb`). The demo uses its '
-             'committed transcript; the twelve real recordings are the excerpts of `pipelines/reaction_set.json`, read by '
+             f'committed transcript; the {len(made)} real recordings are the excerpts of '
+             '`pipelines/reaction_set.json`, read by '
              'flite and transcribed by the packaged Whisper base, so their words carry ASR errors.', '',
              'Still weak: when a clip has no short whole sentence, its title is the opening of its strongest sentence cut at '
              'nine words; ASR sentence breaks pass as lines ("When leaders like John F"); hashtags are two-word key phrases '
@@ -63,11 +66,8 @@ def main(workdir: str):
              '| recording | clip | before | after |', '|---|---|---|---|']
     demo = Transcript.from_dict(json.loads((ROOT / 'tests' / 'golden' / 'demo_transcript.json').read_text()))
     lines += rows('demo', demo, enc)
-    man = json.loads((ROOT / 'pipelines' / 'reaction_set.json').read_text())
-    for r in man['recordings']:
-        p = Path(workdir) / f"{r['id']}.json"
-        if p.exists():
-            lines += rows(r['id'], Transcript.from_dict(json.loads(p.read_text())), enc)
+    for id in made:
+        lines += rows(id, Transcript.from_dict(json.loads((Path(workdir) / f'{id}.json').read_text())), enc)
     print('\n'.join(lines))
 
 
