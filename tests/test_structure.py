@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / 'opusclip'
-ORDER = ['core', 'media', 'understand', 'produce', 'run', 'learn', 'apps', 'lab', 'cli']   # the flow of data, bottom up
+ORDER = ['core', 'media', 'understand', 'produce', 'run', 'learn', 'apps', 'api', 'lab', 'cli']   # the flow of data, bottom up
 
 
 def modules() -> dict[str, Path]:

@@ -105,6 +105,10 @@ def _dispatch(a) -> int:
         from opusclip.apps.serve import serve_command
 
         return serve_command(a.app, a.catalog, a.port, a.address, a.auth, a.show)
+    if a.command == 'serve':
+        from opusclip.api.app import serve
+
+        return serve(a.catalog, a.host, a.port)
     if a.command == 'engagement':
         return engagement_command(a)
     if a.command == 'model':

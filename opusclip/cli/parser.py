@@ -184,6 +184,19 @@ def _dashboard_parser(sub):
     )
     b.add_argument('--show', action='store_true', help='open a browser')
 
+# %% ../../nbs/cli/02_parser.ipynb #ba6bb53a
+def _serve_parser(sub):
+    "The `serve` subcommand's options"
+    s = sub.add_parser(
+        'serve',
+        help='serve the web API (/v1/...) on the catalog',
+        description='Serve the REST API for apps and integrations on the catalog; its OpenAPI document is at '
+        'http://HOST:PORT/openapi.json and its interactive docs at /docs.',
+    )
+    s.add_argument('--catalog', default='opusclip.duckdb', help='DuckDB catalog file (default ./opusclip.duckdb)')
+    s.add_argument('--port', type=int, default=8000, help='port (default 8000)')
+    s.add_argument('--host', default='127.0.0.1', help='address to listen on (default 127.0.0.1, this machine only)')
+
 # %% ../../nbs/cli/02_parser.ipynb #8cce3ad4
 def _import_options(e):
     "Options of `engagement import`: whose export, the day it was read, and which column is which field"
@@ -288,7 +301,7 @@ def _demo_parser(sub):
 # %% ../../nbs/cli/02_parser.ipynb #6e41363e
 def _other_commands(sub):
     "Every subcommand but `clip` and `batch`/`watch`"
-    for add in (_jobs_parser, _dashboard_parser, _engagement_parser, _model_parser, _demo_parser):
+    for add in (_jobs_parser, _dashboard_parser, _serve_parser, _engagement_parser, _model_parser, _demo_parser):
         add(sub)
 
 # %% ../../nbs/cli/02_parser.ipynb #68892af6

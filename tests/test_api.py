@@ -1,0 +1,78 @@
+"""`opusclip serve` as a real server on a loopback port: the API answers, seeks into clip media, and stops cleanly.
+
+The catalog is a real DuckDB file with one job and one clip whose file is a copy of the bundled demo.
+"""
+import json, os, shutil, signal, socket, subprocess, time, urllib.error, urllib.request
+import pytest
+from conftest import DEMO, opusclip_exe
+from opusclip.run.catalog import Catalog
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def get(url, headers=None):
+    "Status, headers and body of a GET (errors included)"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    d = tmp_path_factory.mktemp('api')
+    cat, media = str(d / 'opusclip.duckdb'), str(d / 'clip-01.mp4')
+    shutil.copy(DEMO, media)
+    with Catalog(cat).connect() as con:
+        con.execute("INSERT INTO jobs (job_id, source_uri, state, queued_at) VALUES ('j1', 'talk.mp4', 'succeeded', now())")
+        con.execute(
+            "INSERT INTO clips (clip_id, video_id, rank, score, video_uri, created_at) VALUES ('c1', 'v1', 1, 61.5, ?, now())",
+            [media],
+        )
+    port = free_port()
+    proc = subprocess.Popen(opusclip_exe() + ['serve', '--catalog', cat, '--port', str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f'http://127.0.0.1:{port}'
+    for _ in range(300):
+        if proc.poll() is not None:
+            pytest.fail(f'opusclip serve exited: {proc.stdout.read()}')
+        try:
+            if get(base + '/v1/health')[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    yield base, proc, media
+    if proc.poll() is None:
+        proc.kill()
+
+
+def test_the_api_lists_and_seeks(server):
+    base, _, media = server
+    status, _, body = get(base + '/v1/jobs')
+    assert status == 200 and [j['job_id'] for j in json.loads(body)['items']] == ['j1']
+    status, headers, body = get(base + '/v1/clips/c1/media', {'Range': 'bytes=1000-1999'})
+    assert status == 206 and headers['content-range'] == f'bytes 1000-1999/{os.path.getsize(media)}'
+    assert body == open(media, 'rb').read()[1000:2000]
+    status, headers, body = get(base + '/v1/clips/missing')
+    assert (status, headers['content-type'], json.loads(body)['detail']) == (
+        404, 'application/problem+json', 'no clip missing in the catalog')
+    spec = json.loads(get(base + '/openapi.json')[2])
+    assert {'/v1/jobs', '/v1/jobs/{job_id}', '/v1/clips', '/v1/clips/{clip_id}/media'} <= set(spec['paths'])
+
+
+def test_sigterm_stops_the_server(server):
+    base, proc, _ = server
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) in (0, -signal.SIGTERM)  # uvicorn shuts down, then re-raises the signal
+    with pytest.raises(OSError):
+        get(base + '/v1/health')
+
+
+def test_a_bad_port_is_one_line_and_exit_2():
+    r = subprocess.run(opusclip_exe() + ['serve', '--port', '70000'], capture_output=True, text=True)
+    assert (r.returncode, r.stderr.strip()) == (2, 'opusclip: error: --port must be between 1 and 65535 (got 70000)')
