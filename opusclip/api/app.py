@@ -6,7 +6,8 @@ Docs: https://opusclip.github.io/opusclip/api/app.html.md"""
 
 # %% ../../nbs/api/01_app.ipynb #2ec9ae51
 from __future__ import annotations
-import base64, hashlib, json, logging, os
+import base64, hashlib, io, json, logging, os
+from typing import Literal
 from datetime import date, datetime
 from http import HTTPStatus
 from fastapi import FastAPI, Query, Request
@@ -19,7 +20,8 @@ from ..apps.store import CatalogProblem, Reader
 from ..core.basics import OpusclipError
 
 # %% auto #0
-__all__ = ['PROBLEM', 'HANDLERS', 'problem', 'rows', 'encode_cursor', 'decode_cursor', 'tagged', 'create_app', 'serve']
+__all__ = ['PROBLEM', 'HANDLERS', 'THUMB_SIZES', 'problem', 'rows', 'encode_cursor', 'decode_cursor', 'tagged', 'local_file',
+           'create_app', 'serve']
 
 # %% ../../nbs/api/01_app.ipynb #8d33b0f0
 PROBLEM = 'application/problem+json'
@@ -144,20 +146,46 @@ def _clip_routes(app: FastAPI, reader: Reader):
     def get_clip(request: Request, clip_id: str):
         return _one(request, reader, 'SELECT * FROM clips WHERE clip_id = ?', clip_id, 'clip')
 
+    @app.get('/v1/videos/{video_id}', tags=['clips'], summary='One source video: its probe and analysis')
+    def get_video(request: Request, video_id: str):
+        return _one(request, reader, 'SELECT * FROM videos WHERE video_id = ?', video_id, 'video')
+
+# %% ../../nbs/api/01_app.ipynb #ec5488a7
+def local_file(reader: Reader, clip_id: str, column: str, what: str) -> str:
+    "The path of a clip's file (its `column`) on this server's disk; a 404 problem when there is none"
+    cur = reader.cursor()
+    try:
+        got = rows(cur, f'SELECT {column} FROM clips WHERE clip_id = ?', [clip_id])
+    finally:
+        cur.close()
+    if not got:
+        raise HTTPException(404, f"no clip {clip_id} in the catalog")
+    uri = got[0][column] or ''
+    path = uri[7:] if uri.startswith('file://') else uri
+    if not path or '://' in path or not os.path.isfile(path):
+        raise HTTPException(404, f"the {what} of clip {clip_id} ({uri or 'none'}) is not on this server's disk")
+    return path
+
+# %% ../../nbs/api/01_app.ipynb #38d3ec3a
+THUMB_SIZES = {'small': 160, 'medium': 480}  # longest side in pixels; `full` is the file as rendered
+
+
+def _media_routes(app: FastAPI, reader: Reader):
     @app.get('/v1/clips/{clip_id}/media', tags=['clips'], summary="The clip's video; Range requests get 206")
     def clip_media(clip_id: str):
-        cur = reader.cursor()
-        try:
-            got = rows(cur, 'SELECT video_uri FROM clips WHERE clip_id = ?', [clip_id])
-        finally:
-            cur.close()
-        if not got:
-            raise HTTPException(404, f"no clip {clip_id} in the catalog")
-        uri = got[0]['video_uri'] or ''
-        path = uri[7:] if uri.startswith('file://') else uri
-        if '://' in path or not os.path.isfile(path):
-            raise HTTPException(404, f"the media of clip {clip_id} ({uri}) is not on this server's disk")
-        return FileResponse(path, media_type='video/mp4')
+        return FileResponse(local_file(reader, clip_id, 'video_uri', 'media'), media_type='video/mp4')
+
+    @app.get('/v1/clips/{clip_id}/thumbnail', tags=['clips'], summary="The clip's thumbnail: small, medium or full")
+    def clip_thumbnail(clip_id: str, size: Literal['small', 'medium', 'full'] = 'full'):
+        path = local_file(reader, clip_id, 'thumbnail_uri', 'thumbnail')
+        if size == 'full':
+            return FileResponse(path, media_type='image/jpeg')
+        from PIL import Image
+
+        im, buf = Image.open(path).convert('RGB'), io.BytesIO()
+        im.thumbnail((THUMB_SIZES[size], THUMB_SIZES[size]))
+        im.save(buf, 'JPEG', quality=85)
+        return Response(buf.getvalue(), media_type='image/jpeg')
 
 # %% ../../nbs/api/01_app.ipynb #2d4733ff
 def create_app(catalog: str) -> FastAPI:
@@ -174,6 +202,7 @@ def create_app(catalog: str) -> FastAPI:
 
     _job_routes(app, reader)
     _clip_routes(app, reader)
+    _media_routes(app, reader)
     return app
 
 # %% ../../nbs/api/01_app.ipynb #7cba49b2
