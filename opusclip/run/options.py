@@ -48,10 +48,8 @@ LENGTHS = {
     '90-180': (90.0, 180.0),
 }
 X264_PRESETS = ('ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow')
-SCORERS = (
-    'heuristic',
-    'reactions',
-)  # --scorer: understand.score's points, or understand.reaction_score's fitted weights
+# --scorer: understand.score's hand-set points, or understand.reaction_score's fitted weights
+SCORERS = ('heuristic', 'reactions')
 GROUPS = ('clips', 'choosing moments', 'editing', 'framing', 'captions', 'encoding', 'transcription')
 
 # %% ../../nbs/run/03_options.ipynb #49509d64
