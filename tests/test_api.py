@@ -5,6 +5,7 @@ The catalog is a real DuckDB file with one job and one clip whose file is a copy
 import json, os, shutil, signal, socket, subprocess, time, urllib.error, urllib.request
 import pytest
 from conftest import DEMO, opusclip_exe
+from opusclip.api.client import ApiError, Client
 from opusclip.run.catalog import Catalog
 
 
@@ -63,6 +64,15 @@ def test_the_api_lists_and_seeks(server):
         404, 'application/problem+json', 'no clip missing in the catalog')
     spec = json.loads(get(base + '/openapi.json')[2])
     assert {'/v1/jobs', '/v1/jobs/{job_id}', '/v1/clips', '/v1/clips/{clip_id}/media'} <= set(spec['paths'])
+
+
+def test_the_python_client_against_the_server(server, tmp_path):
+    base, _, media = server
+    api = Client(base)
+    assert [c['clip_id'] for c in api.clips()] == ['c1'] and api.job('j1')['state'] == 'succeeded'
+    assert open(api.download('c1', str(tmp_path / 'c1.mp4')), 'rb').read() == open(media, 'rb').read()
+    with pytest.raises(ApiError, match='404 Not Found: no video v9 in the catalog'):
+        api.video('v9')
 
 
 def test_sigterm_stops_the_server(server):
