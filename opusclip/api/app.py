@@ -20,8 +20,8 @@ from ..apps.store import CatalogProblem, Reader
 from ..core.basics import OpusclipError
 
 # %% auto #0
-__all__ = ['PROBLEM', 'HANDLERS', 'THUMB_SIZES', 'problem', 'rows', 'encode_cursor', 'decode_cursor', 'tagged', 'local_file',
-           'create_app', 'serve']
+__all__ = ['PROBLEM', 'HANDLERS', 'THUMB_SIZES', 'problem', 'rows', 'encode_cursor', 'decode_cursor', 'tagged', 'fetch', 'first',
+           'local_file', 'create_app', 'serve']
 
 # %% ../../nbs/api/01_app.ipynb #8d33b0f0
 PROBLEM = 'application/problem+json'
@@ -101,24 +101,26 @@ def _page(request: Request, reader: Reader, sql: str, where: list, params: list,
         a, b = decode_cursor(cursor, 2)
         where, params = where + [f"({keys[0]} < ? OR ({keys[0]} = ? AND {keys[1]} < ?))"], params + [a, a, b]
     sql += (' WHERE ' + ' AND '.join(where) if where else '') + f' ORDER BY {keys[0]} DESC, {keys[1]} DESC LIMIT ?'
-    cur = reader.cursor()
-    try:
-        got = rows(cur, sql, params + [limit + 1])
-    finally:
-        cur.close()
+    got = fetch(reader, sql, params + [limit + 1])
     more = len(got) > limit
     return tagged(request, dict(items=got[:limit], next_cursor=encode_cursor(got[limit - 1], keys) if more else None))
 
 
-def _one(request: Request, reader: Reader, sql: str, key: str, what: str):
+def fetch(reader: Reader, sql: str, params: list) -> list[dict]:
+    "The `rows` of `sql` on the newest snapshot (a cursor of its own, closed after)"
     cur = reader.cursor()
     try:
-        got = rows(cur, sql, [key])
+        return rows(cur, sql, params)
     finally:
         cur.close()
+
+
+def first(reader: Reader, sql: str, key: str, what: str) -> dict:
+    "The row of `sql` for `key`; a 404 problem naming the missing `what` when there is none"
+    got = fetch(reader, sql, [key])
     if not got:
         raise HTTPException(404, f"no {what} {key} in the catalog")
-    return tagged(request, got[0])
+    return got[0]
 
 # %% ../../nbs/api/01_app.ipynb #ddf553f7
 def _job_routes(app: FastAPI, reader: Reader):
@@ -131,7 +133,7 @@ def _job_routes(app: FastAPI, reader: Reader):
 
     @app.get('/v1/jobs/{job_id}', tags=['jobs'], summary='One job')
     def get_job(request: Request, job_id: str):
-        return _one(request, reader, 'SELECT * FROM jobs WHERE job_id = ?', job_id, 'job')
+        return tagged(request, first(reader, 'SELECT * FROM jobs WHERE job_id = ?', job_id, 'job'))
 
 # %% ../../nbs/api/01_app.ipynb #2e4acdc9
 def _clip_routes(app: FastAPI, reader: Reader):
@@ -144,23 +146,16 @@ def _clip_routes(app: FastAPI, reader: Reader):
 
     @app.get('/v1/clips/{clip_id}', tags=['clips'], summary='One clip')
     def get_clip(request: Request, clip_id: str):
-        return _one(request, reader, 'SELECT * FROM clips WHERE clip_id = ?', clip_id, 'clip')
+        return tagged(request, first(reader, 'SELECT * FROM clips WHERE clip_id = ?', clip_id, 'clip'))
 
     @app.get('/v1/videos/{video_id}', tags=['clips'], summary='One source video: its probe and analysis')
     def get_video(request: Request, video_id: str):
-        return _one(request, reader, 'SELECT * FROM videos WHERE video_id = ?', video_id, 'video')
+        return tagged(request, first(reader, 'SELECT * FROM videos WHERE video_id = ?', video_id, 'video'))
 
 # %% ../../nbs/api/01_app.ipynb #ec5488a7
 def local_file(reader: Reader, clip_id: str, column: str, what: str) -> str:
     "The path of a clip's file (its `column`) on this server's disk; a 404 problem when there is none"
-    cur = reader.cursor()
-    try:
-        got = rows(cur, f'SELECT {column} FROM clips WHERE clip_id = ?', [clip_id])
-    finally:
-        cur.close()
-    if not got:
-        raise HTTPException(404, f"no clip {clip_id} in the catalog")
-    uri = got[0][column] or ''
+    uri = first(reader, f'SELECT {column} FROM clips WHERE clip_id = ?', clip_id, 'clip')[column] or ''
     path = uri[7:] if uri.startswith('file://') else uri
     if not path or '://' in path or not os.path.isfile(path):
         raise HTTPException(404, f"the {what} of clip {clip_id} ({uri or 'none'}) is not on this server's disk")
