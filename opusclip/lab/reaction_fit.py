@@ -259,11 +259,13 @@ def shipped_picks(tables: list[Windows], alpha: float = 1.0, n: int = 3, encoder
     `fresh`, for each fresh recording, by one fitted on the recordings not in `fresh`"""
     from opusclip.understand.select import select_moments
 
+    seen = (
+        None if fresh is None else ReactionScorer(model=weights_json([t for t in tables if t.id not in fresh], alpha))
+    )
     out = []
     for i, w in enumerate(tables):
-        if fresh is None or w.id in fresh:
-            train = [t for j, t in enumerate(tables) if j != i and (fresh is None or t.id not in fresh)]
-            scorer = ReactionScorer(model=weights_json(train, alpha))
+        if fresh is None or w.id in fresh:  # leave one out, or the one model fitted on the recordings seen
+            scorer = seen or ReactionScorer(model=weights_json(tables[:i] + tables[i + 1 :], alpha))
             plan, _ = select_moments(w.words, w.duration, n, encoder=encoder, scorer=scorer)
             out.append([(c['start'], c['end']) for c in plan])
     return out
