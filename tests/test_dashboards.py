@@ -131,8 +131,11 @@ def test_monitoring_shows_the_failed_job_and_refreshes_live(catalog, chrome, pie
                            env=dict(os.environ, OPUSCLIP_CACHE=cache_dir))
         assert r.returncode == 1
         deadline = time.time() + 60      # the page polls every few seconds; generous for a loaded CI machine
-        while time.time() < deadline and (number(page, '.jobs-failed') != 2 or 'empty.mp4' not in rows_text(page, '.failures')): time.sleep(0.5)
-        assert number(page, '.jobs-failed') == 2 and 'empty.mp4' in rows_text(page, '.failures')   # no reload
+        while True:                      # judged on one reading of both, not on a second reading taken mid-redraw
+            seen = number(page, '.jobs-failed'), rows_text(page, '.failures')
+            if (seen[0] == 2 and 'empty.mp4' in seen[1]) or time.time() > deadline: break
+            time.sleep(0.5)
+        assert seen[0] == 2 and 'empty.mp4' in seen[1], seen   # no reload
 
 def test_review_approve_writes_one_row_and_survives_reload(catalog, chrome):
     fb = catalog['path'][:-7] + '.feedback.duckdb'

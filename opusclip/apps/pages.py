@@ -72,7 +72,9 @@ def refresh(self: MonitoringView):
             f"{s['disk_free']:.0f}% · **GPU** {gp}"
         )
     ]
-    self.failed.value = failures(rd)
+    f = failures(rd)
+    if not f.equals(self.failed.value):  # redrawn only when it changed: a redraw clears the reader's selection
+        self.failed.value = f
     import hvplot.pandas  # noqa: F401
 
     tp, rtf = throughput(rd), stage_rtf(rd)
