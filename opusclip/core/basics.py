@@ -6,15 +6,15 @@ Docs: https://opusclip.github.io/opusclip/core/basics.html.md"""
 
 # %% ../../nbs/core/01_basics.ipynb #7491080a
 from __future__ import annotations
-import datetime as dt, time, contextlib
+import datetime as dt, json, time, contextlib
 from importlib.resources import files
 from dataclasses import dataclass, field
 from typing import Callable
 
 # %% auto #0
 __all__ = ['ProgressFn', 'OpusclipError', 'MediaError', 'NoSpeechError', 'ParameterError', 'StorageError', 'ModelError', 'check',
-           'report', 'Progress', 'StageTimer', 'cpu_threads', 'limited_threads', 'is_oom', 'auto_batch_size',
-           'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video']
+           'report', 'report_to', 'job_event', 'Progress', 'StageTimer', 'cpu_threads', 'limited_threads', 'is_oom',
+           'auto_batch_size', 'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video']
 
 # %% ../../nbs/core/01_basics.ipynb #2bf8eb58
 class OpusclipError(Exception):
@@ -60,6 +60,27 @@ def report(progress: ProgressFn | None, done: float, total: float):
     if progress is not None:
         progress(done, total)
 
+# %% ../../nbs/core/01_basics.ipynb #45b8e086
+_SINK = dict(path=None, stage=None, last=0.0)
+
+
+def report_to(path: str | None):
+    "Append this process's stage starts and progress to the file `path` as JSON lines (None: stop)"
+    _SINK.update(path=path, stage=None, last=0.0)
+
+
+def job_event(stage: str | None = None, detail: str | None = None, done: float | None = None, total=None):
+    "One progress line for `report_to`'s file: a stage starts (`stage`), or the current one moves (`done` of `total`)"
+    if not _SINK['path']:
+        return
+    now = time.time()
+    if stage is None and now - _SINK['last'] < 0.5:
+        return
+    _SINK.update(stage=stage or _SINK['stage'], last=now)
+    line = dict(t=round(now, 3), stage=_SINK['stage'], detail=detail, done=done, total=total)
+    with open(_SINK['path'], 'a') as f:
+        f.write(json.dumps(line) + '\n')
+
 # %% ../../nbs/core/01_basics.ipynb #9180550e
 class Progress:
     "A tqdm bar for one stage, driven by `progress(done, total)` callbacks"
@@ -68,6 +89,7 @@ class Progress:
         self.desc, self.unit, self.quiet, self.bar = desc, unit, quiet, None
 
     def __call__(self, done: float, total: float):
+        job_event(detail=self.desc, done=done, total=total)
         if self.quiet:
             return
         if self.bar is None:
@@ -100,6 +122,7 @@ class StageTimer:
         "Time the body as stage `name`; `notes` (and any added to the yielded dict) are kept with it"
         rec = dict(notes)
         t0 = time.perf_counter()
+        job_event(name)
         try:
             yield rec
         finally:

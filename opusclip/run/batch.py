@@ -78,6 +78,7 @@ class BatchSettings:
         None  # the virality model every job scores with (`learn.virality.active_model`); None: the heuristic
     )
     quiet: bool = False  # no progress bar or log lines
+    progress: str | None = None  # a local folder where each job appends its stage and progress (`<job_id>.jsonl`)
 
     def validate(self) -> 'BatchSettings':
         "Raise `ParameterError` for values that cannot work"
@@ -153,6 +154,7 @@ def job_task(j: dict, attempt: int, nb: str, runs: str, threads: int, s: BatchSe
         no_cache=s.no_cache,
         timeout=s.timeout,
         active_model=s.active_model,
+        progress=str(Path(s.progress) / f"{j['job_id']}.jsonl") if s.progress else None,
     )
 
 # %% ../../nbs/run/10_batch.ipynb #86c350c8

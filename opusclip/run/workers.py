@@ -151,6 +151,7 @@ def job_parameters(job: dict, db: str, run_id: str, nb_uri: str) -> dict:
         run_id=run_id,
         notebook_uri=nb_uri,
         active_model=job.get('active_model'),
+        progress_file=job.get('progress'),
     )
 
 # %% ../../nbs/run/09_workers.ipynb #50f068b8
