@@ -12,7 +12,7 @@ from ..core.basics import OpusclipError, ParameterError
 
 # %% auto #0
 __all__ = ['publish_snapshot', 'output_stem', 'run_summary', 'forecast_line', 'import_command', 'engagement_command',
-           'report_command', 'trained_line', 'model_command', 'jobs_table', 'steer_job', 'jobs_command']
+           'report_command', 'trained_line', 'model_command', 'jobs_table', 'jobs_command']
 
 # %% ../../nbs/cli/01_commands.ipynb #a8a6e732
 def publish_snapshot(cat):
@@ -187,23 +187,6 @@ def jobs_table(rows: list[dict]) -> str:
     w = [max(len(c[k]) for c in [head] + cells) for k in range(len(head))]
     return '\n'.join('  '.join(c[k].ljust(w[k]) for k in range(len(head))).rstrip() for c in [head] + cells)
 
-# %% ../../nbs/cli/01_commands.ipynb #cb2b3b69
-def steer_job(cat, job_id: str, state: str, action: str) -> tuple[str | None, str]:
-    "Cancel or queue again one job: its new state (None when its state forbids it) and the line to print"
-    ok = {'cancel': ('queued', 'failed'), 'retry': ('failed', 'cancelled')}[action]
-    if state not in ok:
-        why = 'it is running on its worker and will finish there' if state == 'running' else f"it is {state}"
-        return None, (
-            f"{job_id}: not {action}led: {why}" if action == 'cancel' else f"{job_id}: not queued again: {why}"
-        )
-    new = 'cancelled' if action == 'cancel' else 'queued'
-    cat.query(
-        "UPDATE jobs SET state = ?, attempts = CASE WHEN ? = 'queued' THEN 0 ELSE attempts END, "
-        "next_try_at = NULL WHERE job_id = ?",
-        [new, new, job_id],
-    )
-    return new, f"{job_id}: {new}"
-
 # %% ../../nbs/cli/01_commands.ipynb #fef3ddb0
 def jobs_command(
     cat,  # the `Catalog`
@@ -213,7 +196,7 @@ def jobs_command(
     limit: int = 50,
 ) -> int:
     "`opusclip jobs list|show|cancel|retry`: prints to stdout; returns the exit code"
-    from opusclip.run.queue import JOB_COLUMNS, load_jobs, resolve
+    from opusclip.run.queue import JOB_COLUMNS, load_jobs, resolve, steer_job
 
     if action == 'list':
         where, args = ('state = ?', [state]) if state else ('TRUE', None)

@@ -13,7 +13,7 @@ from .catalog import Catalog
 from ..core.basics import utc_now
 
 # %% auto #0
-__all__ = ['STATES', 'JOB_COLUMNS', 'queue_job', 'enqueue', 'unfinished', 'load_jobs', 'claim', 'requeue', 'resolve',
+__all__ = ['STATES', 'JOB_COLUMNS', 'queue_job', 'enqueue', 'unfinished', 'load_jobs', 'claim', 'requeue', 'resolve', 'steer_job',
            'copy_job_rows', 'finish_job_row', 'ingest']
 
 # %% ../../nbs/run/08_queue.ipynb #7867830e
@@ -175,6 +175,23 @@ def resolve(cat: Catalog, ids: list[str]) -> list[str]:
             )
         out += m
     return out
+
+# %% ../../nbs/run/08_queue.ipynb #cb2b3b69
+def steer_job(cat, job_id: str, state: str, action: str) -> tuple[str | None, str]:
+    "Cancel or queue again one job: its new state (None when its state forbids it) and the line to print"
+    ok = {'cancel': ('queued', 'failed'), 'retry': ('failed', 'cancelled')}[action]
+    if state not in ok:
+        why = 'it is running on its worker and will finish there' if state == 'running' else f"it is {state}"
+        return None, (
+            f"{job_id}: not {action}led: {why}" if action == 'cancel' else f"{job_id}: not queued again: {why}"
+        )
+    new = 'cancelled' if action == 'cancel' else 'queued'
+    cat.query(
+        "UPDATE jobs SET state = ?, attempts = CASE WHEN ? = 'queued' THEN 0 ELSE attempts END, "
+        "next_try_at = NULL WHERE job_id = ?",
+        [new, new, job_id],
+    )
+    return new, f"{job_id}: {new}"
 
 # %% ../../nbs/run/08_queue.ipynb #59561a8a
 def copy_job_rows(con, job_id: str, res: dict):
