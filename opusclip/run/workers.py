@@ -13,9 +13,9 @@ from ..media.storage import get_fs, protocol, join, read_text, write_text
 from .catalog import new_run_id
 
 # %% auto #0
-__all__ = ['TRANSIENT', 'is_transient', 'stop_kernels', 'kernel_env', 'worker_kernel', 'kernel_pid', 'error_line',
-           'FsspecHandler', 'papermill_io_for', 'job_parameters', 'job_failure', 'execute_job', 'job_record', 'run_job',
-           'default_workers', 'LocalEngine', 'DaskEngine']
+__all__ = ['TRANSIENT', 'is_transient', 'stop_kernels', 'interrupt_kernels', 'kernel_env', 'worker_kernel', 'kernel_pid',
+           'error_line', 'FsspecHandler', 'papermill_io_for', 'job_parameters', 'job_failure', 'execute_job',
+           'job_record', 'run_job', 'default_workers', 'LocalEngine', 'DaskEngine']
 
 # %% ../../nbs/run/09_workers.ipynb #c14a68d4
 TRANSIENT = set(
@@ -53,6 +53,17 @@ def stop_kernels():
         ks, _KERNELS[:] = list(_KERNELS), []
     for km in ks:
         _stop_kernel(km)
+
+
+def interrupt_kernels():
+    "Interrupt what every worker kernel of this process runs (its job fails at once, as on Ctrl-C; the kernel lives)"
+    with _KLOCK:
+        ks = list(_KERNELS)
+    for km in ks:
+        try:
+            km.interrupt_kernel()
+        except Exception:
+            pass
 
 # %% ../../nbs/run/09_workers.ipynb #a93b239c
 def _gpus() -> int:
@@ -258,10 +269,20 @@ class LocalEngine:
         self.name = f"local ({self.slots} workers x {self.threads} threads)"
 
     def submit(self, job: dict):
-        return self.pool.submit(run_job, job)
+        fut = self.pool.submit(run_job, job)
+        self.futures = [f for f in getattr(self, 'futures', []) if not f.done()] + [fut]
+        return fut
 
-    def close(self):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, now: bool = False):
+        "Stop the workers; with `now` the jobs they run are interrupted rather than waited for"
+        from concurrent.futures import wait
+
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        left = [f for f in getattr(self, 'futures', []) if not f.done()] if now else []
+        while left:  # again until they end: a kernel that was starting missed the first interrupt
+            interrupt_kernels()
+            left = list(wait(left, timeout=0.5).not_done)
+        self.pool.shutdown(wait=True)
         stop_kernels()
 
 # %% ../../nbs/run/09_workers.ipynb #12af2977
