@@ -6,7 +6,7 @@ Docs: https://opusclip.github.io/opusclip/api/app.html.md"""
 
 # %% ../../nbs/api/01_app.ipynb #2ec9ae51
 from __future__ import annotations
-import base64, hashlib, io, json, logging, os
+import base64, contextlib, hashlib, io, json, logging, os
 from typing import Literal
 from datetime import date, datetime
 from http import HTTPStatus
@@ -17,11 +17,12 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from .. import __version__
 from ..apps.store import CatalogProblem, Reader
-from ..core.basics import OpusclipError
+from .service import Conflict, Missing
+from ..core.basics import MediaError, OpusclipError, ParameterError
 
 # %% auto #0
-__all__ = ['PROBLEM', 'HANDLERS', 'THUMB_SIZES', 'problem', 'rows', 'encode_cursor', 'decode_cursor', 'tagged', 'fetch', 'first',
-           'local_file', 'create_app', 'serve']
+__all__ = ['PROBLEM', 'ERROR_STATUS', 'HANDLERS', 'THUMB_SIZES', 'problem', 'rows', 'encode_cursor', 'decode_cursor', 'tagged',
+           'fetch', 'first', 'local_file', 'create_app', 'serve']
 
 # %% ../../nbs/api/01_app.ipynb #8d33b0f0
 PROBLEM = 'application/problem+json'
@@ -44,11 +45,12 @@ def _unexpected(request: Request, e: Exception) -> JSONResponse:
     return problem(500, 'the server failed on this request; its log has the details')
 
 
+ERROR_STATUS = {OpusclipError: 400, ParameterError: 422, MediaError: 422, Conflict: 409, Missing: 404}
 HANDLERS = {
     HTTPException: lambda request, e: problem(e.status_code, str(e.detail)),
     RequestValidationError: _invalid,
     CatalogProblem: lambda request, e: problem(503, ' '.join(str(e).split()), title='Catalog not ready'),
-    OpusclipError: lambda request, e: problem(400, ' '.join(str(e).split())),
+    **{k: lambda request, e, n=n: problem(n, ' '.join(str(e).split())) for k, n in ERROR_STATUS.items()},
     Exception: _unexpected,
 }
 
@@ -183,9 +185,19 @@ def _media_routes(app: FastAPI, reader: Reader):
         return Response(buf.getvalue(), media_type='image/jpeg')
 
 # %% ../../nbs/api/01_app.ipynb #2d4733ff
-def create_app(catalog: str) -> FastAPI:
-    "The API on the catalog at `catalog` (read through its snapshot)"
-    app = FastAPI(title='opusclip', version=__version__, description='Clips from long videos, over HTTP.')
+def create_app(catalog: str, service=None) -> FastAPI:
+    """The API on the catalog at `catalog` (read through its snapshot); with a started `api.service.JobService`, the
+    routes that submit, steer, follow and review too (the service stops with the app)"""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        if service is not None:
+            service.stop()
+
+    app = FastAPI(
+        title='opusclip', version=__version__, description='Clips from long videos, over HTTP.', lifespan=lifespan
+    )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     for exc, handler in HANDLERS.items():
         app.add_exception_handler(exc, handler)
@@ -198,14 +210,33 @@ def create_app(catalog: str) -> FastAPI:
     _job_routes(app, reader)
     _clip_routes(app, reader)
     _media_routes(app, reader)
+    if service is not None:
+        from opusclip.api.routes import write_routes
+
+        write_routes(app, reader, service)
     return app
 
 # %% ../../nbs/api/01_app.ipynb #7cba49b2
-def serve(catalog: str = 'opusclip.duckdb', host: str = '127.0.0.1', port: int = 8000) -> int:
-    "Serve the API on `catalog` at `host:port` (blocks until stopped)"
+def serve(
+    catalog: str = 'opusclip.duckdb',
+    host: str = '127.0.0.1',
+    port: int = 8000,
+    home: str | None = None,  # the server's uploads, clips and run records (default: <catalog name>-serve/)
+    workers: int = 1,  # jobs run at once
+    max_upload_mb: float = 4096,  # larger uploads are refused before they are read
+) -> int:
+    "Serve the API on `catalog` at `host:port`, running submitted jobs (blocks until stopped)"
     import uvicorn
+    from opusclip.api.service import JobService
 
     if not 1 <= int(port) <= 65535:
         raise OpusclipError(f"--port must be between 1 and 65535 (got {port})")
-    uvicorn.run(create_app(catalog), host=host, port=int(port), log_level='info')
+    if not 0 < max_upload_mb <= 2**20:
+        raise OpusclipError(f"--max-upload-mb must be above 0 and at most 1048576 (got {max_upload_mb:g})")
+    home = home or os.path.splitext(os.path.abspath(catalog))[0] + '-serve'
+    service = JobService(catalog, home, workers=workers, max_upload_mb=max_upload_mb).start()
+    try:
+        uvicorn.run(create_app(catalog, service), host=host, port=int(port), log_level='info')
+    finally:
+        service.stop()
     return 0

@@ -18,7 +18,8 @@ from .queue import claim, enqueue, ingest, load_jobs, requeue, unfinished
 from .jobs import read_manifest
 
 # %% auto #0
-__all__ = ['find_notebook', 'BatchSettings', 'job_task', 'task_result', 'run_batch', 'batch_summary', 'watch']
+__all__ = ['find_notebook', 'BatchSettings', 'settle', 'job_task', 'submit_due', 'task_result', 'run_batch', 'batch_summary',
+           'watch']
 
 # %% ../../nbs/run/10_batch.ipynb #4bf19aa1
 def _snapshot(cat: Catalog, min_interval: float):
@@ -114,7 +115,7 @@ def _jobs_to_run(
     return load_jobs(cat, "state = 'queued' AND batch_id = ?", [batch_id]), problems
 
 # %% ../../nbs/run/10_batch.ipynb #7bd64f44
-def _settle(cat: Catalog, s: BatchSettings, j: dict, attempt: int, res: dict, heap: list, outcome: dict, bar):
+def settle(cat: Catalog, s: BatchSettings, j: dict, attempt: int, res: dict, heap: list, outcome: dict, bar):
     "Record one finished try: succeeded, queued again after a transient failure, or failed"
     jid, name = j['job_id'], Path(j['source']).name
     if res['ok']:
@@ -158,7 +159,7 @@ def job_task(j: dict, attempt: int, nb: str, runs: str, threads: int, s: BatchSe
     )
 
 # %% ../../nbs/run/10_batch.ipynb #86c350c8
-def _submit_due(
+def submit_due(
     cat: Catalog,
     engine,
     s: BatchSettings,
@@ -216,13 +217,13 @@ def _run_jobs(cat: Catalog, engine, s: BatchSettings, nb: str, runs: str, todo: 
     byid, running, results, outcome = {j['job_id']: j for j in todo}, {}, queue.Queue(), {}
     try:
         while heap or running:
-            wait = _submit_due(cat, engine, s, nb, runs, heap, byid, running, results, outcome, bar)
+            wait = submit_due(cat, engine, s, nb, runs, heap, byid, running, results, outcome, bar)
             try:
                 jid, fut = results.get(timeout=max(0.05, min(wait, 1.0)))
             except queue.Empty:
                 continue
             attempt = running.pop(jid)
-            _settle(cat, s, byid[jid], attempt, task_result(jid, fut), heap, outcome, bar)
+            settle(cat, s, byid[jid], attempt, task_result(jid, fut), heap, outcome, bar)
             _snapshot(cat, 2.0)  # dashboards see the queue move, a few times a minute at most
     except KeyboardInterrupt:
         stop_kernels()  # the running notebooks end now instead of being waited for

@@ -103,6 +103,7 @@ RUN_PARAMETERS = dict(  # name: (default, help) of the parameters of a run that 
     run_id=(None, "the run's id (None: a new one); set by `opusclip batch`"),
     notebook_uri=(None, 'where this executed notebook is written; set by `opusclip batch`'),
     active_model=(None, "the active virality model's registry entry; set by `opusclip batch` (None: the catalog's)"),
+    progress_file=(None, 'file the run appends its stage and progress to (JSON lines); set by `opusclip serve`'),
 )
 
 # %% ../../nbs/run/04_schema.ipynb #fcf5d1f6
