@@ -224,6 +224,7 @@ def serve(
     home: str | None = None,  # the server's uploads, clips and run records (default: <catalog name>-serve/)
     workers: int = 1,  # jobs run at once
     max_upload_mb: float = 4096,  # larger uploads are refused before they are read
+    upload_idle_s: float = 60,  # an upload whose bytes stop arriving for this long is given up
 ) -> int:
     "Serve the API on `catalog` at `host:port`, running submitted jobs (blocks until stopped)"
     import uvicorn
@@ -234,7 +235,10 @@ def serve(
     if not 0 < max_upload_mb <= 2**20:
         raise OpusclipError(f"--max-upload-mb must be above 0 and at most 1048576 (got {max_upload_mb:g})")
     home = home or os.path.splitext(os.path.abspath(catalog))[0] + '-serve'
-    service = JobService(catalog, home, workers=workers, max_upload_mb=max_upload_mb).start()
+    if not 0 < upload_idle_s <= 3600:
+        raise OpusclipError(f"--upload-idle-s must be above 0 and at most 3600 (got {upload_idle_s:g})")
+    kw = dict(workers=workers, max_upload_mb=max_upload_mb, upload_idle_s=upload_idle_s)
+    service = JobService(catalog, home, **kw).start()
     try:
         uvicorn.run(create_app(catalog, service), host=host, port=int(port), log_level='info')
     finally:

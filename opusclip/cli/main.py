@@ -108,7 +108,7 @@ def _dispatch(a) -> int:
     if a.command == 'serve':
         from opusclip.api.app import serve
 
-        return serve(a.catalog, a.host, a.port)
+        return serve(a.catalog, a.host, a.port, a.home, a.workers, a.max_upload_mb, a.upload_idle_s)
     if a.command == 'engagement':
         return engagement_command(a)
     if a.command == 'model':

@@ -196,6 +196,22 @@ def _serve_parser(sub):
     s.add_argument('--catalog', default='opusclip.duckdb', help='DuckDB catalog file (default ./opusclip.duckdb)')
     s.add_argument('--port', type=int, default=8000, help='port (default 8000)')
     s.add_argument('--host', default='127.0.0.1', help='address to listen on (default 127.0.0.1, this machine only)')
+    s.add_argument(
+        '--home', help="folder for uploads, clips and run records (default: beside the catalog, <name>-serve)"
+    )
+    s.add_argument('--workers', type=int, default=1, help='jobs run at once (default 1)')
+    s.add_argument(
+        '--max-upload-mb',
+        type=float,
+        default=4096,
+        help='larger uploads are refused before they are read (default 4096)',
+    )
+    s.add_argument(
+        '--upload-idle-s',
+        type=float,
+        default=60,
+        help='give up an upload whose bytes stop arriving for this many seconds (default 60)',
+    )
 
 # %% ../../nbs/cli/02_parser.ipynb #8cce3ad4
 def _import_options(e):
