@@ -75,6 +75,37 @@ def test_the_python_client_against_the_server(server, tmp_path):
         api.video('v9')
 
 
+CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason='needs the Debian chromium package (bash .ci/install --dev installs it)')
+def test_a_plain_page_plays_a_clip_from_the_api_and_seeks(server):
+    base = server[0]
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=['--no-sandbox', '--autoplay-policy=no-user-gesture-required'])
+        try:
+            page = b.new_page()
+            page.set_content(f'<video id="v" muted preload="auto" src="{base}/v1/clips/c1/media"></video>')
+            got = page.evaluate("""async () => {
+                const within = (p) => Promise.race([p, new Promise((_, no) => setTimeout(() => no(new Error('no answer in 60 s')), 60000))]);
+                const v = document.getElementById('v');
+                if (v.readyState < 1) await within(new Promise((ok, no) => { v.onloadedmetadata = ok; v.onerror = () => no(v.error.message); }));
+                const duration = v.duration;
+                v.currentTime = 90;                                   // far into the file: only a Range request gets there
+                await within(new Promise(ok => { v.onseeked = ok; }));
+                await within(v.play());
+                await new Promise(ok => setTimeout(ok, 1500));
+                v.pause();
+                return {duration, time: v.currentTime, ready: v.readyState, error: v.error && v.error.message};
+            }""")
+        finally:
+            b.close()
+    assert got['error'] is None and got['duration'] > 120 and got['ready'] >= 2, got
+    assert 90.5 < got['time'] < 95, got          # it played on from where it sought
+
+
+
 def test_sigterm_stops_the_server(server):
     base, proc, _ = server
     proc.send_signal(signal.SIGTERM)
@@ -86,3 +117,4 @@ def test_sigterm_stops_the_server(server):
 def test_a_bad_port_is_one_line_and_exit_2():
     r = subprocess.run(opusclip_exe() + ['serve', '--port', '70000'], capture_output=True, text=True)
     assert (r.returncode, r.stderr.strip()) == (2, 'opusclip: error: --port must be between 1 and 65535 (got 70000)')
+
