@@ -21,11 +21,26 @@ from .service import Conflict, Missing
 from ..core.basics import MediaError, OpusclipError, ParameterError
 
 # %% auto #0
-__all__ = ['PROBLEM', 'ERROR_STATUS', 'HANDLERS', 'THUMB_SIZES', 'problem', 'rows', 'encode_cursor', 'decode_cursor', 'tagged',
-           'fetch', 'first', 'local_file', 'create_app', 'serve']
+__all__ = ['PROBLEM', 'PROBLEM_SCHEMA', 'ERRORS', 'ERROR_STATUS', 'HANDLERS', 'THUMB_SIZES', 'problem', 'rows', 'encode_cursor',
+           'decode_cursor', 'tagged', 'fetch', 'first', 'local_file', 'create_app', 'serve']
 
 # %% ../../nbs/api/01_app.ipynb #8d33b0f0
 PROBLEM = 'application/problem+json'
+PROBLEM_SCHEMA = {
+    'type': 'object',
+    'required': ['type', 'title', 'status', 'detail'],
+    'properties': {
+        'type': {'type': 'string'},
+        'title': {'type': 'string'},
+        'status': {'type': 'integer'},
+        'detail': {'type': 'string', 'description': "what was wrong, in the CLI's words"},
+        'errors': {'type': 'array', 'items': {'type': 'string'}},
+    },
+}
+ERRORS = {  # documented on every route: any error is a problem
+    k: {'description': d, 'content': {PROBLEM: {'schema': PROBLEM_SCHEMA}}}
+    for k, d in (('4XX', 'A problem with the request (RFC 9457)'), ('5XX', 'A problem on the server (RFC 9457)'))
+}
 
 
 def problem(status: int, detail: str, title: str | None = None, **extra) -> JSONResponse:
@@ -168,11 +183,25 @@ THUMB_SIZES = {'small': 160, 'medium': 480}  # longest side in pixels; `full` is
 
 
 def _media_routes(app: FastAPI, reader: Reader):
-    @app.get('/v1/clips/{clip_id}/media', tags=['clips'], summary="The clip's video; Range requests get 206")
+    media = lambda t: {'content': {t: {'schema': {'type': 'string', 'format': 'binary'}}}}
+
+    @app.get(
+        '/v1/clips/{clip_id}/media',
+        tags=['clips'],
+        summary="The clip's video; Range requests get 206",
+        response_class=FileResponse,
+        responses={200: media('video/mp4'), 206: {'description': 'Part of the video', **media('video/mp4')}},
+    )
     def clip_media(clip_id: str):
         return FileResponse(local_file(reader, clip_id, 'video_uri', 'media'), media_type='video/mp4')
 
-    @app.get('/v1/clips/{clip_id}/thumbnail', tags=['clips'], summary="The clip's thumbnail: small, medium or full")
+    @app.get(
+        '/v1/clips/{clip_id}/thumbnail',
+        tags=['clips'],
+        summary="The clip's thumbnail: small, medium or full",
+        response_class=Response,
+        responses={200: media('image/jpeg')},
+    )
     def clip_thumbnail(clip_id: str, size: Literal['small', 'medium', 'full'] = 'full'):
         path = local_file(reader, clip_id, 'thumbnail_uri', 'thumbnail')
         if size == 'full':
@@ -196,7 +225,11 @@ def create_app(catalog: str, service=None) -> FastAPI:
             service.stop()
 
     app = FastAPI(
-        title='opusclip', version=__version__, description='Clips from long videos, over HTTP.', lifespan=lifespan
+        title='opusclip',
+        version=__version__,
+        description='Clips from long videos, over HTTP.',
+        lifespan=lifespan,
+        responses=ERRORS,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     for exc, handler in HANDLERS.items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio, json
 from typing import Literal
 from fastapi import FastAPI, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -108,6 +108,7 @@ def _submit_routes(app: FastAPI, service: JobService):
         status_code=201,
         summary='Submit a video: a multipart upload, or JSON naming a URI',
         openapi_extra={'requestBody': SUBMIT_BODY},
+        responses={200: {'description': 'The job an earlier request with this Idempotency-Key made'}},
     )
     async def submit_job(request: Request, idempotency_key: str | None = Header(None, max_length=200)):
         ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
@@ -139,7 +140,13 @@ def _progress_routes(app: FastAPI, reader: Reader, service: JobService):
     def job_progress(job_id: str):
         return now(job_id)
 
-    @app.get('/v1/jobs/{job_id}/events', tags=['jobs'], summary="A job's progress as Server-Sent Events")
+    @app.get(
+        '/v1/jobs/{job_id}/events',
+        tags=['jobs'],
+        summary="A job's progress as Server-Sent Events",
+        response_class=Response,
+        responses={200: {'content': {'text/event-stream': {'schema': {'type': 'string'}}}}},
+    )
     async def job_events(job_id: str, request: Request):
         from sse_starlette.sse import EventSourceResponse
 
