@@ -147,3 +147,15 @@ def test_fuzzing_the_live_openapi_finds_no_server_error(live):
     assert failures == [], '\n\n'.join(failures)
     assert len(calls) >= 1000 and len(set(calls)) >= 12, (len(calls), sorted(set(calls)))
     assert live['proc'].poll() is None
+
+
+def test_the_client_notebook_submits_follows_and_shows_the_clips(live, tmp_path):
+    out = tmp_path / 'api_client.ipynb'
+    r = subprocess.run([os.path.join(os.path.dirname(opusclip_exe()[0]), 'papermill'), 'pipelines/api_client.ipynb', str(out),
+                        '-p', 'api_url', live['base'], '-y', 'options: {clips: 1, max_height: 240, preset: ultrafast}',
+                        '-k', 'python3', '--no-progress-bar'],
+                       capture_output=True, text=True, timeout=600, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert r.returncode == 0, r.stderr[-3000:]
+    shown = json.loads(out.read_text())['cells'][-1]['outputs'][0]['data']['text/html']
+    html = ''.join(shown)
+    assert html.count('<video') == 1 and f"{live['base']}/v1/clips/" in html

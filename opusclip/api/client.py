@@ -6,7 +6,7 @@ Docs: https://opusclip.github.io/opusclip/api/client.html.md"""
 
 # %% ../../nbs/api/02_client.ipynb #ddc0e1bc
 from __future__ import annotations
-import os
+import json, os
 from collections.abc import Iterator
 import httpx
 from fastcore.basics import patch
@@ -32,11 +32,19 @@ class Client:
 
     def get(self, path: str, **params) -> dict:
         "The JSON answer to `GET path?params` (None values left out); an `ApiError` for a problem"
-        r = self.http.get(path, params={k: v for k, v in params.items() if v is not None})
-        if r.status_code >= 400:
-            body = r.json() if r.headers.get('content-type', '').endswith('json') else {'detail': r.text[:200]}
-            raise ApiError(r.status_code, body)
-        return r.json()
+        return _checked(self.http.get(path, params={k: v for k, v in params.items() if v is not None})).json()
+
+    def post(self, path: str, **kw) -> dict:
+        "The JSON answer to `POST path` (httpx's `json=`, `files=`, `data=`, `headers=`); an `ApiError` for a problem"
+        return _checked(self.http.post(path, **kw)).json()
+
+
+def _checked(r):
+    "`r`, or its problem raised as an `ApiError`"
+    if r.status_code >= 400:
+        body = r.json() if r.headers.get('content-type', '').endswith('json') else {'detail': r.text[:200]}
+        raise ApiError(r.status_code, body)
+    return r
 
 # %% ../../nbs/api/02_client.ipynb #7c5bf49f
 @patch
@@ -91,3 +99,42 @@ def download(self: Client, clip_id: str, path: str, what: str = 'media') -> str:
                 f.write(chunk)
     os.replace(tmp, path)
     return path
+
+# %% ../../nbs/api/02_client.ipynb #5e264c5a
+@patch
+def submit(self: Client, video: str, key: str | None = None, **options) -> dict:
+    "Submit `video` (a local file is uploaded, anything else is a URI for the server) with clip `options`; the job"
+    headers = {'Idempotency-Key': key} if key else {}
+    if os.path.isfile(video):
+        with open(video, 'rb') as f:
+            files = {'file': (os.path.basename(video), f, 'application/octet-stream')}
+            return self.post('/v1/jobs', files=files, data={k: str(v) for k, v in options.items()}, headers=headers)
+    return self.post('/v1/jobs', json=dict(uri=video, options=options), headers=headers)
+
+
+@patch
+def follow(self: Client, job_id: str) -> Iterator[dict]:
+    "The job's progress (`state, stage, percent, eta_s`) each time it moves, until it ends"
+    with self.http.stream('GET', f'/v1/jobs/{job_id}/events', timeout=None) as r:
+        if r.status_code >= 400:
+            r.read()
+            _checked(r)
+        for line in r.iter_lines():
+            if line.startswith('data:'):
+                yield json.loads(line[5:])
+
+# %% ../../nbs/api/02_client.ipynb #f99b3589
+@patch
+def cancel(self: Client, job_id: str) -> dict:
+    return self.post(f'/v1/jobs/{job_id}/cancel')
+
+
+@patch
+def retry(self: Client, job_id: str) -> dict:
+    return self.post(f'/v1/jobs/{job_id}/retry')
+
+
+@patch
+def review(self: Client, clip_id: str, action: str, **change) -> dict:
+    "Approve, reject, star, unstar or edit (`title`, `hashtags`, `note`) a clip; its review state"
+    return self.post(f'/v1/clips/{clip_id}/review', json=dict(action=action, **change))
