@@ -165,6 +165,11 @@ def _clip_routes(app: FastAPI, reader: Reader):
     def get_clip(request: Request, clip_id: str):
         return tagged(request, first(reader, 'SELECT * FROM clips WHERE clip_id = ?', clip_id, 'clip'))
 
+    @app.get('/v1/videos', tags=['clips'], summary='Source videos, last seen first, a page at a time')
+    def list_videos(request: Request, limit: int = Query(50, ge=1, le=500), cursor: str | None = None):
+        sql = "SELECT * FROM (SELECT *, coalesce(last_seen, first_seen, TIMESTAMP '1970-01-01') AS seen FROM videos)"
+        return _page(request, reader, sql, [], [], ('seen', 'video_id'), limit, cursor)
+
     @app.get('/v1/videos/{video_id}', tags=['clips'], summary='One source video: its probe and analysis')
     def get_video(request: Request, video_id: str):
         return tagged(request, first(reader, 'SELECT * FROM videos WHERE video_id = ?', video_id, 'video'))

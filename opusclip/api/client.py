@@ -70,6 +70,12 @@ def clips(self: Client, video_id: str | None = None, page_size: int = 50) -> Ite
     "Every clip, newest first (only those of `video_id` if given)"
     return self.pages('/v1/clips', page_size, video_id=video_id)
 
+
+@patch
+def videos(self: Client, page_size: int = 50) -> Iterator[dict]:
+    "Every source video, last seen first"
+    return self.pages('/v1/videos', page_size)
+
 # %% ../../nbs/api/02_client.ipynb #80d13189
 @patch
 def job(self: Client, job_id: str) -> dict:
