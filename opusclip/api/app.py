@@ -245,6 +245,18 @@ def create_app(catalog: str, service=None) -> FastAPI:
     def health():
         return dict(status='ok', version=__version__)
 
+    @app.get(
+        '/metrics',
+        tags=['service'],
+        summary="Job counts, queue depth, stage durations and cache hits, in Prometheus' text format",
+        response_class=Response,
+        responses={200: {'content': {'text/plain': {'schema': {'type': 'string'}}}}},
+    )
+    def metrics():
+        from opusclip.api.metrics import metrics_text
+
+        return Response(metrics_text(reader), media_type='text/plain; version=0.0.4; charset=utf-8')
+
     _job_routes(app, reader)
     _clip_routes(app, reader)
     _media_routes(app, reader)
