@@ -219,6 +219,24 @@ def _media_routes(app: FastAPI, reader: Reader):
         return Response(buf.getvalue(), media_type='image/jpeg')
 
 # %% ../../nbs/api/01_app.ipynb #2d4733ff
+def _service_routes(app: FastAPI, reader: Reader):
+    @app.get('/v1/health', tags=['service'], summary='Is the server up, and which version')
+    def health():
+        return dict(status='ok', version=__version__)
+
+    @app.get(
+        '/metrics',
+        tags=['service'],
+        summary="Job counts, queue depth, stage durations and cache hits, in Prometheus' text format",
+        response_class=Response,
+        responses={200: {'content': {'text/plain': {'schema': {'type': 'string'}}}}},
+    )
+    def metrics():
+        from opusclip.api.metrics import metrics_text
+
+        return Response(metrics_text(reader), media_type='text/plain; version=0.0.4; charset=utf-8')
+
+# %% ../../nbs/api/01_app.ipynb #3086c13d
 def create_app(catalog: str, service=None) -> FastAPI:
     """The API on the catalog at `catalog` (read through its snapshot); with a started `api.service.JobService`, the
     routes that submit, steer, follow and review too (the service stops with the app)"""
@@ -241,22 +259,7 @@ def create_app(catalog: str, service=None) -> FastAPI:
         app.add_exception_handler(exc, handler)
     reader = Reader(catalog)
 
-    @app.get('/v1/health', tags=['service'], summary='Is the server up, and which version')
-    def health():
-        return dict(status='ok', version=__version__)
-
-    @app.get(
-        '/metrics',
-        tags=['service'],
-        summary="Job counts, queue depth, stage durations and cache hits, in Prometheus' text format",
-        response_class=Response,
-        responses={200: {'content': {'text/plain': {'schema': {'type': 'string'}}}}},
-    )
-    def metrics():
-        from opusclip.api.metrics import metrics_text
-
-        return Response(metrics_text(reader), media_type='text/plain; version=0.0.4; charset=utf-8')
-
+    _service_routes(app, reader)
     _job_routes(app, reader)
     _clip_routes(app, reader)
     _media_routes(app, reader)

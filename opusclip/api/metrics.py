@@ -11,9 +11,21 @@ from ..apps.store import Reader
 from ..run.queue import STATES
 
 # %% auto #0
-__all__ = ['CatalogCollector', 'metrics_text']
+__all__ = ['stage_totals', 'CatalogCollector', 'metrics_text']
 
 # %% ../../nbs/api/05_metrics.ipynb #adad0f7e
+def stage_totals(stages: list) -> dict:
+    "`stage: [seconds, runs, cache hits]` summed over runs' recorded `stages` (JSON text or dicts)"
+    tot = {}
+    for st in stages:
+        for name, rec in (json.loads(st) if isinstance(st, str) else st or {}).items():
+            t = tot.setdefault(name, [0.0, 0, 0])
+            t[0] += float(rec.get('seconds') or 0)
+            t[1] += 1
+            t[2] += bool(rec.get('cached'))
+    return tot
+
+# %% ../../nbs/api/05_metrics.ipynb #be99300e
 class CatalogCollector:
     "A Prometheus collector over a catalog's snapshot"
 
@@ -39,14 +51,7 @@ class CatalogCollector:
         secs = CounterMetricFamily('opusclip_stage_seconds', 'Wall seconds spent per stage', labels=['stage'])
         runs = CounterMetricFamily('opusclip_stage_runs', 'Runs of each stage', labels=['stage'])
         hits = CounterMetricFamily('opusclip_stage_cache_hits', 'Stages served from the stage cache', labels=['stage'])
-        tot = {}
-        for st in stages:
-            for name, rec in (json.loads(st) if isinstance(st, str) else st or {}).items():
-                t = tot.setdefault(name, [0.0, 0, 0])
-                t[0] += float(rec.get('seconds') or 0)
-                t[1] += 1
-                t[2] += bool(rec.get('cached'))
-        for name, (s, n, h) in sorted(tot.items()):
+        for name, (s, n, h) in sorted(stage_totals(stages).items()):
             secs.add_metric([name], s)
             runs.add_metric([name], n)
             hits.add_metric([name], h)

@@ -195,37 +195,47 @@ def _take(self: JobService, jobs: list[dict]):
 @patch
 def _loop(self: JobService):
     "The coordinator: start due jobs, run calls, ingest finished jobs, publish the snapshot"
-    s, bar = self.settings, _Quiet()
     while True:
-        busy = len(self.running)
         try:
-            state = (self.heap, self.byid, self.running, self.inbox, self.outcome, bar)
-            wait = submit_due(self.cat, self.engine, s, self.nb, s.runs, *state)
-            if len(self.running) != busy:
-                self.cat.snapshot()
-        except Exception:
-            _LOG.exception('starting jobs failed; trying again')
-            wait = 1.0
-        try:
-            item = self.inbox.get(timeout=max(0.05, min(wait, 1.0)))
+            item = self.inbox.get(timeout=self._start_due())
         except queue.Empty:
             continue
         if item is None:
             return
-        if item[0] == 'call':
-            _, fn, args, fut = item
-            try:
-                fut.set_result(fn(*args))
-            except BaseException as e:
-                fut.set_exception(e)
-            continue
-        jid, fut = item
+        self._handle(item)
+
+# %% ../../nbs/api/03_service.ipynb #5573e486
+@patch
+def _start_due(self: JobService) -> float:
+    "Start the jobs that are due on free workers; seconds until the next one is"
+    busy, state = len(self.running), (self.heap, self.byid, self.running, self.inbox, self.outcome, _Quiet())
+    try:
+        wait = submit_due(self.cat, self.engine, self.settings, self.nb, self.settings.runs, *state)
+    except Exception:
+        _LOG.exception('starting jobs failed; trying again')
+        return 1.0
+    if len(self.running) != busy:
+        self.cat.snapshot()
+    return max(0.05, min(wait, 1.0))
+
+
+@patch
+def _handle(self: JobService, item: tuple):
+    "Run a handed-in call (`('call', fn, args, future)`), or record a finished job (`(job_id, future)`)"
+    if item[0] == 'call':
+        _, fn, args, fut = item
         try:
-            res = task_result(jid, fut)
-            settle(self.cat, s, self.byid[jid], self.running.pop(jid), res, self.heap, self.outcome, bar)
-            self.cat.snapshot()
-        except Exception:
-            _LOG.exception('recording job %s failed', jid)
+            fut.set_result(fn(*args))
+        except BaseException as e:
+            fut.set_exception(e)
+        return
+    jid, fut = item
+    try:
+        res, attempt = task_result(jid, fut), self.running.pop(jid)
+        settle(self.cat, self.settings, self.byid[jid], attempt, res, self.heap, self.outcome, _Quiet())
+        self.cat.snapshot()
+    except Exception:
+        _LOG.exception('recording job %s failed', jid)
 
 # %% ../../nbs/api/03_service.ipynb #94fd668a
 def token(key: str | None) -> str:
