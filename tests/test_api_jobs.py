@@ -159,3 +159,37 @@ def test_the_client_notebook_submits_follows_and_shows_the_clips(live, tmp_path)
     shown = json.loads(out.read_text())['cells'][-1]['outputs'][0]['data']['text/html']
     html = ''.join(shown)
     assert html.count('<video') == 1 and f"{live['base']}/v1/clips/" in html
+
+
+YT = ('Content,Video title,Video publish time,Views,Likes,Comments added,Shares\n'
+      + ''.join(f'v{i},t{i},2026-11-{i + 1:02d},{100 * (i + 1)},{i},1,0\n' for i in range(12)))
+
+
+def test_engagement_import_by_upload_and_analytics_as_json(live, tmp_path):
+    base = live['base']
+    assert httpx.get(base + '/v1/analytics/summary').json()['posts'] == 0
+    r = httpx.post(base + '/v1/engagement', files={'file': ('Table data.csv', YT.encode(), 'text/csv')},
+                   data=dict(platform='youtube', observed='2026-11-20'))
+    assert r.status_code == 200, r.text
+    assert {k: r.json()[k] for k in ('rows', 'new', 'updated', 'problems')} == dict(rows=12, new=12, updated=0, problems=[])
+    from opusclip.api.client import Client
+    (tmp_path / 'Table data.csv').write_text(YT)
+    again = Client(base).import_engagement(tmp_path / 'Table data.csv', 'youtube', '2026-11-20')
+    assert (again['new'], again['unchanged']) == (0, 12)
+    s = httpx.get(base + '/v1/analytics/summary', params=dict(by='platform')).json()
+    assert (s['posts'], s['views'], [t['platform'] for t in s['trends']]) == (12, 7800, ['youtube'])
+    recs = httpx.get(base + '/v1/analytics/recommendations').json()
+    assert list(recs) == ['(all)'] and all(isinstance(x, str) for x in recs['(all)'])
+    assert httpx.get(base + '/v1/analytics/forecasts').json() == {}     # none made yet: forecasting is a batch job
+    kept = sorted(p.name for p in (live['home'] / 'imports').rglob('*.csv'))
+    for files, data, status, want in [
+        ({'file': ('video.mp4', b'\x00\x01\xff\xfe' * 100, 'video/mp4')}, {}, 400, 'not a text (CSV) file'),
+        ({'file': ('noid.csv', b'views,likes\n1,2\n', 'text/csv')}, {}, 400, 'no id or link column'),
+        ({'file': ('a.csv', YT.encode(), 'text/csv')}, dict(platform='vimeo'), 422, 'platform must be one of'),
+        ({'file': ('a.csv', YT.encode(), 'text/csv')}, dict(observed='yesterday'), 422, 'observed must be a date'),
+    ]:
+        r = httpx.post(base + '/v1/engagement', files=files, data=data)
+        assert r.status_code == status and r.headers['content-type'] == 'application/problem+json', r.text
+        assert want in r.json()['detail'], r.text
+    assert sorted(p.name for p in (live['home'] / 'imports').rglob('*.csv')) == kept == ['Table data.csv', 'Table data.csv']
+    assert httpx.get(base + '/v1/analytics/summary').json()['posts'] == 12

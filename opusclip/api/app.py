@@ -263,10 +263,14 @@ def create_app(catalog: str, service=None) -> FastAPI:
     _job_routes(app, reader)
     _clip_routes(app, reader)
     _media_routes(app, reader)
+    from opusclip.api.analytics import analytics_routes, import_routes
+
+    analytics_routes(app, reader)
     if service is not None:
         from opusclip.api.routes import write_routes
 
         write_routes(app, reader, service)
+        import_routes(app, service)
     return app
 
 # %% ../../nbs/api/01_app.ipynb #7cba49b2

@@ -144,3 +144,17 @@ def retry(self: Client, job_id: str) -> dict:
 def review(self: Client, clip_id: str, action: str, **change) -> dict:
     "Approve, reject, star, unstar or edit (`title`, `hashtags`, `note`) a clip; its review state"
     return self.post(f'/v1/clips/{clip_id}/review', json=dict(action=action, **change))
+
+# %% ../../nbs/api/02_client.ipynb #49ce5d93
+@patch
+def import_engagement(self: Client, path: str, platform: str = 'generic', observed: str | None = None, **kw) -> dict:
+    "Upload a platform export (CSV) for import; its counts and problems (`map='views=Plays'` maps a column)"
+    data = dict(platform=platform, **({'observed': str(observed)} if observed else {}), **kw)
+    with open(path, 'rb') as f:
+        return self.post('/v1/engagement', files={'file': (os.path.basename(path), f, 'text/csv')}, data=data)
+
+
+@patch
+def analytics(self: Client, what: str = 'summary', **params) -> dict:
+    "The analytics `summary` (`by=`), `recommendations` or `forecasts` (`series=`), as JSON"
+    return self.get(f'/v1/analytics/{what}', **params)
