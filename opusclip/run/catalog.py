@@ -17,7 +17,7 @@ from ..core.basics import utc_now
 __all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'migrate', 'Catalog', 'new_run_id', 'snapshot_path']
 
 # %% ../../nbs/run/01_catalog.ipynb #03153561
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 MIGRATIONS = {}  # version: the SQL that brings the catalog from the version before to it
 
 # %% ../../nbs/run/01_catalog.ipynb #76d57e0e
@@ -93,6 +93,17 @@ CREATE TABLE forecasts(run_id VARCHAR, series VARCHAR, model VARCHAR, ds DATE, y
 CREATE TABLE models(model_id VARCHAR PRIMARY KEY, name VARCHAR, kind VARCHAR, version INTEGER, target VARCHAR,
   features JSON, metrics JSON, data_window JSON, n_train INTEGER, uri VARCHAR, sha256 VARCHAR, params JSON,
   active BOOLEAN, created_at TIMESTAMP, activated_at TIMESTAMP);
+"""
+
+# %% ../../nbs/run/01_catalog.ipynb #543d76fb
+# v7: automation - each workflow run (refused webhook calls too), each delivery attempt, each alert raised
+MIGRATIONS[7] = """
+CREATE TABLE workflow_runs(run_id VARCHAR PRIMARY KEY, workflow VARCHAR, trigger VARCHAR, subject VARCHAR,
+  state VARCHAR, reason VARCHAR, job_id VARCHAR, detail JSON, started_at TIMESTAMP, finished_at TIMESTAMP);
+CREATE TABLE deliveries(delivery_id VARCHAR, run_id VARCHAR, workflow VARCHAR, channel VARCHAR, target VARCHAR,
+  attempt INTEGER, status VARCHAR, code INTEGER, error VARCHAR, tried_at TIMESTAMP);
+CREATE TABLE alerts(alert_id VARCHAR PRIMARY KEY, workflow VARCHAR, rule VARCHAR, message VARCHAR,
+  raised_at TIMESTAMP, cleared_at TIMESTAMP);
 """
 
 # %% ../../nbs/run/01_catalog.ipynb #7cf286c1
