@@ -237,15 +237,17 @@ def _service_routes(app: FastAPI, reader: Reader):
         return Response(metrics_text(reader), media_type='text/plain; version=0.0.4; charset=utf-8')
 
 # %% ../../nbs/api/01_app.ipynb #3086c13d
-def create_app(catalog: str, service=None) -> FastAPI:
+def create_app(catalog: str, service=None, automation=None) -> FastAPI:
     """The API on the catalog at `catalog` (read through its snapshot); with a started `api.service.JobService`, the
-    routes that submit, steer, follow and review too (the service stops with the app)"""
+    routes that submit, steer, follow, review and import too; with a started `api.automation.Automation`, its webhook
+    and run routes (both stop with the app)"""
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
-        if service is not None:
-            service.stop()
+        for part in (automation, service):
+            if part is not None:
+                part.stop()
 
     app = FastAPI(
         title='opusclip',
@@ -264,13 +266,17 @@ def create_app(catalog: str, service=None) -> FastAPI:
     _clip_routes(app, reader)
     _media_routes(app, reader)
     from opusclip.api.analytics import analytics_routes, import_routes
+    from opusclip.api.hooks import hook_routes, record_routes
 
     analytics_routes(app, reader)
+    record_routes(app, reader, automation.workflows if automation is not None else {})
     if service is not None:
         from opusclip.api.routes import write_routes
 
         write_routes(app, reader, service)
         import_routes(app, service)
+    if automation is not None:
+        hook_routes(app, automation)
     return app
 
 # %% ../../nbs/api/01_app.ipynb #7cba49b2
@@ -282,10 +288,13 @@ def serve(
     workers: int = 1,  # jobs run at once
     max_upload_mb: float = 4096,  # larger uploads are refused before they are read
     upload_idle_s: float = 60,  # an upload whose bytes stop arriving for this long is given up
+    workflows: str | None = None,  # a folder of workflow files to run
 ) -> int:
-    "Serve the API on `catalog` at `host:port`, running submitted jobs (blocks until stopped)"
+    "Serve the API on `catalog` at `host:port`, running submitted jobs and `workflows` (blocks until stopped)"
     import uvicorn
+    from opusclip.api.automation import Automation
     from opusclip.api.service import JobService
+    from opusclip.api.workflows import load_workflows
 
     if not 1 <= int(port) <= 65535:
         raise OpusclipError(f"--port must be between 1 and 65535 (got {port})")
@@ -294,10 +303,14 @@ def serve(
     home = home or os.path.splitext(os.path.abspath(catalog))[0] + '-serve'
     if not 0 < upload_idle_s <= 3600:
         raise OpusclipError(f"--upload-idle-s must be above 0 and at most 3600 (got {upload_idle_s:g})")
+    wfs = load_workflows(workflows) if workflows else {}
     kw = dict(workers=workers, max_upload_mb=max_upload_mb, upload_idle_s=upload_idle_s)
     service = JobService(catalog, home, **kw).start()
+    auto = Automation(service, wfs).start() if wfs else None
     try:
-        uvicorn.run(create_app(catalog, service), host=host, port=int(port), log_level='info')
+        uvicorn.run(create_app(catalog, service, auto), host=host, port=int(port), log_level='info')
     finally:
-        service.stop()
+        for part in (auto, service):
+            if part is not None:
+                part.stop()
     return 0
