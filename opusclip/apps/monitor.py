@@ -11,7 +11,7 @@ from .store import Reader
 
 # %% auto #0
 __all__ = ['ALERT_RULES', 'job_counts', 'failures', 'queue_age_minutes', 'throughput', 'stage_rtf', 'notebook_error',
-           'system_stats', 'alerts', 'send_alerts']
+           'system_stats', 'alerts', 'raised_alerts', 'workflow_activity']
 
 # %% ../../nbs/apps/02_monitor.ipynb #dd2cef57
 def job_counts(rd: Reader) -> dict:
@@ -161,16 +161,25 @@ def alerts(rd: Reader, system: dict | None = None, rules: dict = ALERT_RULES) ->
     ]
 
 # %% ../../nbs/apps/02_monitor.ipynb #42e6ed22
-def send_alerts(url: str, fired: list[dict], timeout: float = 5.0) -> bool:
-    """POST newly firing alerts as JSON to a webhook (Slack-style `text` plus the alerts); False when it cannot be
-    reached"""
-    import urllib.request
+def raised_alerts(rd: Reader, limit: int = 20):
+    "Alerts the server raised (its alert workflows), the active ones first"
+    return rd.query(
+        "SELECT rule, message, workflow, raised_at, cleared_at FROM alerts "
+        "ORDER BY cleared_at IS NOT NULL, raised_at DESC LIMIT ?",
+        [limit],
+    )
 
-    body = json.dumps(dict(text='opusclip: ' + '; '.join(a['message'] for a in fired), alerts=fired)).encode()
-    try:
-        urllib.request.urlopen(
-            urllib.request.Request(url, body, {'Content-Type': 'application/json'}), timeout=timeout
-        ).close()
-        return True
-    except Exception:
-        return False
+
+def workflow_activity(rd: Reader, limit: int = 20) -> tuple:
+    "The latest workflow runs (refused webhook calls too) and delivery attempts"
+    runs = rd.query(
+        "SELECT workflow, trigger, state, reason, subject, started_at, finished_at, run_id FROM workflow_runs "
+        "ORDER BY started_at DESC LIMIT ?",
+        [limit],
+    )
+    sent = rd.query(
+        "SELECT workflow, channel, target, attempt, status, code, error, tried_at, run_id FROM deliveries "
+        "ORDER BY tried_at DESC LIMIT ?",
+        [limit],
+    )
+    return runs, sent

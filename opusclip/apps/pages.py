@@ -12,7 +12,7 @@ from .store import CatalogProblem, Reader
 from .feedback import Feedback, export_approved
 from .monitor import alerts
 from .monitor import failures, job_counts, notebook_error
-from .monitor import send_alerts, stage_rtf, system_stats, throughput
+from .monitor import raised_alerts, stage_rtf, system_stats, throughput, workflow_activity
 from .views import AnalyticsView, bar_chart, no_clips_notice, load_panel
 from fastcore.basics import patch
 
@@ -23,9 +23,11 @@ __all__ = ['MonitoringView', 'ReviewView', 'app', 'page']
 class MonitoringView:
     "The queue, failures, throughput, the machine and alerts; `refresh()` re-queries (every few seconds when served)"
 
-    def __init__(self, rd: Reader, webhook: str | None = None):
+    def __init__(self, rd: Reader):
         pn = self.pn = load_panel()
-        self.rd, self.webhook, self._fired = rd, webhook or os.environ.get('OPUSCLIP_ALERT_WEBHOOK'), set()
+        self.rd = rd
+        table = lambda css: pn.widgets.Tabulator(disabled=True, show_index=False, height=220, css_classes=[css])
+        self.raised, self.runs, self.sent = table('raised-alerts'), table('workflow-runs'), table('deliveries')
         self.counts, self.alerts, self.system = pn.Row(), pn.Column(), pn.Row()
         self.failed = pn.widgets.Tabulator(
             failures(rd), disabled=True, show_index=False, height=300, css_classes=['failures'], selectable=1
@@ -61,10 +63,10 @@ def refresh(self: MonitoringView):
     self.alerts[:] = [
         pn.pane.Alert(f"**{a['rule']}**: {a['message']}", alert_type='danger' if a['firing'] else 'success') for a in al
     ]
-    new = [a for a in al if a['firing'] and a['rule'] not in self._fired]
-    self._fired = {a['rule'] for a in al if a['firing']}
-    if new and self.webhook:
-        send_alerts(self.webhook, new)
+    runs, sent = workflow_activity(rd)
+    for widget, df in ((self.raised, raised_alerts(rd)), (self.runs, runs), (self.sent, sent)):
+        if widget.value is None or not df.equals(widget.value):  # redrawn only when it changed
+            widget.value = df
     gp = ', '.join(f"{g['name']}: {g['util']:.0f}% busy, {g['memory']:.0f}% memory" for g in s['gpus']) or 'no GPU'
     self.system[:] = [
         pn.pane.Markdown(
@@ -101,7 +103,10 @@ def __panel__(self: MonitoringView):
         '## Jobs',
         self.counts,
         '## Alerts',
+        '*The rules as judged now; the server raises and delivers them through alert workflows.*',
         self.alerts,
+        '### Raised by the server',
+        self.raised,
         '## Machine',
         self.system,
         '## Failures',
@@ -109,6 +114,10 @@ def __panel__(self: MonitoringView):
         self.detail,
         '## Throughput',
         self.charts,
+        '## Workflows',
+        self.runs,
+        '### Deliveries',
+        self.sent,
         self.updated,
     )
 

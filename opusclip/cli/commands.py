@@ -12,7 +12,7 @@ from ..core.basics import OpusclipError, ParameterError
 
 # %% auto #0
 __all__ = ['publish_snapshot', 'output_stem', 'run_summary', 'forecast_line', 'import_command', 'engagement_command',
-           'report_command', 'trained_line', 'model_command', 'jobs_table', 'jobs_command']
+           'report_command', 'trained_line', 'model_command', 'jobs_table', 'jobs_command', 'workflow_command']
 
 # %% ../../nbs/cli/01_commands.ipynb #a8a6e732
 def publish_snapshot(cat):
@@ -222,3 +222,35 @@ def jobs_command(
     if action == 'retry' and ids:
         print("run `opusclip batch --resume` to run the queued jobs")
     return code
+
+# %% ../../nbs/cli/01_commands.ipynb #2c2fd783
+def _run_line(r: dict) -> str:
+    "What `opusclip workflow run` prints of a run"
+    sent = [f"{d['channel']} to {d['target']}: {d['status']} (try {d['attempt']})" for d in r['deliveries']]
+    why = f" ({r['reason']})" if r['reason'] else ''
+    return '\n'.join([f"workflow {r['workflow']} run {r['run_id']}: {r['state']}{why}", *sent])
+
+
+def workflow_command(a) -> int:
+    "`opusclip workflow validate|list|run`: 0 when every file is right (or the run did not fail), else 1 or 2"
+    from opusclip.api import workflows as w
+
+    if a.action == 'list':
+        wfs = w.load_workflows(a.paths[0] if a.paths else 'workflows')
+        for wf in wfs.values():
+            print(f"{wf.name:24} {wf.kind:8} {' -> '.join(x['type'] for x in wf.actions):32} {wf.file}")
+        return 0
+    if not a.paths:
+        raise ParameterError(f"opusclip workflow {a.action} needs a workflow file")
+    if a.action == 'validate':
+        probs = [p for f in a.paths for p in w.workflow_problems(f)[1]]
+        print('\n'.join(probs) or f"{len(a.paths)} workflow file(s) OK", file=sys.stderr if probs else sys.stdout)
+        return 1 if probs else 0
+    from opusclip.api.automation import run_once
+
+    import os
+
+    home = a.home or os.path.splitext(os.path.abspath(a.catalog))[0] + '-serve'
+    r = run_once(a.catalog, home, w.load_workflow(a.paths[0]), a.uri)
+    print(_run_line(r))
+    return 1 if r['state'] == 'failed' else 0

@@ -10,7 +10,7 @@ import sys
 from ..core.basics import OpusclipError, demo_video
 from ..run.schema import options_from_args
 from .commands import publish_snapshot, output_stem, run_summary, engagement_command, model_command
-from .commands import jobs_command
+from .commands import jobs_command, workflow_command
 from .parser import build_parser
 
 # %% auto #0
@@ -108,7 +108,9 @@ def _dispatch(a) -> int:
     if a.command == 'serve':
         from opusclip.api.app import serve
 
-        return serve(a.catalog, a.host, a.port, a.home, a.workers, a.max_upload_mb, a.upload_idle_s)
+        return serve(a.catalog, a.host, a.port, a.home, a.workers, a.max_upload_mb, a.upload_idle_s, a.workflows)
+    if a.command == 'workflow':
+        return workflow_command(a)
     if a.command == 'engagement':
         return engagement_command(a)
     if a.command == 'model':

@@ -212,6 +212,7 @@ def _serve_parser(sub):
         default=60,
         help='give up an upload whose bytes stop arriving for this many seconds (default 60)',
     )
+    s.add_argument('--workflows', metavar='DIR', help='run the workflow files (TOML or YAML) in this folder')
 
 # %% ../../nbs/cli/02_parser.ipynb #8cce3ad4
 def _import_options(e):
@@ -314,11 +315,29 @@ def _demo_parser(sub):
     d.add_argument('--catalog', default='opusclip.duckdb')
     d.add_argument('-q', '--quiet', action='store_true')
 
+# %% ../../nbs/cli/02_parser.ipynb #5d958bf5
+def _workflow_parser(sub):
+    "The `workflow` subcommand's options"
+    w = sub.add_parser(
+        'workflow',
+        help='check, list and run workflow files',
+        description='Workflows are TOML or YAML files: a trigger, optional conditions, actions. validate: check '
+        'files against the schema (every problem, one line each); list: the workflows in a folder; run: run one '
+        'now (its clip jobs on this machine), whatever its trigger.',
+    )
+    w.add_argument('action', choices=['validate', 'list', 'run'])
+    w.add_argument('paths', metavar='PATH', nargs='*', help='workflow files (list: a folder, default ./workflows)')
+    w.add_argument('--uri', help='run: the video the run is about (as a webhook or API call would name it)')
+    w.add_argument('--catalog', default='opusclip.duckdb')
+    w.add_argument('--home', help='run: folder for clips and run records (default: beside the catalog, <name>-serve)')
+
 # %% ../../nbs/cli/02_parser.ipynb #6e41363e
 def _other_commands(sub):
     "Every subcommand but `clip` and `batch`/`watch`"
-    for add in (_jobs_parser, _dashboard_parser, _serve_parser, _engagement_parser, _model_parser, _demo_parser):
+    for add in (_jobs_parser, _dashboard_parser, _serve_parser, _workflow_parser, _engagement_parser):
         add(sub)
+    _model_parser(sub)
+    _demo_parser(sub)
 
 # %% ../../nbs/cli/02_parser.ipynb #68892af6
 def build_parser(schema=ClipParams) -> argparse.ArgumentParser:
