@@ -13,6 +13,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from .. import __version__
@@ -22,7 +23,7 @@ from ..core.basics import MediaError, OpusclipError, ParameterError
 
 # %% auto #0
 __all__ = ['PROBLEM', 'PROBLEM_SCHEMA', 'ERRORS', 'ERROR_STATUS', 'HANDLERS', 'THUMB_SIZES', 'problem', 'rows', 'encode_cursor',
-           'decode_cursor', 'tagged', 'fetch', 'first', 'local_file', 'create_app', 'serve']
+           'decode_cursor', 'tagged', 'fetch', 'afetch', 'first', 'afirst', 'local_file', 'create_app', 'serve']
 
 # %% ../../nbs/api/01_app.ipynb #8d33b0f0
 PROBLEM = 'application/problem+json'
@@ -112,67 +113,80 @@ def tagged(request: Request, data) -> Response:
     return Response(body, media_type='application/json', headers={'ETag': tag})
 
 # %% ../../nbs/api/01_app.ipynb #037994ea
-def _page(request: Request, reader: Reader, sql: str, where: list, params: list, keys: tuple, limit: int, cursor):
+async def _page(request: Request, reader: Reader, sql: str, where: list, params: list, keys: tuple, limit: int, cursor):
     "One page of `sql` (newest first by `keys`) with its `next_cursor`"
     if cursor:
         a, b = decode_cursor(cursor, 2)
         where, params = where + [f"({keys[0]} < ? OR ({keys[0]} = ? AND {keys[1]} < ?))"], params + [a, a, b]
     sql += (' WHERE ' + ' AND '.join(where) if where else '') + f' ORDER BY {keys[0]} DESC, {keys[1]} DESC LIMIT ?'
-    got = fetch(reader, sql, params + [limit + 1])
+    got = await afetch(reader, sql, params + [limit + 1])
     more = len(got) > limit
     return tagged(request, dict(items=got[:limit], next_cursor=encode_cursor(got[limit - 1], keys) if more else None))
 
 
 def fetch(reader: Reader, sql: str, params: list) -> list[dict]:
-    "The `rows` of `sql` on the newest snapshot (a cursor of its own, closed after)"
-    cur = reader.cursor()
-    try:
-        return rows(cur, sql, params)
-    finally:
-        cur.close()
+    """The `rows` of `sql` on the newest snapshot, queried once per snapshot (clients polling the same page share
+    it: do not change what it returns)"""
+    return reader.remembered((sql, *params), lambda cur: rows(cur, sql, params))
 
 
-def first(reader: Reader, sql: str, key: str, what: str) -> dict:
-    "The row of `sql` for `key`; a 404 problem naming the missing `what` when there is none"
-    got = fetch(reader, sql, [key])
+async def afetch(reader: Reader, sql: str, params: list) -> list[dict]:
+    "`fetch` for async routes: an answer remembered for the newest snapshot at once, else queried in a worker thread"
+    got = reader.recall((sql, *params))
+    return got if got is not None else await run_in_threadpool(fetch, reader, sql, params)
+
+
+def _one(got: list[dict], key: str, what: str) -> dict:
     if not got:
         raise HTTPException(404, f"no {what} {key} in the catalog")
     return got[0]
 
+
+def first(reader: Reader, sql: str, key: str, what: str) -> dict:
+    "The row of `sql` for `key`; a 404 problem naming the missing `what` when there is none"
+    return _one(fetch(reader, sql, [key]), key, what)
+
+
+async def afirst(reader: Reader, sql: str, key: str, what: str) -> dict:
+    "`first` for async routes"
+    return _one(await afetch(reader, sql, [key]), key, what)
+
 # %% ../../nbs/api/01_app.ipynb #ddf553f7
 def _job_routes(app: FastAPI, reader: Reader):
     @app.get('/v1/jobs', tags=['jobs'], summary='Jobs, newest first, a page at a time')
-    def list_jobs(
+    async def list_jobs(
         request: Request, limit: int = Query(50, ge=1, le=500), cursor: str | None = None, state: str | None = None
     ):
         where, params = (['state = ?'], [state]) if state else ([], [])
-        return _page(request, reader, 'SELECT * FROM jobs', where, params, ('queued_at', 'job_id'), limit, cursor)
+        return await _page(request, reader, 'SELECT * FROM jobs', where, params, ('queued_at', 'job_id'), limit, cursor)
 
     @app.get('/v1/jobs/{job_id}', tags=['jobs'], summary='One job')
-    def get_job(request: Request, job_id: str):
-        return tagged(request, first(reader, 'SELECT * FROM jobs WHERE job_id = ?', job_id, 'job'))
+    async def get_job(request: Request, job_id: str):
+        return tagged(request, await afirst(reader, 'SELECT * FROM jobs WHERE job_id = ?', job_id, 'job'))
 
 # %% ../../nbs/api/01_app.ipynb #2e4acdc9
 def _clip_routes(app: FastAPI, reader: Reader):
     @app.get('/v1/clips', tags=['clips'], summary='Clips, newest first, a page at a time')
-    def list_clips(
+    async def list_clips(
         request: Request, limit: int = Query(50, ge=1, le=500), cursor: str | None = None, video_id: str | None = None
     ):
         where, params = (['video_id = ?'], [video_id]) if video_id else ([], [])
-        return _page(request, reader, 'SELECT * FROM clips', where, params, ('created_at', 'clip_id'), limit, cursor)
+        return await _page(
+            request, reader, 'SELECT * FROM clips', where, params, ('created_at', 'clip_id'), limit, cursor
+        )
 
     @app.get('/v1/clips/{clip_id}', tags=['clips'], summary='One clip')
-    def get_clip(request: Request, clip_id: str):
-        return tagged(request, first(reader, 'SELECT * FROM clips WHERE clip_id = ?', clip_id, 'clip'))
+    async def get_clip(request: Request, clip_id: str):
+        return tagged(request, await afirst(reader, 'SELECT * FROM clips WHERE clip_id = ?', clip_id, 'clip'))
 
     @app.get('/v1/videos', tags=['clips'], summary='Source videos, last seen first, a page at a time')
-    def list_videos(request: Request, limit: int = Query(50, ge=1, le=500), cursor: str | None = None):
+    async def list_videos(request: Request, limit: int = Query(50, ge=1, le=500), cursor: str | None = None):
         sql = "SELECT * FROM (SELECT *, coalesce(last_seen, first_seen, TIMESTAMP '1970-01-01') AS seen FROM videos)"
-        return _page(request, reader, sql, [], [], ('seen', 'video_id'), limit, cursor)
+        return await _page(request, reader, sql, [], [], ('seen', 'video_id'), limit, cursor)
 
     @app.get('/v1/videos/{video_id}', tags=['clips'], summary='One source video: its probe and analysis')
-    def get_video(request: Request, video_id: str):
-        return tagged(request, first(reader, 'SELECT * FROM videos WHERE video_id = ?', video_id, 'video'))
+    async def get_video(request: Request, video_id: str):
+        return tagged(request, await afirst(reader, 'SELECT * FROM videos WHERE video_id = ?', video_id, 'video'))
 
 # %% ../../nbs/api/01_app.ipynb #ec5488a7
 def local_file(reader: Reader, clip_id: str, column: str, what: str) -> str:

@@ -90,8 +90,8 @@ def record_routes(app: FastAPI, reader: Reader, workflows: dict[str, Workflow]):
     @app.get('/v1/workflows/runs/{run_id}', tags=['workflows'], summary='One workflow run, with its deliveries')
     def get_run(request: Request, run_id: str):
         run = first(reader, "SELECT * FROM workflow_runs WHERE run_id = ?", run_id, 'workflow run')
-        run['deliveries'] = fetch(reader, "SELECT * FROM deliveries WHERE run_id = ? ORDER BY tried_at", [run_id])
-        return tagged(request, run)
+        sql = "SELECT * FROM deliveries WHERE run_id = ? ORDER BY tried_at"
+        return tagged(request, dict(run, deliveries=fetch(reader, sql, [run_id])))
 
     @app.get('/v1/alerts', tags=['workflows'], summary='Alerts the server raised, the active ones first')
     def list_alerts(request: Request, limit: int = Query(50, ge=1, le=500)):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
-from .app import first
+from .app import afirst
 from .service import TERMINAL, JobService
 from ..apps.store import Reader
 from ..core.basics import ParameterError
@@ -133,12 +133,12 @@ def _submit_routes(app: FastAPI, service: JobService):
 
 # %% ../../nbs/api/04_routes.ipynb #c4b95c5a
 def _progress_routes(app: FastAPI, reader: Reader, service: JobService):
-    def now(job_id: str) -> dict:
-        return service.progress(first(reader, 'SELECT * FROM jobs WHERE job_id = ?', job_id, 'job'))
+    async def now(job_id: str) -> dict:  # the job row remembered per snapshot; its progress file is a few lines
+        return service.progress(await afirst(reader, 'SELECT * FROM jobs WHERE job_id = ?', job_id, 'job'))
 
     @app.get('/v1/jobs/{job_id}/progress', tags=['jobs'], summary="A job's state, stage, percent and ETA")
-    def job_progress(job_id: str):
-        return now(job_id)
+    async def job_progress(job_id: str):
+        return await now(job_id)
 
     @app.get(
         '/v1/jobs/{job_id}/events',
@@ -150,7 +150,7 @@ def _progress_routes(app: FastAPI, reader: Reader, service: JobService):
     async def job_events(job_id: str, request: Request):
         from sse_starlette.sse import EventSourceResponse
 
-        p = await run_in_threadpool(now, job_id)  # a missing job is a 404 problem before the stream starts
+        p = await now(job_id)  # a missing job is a 404 problem before the stream starts
 
         async def events(p=p):
             last = None
@@ -162,7 +162,7 @@ def _progress_routes(app: FastAPI, reader: Reader, service: JobService):
                     yield dict(event='end', data=json.dumps(p))
                     return
                 await asyncio.sleep(0.5)
-                p = await run_in_threadpool(now, job_id)
+                p = await now(job_id)
 
         return EventSourceResponse(events(), ping=15)
 
@@ -180,9 +180,7 @@ class Review(BaseModel):
 def _review_routes(app: FastAPI, reader: Reader, service: JobService):
     @app.post('/v1/clips/{clip_id}/review', tags=['review'], summary='Approve, reject, star or edit a clip')
     async def review_clip(clip_id: str, body: Review):
-        clip = await run_in_threadpool(
-            first, reader, 'SELECT clip_id, video_id FROM clips WHERE clip_id = ?', clip_id, 'clip'
-        )
+        clip = await afirst(reader, 'SELECT clip_id, video_id FROM clips WHERE clip_id = ?', clip_id, 'clip')
         change = {k: v for k, v in body.model_dump().items() if k in ('title', 'hashtags', 'note') and v is not None}
         return await run_in_threadpool(service.review, clip, body.action, body.reviewer, **change)
 

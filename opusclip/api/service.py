@@ -22,8 +22,8 @@ from ..run.queue import enqueue, load_jobs, steer_job
 from ..run.workers import LocalEngine
 
 # %% auto #0
-__all__ = ['STAGE_WEIGHTS', 'TERMINAL', 'BATCH', 'stage_fraction', 'read_progress', 'job_progress', 'check_upload', 'JobService',
-           'token', 'Conflict', 'Missing', 'upload_name']
+__all__ = ['STAGE_WEIGHTS', 'TERMINAL', 'BATCH', 'JOB_NICE', 'stage_fraction', 'read_progress', 'job_progress', 'check_upload',
+           'JobService', 'token', 'Conflict', 'Missing', 'upload_name']
 
 # %% ../../nbs/api/03_service.ipynb #96947a45
 STAGE_WEIGHTS = dict(
@@ -144,10 +144,13 @@ class JobService:
         self.engine = self.thread = None
 
 # %% ../../nbs/api/03_service.ipynb #a593434c
+JOB_NICE = 10  # the niceness of the server's job kernels: on a busy machine its answers come first, jobs take the rest
+
+
 @patch
 def start(self: JobService) -> JobService:
     "Start the workers and the coordinator; jobs an earlier server left queued or running are taken up"
-    self.engine = LocalEngine(self.settings.workers, self.settings.threads)
+    self.engine = LocalEngine(self.settings.workers, self.settings.threads, nice=JOB_NICE)
     with self.cat.connect() as con:
         con.execute(
             "UPDATE jobs SET state = 'queued', next_try_at = NULL WHERE batch_id = ? AND state = 'running'", [BATCH]

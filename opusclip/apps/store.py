@@ -13,8 +13,8 @@ from ..core.basics import OpusclipError
 from ..run.catalog import Catalog, SCHEMA_VERSION, snapshot_path
 
 # %% auto #0
-__all__ = ['CatalogProblem', 'feedback_path', 'Reader', 'clip_where', 'kpis', 'score_histogram', 'subscore_means', 'counts_by',
-           'length_vs_score', 'top_clips', 'categories']
+__all__ = ['MEMO_ENTRIES', 'CatalogProblem', 'feedback_path', 'Reader', 'clip_where', 'kpis', 'score_histogram', 'subscore_means',
+           'counts_by', 'length_vs_score', 'top_clips', 'categories']
 
 # %% ../../nbs/apps/01_store.ipynb #a7848526
 class CatalogProblem(OpusclipError):
@@ -33,7 +33,7 @@ class Reader:
     def __init__(self, catalog: str):
         self.catalog = os.path.abspath(str(catalog))
         self.snap = snapshot_path(self.catalog)
-        self._con, self._stamp, self._lock = None, None, threading.Lock()
+        self._con, self._stamp, self._lock, self._memo = None, None, threading.Lock(), {}
 
     @property
     def path(self) -> str:
@@ -67,8 +67,8 @@ def _ensure_snapshot(self: Reader):
 
 # %% ../../nbs/apps/01_store.ipynb #72eea5119410473aa328ad9291626812
 @patch
-def connection(self: Reader):
-    "A DuckDB connection to the newest snapshot (re-opened when a writer publishes a new one)"
+def _newest(self: Reader) -> tuple:
+    "`(connection, stamp)` of the newest snapshot (re-opened when a writer publishes a new one)"
     with self._lock:
         self._ensure_snapshot()
         st = os.stat(self.snap)
@@ -89,7 +89,13 @@ def connection(self: Reader):
                 con.close()
                 raise CatalogProblem(_version_message(self.catalog, v))
             self._con, self._stamp = con, stamp  # the old connection lives on in cursors still using it
-        return self._con
+        return self._con, self._stamp
+
+
+@patch
+def connection(self: Reader):
+    "A DuckDB connection to the newest snapshot (re-opened when a writer publishes a new one)"
+    return self._newest()[0]
 
 # %% ../../nbs/apps/01_store.ipynb #10185d26023b46108eb7d9f57d49d2b3
 @patch
@@ -117,6 +123,40 @@ def scalar(self: Reader, sql: str, params=None):
         return cur.execute(sql, params or []).fetchone()[0]
     finally:
         cur.close()
+
+# %% ../../nbs/apps/01_store.ipynb #624c3096
+MEMO_ENTRIES = 256  # answers kept per reader (all dropped when full); each is one page of at most a few hundred rows
+
+
+@patch
+def remembered(self: Reader, key, compute):
+    """`compute(cursor)` on the newest snapshot, kept under `key` (hashable) until a writer publishes another.
+    What it returns is shared between callers: do not change it"""
+    con, stamp = self._newest()
+    hit = self._memo.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    cur = con.cursor()
+    try:
+        cur.execute("USE snap")
+        val = compute(cur)
+    finally:
+        cur.close()
+    if len(self._memo) >= MEMO_ENTRIES:
+        self._memo.clear()
+    self._memo[key] = (stamp, val)
+    return val
+
+# %% ../../nbs/apps/01_store.ipynb #f87f3640
+@patch
+def recall(self: Reader, key):
+    "What `remembered` keeps under `key` for the newest snapshot, or None; queries nothing, waits for nothing"
+    hit = self._memo.get(key)
+    try:
+        st = os.stat(self.snap)
+    except OSError:
+        return None
+    return hit[1] if hit is not None and hit[0] == (st.st_ino, st.st_mtime_ns) else None
 
 # %% ../../nbs/apps/01_store.ipynb #7623eae2785240b9bd12b16a66d81610
 @patch

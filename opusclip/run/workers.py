@@ -92,20 +92,24 @@ def kernel_env(threads: int, index: int = 0, gpus: int = 0, base: dict | None = 
     return env
 
 # %% ../../nbs/run/09_workers.ipynb #33980bb9
-def worker_kernel(threads: int, index: int = 0):
-    "This worker thread's kernel, started on first use (or again after it died) with `threads` CPU threads"
+def worker_kernel(threads: int, index: int = 0, nice: int = 0):
+    """This worker thread's kernel, started on first use (or again after it died) with `threads` CPU threads, at
+    niceness `nice` or more (a server's jobs yield the CPU to its answers)"""
     km = getattr(_TL, 'km', None)
-    if km is not None and km.is_alive():
-        return km
-    if km is not None:
-        _stop_kernel(km)
-    from jupyter_client.manager import KernelManager
+    if km is None or not km.is_alive():
+        if km is not None:
+            _stop_kernel(km)
+        from jupyter_client.manager import KernelManager
 
-    km = KernelManager(kernel_name='python3')
-    km.start_kernel(env=kernel_env(threads, index, _gpus()), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _TL.km = km
-    with _KLOCK:
-        _KERNELS.append(km)
+        km = KernelManager(kernel_name='python3')
+        env = kernel_env(threads, index, _gpus())
+        km.start_kernel(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _TL.km = km
+        with _KLOCK:
+            _KERNELS.append(km)
+    pid = kernel_pid()
+    if nice and pid and os.getpriority(os.PRIO_PROCESS, pid) < nice:
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, nice))  # what it starts (encoders) inherits it
     return km
 
 # %% ../../nbs/run/09_workers.ipynb #36a0c1f7
@@ -190,7 +194,7 @@ def execute_job(job: dict, nb_uri: str, params: dict, scratch: str):
     papermill_io_for(nb_uri)
     name = threading.current_thread().name
     idx = int(name.rsplit('_', 1)[-1]) if name.rsplit('_', 1)[-1].isdigit() else 0
-    km = worker_kernel(job.get('threads') or cpu_threads(), idx)
+    km = worker_kernel(job.get('threads') or cpu_threads(), idx, job.get('nice', 0))
     src = os.path.join(scratch, 'clip_video.ipynb')
     Path(src).write_text(job['notebook'])
     pm.execute_notebook(
@@ -258,18 +262,20 @@ def default_workers(threads: int | None = None) -> tuple[int, int]:
 
 # %% ../../nbs/run/09_workers.ipynb #7d3c5157
 class LocalEngine:
-    "Jobs on `workers` threads of this process, each driving its own kernel process with `threads` CPU threads"
+    """Jobs on `workers` threads of this process, each driving its own kernel process with `threads` CPU threads (at
+    niceness `nice`)"""
 
-    def __init__(self, workers: int | None = None, threads: int | None = None):
+    def __init__(self, workers: int | None = None, threads: int | None = None, nice: int = 0):
         dw, dt = default_workers(threads)
         self.slots, self.threads = workers or dw, threads or (dt if not workers else max(1, cpu_threads() // workers))
+        self.nice = nice
         from concurrent.futures import ThreadPoolExecutor
 
         self.pool = ThreadPoolExecutor(self.slots, thread_name_prefix='opusclip-worker')
         self.name = f"local ({self.slots} workers x {self.threads} threads)"
 
     def submit(self, job: dict):
-        fut = self.pool.submit(run_job, job)
+        fut = self.pool.submit(run_job, dict(job, nice=self.nice) if self.nice else job)
         self.futures = [f for f in getattr(self, 'futures', []) if not f.done()] + [fut]
         return fut
 
