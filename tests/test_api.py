@@ -2,17 +2,12 @@
 
 The catalog is a real DuckDB file with one job and one clip whose file is a copy of the bundled demo.
 """
-import json, os, shutil, signal, socket, subprocess, time, urllib.error, urllib.request
+import json, os, shutil, signal, subprocess, time, urllib.error, urllib.request
 import pytest
 from conftest import DEMO, opusclip_exe
 from opusclip.api.client import ApiError, Client
 from opusclip.run.catalog import Catalog
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from opusclip.lab.api_load import free_port
 
 
 def get(url, headers=None):

@@ -7,7 +7,7 @@ mid-body, are refused and leave no job, row or file.
 import json, os, signal, socket, subprocess, time
 import duckdb, httpx, pytest
 from conftest import DEMO, opusclip_exe
-from test_api import free_port
+from opusclip.lab.api_load import start_server
 
 OPTS = dict(clips='2', min_duration='3', max_duration='13', max_height='240', preset='ultrafast', beam_size='1',
             loudness='off')
@@ -16,20 +16,8 @@ OPTS = dict(clips='2', min_duration='3', max_duration='13', max_height='240', pr
 @pytest.fixture(scope='module')
 def live(tmp_path_factory, cache_dir):
     d = tmp_path_factory.mktemp('live')
-    cat, home, port = str(d / 'opusclip.duckdb'), d / 'home', free_port()
-    log = open(d / 'serve.log', 'w')     # a file, not a pipe: a pipe nobody reads fills up and stalls the server
-    proc = subprocess.Popen(opusclip_exe() + ['serve', '--catalog', cat, '--home', str(home), '--port', str(port),
-                                              '--upload-idle-s', '3'],
-                            stdout=log, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, OPUSCLIP_CACHE=cache_dir))
-    base = f'http://127.0.0.1:{port}'
-    for _ in range(600):
-        if proc.poll() is not None:
-            pytest.fail(f"opusclip serve exited: {(d / 'serve.log').read_text()}")
-        try:
-            if httpx.get(base + '/v1/health').status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    proc, base = start_server(d, env=dict(OPUSCLIP_CACHE=cache_dir), args=('--upload-idle-s', '3'))
+    cat, home, port = str(d / 'opusclip.duckdb'), d / 'home', int(base.rsplit(':', 1)[1])
     yield dict(base=base, port=port, cat=cat, home=home, proc=proc)
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)

@@ -1,15 +1,13 @@
 """The dashboards as stakeholders use them: `opusclip dashboard` serving on a free loopback port, driven in the system
 Chromium by Playwright, on a catalog written by a real `opusclip batch` (three short videos and a corrupt file)"""
-import contextlib, json, os, re, shutil, socket, subprocess, tempfile, time, urllib.error, urllib.request
+import contextlib, json, os, re, shutil, subprocess, tempfile, time, urllib.error, urllib.request
 import pytest
 from conftest import ROOT, FAST, query, opusclip_exe
+from opusclip.lab.api_load import free_port
 
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 DOCS = ROOT / 'docs'
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason='needs the Debian chromium package (bash .ci/install --dev installs it)')
-
-def free_port():
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 @contextlib.contextmanager
 def served(catalog, app='all', auth=None, env=None, start_s=240):

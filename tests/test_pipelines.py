@@ -1,7 +1,7 @@
 "papermill pipelines executed as users run them, asserting on outputs and on the run record"
 import json
 import nbformat, papermill as pm
-from conftest import DEMO, ROOT, query
+from conftest import ROOT, query
 
 def test_evaluate_selection_notebook_on_the_synthetic_set(tmp_path):
     """The synthetic set, a regression check: voices, fillers and pauses do not tell good from bad there, so the picks rest on what

@@ -4,7 +4,7 @@ receiver fails; alerts raised by the server once, whatever the number of monitor
 import hmac, http.server, json, os, signal, subprocess, sys, threading, time
 import httpx, pytest
 from conftest import DEMO, opusclip_exe
-from test_api import free_port
+from opusclip.lab.api_load import free_port, start_server
 from test_api_jobs import OPTS
 
 
@@ -37,7 +37,7 @@ def server(tmp_path_factory, cache_dir):
     d = tmp_path_factory.mktemp('wf')
     rec = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Receiver)
     threading.Thread(target=rec.serve_forever, daemon=True).start()
-    smtp_port, port = free_port(), free_port()
+    smtp_port = free_port()
     smtp = subprocess.Popen([sys.executable, '-m', 'aiosmtpd', '-n', '-l', f'127.0.0.1:{smtp_port}',
                              '-c', 'aiosmtpd.handlers.Mailbox', str(d / 'mail')], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -69,19 +69,9 @@ rules = {{ min_jobs = 1, failure_rate = 0.0, disk_free_percent = 0 }}
 type = "notify"
 url = "http://127.0.0.1:{rec.server_port}/alert"
 ''')
-    cat, log = str(d / 'opusclip.duckdb'), open(d / 'serve.log', 'w')
-    env = dict(os.environ, OPUSCLIP_CACHE=cache_dir, WF_HOOK_KEY='hook-key', WF_NOTIFY_KEY='notify-key')
-    proc = subprocess.Popen(opusclip_exe() + ['serve', '--catalog', cat, '--home', str(d / 'home'), '--port', str(port),
-                                              '--workflows', str(wfs)], stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f'http://127.0.0.1:{port}'
-    for _ in range(600):
-        if proc.poll() is not None:
-            pytest.fail(f"opusclip serve exited: {(d / 'serve.log').read_text()}")
-        try:
-            if httpx.get(base + '/v1/health').status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    env = dict(OPUSCLIP_CACHE=cache_dir, WF_HOOK_KEY='hook-key', WF_NOTIFY_KEY='notify-key')
+    proc, base = start_server(d, env=env, args=('--workflows', wfs))
+    cat = str(d / 'opusclip.duckdb')
     yield dict(base=base, cat=cat, dir=d, proc=proc)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=60)

@@ -24,24 +24,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(workdir: Path, workers: int | None = None, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    """`opusclip serve` on a free loopback port (its log in `workdir/serve.log`; `workers` jobs at a time, by default
-    as many as `opusclip serve` runs on this machine); the process and its base URL"""
+def start_server(
+    workdir: Path, workers: int | None = None, env: dict | None = None, args: tuple = ()
+) -> tuple[subprocess.Popen, str]:
+    """`opusclip serve` on a free loopback port with the catalog `workdir/opusclip.duckdb` and home `workdir/home`
+    (its log in `workdir/serve.log`; `workers` jobs at a time, by default as many as `opusclip serve` runs on this
+    machine; `args`: more options); the process and its base URL once it answers"""
     import httpx
 
     port, log = free_port(), open(workdir / 'serve.log', 'w')
-    cmd = [
-        sys.executable,
-        '-c',
-        'from opusclip.cli.main import main; main()',
-        'serve',
-        '--catalog',
-        str(workdir / 'load.duckdb'),
-        '--home',
-        str(workdir / 'home'),
-        '--port',
-        str(port),
-    ] + (['--workers', str(workers)] if workers else [])
+    cmd = (
+        [
+            sys.executable,
+            '-c',
+            'from opusclip.cli.main import main; main()',
+            'serve',
+            '--catalog',
+            str(workdir / 'opusclip.duckdb'),
+            '--home',
+            str(workdir / 'home'),
+            '--port',
+            str(port),
+        ]
+        + (['--workers', str(workers)] if workers else [])
+        + [str(a) for a in args]
+    )
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
     base, deadline = f'http://127.0.0.1:{port}', time.time() + 300
     while True:
@@ -90,6 +97,14 @@ async def _poll(base: str, state: dict, clients: int, interval_s: float, until, 
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
         tasks = [_client(http, state, random.Random(k), interval_s, until) for k in range(clients)]
         await asyncio.gather(*tasks, *([watch(http)] if watch else []))
+
+# %% ../../nbs/lab/12_api_load.ipynb #e42be57f
+def _run(coro):
+    "Run `coro` to its end on a loop of its own in a thread of its own (in JupyterLab a loop is already running)"
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as ex:
+        return ex.submit(asyncio.run, coro).result()
 
 # %% ../../nbs/lab/12_api_load.ipynb #955a42da
 def submit_all(base: str, pieces: list[str], options: dict) -> list[str]:
@@ -192,13 +207,11 @@ def load_test(
     try:
         state = dict(jobs=submit_all(base, pieces, options or LOAD_OPTIONS), clips=[], lat=[], errors=[], ended=None)
         t0 = time.time()
-        asyncio.run(
-            _poll(base, state, clients, interval_s, lambda: state['ended'] is not None, _watcher(state, timeout_s))
-        )
+        _run(_poll(base, state, clients, interval_s, lambda: state['ended'] is not None, _watcher(state, timeout_s)))
         busy, loaded_s, state['lat'] = state['lat'], time.time() - t0, []
         stop = time.time() + baseline_s
-        asyncio.run(_poll(base, state, clients, interval_s, lambda: time.time() > stop))
-        probs = check_jobs(base, str(wd / 'load.duckdb'), proc, state)
+        _run(_poll(base, state, clients, interval_s, lambda: time.time() > stop))
+        probs = check_jobs(base, str(wd / 'opusclip.duckdb'), proc, state)
     finally:
         if proc.poll() is None:
             proc.kill()
