@@ -1,6 +1,6 @@
 """The dashboards as stakeholders use them: `opusclip dashboard` serving on a free loopback port, driven in the system
 Chromium by Playwright, on a catalog written by a real `opusclip batch` (three short videos and a corrupt file)"""
-import contextlib, json, os, re, shutil, subprocess, tempfile, time, urllib.error, urllib.request
+import contextlib, json, os, re, shutil, ssl, subprocess, tempfile, time, urllib.error, urllib.request
 import pytest
 from conftest import ROOT, FAST, query, opusclip_exe
 from opusclip.lab.api_load import free_port
@@ -10,14 +10,15 @@ DOCS = ROOT / 'docs'
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason='needs the Debian chromium package (bash .ci/install --dev installs it)')
 
 @contextlib.contextmanager
-def served(catalog, app='all', auth=None, env=None, start_s=240):
-    "`opusclip dashboard` in a subprocess; yields its base URL once it answers"
+def served(catalog, app='all', auth=None, env=None, start_s=240, args=(), ca=None):
+    "`opusclip dashboard` in a subprocess (`args`: more options; `ca`: served over TLS, verified with it); yields its base URL once it answers"
     port = free_port()
-    args = ['dashboard', app, '--catalog', str(catalog), '--port', str(port)] + (['--auth', str(auth)] if auth else [])
+    args = ['dashboard', app, '--catalog', str(catalog), '--port', str(port)] + (['--auth', str(auth)] if auth else []) + list(args)
     log = tempfile.TemporaryFile('w+')            # a file, not a pipe: a pipe nobody reads fills up and blocks the server's logging
     p = subprocess.Popen(opusclip_exe() + args, stdout=log, stderr=subprocess.STDOUT, text=True,
                          env=dict(os.environ, **(env or {})), start_new_session=True)
-    url = f'http://127.0.0.1:{port}'
+    url = f"{'https' if ca else 'http'}://127.0.0.1:{port}"
+    ctx = ssl.create_default_context(cafile=ca) if ca else None
     def stop():                                   # stop the wrapper and panel serve under it, and wait until both are gone
         try:
             os.killpg(p.pid, 15); deadline = time.time() + 15
@@ -28,7 +29,7 @@ def served(catalog, app='all', auth=None, env=None, start_s=240):
     try:
         deadline = time.time() + start_s          # importing Panel and the app takes minutes on a loaded 2-core machine
         while True:
-            try: urllib.request.urlopen(url + '/', timeout=5).close(); break
+            try: urllib.request.urlopen(url + '/', timeout=5, context=ctx).close(); break
             except urllib.error.HTTPError: break                       # it answers (a login redirect or a 404 at /)
             except OSError:
                 if p.poll() is not None or time.time() > deadline:

@@ -70,7 +70,7 @@ type = "notify"
 url = "http://127.0.0.1:{rec.server_port}/alert"
 ''')
     env = dict(OPUSCLIP_CACHE=cache_dir, WF_HOOK_KEY='hook-key', WF_NOTIFY_KEY='notify-key')
-    proc, base = start_server(d, env=env, args=('--workflows', wfs))
+    proc, base = start_server(d, env=env, args=('--workflows', wfs, '--root', os.path.dirname(DEMO)))
     cat = str(d / 'opusclip.duckdb')
     yield dict(base=base, cat=cat, dir=d, proc=proc)
     proc.send_signal(signal.SIGTERM)

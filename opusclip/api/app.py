@@ -303,9 +303,13 @@ def serve(
     max_upload_mb: float = 4096,  # larger uploads are refused before they are read
     upload_idle_s: float = 60,  # an upload whose bytes stop arriving for this long is given up
     workflows: str | None = None,  # a folder of workflow files to run
+    root: str | None = None,  # the local folder video URIs sent by clients may name (default $OPUSCLIP_ROOT, else home)
+    tls_cert: str | None = None,  # PEM certificate (chain) file: serve HTTPS
+    tls_key: str | None = None,  # PEM private key file of `tls_cert`
 ) -> int:
     "Serve the API on `catalog` at `host:port`, running submitted jobs and `workflows` (blocks until stopped)"
     import uvicorn
+    from opusclip.apps.serve import check_tls
     from opusclip.api.automation import Automation
     from opusclip.api.service import JobService
     from opusclip.api.workflows import load_workflows
@@ -317,12 +321,13 @@ def serve(
     home = home or os.path.splitext(os.path.abspath(catalog))[0] + '-serve'
     if not 0 < upload_idle_s <= 3600:
         raise OpusclipError(f"--upload-idle-s must be above 0 and at most 3600 (got {upload_idle_s:g})")
+    tls = check_tls(tls_cert, tls_key)
     wfs = load_workflows(workflows) if workflows else {}
-    kw = dict(workers=workers, max_upload_mb=max_upload_mb, upload_idle_s=upload_idle_s)
+    kw = dict(workers=workers, max_upload_mb=max_upload_mb, upload_idle_s=upload_idle_s, root=root)
     service = JobService(catalog, home, **kw).start()
     auto = Automation(service, wfs).start() if wfs else None
     try:
-        uvicorn.run(create_app(catalog, service, auto), host=host, port=int(port), log_level='info')
+        uvicorn.run(create_app(catalog, service, auto), host=host, port=int(port), log_level='info', **tls)
     finally:
         for part in (auto, service):
             if part is not None:

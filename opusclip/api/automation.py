@@ -18,7 +18,7 @@ from .workflows import send_mail, sign
 from ..apps.monitor import ALERT_RULES, alerts, system_stats
 from ..apps.store import Reader
 from ..core.basics import OpusclipError, ParameterError, utc_now
-from ..media.storage import get_fs, protocol
+from ..media.storage import get_fs, protocol, is_local
 from ..run.jobs import MEDIA_EXTS
 from ..run.queue import load_jobs
 
@@ -326,7 +326,7 @@ def _tick_folder(self: Automation, wf: Workflow, now: datetime):
     for p, info in fs.find(root, detail=True).items():
         name = p.rsplit('/', 1)[-1]
         if (fnmatch.fnmatch(name, pat) if pat else name.lower().endswith(MEDIA_EXTS)) and info.get('size'):
-            found[p if proto == 'file' else f'{proto}://{p}'] = info['size']
+            found[p if is_local(t['path']) else f'{proto}://{p}'] = info['size']
     seen, before = self.seen.setdefault(wf.name, set()), self.sizes.get(wf.name, {})
     for uri, size in sorted(found.items()):
         if uri not in seen and before.get(uri) == size:

@@ -59,6 +59,8 @@ def hook_routes(app: FastAPI, auto: Automation):
             raise HTTPException(401, f"{why}: sign the body with HMAC-SHA256 and this workflow's key, in "
                                      f"{SIGNATURE}: sha256=<hex>")  # fmt: skip
         uri, payload = _hook_payload(body)
+        if uri:
+            auto.service.check_source(uri)
         return started(wf, await run_in_threadpool(auto.trigger, wf, 'webhook', uri, payload))
 
     @app.post('/v1/workflows/{name}/runs', status_code=202, tags=['workflows'],
@@ -68,6 +70,8 @@ def hook_routes(app: FastAPI, auto: Automation):
         if wf is None:
             raise HTTPException(404, f"no workflow {name} on this server")
         uri, payload = _hook_payload(await request.body())
+        if uri:
+            auto.service.check_source(uri)
         return started(wf, await run_in_threadpool(auto.trigger, wf, 'api', uri, payload))
 
 # %% ../../nbs/api/09_hooks.ipynb #ab5c7543

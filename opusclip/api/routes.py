@@ -116,6 +116,7 @@ def _submit_routes(app: FastAPI, service: JobService):
             row, new = await _upload(request, service, idempotency_key)
         elif ctype == 'application/json':
             uri, opts = await _json_job(request)
+            service.check_source(uri)
             row, new = await run_in_threadpool(service.submit, uri, opts, idempotency_key)
         else:
             raise HTTPException(

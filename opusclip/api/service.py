@@ -14,6 +14,7 @@ from pathlib import Path
 from ..apps.feedback import Feedback
 from ..core.basics import MediaError, OpusclipError, ParameterError
 from ..media.decode import open_media, probe
+from ..media.storage import check_allowed
 from ..run.batch import BatchSettings, settle, submit_due, find_notebook, task_result
 from ..run.catalog import Catalog
 from ..run.jobs import MEDIA_EXTS, job_id, manifest_job
@@ -127,8 +128,10 @@ class JobService:
         retries: int = 1,  # extra tries for transient failures
         max_upload_mb: float = 4096,  # uploads declared larger are refused before they are read
         upload_idle_s: float = 60,  # an upload whose bytes stop arriving for this long is given up
+        root: str | None = None,  # the local folder video URIs sent by clients may name ($OPUSCLIP_ROOT, else home)
     ):
         self.cat, self.home = Catalog(catalog), Path(home).resolve()
+        self.root = str(Path(root or os.environ.get('OPUSCLIP_ROOT') or self.home).resolve())
         for d in ('uploads', 'clips', 'runs', 'progress'):
             (self.home / d).mkdir(parents=True, exist_ok=True)
         h, kw = self.home, dict(workers=workers, threads=threads, retries=retries, notebook=notebook, cache=cache)
@@ -275,8 +278,15 @@ def _enqueue(self: JobService, j: dict) -> tuple[dict, bool]:
 
 
 @patch
+def check_source(self: JobService, uri: str) -> str:
+    "`uri` when a client may name it: local paths inside the server's root, buckets; no chained URLs"
+    check_allowed(uri, root=self.root)
+    return uri
+
+
+@patch
 def submit(self: JobService, source: str, options: dict, key: str | None = None) -> tuple[dict, bool]:
-    "Queue a job for the URI `source`: its catalog row, and whether it is new"
+    "Queue a job for the URI `source` (check what clients send with `check_source`): its row, and whether it is new"
     return self.call(self._enqueue, self.job_for(source, options, token(key)))
 
 # %% ../../nbs/api/03_service.ipynb #ddde43de

@@ -108,7 +108,13 @@ def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
     """Copy the approved clips' files to `dest/<video name>/` and write `dest/approved.csv` with the reviewed titles
     and hashtags"""
     import csv
+    from opusclip.media.storage import check_allowed, is_local, local_path
+    from opusclip.core.basics import StorageError
 
+    check_allowed(dest)  # confined to $OPUSCLIP_ROOT when it is set
+    if not is_local(dest):
+        raise StorageError(f"export to {dest}: exports of approved clips go to a local folder")
+    dest = local_path(dest)
     ids = fb.approved()
     st = fb.state(ids)
     if not ids:

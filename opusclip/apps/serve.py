@@ -11,7 +11,8 @@ from pathlib import Path
 from ..core.basics import OpusclipError
 
 # %% auto #0
-__all__ = ['KINDS', 'dashboards_dir', 'check_credentials', 'panel_command', 'serve_command']
+__all__ = ['KINDS', 'ALL_INTERFACES', 'dashboards_dir', 'check_credentials', 'machine_names', 'ws_origins', 'panel_command',
+           'check_tls', 'serve_command']
 
 # %% ../../nbs/apps/06_serve.ipynb #db50af4e
 KINDS = ('analytics', 'monitoring', 'review')
@@ -47,16 +48,55 @@ def check_credentials(auth: str) -> dict:
     return creds
 
 # %% ../../nbs/apps/06_serve.ipynb #5ac5034f
-def panel_command(files: list[str], port: int, address: str) -> list[str]:
-    "`panel serve` of the dashboard `files`, taking websocket connections only from the address served and localhost"
+ALL_INTERFACES = ('0.0.0.0', '::', '')
+
+
+def machine_names() -> list[str]:
+    "This machine's host names and IP addresses: the names browsers on other hosts may reach it by"
+    import socket, psutil
+
+    names = {socket.gethostname(), socket.getfqdn()}
+    for addrs in psutil.net_if_addrs().values():
+        names |= {a.address.split('%')[0] for a in addrs if a.family in (socket.AF_INET, socket.AF_INET6)}
+    return sorted(n for n in names if n)
+
+
+def ws_origins(address: str, port: int, extra=()) -> list[str]:
+    """The `HOST:PORT`s whose pages may open the dashboards' websockets: the address served and localhost, every
+    name and address of this machine when serving on all interfaces, and `extra` (names a proxy serves them under)"""
+    hosts = ['localhost', '127.0.0.1'] + (machine_names() if address in ALL_INTERFACES else [address])
+    out = [f'[{h}]:{port}' if ':' in h else f'{h}:{port}' for h in hosts] + list(extra)
+    return list(dict.fromkeys(out))
+
+
+def panel_command(files: list[str], port: int, address: str, origins=(), tls: dict | None = None) -> list[str]:
+    "`panel serve` of the dashboard `files`, taking websocket connections only from `ws_origins`"
     import sys
 
-    return [sys.executable, '-m', 'panel', 'serve', *files, '--port', str(port), '--address', address] + [
-        '--allow-websocket-origin',
-        f'{address}:{port}',
-        '--allow-websocket-origin',
-        f'localhost:{port}',
-    ]
+    cmd = [sys.executable, '-m', 'panel', 'serve', *files, '--port', str(port), '--address', address]
+    for o in ws_origins(address, port, origins):
+        cmd += ['--allow-websocket-origin', o]
+    if tls:
+        cmd += ['--ssl-certfile', tls['ssl_certfile'], '--ssl-keyfile', tls['ssl_keyfile']]
+    return cmd
+
+# %% ../../nbs/apps/06_serve.ipynb #3a94d66f
+def check_tls(cert: str | None, key: str | None) -> dict:
+    "TLS settings (`ssl_certfile`, `ssl_keyfile`) for a certificate and key file, or an error that says what is wrong"
+    import ssl
+
+    if not cert and not key:
+        return {}
+    if not (cert and key):
+        raise OpusclipError("--tls-cert and --tls-key go together: give the certificate and its private key")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(cert, key)
+    except FileNotFoundError as e:
+        raise OpusclipError(f"--tls-cert/--tls-key: {e.filename or cert} does not exist") from None
+    except (ssl.SSLError, OSError) as e:
+        raise OpusclipError(f"--tls-cert {cert} / --tls-key {key}: not a PEM certificate and its key ({e})") from None
+    return dict(ssl_certfile=os.path.abspath(cert), ssl_keyfile=os.path.abspath(key))
 
 # %% ../../nbs/apps/06_serve.ipynb #ab7054ea
 def serve_command(
@@ -67,6 +107,9 @@ def serve_command(
     auth: str | None = None,
     show: bool = False,
     dry_run: bool = False,
+    origins=(),  # more HOST[:PORT]s pages may come from (a proxy's name)
+    tls_cert: str | None = None,  # PEM certificate (chain) file: serve HTTPS
+    tls_key: str | None = None,  # PEM private key file of `tls_cert`
 ) -> list[str] | int:
     "Serve the dashboards with `panel serve` (blocks until stopped); with `dry_run`, the command and nothing served"
     import secrets, subprocess
@@ -75,9 +118,12 @@ def serve_command(
         raise OpusclipError(f"dashboard must be one of {', '.join(KINDS)} or all (got {kind!r})")
     if not 1 <= int(port) <= 65535:
         raise OpusclipError(f"--port must be between 1 and 65535 (got {port})")
+    from opusclip.media.storage import check_allowed
+
+    check_allowed(catalog)  # confined to $OPUSCLIP_ROOT when it is set
     files = [str(dashboards_dir() / f'{k}.py') for k in (KINDS if kind == 'all' else (kind,))]
     env = dict(os.environ, OPUSCLIP_CATALOG=os.path.abspath(catalog))
-    cmd = panel_command(files, port, address)
+    cmd = panel_command(files, port, address, origins, check_tls(tls_cert, tls_key))
     auth = auth or os.environ.get('OPUSCLIP_DASHBOARD_AUTH')
     if auth:
         check_credentials(auth)

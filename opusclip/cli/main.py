@@ -104,11 +104,33 @@ def _dispatch(a) -> int:
     if a.command == 'dashboard':
         from opusclip.apps.serve import serve_command
 
-        return serve_command(a.app, a.catalog, a.port, a.address, a.auth, a.show)
+        return serve_command(
+            a.app,
+            a.catalog,
+            a.port,
+            a.address,
+            a.auth,
+            a.show,
+            origins=a.allow_origin,
+            tls_cert=a.tls_cert,
+            tls_key=a.tls_key,
+        )
     if a.command == 'serve':
         from opusclip.api.app import serve
 
-        return serve(a.catalog, a.host, a.port, a.home, a.workers, a.max_upload_mb, a.upload_idle_s, a.workflows)
+        return serve(
+            a.catalog,
+            a.host,
+            a.port,
+            a.home,
+            a.workers,
+            a.max_upload_mb,
+            a.upload_idle_s,
+            a.workflows,
+            a.root,
+            a.tls_cert,
+            a.tls_key,
+        )
     if a.command == 'workflow':
         return workflow_command(a)
     if a.command == 'engagement':

@@ -156,6 +156,12 @@ def _jobs_parser(sub):
     j.add_argument('--limit', type=int, default=50, help='list at most this many (default 50)')
     j.add_argument('--catalog', default='opusclip.duckdb')
 
+# %% ../../nbs/cli/02_parser.ipynb #d468f1ff
+def _tls_options(s):
+    "`--tls-cert` and `--tls-key`: serve HTTPS"
+    s.add_argument('--tls-cert', metavar='PEM', help='certificate (chain) file: serve HTTPS (with --tls-key)')
+    s.add_argument('--tls-key', metavar='PEM', help='private key file of --tls-cert')
+
 # %% ../../nbs/cli/02_parser.ipynb #b0c977c8
 def _dashboard_parser(sub):
     "The `dashboard` subcommand's options"
@@ -183,6 +189,14 @@ def _dashboard_parser(sub):
         '$OPUSCLIP_DASHBOARD_PASSWORD sets one shared password); never keep it in the repo',
     )
     b.add_argument('--show', action='store_true', help='open a browser')
+    b.add_argument(
+        '--allow-origin',
+        action='append',
+        default=[],
+        metavar='HOST[:PORT]',
+        help='another name pages may reach the dashboards by (a proxy\'s), besides this machine\'s names',
+    )
+    _tls_options(b)
 
 # %% ../../nbs/cli/02_parser.ipynb #ba6bb53a
 def _serve_parser(sub):
@@ -213,6 +227,12 @@ def _serve_parser(sub):
         help='give up an upload whose bytes stop arriving for this many seconds (default 60)',
     )
     s.add_argument('--workflows', metavar='DIR', help='run the workflow files (TOML or YAML) in this folder')
+    s.add_argument(
+        '--root',
+        metavar='DIR',
+        help='the local folder that video paths sent by clients may name (default $OPUSCLIP_ROOT, else --home)',
+    )
+    _tls_options(s)
 
 # %% ../../nbs/cli/02_parser.ipynb #8cce3ad4
 def _import_options(e):

@@ -25,12 +25,13 @@ def free_port() -> int:
 
 
 def start_server(
-    workdir: Path, workers: int | None = None, env: dict | None = None, args: tuple = ()
+    workdir: Path, workers: int | None = None, env: dict | None = None, args: tuple = (), ca: str | None = None
 ) -> tuple[subprocess.Popen, str]:
     """`opusclip serve` on a free loopback port with the catalog `workdir/opusclip.duckdb` and home `workdir/home`
     (its log in `workdir/serve.log`; `workers` jobs at a time, by default as many as `opusclip serve` runs on this
-    machine; `args`: more options); the process and its base URL once it answers"""
-    import httpx
+    machine; `args`: more options; `ca`: serving HTTPS, the CA file to verify it with); the process and its base URL
+    once it answers"""
+    import httpx, ssl
 
     port, log = free_port(), open(workdir / 'serve.log', 'w')
     cmd = (
@@ -50,10 +51,11 @@ def start_server(
         + [str(a) for a in args]
     )
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
-    base, deadline = f'http://127.0.0.1:{port}', time.time() + 300
+    base, deadline = f"{'https' if ca else 'http'}://127.0.0.1:{port}", time.time() + 300
+    verify = ssl.create_default_context(cafile=ca) if ca else True
     while True:
         try:
-            if httpx.get(base + '/v1/health', timeout=5).status_code == 200:
+            if httpx.get(base + '/v1/health', timeout=5, verify=verify).status_code == 200:
                 return proc, base
         except httpx.HTTPError:
             pass

@@ -11,8 +11,8 @@ from fsspec.core import url_to_fs
 from ..core.basics import StorageError, MediaError
 
 # %% auto #0
-__all__ = ['protocol', 'is_local', 'local_path', 'check_allowed', 'get_fs', 'exists', 'open_uri', 'join', 'write_text',
-           'read_text', 'content_hash', 'default_cache_uri', 'StageCache']
+__all__ = ['protocol', 'is_local', 'local_path', 'check_name', 'check_allowed', 'get_fs', 'exists', 'open_uri', 'join',
+           'write_text', 'read_text', 'content_hash', 'default_cache_uri', 'StageCache']
 
 # %% ../../nbs/media/01_storage.ipynb #51ff97ec
 _READ_ONLY = {'http', 'https'}
@@ -35,20 +35,50 @@ def protocol(uri: str) -> str:
     return uri.split('://', 1)[0].lower() if '://' in uri else 'file'
 
 # %% ../../nbs/media/01_storage.ipynb #5a016f71
+_LOCAL = ('file', 'local')
+
+
 def is_local(uri: str) -> bool:
-    return protocol(uri) == 'file'
+    return protocol(uri) in _LOCAL
 
 # %% ../../nbs/media/01_storage.ipynb #20b3a0a5
 def local_path(uri: str) -> str:
-    "`uri` as an absolute local path (for `file://` and plain paths)"
-    uri = str(uri)
-    return os.path.abspath(os.path.expanduser(uri[7:] if uri.startswith('file://') else uri))
+    "`uri` as an absolute local path (plain paths, `file:` and `local:`), the path fsspec would open"
+    from fsspec.implementations.local import LocalFileSystem
+
+    return os.path.abspath(LocalFileSystem._strip_protocol(os.path.expanduser(str(uri))))
 
 # %% ../../nbs/media/01_storage.ipynb #6dd3ecad
-def check_allowed(uri: str):
-    "Refuse local paths outside `$OPUSCLIP_ROOT` when it is set"
-    root = os.environ.get('OPUSCLIP_ROOT')
-    if not root or not is_local(uri):
+_CONFINED_OK = set(_EXTRAS) | {'memory'}  # what cannot reach the local disk
+
+
+def check_name(uri: str):
+    "Refuse names with control characters, and names longer than file systems take, with one clear line"
+    uri = str(uri)
+    if any(ord(c) < 32 or ord(c) == 127 for c in uri):
+        raise StorageError(f"{uri!r}: the name contains a control character; rename the file")
+    if len(uri.encode('utf-8', 'surrogateescape')) > 4096:
+        raise StorageError(f"{uri[:60]!r}...: the name is longer than 4096 bytes")
+    if any(len(part.encode('utf-8', 'surrogateescape')) > 255 for part in uri.split('/')):
+        raise StorageError(f"{uri[:60]!r}...: a name in the path is longer than 255 bytes")
+
+
+def check_allowed(uri: str, root: str | None = None):
+    "Refuse bad names, and with `root` (default `$OPUSCLIP_ROOT`) anything that could reach the disk outside it"
+    uri = str(uri)
+    check_name(uri)
+    root = root or os.environ.get('OPUSCLIP_ROOT')
+    if not root:
+        return
+    if '::' in uri:
+        raise StorageError(f"{uri}: chained URLs (::) are refused while storage is confined to {root}")
+    proto = protocol(uri)
+    if proto not in _LOCAL:
+        if proto not in _CONFINED_OK:
+            raise StorageError(
+                f"{uri}: the {proto}:// protocol is refused while storage is confined to {root}; "
+                "use a path inside it or a bucket"
+            )
         return
     root, p = os.path.realpath(root), os.path.realpath(local_path(uri))
     if os.path.commonpath([root, p]) != root:
@@ -131,7 +161,12 @@ def content_hash(uri: str, chunk: int = 8 << 20) -> str:
 
 # %% ../../nbs/media/01_storage.ipynb #2602b6e8
 def default_cache_uri() -> str:
-    return os.environ.get('OPUSCLIP_CACHE') or os.path.join(os.path.expanduser('~'), '.cache', 'opusclip')
+    "`$OPUSCLIP_CACHE`, else `.opusclip-cache` in `$OPUSCLIP_ROOT` when storage is confined, else `~/.cache/opusclip`"
+    if os.environ.get('OPUSCLIP_CACHE'):
+        return os.environ['OPUSCLIP_CACHE']
+    if os.environ.get('OPUSCLIP_ROOT'):
+        return os.path.join(os.environ['OPUSCLIP_ROOT'], '.opusclip-cache')
+    return os.path.join(os.path.expanduser('~'), '.cache', 'opusclip')
 
 # %% ../../nbs/media/01_storage.ipynb #565fb82f
 class StageCache:
@@ -139,6 +174,8 @@ class StageCache:
 
     def __init__(self, root: str | None = None, enabled: bool = True):
         self.root, self.enabled = str(root or default_cache_uri()), enabled
+        if enabled:
+            check_allowed(self.root)
 
     def key(self, source_hash: str, stage: str, model: str = '', **params) -> str:
         "A stable key for one stage's result on one source"

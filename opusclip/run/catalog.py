@@ -12,6 +12,7 @@ from fastcore.basics import patch
 from .. import __version__
 from ..core.basics import OpusclipError, StorageError
 from ..core.basics import utc_now
+from ..media.storage import check_allowed
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'migrate', 'Catalog', 'new_run_id', 'snapshot_path']
@@ -149,6 +150,7 @@ class Catalog:
     "The DuckDB catalog at `path`"
 
     def __init__(self, path: str = 'opusclip.duckdb'):
+        check_allowed(path)  # --catalog too is confined to $OPUSCLIP_ROOT when it is set
         self.path = os.path.abspath(os.path.expanduser(str(path)))
         if os.path.isdir(self.path):
             raise StorageError(

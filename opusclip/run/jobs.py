@@ -71,7 +71,7 @@ def _rows(spec: str) -> list[tuple[int, dict]]:
     else:
         raise ParameterError(f"manifest {spec}: no such file, folder or prefix")
     proto = protocol(spec)
-    uri = lambda p: p if proto == 'file' else f"{proto}://{p}"
+    uri = lambda p: p if is_local(spec) else f"{proto}://{p}"
     return [(i, {'source': uri(p)}) for i, p in enumerate(sorted(p for p in found if _is_media(p)), 1)]
 
 # %% ../../nbs/run/07_jobs.ipynb #faad1243
