@@ -15,7 +15,7 @@ from ..core.basics import utc_now
 from ..media.storage import check_allowed
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'migrate', 'Catalog', 'new_run_id', 'snapshot_path']
+__all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'connect_duckdb', 'migrate', 'Catalog', 'new_run_id', 'snapshot_path']
 
 # %% ../../nbs/run/01_catalog.ipynb #03153561
 SCHEMA_VERSION = 7
@@ -108,7 +108,7 @@ CREATE TABLE alerts(alert_id VARCHAR PRIMARY KEY, workflow VARCHAR, rule VARCHAR
 """
 
 # %% ../../nbs/run/01_catalog.ipynb #7cf286c1
-def _connect(path: str, read_only: bool = False, wait: float = 10.0):
+def connect_duckdb(path: str, read_only: bool = False, wait: float = 10.0):
     "Open the DuckDB file, retrying briefly while another process holds its write lock"
     deadline = time.monotonic() + wait
     while True:
@@ -164,7 +164,7 @@ class Catalog:
     @contextlib.contextmanager
     def connect(self, read_only: bool = False):
         "A short-lived connection (migrating the schema on first write)"
-        con = _connect(self.path, read_only=read_only)
+        con = connect_duckdb(self.path, read_only=read_only)
         try:
             if not read_only and not self._migrated:
                 migrate(con)
