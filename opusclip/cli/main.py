@@ -131,6 +131,10 @@ def _dispatch(a) -> int:
             a.tls_cert,
             a.tls_key,
         )
+    if a.command == 'admin':
+        from opusclip.cli.admin import admin_command
+
+        return admin_command(a)
     if a.command == 'workflow':
         return workflow_command(a)
     if a.command == 'engagement':

@@ -11,6 +11,7 @@ from .. import __version__
 from ..run.options import ClipParams, GROUPS
 from ..run.schema import add_options
 from ..learn.columns import FIELDS
+from .admin import admin_parser
 
 # %% auto #0
 __all__ = ['build_parser']
@@ -358,6 +359,7 @@ def _other_commands(sub):
         add(sub)
     _model_parser(sub)
     _demo_parser(sub)
+    admin_parser(sub)
 
 # %% ../../nbs/cli/02_parser.ipynb #68892af6
 def build_parser(schema=ClipParams) -> argparse.ArgumentParser:

@@ -297,6 +297,7 @@ def create_token(
         raise ParameterError(f"token scope {scope!r}: one of {', '.join(SCOPES)}")
     if not 0 < float(days) <= 3650:
         raise ParameterError(f"a token lasts more than 0 and at most 3650 days (got {days:g})")
+    self.org(org), self.user(user)
     if self.role_of(org, user) is None:
         raise ParameterError(f"{user} is not a member of {org}: opusclip admin user add-to {org} {user} --role ROLE")
     tid = secrets.token_hex(6)
