@@ -16,7 +16,7 @@ from ..core.basics import MediaError, OpusclipError, ParameterError
 from ..media.decode import open_media, probe
 from ..media.storage import check_allowed
 from ..run.batch import BatchSettings, settle, submit_due, find_notebook, task_result
-from ..run.catalog import Catalog
+from ..run.catalog import DEFAULT_ORG, Catalog
 from ..run.jobs import MEDIA_EXTS, job_id, manifest_job
 from ..run.options import ClipParams
 from ..run.queue import enqueue, load_jobs, steer_job
@@ -244,17 +244,19 @@ def _handle(self: JobService, item: tuple):
         _LOG.exception('recording job %s failed', jid)
 
 # %% ../../nbs/api/03_service.ipynb #94fd668a
-def token(key: str | None) -> str:
-    "The folder name of a submission: from its Idempotency-Key, else new"
-    return hashlib.sha256(key.encode()).hexdigest()[:16] if key else uuid.uuid4().hex[:16]
+def token(key: str | None, org: str = DEFAULT_ORG) -> str:
+    "The folder name of a submission: from its Idempotency-Key (one organisation's keys never meet another's), else new"
+    scope = '' if org == DEFAULT_ORG else f'{org}/'
+    return hashlib.sha256(f'{scope}{key}'.encode()).hexdigest()[:16] if key else uuid.uuid4().hex[:16]
 
 
 @patch
-def job_for(self: JobService, source: str, options: dict, tok: str) -> dict:
-    "The job for `source` with `options` (a `ParameterError` or `MediaError` when they are wrong)"
+def job_for(self: JobService, source: str, options: dict, tok: str, org: str = DEFAULT_ORG) -> dict:
+    "The job for `source` with `options` for `org` (a `ParameterError` or `MediaError` when they are wrong)"
     src, params, prio = manifest_job({**options, 'source': source}, asdict(ClipParams()))
     output = str(self.home / 'clips' / tok / (Path(src.rstrip('/').split('/')[-1]).stem or 'video'))
-    return dict(job_id=job_id(src, params, output), seq=0, source=src, params=params, priority=prio, output=output)
+    jid = job_id(src, params, output, org)
+    return dict(job_id=jid, seq=0, source=src, params=params, priority=prio, output=output, org=org)
 
 # %% ../../nbs/api/03_service.ipynb #7d60f609
 @patch
@@ -285,9 +287,11 @@ def check_source(self: JobService, uri: str) -> str:
 
 
 @patch
-def submit(self: JobService, source: str, options: dict, key: str | None = None) -> tuple[dict, bool]:
-    "Queue a job for the URI `source` (check what clients send with `check_source`): its row, and whether it is new"
-    return self.call(self._enqueue, self.job_for(source, options, token(key)))
+def submit(
+    self: JobService, source: str, options: dict, key: str | None = None, org: str = DEFAULT_ORG
+) -> tuple[dict, bool]:
+    "Queue a job for `org` on the URI `source` (check what clients send with `check_source`): its row, and if new"
+    return self.call(self._enqueue, self.job_for(source, options, token(key, org), org))
 
 # %% ../../nbs/api/03_service.ipynb #ddde43de
 class Conflict(OpusclipError):
@@ -309,13 +313,15 @@ def upload_name(filename: str | None) -> str:
 
 # %% ../../nbs/api/03_service.ipynb #e3e8b0de
 @patch
-def submit_upload(self: JobService, fileobj, filename: str, options: dict, key: str | None = None) -> tuple[dict, bool]:
-    """Queue a job for an uploaded file (`fileobj`, read in 1 MB pieces): its row, and whether it is new. A refused
-    upload leaves no file"""
-    tok, name = token(key), upload_name(filename)
+def submit_upload(
+    self: JobService, fileobj, filename: str, options: dict, key: str | None = None, org: str = DEFAULT_ORG
+) -> tuple[dict, bool]:
+    """Queue a job for `org` on an uploaded file (`fileobj`, read in 1 MB pieces): its row, and whether it is new. A
+    refused upload leaves no file"""
+    tok, name = token(key, org), upload_name(filename)
     had = self.call(self._prefix, tok) if key else []
     if had:  # a retried request: the job it made, not a second one
-        return self.call(self._enqueue, self.job_for(had[0]['source'], options, tok))
+        return self.call(self._enqueue, self.job_for(had[0]['source'], options, tok, org))
     folder = self.home / 'uploads' / tok
     try:
         folder.mkdir()
@@ -327,7 +333,7 @@ def submit_upload(self: JobService, fileobj, filename: str, options: dict, key: 
             shutil.copyfileobj(fileobj, f, 1 << 20)
         os.replace(part, folder / name)
         check_upload(str(folder / name), name)
-        return self.call(self._enqueue, self.job_for(str(folder / name), options, tok))
+        return self.call(self._enqueue, self.job_for(str(folder / name), options, tok, org))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

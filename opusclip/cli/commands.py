@@ -195,20 +195,23 @@ def jobs_command(
     state: str | None = None,
     limit: int = 50,
 ) -> int:
-    "`opusclip jobs list|show|cancel|retry`: prints to stdout; returns the exit code"
+    "`opusclip jobs list|show|cancel|retry` on the jobs of `cat.org`: prints to stdout; returns the exit code"
     from opusclip.run.queue import JOB_COLUMNS, load_jobs, resolve, steer_job
 
     if action == 'list':
-        where, args = ('state = ?', [state]) if state else ('TRUE', None)
+        where, args = ('org = ? AND state = ?', [cat.org, state]) if state else ('org = ?', [cat.org])
         rows = load_jobs(cat, where, args, order='queued_at DESC, seq', limit=limit)
         print(jobs_table(rows) if rows else 'no jobs')
         return 0
     if action == 'retry' and not ids:
-        ids = [r[0] for r in cat.query("SELECT job_id FROM jobs WHERE state = 'failed'")]
+        ids = [r[0] for r in cat.query("SELECT job_id FROM jobs WHERE state = 'failed' AND org = ?", [cat.org])]
     elif not ids:
         raise ParameterError(f"opusclip jobs {action} needs one or more job ids")
     else:
         ids = resolve(cat, ids)
+        other = [i for i in ids if load_jobs(cat, 'job_id = ?', [i])[0]['org'] != cat.org]
+        if other:
+            raise ParameterError(f"no job {other[0]} in organisation {cat.org} (--org)")
     code = 0
     for i in ids:
         r = load_jobs(cat, 'job_id = ?', [i])[0]

@@ -23,7 +23,7 @@ def _batch(a) -> int:
     from opusclip.run import batch
     from opusclip.learn.virality import active_model
 
-    cat = Catalog(a.catalog)
+    cat = Catalog(a.catalog, org=a.org)
     if a.command == 'jobs':
         return jobs_command(cat, a.action, a.ids, a.state, a.limit)
     s = batch.BatchSettings(
@@ -57,7 +57,7 @@ def _media(a) -> int:
     from opusclip.media.storage import StageCache
     from opusclip.run import pipeline
 
-    cat, cache = Catalog(a.catalog), StageCache(a.cache, enabled=not a.no_cache)
+    cat, cache = Catalog(a.catalog, org=a.org), StageCache(a.cache, enabled=not a.no_cache)
     try:
         if a.command == 'transcribe':
             res = pipeline.transcribe_video(

@@ -27,6 +27,7 @@ def _bookkeeping(p: argparse.ArgumentParser):
     )
     g.add_argument('--no-cache', action='store_true', help='recompute every stage')
     g.add_argument('-q', '--quiet', action='store_true', help='no progress bars or summary')
+    g.add_argument('--org', default='default', help='the organisation the runs and clips belong to (default: default)')
 
 # %% ../../nbs/cli/02_parser.ipynb #86f1071a
 def _transcribe_and_clip(sub, schema):
@@ -156,6 +157,7 @@ def _jobs_parser(sub):
     )
     j.add_argument('--limit', type=int, default=50, help='list at most this many (default 50)')
     j.add_argument('--catalog', default='opusclip.duckdb')
+    j.add_argument('--org', default='default', help='the organisation whose jobs these are (default: default)')
 
 # %% ../../nbs/cli/02_parser.ipynb #d468f1ff
 def _tls_options(s):

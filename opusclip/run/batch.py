@@ -106,7 +106,7 @@ def _jobs_to_run(
     "The queued jobs this batch runs, and the manifest rows left out"
     if manifest is None:
         return unfinished(cat, batch_id, 1 + s.retries), []
-    jobs, problems = read_manifest(manifest, defaults, s.output)
+    jobs, problems = read_manifest(manifest, defaults, s.output, cat.org)
     for p in problems:
         _say(f"skipped {p}", s.quiet)
     q = enqueue(cat, batch_id, jobs, 1 + s.retries, resume, again)
@@ -156,6 +156,7 @@ def job_task(j: dict, attempt: int, nb: str, runs: str, threads: int, s: BatchSe
         timeout=s.timeout,
         active_model=s.active_model,
         progress=str(Path(s.progress) / f"{j['job_id']}.jsonl") if s.progress else None,
+        org=j.get('org'),
     )
 
 # %% ../../nbs/run/10_batch.ipynb #86c350c8

@@ -6,19 +6,20 @@ Docs: https://opusclip.github.io/opusclip/run/catalog.html.md"""
 
 # %% ../../nbs/run/01_catalog.ipynb #b3a049fd
 from __future__ import annotations
-import contextlib, json, os, socket, time, uuid
+import contextlib, json, os, re, socket, time, uuid
 import duckdb
 from fastcore.basics import patch
 from .. import __version__
-from ..core.basics import OpusclipError, StorageError
+from ..core.basics import OpusclipError, ParameterError, StorageError
 from ..core.basics import utc_now
 from ..media.storage import check_allowed
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'connect_duckdb', 'migrate', 'Catalog', 'new_run_id', 'snapshot_path']
+__all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'DEFAULT_ORG', 'check_name', 'connect_duckdb', 'migrate', 'Catalog', 'new_run_id',
+           'snapshot_path']
 
 # %% ../../nbs/run/01_catalog.ipynb #03153561
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 MIGRATIONS = {}  # version: the SQL that brings the catalog from the version before to it
 
 # %% ../../nbs/run/01_catalog.ipynb #76d57e0e
@@ -107,6 +108,31 @@ CREATE TABLE alerts(alert_id VARCHAR PRIMARY KEY, workflow VARCHAR, rule VARCHAR
   raised_at TIMESTAMP, cleared_at TIMESTAMP);
 """
 
+# %% ../../nbs/run/01_catalog.ipynb #f1056206
+# v8: organisations - every job, run, clip, engagement row, forecast, model and workflow record belongs to one (the
+# organisations, users and tokens themselves are in <catalog>.identity.duckdb); what came before is the default one's
+MIGRATIONS[8] = (
+    "".join(
+        f"ALTER TABLE {t} ADD COLUMN org VARCHAR DEFAULT 'default'; UPDATE {t} SET org = 'default';\n"
+        for t in ('jobs', 'runs', 'clips', 'engagement', 'clip_posts', 'forecasts', 'models', 'workflow_runs', 'alerts')
+    )
+    + "CREATE INDEX clips_org ON clips(org); CREATE INDEX runs_org ON runs(org); CREATE INDEX jobs_org ON jobs(org);"
+)
+
+# %% ../../nbs/run/01_catalog.ipynb #275d9090
+DEFAULT_ORG = 'default'  # the organisation of a single-team install, and of everything made before organisations
+_NAME = re.compile(r'^[a-z0-9][a-z0-9._@-]{0,62}$')
+
+
+def check_name(name: str, what: str) -> str:
+    "`name` when it is a valid organisation or user name, else a `ParameterError` that says what one looks like"
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ParameterError(
+            f"{what} name {name!r}: use 1-63 lower-case letters, digits, '.', '_', '@' or '-', starting with a "
+            "letter or digit"
+        )
+    return name
+
 # %% ../../nbs/run/01_catalog.ipynb #7cf286c1
 def connect_duckdb(path: str, read_only: bool = False, wait: float = 10.0):
     "Open the DuckDB file, retrying briefly while another process holds its write lock"
@@ -149,7 +175,8 @@ def migrate(con):
 class Catalog:
     "The DuckDB catalog at `path`"
 
-    def __init__(self, path: str = 'opusclip.duckdb'):
+    def __init__(self, path: str = 'opusclip.duckdb', org: str = DEFAULT_ORG):
+        self.org = check_name(org, 'organisation')  # the organisation this handle's runs and clips belong to
         check_allowed(path)  # --catalog too is confined to $OPUSCLIP_ROOT when it is set
         self.path = os.path.abspath(os.path.expanduser(str(path)))
         if os.path.isdir(self.path):
@@ -201,8 +228,8 @@ def start_run(
     with self.connect() as con:
         con.execute(
             "INSERT INTO runs (run_id, command, status, params, input_uri, output_uri, started_at, host, "
-            "pid, version, notebook_uri) "
-            "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+            "pid, version, notebook_uri, org) "
+            "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 command,
@@ -214,6 +241,7 @@ def start_run(
                 os.getpid(),
                 __version__,
                 notebook_uri,
+                self.org,
             ],
         )
     return run_id

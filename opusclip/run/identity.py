@@ -10,16 +10,15 @@ import contextlib, datetime as dt, hashlib, hmac, os, re, secrets
 from dataclasses import dataclass
 from ..core.basics import OpusclipError, ParameterError, utc_now
 from fastcore.basics import patch
-from .catalog import connect_duckdb
+from .catalog import check_name, connect_duckdb
 
 # %% auto #0
-__all__ = ['ROLES', 'SCOPES', 'DEFAULT_ORG', 'IDENTITY_SCHEMA', 'identity_path', 'check_name', 'check_role', 'at_least',
-           'Principal', 'Unauthorized', 'Forbidden', 'Identity', 'hash_password', 'password_matches', 'cli_actor']
+__all__ = ['ROLES', 'SCOPES', 'IDENTITY_SCHEMA', 'identity_path', 'check_role', 'at_least', 'Principal', 'Unauthorized',
+           'Forbidden', 'Identity', 'hash_password', 'password_matches', 'cli_actor']
 
 # %% ../../nbs/run/11_identity.ipynb #fc92afd6
 ROLES = ('viewer', 'reviewer', 'editor', 'admin')  # each can do what the ones before it can
 SCOPES = {'read': 'viewer', 'write': 'editor', 'admin': 'admin'}  # the highest role a token of the scope acts as
-DEFAULT_ORG = 'default'  # the organisation of a single-team install, and of everything made before organisations
 IDENTITY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS orgs(org VARCHAR PRIMARY KEY, title VARCHAR, max_jobs INTEGER, max_minutes DOUBLE,
   created_at TIMESTAMP);
@@ -30,23 +29,12 @@ CREATE TABLE IF NOT EXISTS memberships(org VARCHAR, user_name VARCHAR, role VARC
 CREATE TABLE IF NOT EXISTS tokens(token_id VARCHAR PRIMARY KEY, org VARCHAR, user_name VARCHAR, label VARCHAR,
   secret_sha256 VARCHAR, scope VARCHAR, created_at TIMESTAMP, expires_at TIMESTAMP, revoked_at TIMESTAMP);
 """
-_NAME = re.compile(r'^[a-z0-9][a-z0-9._@-]{0,62}$')
 
 
 def identity_path(catalog: str) -> str:
     "The identity file of the catalog at `catalog`"
     p = os.path.abspath(str(catalog))
     return (p[:-7] if p.endswith('.duckdb') else p) + '.identity.duckdb'
-
-
-def check_name(name: str, what: str) -> str:
-    "`name` when it is a valid organisation or user name, else a `ParameterError` that says what one looks like"
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ParameterError(
-            f"{what} name {name!r}: use 1-63 lower-case letters, digits, '.', '_', '@' or '-', starting with a "
-            "letter or digit"
-        )
-    return name
 
 
 def check_role(role: str) -> str:
@@ -97,12 +85,11 @@ class Identity:
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False):
-        "One short connection (creating the tables on the first write)"
-        if read_only and not os.path.exists(self.path):
-            read_only = False  # nothing to read yet: create it
-        con = connect_duckdb(self.path, read_only=read_only)
+        """One short connection (creating the tables first). Always read-write: DuckDB refuses a read-only and a
+        read-write connection to one file in one process, and a server's threads do both"""
+        con = connect_duckdb(self.path)
         try:
-            if not read_only and not self._ready:
+            if not self._ready:
                 con.execute(IDENTITY_SCHEMA)
                 from opusclip.run.audit import AUDIT_SCHEMA
 

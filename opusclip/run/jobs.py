@@ -12,6 +12,7 @@ from pathlib import Path
 from ..core.basics import OpusclipError, ParameterError, MediaError
 from ..media.storage import get_fs, protocol, is_local, local_path, join, read_text
 from .options import ClipParams
+from .catalog import DEFAULT_ORG
 from .schema import coerce_option
 
 # %% auto #0
@@ -75,9 +76,10 @@ def _rows(spec: str) -> list[tuple[int, dict]]:
     return [(i, {'source': uri(p)}) for i, p in enumerate(sorted(p for p in found if _is_media(p)), 1)]
 
 # %% ../../nbs/run/07_jobs.ipynb #faad1243
-def job_id(source: str, params: dict, output: str) -> str:
-    "Stable id of the job that makes `params` clips of `source` in `output`"
-    return hashlib.sha1(json.dumps([source, params, output], sort_keys=True, default=str).encode()).hexdigest()[:16]
+def job_id(source: str, params: dict, output: str, org: str = DEFAULT_ORG) -> str:
+    "Stable id of the job that makes `params` clips of `source` in `output` for `org`"
+    key = [source, params, output] + ([org] if org != DEFAULT_ORG else [])
+    return hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 # %% ../../nbs/run/07_jobs.ipynb #21d76ac8
 def manifest_job(r: dict, base: dict) -> tuple[str, dict, int]:
@@ -100,7 +102,7 @@ def manifest_job(r: dict, base: dict) -> tuple[str, dict, int]:
     return src, asdict(ClipParams(**{**base, **opts}).validate()), prio
 
 # %% ../../nbs/run/07_jobs.ipynb #8c1b9b3e
-def name_outputs(jobs: list[dict], output: str):
+def name_outputs(jobs: list[dict], output: str, org: str = DEFAULT_ORG):
     """Give each job its output folder, `<output>/<source name>` (two sources, or two option sets, with one name get
     a suffix each), and its id"""
     stems = {}
@@ -112,7 +114,7 @@ def name_outputs(jobs: list[dict], output: str):
             j = jobs[i]
             key = json.dumps([j['source'], j['params']], sort_keys=True).encode()
             j['output'] = join(root, stem if len(idx) == 1 else f"{stem}-{hashlib.sha1(key).hexdigest()[:6]}")
-            j['job_id'] = job_id(j['source'], j['params'], j['output'])
+            j['job_id'], j['org'] = job_id(j['source'], j['params'], j['output'], org), org
             del j['stem']
 
 # %% ../../nbs/run/07_jobs.ipynb #51038ffe
@@ -120,6 +122,7 @@ def read_manifest(
     spec: str,  # CSV/JSONL file, folder, prefix or glob (a path or any fsspec URI)
     defaults: ClipParams | None = None,  # options of every job (a row's own columns override them)
     output: str = 'clips',  # jobs write to <output>/<source name>
+    org: str = DEFAULT_ORG,  # the organisation the jobs are for
 ) -> tuple[list[dict], list[str]]:
     "The jobs of a manifest (`job_id, seq, source, params, priority, output`) and a one-line problem per row left out"
     base = asdict(defaults or ClipParams())
@@ -137,5 +140,5 @@ def read_manifest(
         seen[key] = row
         stem = Path(src.rstrip('/').split('/')[-1]).stem or 'video'
         jobs.append(dict(seq=row, source=src, params=params, priority=prio, stem=stem))
-    name_outputs(jobs, output)
+    name_outputs(jobs, output, org)
     return jobs, problems

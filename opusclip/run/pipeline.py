@@ -16,7 +16,7 @@ from ..understand.score import HeuristicScorer
 from ..understand.reaction_score import ReactionScorer
 from ..produce.render import RenderSpec, render_clip
 from ..understand.segment import edit_list
-from .catalog import Catalog
+from .catalog import DEFAULT_ORG, Catalog
 from .records import clip_id
 from .options import ClipParams
 from .stages import absolute_uri, stage_bar, prepare_outdir, publish, recorded_run, source_signals
@@ -64,11 +64,11 @@ def transcribe_video(
     )
 
 # %% ../../nbs/run/06_pipeline.ipynb #09c30599
-def _clip_entry(rank: int, c: dict, video_id: str, keep: list, r: dict) -> dict:
+def _clip_entry(rank: int, c: dict, video_id: str, keep: list, r: dict, org: str = DEFAULT_ORG) -> dict:
     "The `clips.json` entry of the clip `c` of the plan, rendered as `r`"
     return dict(
         rank=rank,
-        id=clip_id(video_id, c['start'], c['end']),
+        id=clip_id(video_id, c['start'], c['end'], org),
         start=c['start'],
         end=c['end'],
         duration=round(r['duration'], 3),
@@ -87,7 +87,15 @@ def _clip_entry(rank: int, c: dict, video_id: str, keep: list, r: dict) -> dict:
 
 # %% ../../nbs/run/06_pipeline.ipynb #13ca6869
 def render_plan(
-    uri: str, plan: list[dict], words: list, p: ClipParams, staging: str, video_id: str, info, quiet: bool = True
+    uri: str,
+    plan: list[dict],
+    words: list,
+    p: ClipParams,
+    staging: str,
+    video_id: str,
+    info,
+    quiet: bool = True,
+    org: str = DEFAULT_ORG,
 ) -> list[dict]:
     "Render every clip of the selection `plan` into `staging`; returns their `clips.json` entries"
     spec = RenderSpec(
@@ -119,7 +127,7 @@ def render_plan(
             keywords=c['analysis'].get('keywords', []),
         )
         bar.close()
-        clips.append(_clip_entry(rank, c, video_id, keep, r))
+        clips.append(_clip_entry(rank, c, video_id, keep, r, org))
     return clips
 
 # %% ../../nbs/run/06_pipeline.ipynb #0651769a
@@ -153,14 +161,23 @@ def video_entry(uri: str, info, video_id: str, analysis: dict) -> dict:
 
 # %% ../../nbs/run/06_pipeline.ipynb #bbcecdb4
 def dry_run(
-    uri: str, outdir: str, plan: list[dict], words: list, p: ClipParams, video_id: str, info, analysis: dict, timer
+    uri: str,
+    outdir: str,
+    plan: list[dict],
+    words: list,
+    p: ClipParams,
+    video_id: str,
+    info,
+    analysis: dict,
+    timer,
+    org: str = DEFAULT_ORG,
 ) -> dict:
     """`clips.json` of the ranked `plan` with its cuts and no media, written to `outdir` (whose other files are left as
     they are) and returned"""
     clips = []
     for rank, c in enumerate(plan, 1):
         keep = edit_list(words, c['start'], c['end'], p.remove_fillers, p.tighten, p.max_pause)
-        clips.append(_clip_entry(rank, c, video_id, keep, dict(duration=sum(b - a for a, b in keep), files={})))
+        clips.append(_clip_entry(rank, c, video_id, keep, dict(duration=sum(b - a for a, b in keep), files={}), org))
     doc = dict(video=video_entry(uri, info, video_id, analysis), clips=clips, dry_run=True)
     with timer.stage('publish'):
         write_text(join(outdir, 'clips.json'), json.dumps(doc, indent=1))
@@ -205,7 +222,7 @@ def render_and_publish(
     staging, published = tempfile.mkdtemp(prefix='opusclip-'), []
     try:
         with timer.stage('render', clips=len(plan)) as rec:
-            clips = render_plan(uri, plan, t.words, p, staging, video_id, info, quiet)
+            clips = render_plan(uri, plan, t.words, p, staging, video_id, info, quiet, catalog.org)
             rec['media_seconds'] = round(sum(c['duration'] for c in clips), 3)
         doc = dict(video=video_entry(uri, info, video_id, analysis), clips=clips)
         with timer.stage('publish'):
@@ -245,7 +262,8 @@ def clip_video(
         track, frames = source_signals(uri, video_id, info, cache, timer, sig.get('prosody'), p.face_detector)
         plan, analysis = choose_clips(t.words, info, p, timer, scorer, track, frames)
         if p.dry_run:
-            return dict(dry_run(uri, outdir, plan, t.words, p, video_id, info, analysis, timer), run_id=run_id)
+            doc = dry_run(uri, outdir, plan, t.words, p, video_id, info, analysis, timer, catalog.org)
+            return dict(doc, run_id=run_id)
         doc = render_and_publish(uri, outdir, plan, t, tid, p, video_id, info, analysis, catalog, run_id, timer, quiet)
     return dict(doc, run_id=run_id, stages=timer.stages)
 

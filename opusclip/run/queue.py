@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt, json, os, tempfile
 from pathlib import Path
 from ..core.basics import OpusclipError, ParameterError
-from .catalog import Catalog
+from .catalog import DEFAULT_ORG, Catalog
 from ..core.basics import utc_now
 
 # %% auto #0
@@ -29,8 +29,8 @@ def queue_job(
     if row is None:
         con.execute(
             "INSERT INTO jobs (job_id, batch_id, seq, source_uri, output_uri, params, priority, "
-            "state, attempts, max_attempts, queued_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)",
+            "state, attempts, max_attempts, queued_at, org) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)",
             [
                 j['job_id'],
                 batch_id,
@@ -41,6 +41,7 @@ def queue_job(
                 j['priority'],
                 max_attempts,
                 now,
+                j.get('org') or DEFAULT_ORG,
             ],
         )
         return 'new'
@@ -104,7 +105,7 @@ def unfinished(cat: Catalog, batch_id: str, max_attempts: int | None = None) -> 
 # %% ../../nbs/run/08_queue.ipynb #79ccb2b8
 JOB_COLUMNS = """
 job_id batch_id seq source_uri output_uri params priority state attempts max_attempts worker run_id
-notebook_uri papermill clips error error_type transient queued_at started_at finished_at duration_s
+notebook_uri papermill clips error error_type transient queued_at started_at finished_at duration_s org
 """.split()
 
 # %% ../../nbs/run/08_queue.ipynb #1bfb89d3
@@ -210,9 +211,13 @@ def copy_job_rows(con, job_id: str, res: dict):
     for t in ('transcripts', 'words'):
         if t in have:
             con.execute(f"INSERT OR IGNORE INTO main.{t} BY NAME SELECT * FROM j.{t}")
-    for t in ('clips', 'runs'):
+    org = con.execute("SELECT org FROM main.jobs WHERE job_id = ?", [job_id]).fetchone()
+    for t in ('clips', 'runs'):  # stamped with the job's organisation, whatever the scratch catalog said
         if t in have:
-            con.execute(f"INSERT OR REPLACE INTO main.{t} BY NAME SELECT * FROM j.{t}")
+            con.execute(
+                f"INSERT OR REPLACE INTO main.{t} BY NAME SELECT * REPLACE (? AS org) FROM j.{t}",
+                [org[0] if org else DEFAULT_ORG],
+            )
     pm_meta = res.get('papermill')
     con.execute(
         "UPDATE runs SET job_id = ?, papermill = ?, notebook_uri = coalesce(notebook_uri, ?) WHERE run_id = ?",

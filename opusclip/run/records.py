@@ -8,15 +8,16 @@ Docs: https://opusclip.github.io/opusclip/run/records.html.md"""
 from __future__ import annotations
 import hashlib, json, socket
 from ..core.basics import utc_now
-from .catalog import Catalog
+from .catalog import DEFAULT_ORG, Catalog
 
 # %% auto #0
 __all__ = ['CLIP_COLUMNS', 'clip_id', 'clip_row', 'record_clips', 'record_benchmarks', 'record_evaluation']
 
 # %% ../../nbs/run/02_records.ipynb #2b49144a
-def clip_id(video_id: str, start: float, end: float) -> str:
-    "Stable id of the clip `[start, end)` of `video_id`"
-    return hashlib.sha1(f'{video_id}:{start:.3f}:{end:.3f}'.encode()).hexdigest()[:16]
+def clip_id(video_id: str, start: float, end: float, org: str = DEFAULT_ORG) -> str:
+    "Stable id of the clip `[start, end)` of `video_id` made for `org` (two organisations never share a clip)"
+    scope = '' if org == DEFAULT_ORG else f'{org}/'
+    return hashlib.sha1(f'{scope}{video_id}:{start:.3f}:{end:.3f}'.encode()).hexdigest()[:16]
 
 # %% ../../nbs/run/02_records.ipynb #6ac0565f
 def _insert_video(con, video_id: str, info: dict):
@@ -135,6 +136,7 @@ def record_clips(
                     f"INSERT OR REPLACE INTO clips ({CLIP_COLUMNS}) VALUES ({marks})",
                     clip_row(c, run_id, video_id, transcript_id, now),
                 )
+            con.execute("UPDATE clips SET org = ? WHERE run_id = ?", [cat.org, run_id])
             con.execute(
                 "UPDATE runs SET status = 'succeeded', finished_at = ?, duration_s = epoch(? - started_at), "
                 "stages = ?, video_id = ? "

@@ -10,7 +10,7 @@ import json, os, shutil, socket, subprocess, tempfile, threading, time, atexit
 from pathlib import Path
 from ..core.basics import StorageError, cpu_threads
 from ..media.storage import get_fs, protocol, join, read_text, write_text
-from .catalog import new_run_id
+from .catalog import DEFAULT_ORG, new_run_id
 
 # %% auto #0
 __all__ = ['TRANSIENT', 'is_transient', 'stop_kernels', 'interrupt_kernels', 'kernel_env', 'worker_kernel', 'kernel_pid',
@@ -167,6 +167,7 @@ def job_parameters(job: dict, db: str, run_id: str, nb_uri: str) -> dict:
         notebook_uri=nb_uri,
         active_model=job.get('active_model'),
         progress_file=job.get('progress'),
+        org=job.get('org') or DEFAULT_ORG,
     )
 
 # %% ../../nbs/run/09_workers.ipynb #50f068b8
