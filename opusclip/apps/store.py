@@ -13,8 +13,9 @@ from ..core.basics import OpusclipError
 from ..run.catalog import Catalog, SCHEMA_VERSION, snapshot_path
 
 # %% auto #0
-__all__ = ['MEMO_ENTRIES', 'CatalogProblem', 'feedback_path', 'Reader', 'clip_where', 'kpis', 'score_histogram', 'subscore_means',
-           'counts_by', 'length_vs_score', 'top_clips', 'categories']
+__all__ = ['MEMO_ENTRIES', 'TENANT_TABLES', 'SHARED_TABLES', 'CatalogProblem', 'feedback_path', 'Reader', 'scope_views', 'Scoped',
+           'clip_where', 'kpis', 'score_histogram', 'subscore_means', 'counts_by', 'length_vs_score', 'top_clips',
+           'categories']
 
 # %% ../../nbs/apps/01_store.ipynb #a7848526
 class CatalogProblem(OpusclipError):
@@ -34,6 +35,11 @@ class Reader:
         self.catalog = os.path.abspath(str(catalog))
         self.snap = snapshot_path(self.catalog)
         self._con, self._stamp, self._lock, self._memo = None, None, threading.Lock(), {}
+        self.org, self._scopes = None, set()  # all organisations' rows (see `scoped`)
+
+    def use_sql(self) -> str:
+        "What a cursor runs first: where unqualified table names resolve"
+        return 'USE snap' if self.org is None else f'USE memory."o:{self.org}"'
 
     @property
     def path(self) -> str:
@@ -101,8 +107,8 @@ def connection(self: Reader):
 @patch
 def cursor(self: Reader):
     "A cursor of its own (one per query: sessions run in threads) on the newest snapshot"
-    cur = self.connection().cursor()
-    cur.execute("USE snap")
+    cur = self._newest()[0].cursor()
+    cur.execute(self.use_sql())
     return cur
 
 # %% ../../nbs/apps/01_store.ipynb #efdec519
@@ -133,12 +139,13 @@ def remembered(self: Reader, key, compute):
     """`compute(cursor)` on the newest snapshot, kept under `key` (hashable) until a writer publishes another.
     What it returns is shared between callers: do not change it"""
     con, stamp = self._newest()
+    key = (self.org, key)  # one organisation never sees what another's query returned
     hit = self._memo.get(key)
     if hit is not None and hit[0] == stamp:
         return hit[1]
     cur = con.cursor()
     try:
-        cur.execute("USE snap")
+        cur.execute(self.use_sql())
         val = compute(cur)
     finally:
         cur.close()
@@ -151,12 +158,73 @@ def remembered(self: Reader, key, compute):
 @patch
 def recall(self: Reader, key):
     "What `remembered` keeps under `key` for the newest snapshot, or None; queries nothing, waits for nothing"
-    hit = self._memo.get(key)
+    hit = self._memo.get((self.org, key))
     try:
         st = os.stat(self.snap)
     except OSError:
         return None
     return hit[1] if hit is not None and hit[0] == (st.st_ino, st.st_mtime_ns) else None
+
+# %% ../../nbs/apps/01_store.ipynb #e168dc97
+TENANT_TABLES = ('jobs', 'runs', 'clips', 'engagement', 'clip_posts', 'forecasts', 'models', 'workflow_runs', 'alerts')
+SHARED_TABLES = ('schema_version', 'benchmarks', 'evaluations')
+
+
+def scope_views(org: str) -> list[str]:
+    "The statements that make schema `o:<org>` of views of `org`'s rows"
+    from opusclip.run.catalog import check_name
+
+    s, o = f'memory."o:{org}"', f"'{check_name(org, 'organisation')}'"  # names never hold quotes
+    runs = (
+        f"(SELECT video_id, arg_max(input_uri, started_at) AS own_uri FROM snap.main.runs WHERE org = {o} GROUP BY ALL)"
+    )
+    mine = (
+        f"(SELECT video_id FROM snap.main.runs WHERE org = {o} "
+        f"UNION SELECT video_id FROM snap.main.clips WHERE org = {o})"
+    )
+    return (
+        [f"CREATE SCHEMA {s}"]
+        + [f"CREATE VIEW {s}.{t} AS SELECT * FROM snap.main.{t} WHERE org = {o}" for t in TENANT_TABLES]
+        + [f"CREATE VIEW {s}.{t} AS SELECT * FROM snap.main.{t}" for t in SHARED_TABLES]
+        + [
+            f"CREATE VIEW {s}.videos AS SELECT v.* REPLACE (coalesce(r.own_uri, v.uri) AS uri) FROM snap.main.videos v "
+            f"LEFT JOIN {runs} r USING (video_id) WHERE v.video_id IN {mine}",
+            f"CREATE VIEW {s}.transcripts AS SELECT * FROM snap.main.transcripts WHERE video_id IN "
+            f"(SELECT video_id FROM {s}.videos)",
+            f"CREATE VIEW {s}.words AS SELECT * FROM snap.main.words WHERE transcript_id IN "
+            f"(SELECT transcript_id FROM {s}.transcripts)",
+            f"CREATE VIEW {s}.deliveries AS SELECT * FROM snap.main.deliveries WHERE run_id IN "
+            f"(SELECT run_id FROM {s}.workflow_runs)",
+        ]
+    )
+
+
+class Scoped(Reader):
+    "`base`'s snapshot, memo and lock, seen as `org` sees it"
+
+    def __init__(self, base: Reader, org: str):
+        from opusclip.run.catalog import check_name
+
+        check_name(org, 'organisation')
+        self.catalog, self.snap, self.base, self.org = base.catalog, base.snap, base, org
+        self._lock, self._memo, self._scopes = base._lock, base._memo, base._scopes
+
+    def _newest(self) -> tuple:
+        con, stamp = self.base._newest()
+        with self._lock:
+            if (stamp, self.org) not in self._scopes:
+                for sql in scope_views(self.org):
+                    con.execute(sql)
+                if len(self._scopes) > 4096:
+                    self._scopes.clear()
+                self._scopes.add((stamp, self.org))
+        return con, stamp
+
+
+@patch
+def scoped(self: Reader, org: str) -> Scoped:
+    "This reader limited to `org`'s rows"
+    return Scoped(self.base if isinstance(self, Scoped) else self, org)
 
 # %% ../../nbs/apps/01_store.ipynb #7623eae2785240b9bd12b16a66d81610
 @patch
