@@ -1,7 +1,7 @@
 """Workflows and alerts run by a real `opusclip serve --workflows DIR` on a loopback port: a webhook trigger (signature
 checked), a clip action, notifications to a local HTTP receiver and a real SMTP server (aiosmtpd), retries when the
 receiver fails; alerts raised by the server once, whatever the number of monitoring pages open"""
-import hmac, http.server, json, os, signal, subprocess, sys, threading, time
+import hmac, http.server, json, os, shutil, signal, subprocess, sys, threading, time
 import httpx, pytest
 from conftest import DEMO, opusclip_exe
 from opusclip.lab.api_load import free_port, start_server
@@ -70,7 +70,8 @@ type = "notify"
 url = "http://127.0.0.1:{rec.server_port}/alert"
 ''')
     env = dict(OPUSCLIP_CACHE=cache_dir, WF_HOOK_KEY='hook-key', WF_NOTIFY_KEY='notify-key')
-    proc, base = start_server(d, env=env, args=('--workflows', wfs, '--root', os.path.dirname(DEMO)))
+    shutil.copy(DEMO, d / 'demo.mp4')    # clients may name files in the server's --root only
+    proc, base = start_server(d, env=env, args=('--workflows', wfs, '--root', d))
     cat = str(d / 'opusclip.duckdb')
     yield dict(base=base, cat=cat, dir=d, proc=proc)
     proc.send_signal(signal.SIGTERM)
@@ -90,7 +91,7 @@ def mails(d):
 
 def test_webhook_signature_clip_notify_retry_and_mail(server):
     base = server['base']
-    body = json.dumps({'uri': str(DEMO)}).encode()
+    body = json.dumps({'uri': str(server['dir'] / 'demo.mp4')}).encode()
     bad = httpx.post(base + '/v1/hooks/talks', content=body, headers={'X-Opusclip-Signature': signature(b'guess', body)})
     assert bad.status_code == 401 and bad.headers['content-type'] == 'application/problem+json', bad.text
     assert httpx.post(base + '/v1/hooks/talks', content=body).status_code == 401         # no signature at all
@@ -124,7 +125,7 @@ def test_a_failed_job_raises_one_alert_with_two_monitoring_pages_open(server, tm
     from test_dashboards import CHROMIUM, served
     if not os.path.exists(CHROMIUM):
         pytest.skip('needs the Debian chromium package (bash .ci/install --dev installs it)')
-    base, bad = server['base'], tmp_path / 'bad.mp4'
+    base, bad = server['base'], server['dir'] / 'bad.mp4'
     bad.write_text('not a video\n' * 100)
     r = httpx.post(base + '/v1/jobs', json=dict(uri=str(bad), options=dict(clips=1)))
     assert r.status_code == 201, r.text

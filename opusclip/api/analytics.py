@@ -14,9 +14,12 @@ from fastapi import FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from .app import tagged
+from .auth import address, need
+from ..run.identity import Principal
 from .service import JobService
 from ..apps.store import Reader
 from ..core.basics import ParameterError
+from ..run.catalog import DEFAULT_ORG, Catalog
 from ..learn import trends as tr
 from ..learn.columns import PLATFORMS, parse_mapping
 from ..learn.engagement import import_engagement
@@ -77,7 +80,7 @@ def stored_forecasts(rd: Reader, series: str | None = None) -> dict:
 # %% ../../nbs/api/06_analytics.ipynb #aeab2357
 def import_upload(
     service: JobService, fileobj, filename: str | None, platform: str = 'generic', observed: date | None = None,
-    mapping: str = '',
+    mapping: str = '', org: str = DEFAULT_ORG,
 ) -> dict:  # fmt: skip
     """Keep an uploaded export under the server's `imports/` and import it on the coordinator (the one writer): the
     import's counts and problems. A refused file is not kept"""
@@ -90,7 +93,7 @@ def import_upload(
     try:
         with open(folder / name, 'wb') as f:
             shutil.copyfileobj(fileobj, f, 1 << 20)
-        res = service.call(lambda: _imported(service, str(folder / name), platform, observed, maps))
+        res = service.call(lambda: _imported(service, str(folder / name), platform, observed, maps, org))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -99,8 +102,8 @@ def import_upload(
     return res
 
 
-def _imported(service: JobService, path: str, platform: str, observed, maps) -> dict:
-    res = import_engagement(service.cat, path, platform, observed, maps)
+def _imported(service: JobService, path: str, platform: str, observed, maps, org: str = DEFAULT_ORG) -> dict:
+    res = import_engagement(Catalog(service.cat.path, org=org), path, platform, observed, maps)
     service.cat.snapshot()
     return res
 
@@ -110,21 +113,28 @@ def analytics_routes(app: FastAPI, reader: Reader):
     groups = '|'.join(tr.GROUPS)
 
     @app.get('/v1/analytics/summary', tags=['analytics'], summary='Totals of posted clips, and trends per group')
-    def analytics_summary(request: Request, by: str = Query('channel', pattern=f'^({groups})$')):
-        return tagged(request, summary(reader, by))
+    def analytics_summary(
+        request: Request, by: str = Query('channel', pattern=f'^({groups})$'), p: Principal = need('viewer')
+    ):
+        return tagged(request, summary(reader.scoped(p.org), by))
 
     @app.get(
         '/v1/analytics/recommendations',
         tags=['analytics'],
         summary='Per channel: what posting time, length, topic or category did better, with 95% confidence',
     )
-    def analytics_recommendations(request: Request, min_posts: int = Query(5, ge=2, le=10_000)):
-        empty = not reader.scalar("SELECT count(*) FROM engagement")
-        return tagged(request, {} if empty else tr.recommendations(reader, min_posts))
+    def analytics_recommendations(
+        request: Request, min_posts: int = Query(5, ge=2, le=10_000), p: Principal = need('viewer')
+    ):
+        rd = reader.scoped(p.org)
+        empty = not rd.scalar("SELECT count(*) FROM engagement")
+        return tagged(request, {} if empty else tr.recommendations(rd, min_posts))
 
     @app.get('/v1/analytics/forecasts', tags=['analytics'], summary='Stored forecasts of daily views, per series')
-    def analytics_forecasts(request: Request, series: str | None = Query(None, max_length=300)):
-        return tagged(request, stored_forecasts(reader, series))
+    def analytics_forecasts(
+        request: Request, series: str | None = Query(None, max_length=300), p: Principal = need('viewer')
+    ):
+        return tagged(request, stored_forecasts(reader.scoped(p.org), series))
 
 # %% ../../nbs/api/06_analytics.ipynb #d3c319c1
 IMPORT_BODY = {
@@ -155,7 +165,7 @@ def import_routes(app: FastAPI, service: JobService):
         summary='Import a platform export (YouTube Studio, TikTok, ... CSV): rows read, new, updated, problems',
         openapi_extra={'requestBody': IMPORT_BODY},
     )
-    async def import_export(request: Request):
+    async def import_export(request: Request, p: Principal = need('editor')):
         ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
         if ctype != 'multipart/form-data':
             got = ctype or 'nothing'
@@ -177,6 +187,10 @@ def import_routes(app: FastAPI, service: JobService):
                 observed = date.fromisoformat(day) if isinstance(day, str) and day else None
             except ValueError:
                 raise ParameterError(f"observed must be a date such as 2026-11-30 (got {day!r})") from None
-            return await run_in_threadpool(
-                import_upload, service, f.file, f.filename, kw.get('platform', 'generic'), observed, kw.get('map', '')
-            )
+            res = await run_in_threadpool(
+                import_upload, service, f.file, f.filename, kw.get('platform', 'generic'), observed,
+                kw.get('map', ''), p.org,
+            )  # fmt: skip
+        gate = request.app.state.gate
+        await run_in_threadpool(gate.audit, p, 'engagement.import', res['file'], address(request), rows=res['rows'])
+        return res

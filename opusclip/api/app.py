@@ -20,10 +20,14 @@ from .. import __version__
 from ..apps.store import CatalogProblem, Reader
 from .service import Conflict, Missing
 from ..core.basics import MediaError, OpusclipError, ParameterError
+from .auth import Gate, auth_routes, documented_auth, need, security_headers
+from ..run.identity import Forbidden, Principal, Unauthorized
+from ..run.signin import TooManyAttempts
 
 # %% auto #0
 __all__ = ['PROBLEM', 'PROBLEM_SCHEMA', 'ERRORS', 'ERROR_STATUS', 'HANDLERS', 'THUMB_SIZES', 'problem', 'rows', 'encode_cursor',
-           'decode_cursor', 'tagged', 'fetch', 'afetch', 'first', 'afirst', 'local_file', 'create_app', 'serve']
+           'decode_cursor', 'tagged', 'fetch', 'afetch', 'first', 'afirst', 'linked', 'local_file', 'create_app',
+           'serve']
 
 # %% ../../nbs/api/01_app.ipynb #8d33b0f0
 PROBLEM = 'application/problem+json'
@@ -44,10 +48,10 @@ ERRORS = {  # documented on every route: any error is a problem
 }
 
 
-def problem(status: int, detail: str, title: str | None = None, **extra) -> JSONResponse:
+def problem(status: int, detail: str, title: str | None = None, headers: dict | None = None, **extra) -> JSONResponse:
     "An RFC 9457 problem details response"
     body = dict(type='about:blank', title=title or HTTPStatus(status).phrase, status=status, detail=detail, **extra)
-    return JSONResponse(body, status, media_type=PROBLEM)
+    return JSONResponse(body, status, media_type=PROBLEM, headers=headers)
 
 # %% ../../nbs/api/01_app.ipynb #23fe81dd
 def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
@@ -61,9 +65,12 @@ def _unexpected(request: Request, e: Exception) -> JSONResponse:
     return problem(500, 'the server failed on this request; its log has the details')
 
 
-ERROR_STATUS = {OpusclipError: 400, ParameterError: 422, MediaError: 422, Conflict: 409, Missing: 404}
+ERROR_STATUS = {OpusclipError: 400, ParameterError: 422, MediaError: 422, Conflict: 409, Missing: 404, Forbidden: 403}
+_say = lambda e: ' '.join(str(e).split())
 HANDLERS = {
     HTTPException: lambda request, e: problem(e.status_code, str(e.detail)),
+    Unauthorized: lambda request, e: problem(401, _say(e), headers={'WWW-Authenticate': 'Bearer'}),
+    TooManyAttempts: lambda request, e: problem(429, _say(e), headers={'Retry-After': str(e.retry_after)}),
     RequestValidationError: _invalid,
     CatalogProblem: lambda request, e: problem(503, ' '.join(str(e).split()), title='Catalog not ready'),
     **{k: lambda request, e, n=n: problem(n, ' '.join(str(e).split())) for k, n in ERROR_STATUS.items()},
@@ -113,15 +120,18 @@ def tagged(request: Request, data) -> Response:
     return Response(body, media_type='application/json', headers={'ETag': tag})
 
 # %% ../../nbs/api/01_app.ipynb #037994ea
-async def _page(request: Request, reader: Reader, sql: str, where: list, params: list, keys: tuple, limit: int, cursor):
-    "One page of `sql` (newest first by `keys`) with its `next_cursor`"
+async def _page(
+    request: Request, reader: Reader, sql: str, where: list, params: list, keys: tuple, limit: int, cursor, post=None
+):
+    "One page of `sql` (newest first by `keys`) with its `next_cursor` (`post`: what to make of the items)"
     if cursor:
         a, b = decode_cursor(cursor, 2)
         where, params = where + [f"({keys[0]} < ? OR ({keys[0]} = ? AND {keys[1]} < ?))"], params + [a, a, b]
     sql += (' WHERE ' + ' AND '.join(where) if where else '') + f' ORDER BY {keys[0]} DESC, {keys[1]} DESC LIMIT ?'
     got = await afetch(reader, sql, params + [limit + 1])
     more = len(got) > limit
-    return tagged(request, dict(items=got[:limit], next_cursor=encode_cursor(got[limit - 1], keys) if more else None))
+    items = post(got[:limit]) if post else got[:limit]
+    return tagged(request, dict(items=items, next_cursor=encode_cursor(got[limit - 1], keys) if more else None))
 
 
 def fetch(reader: Reader, sql: str, params: list) -> list[dict]:
@@ -155,38 +165,64 @@ async def afirst(reader: Reader, sql: str, key: str, what: str) -> dict:
 def _job_routes(app: FastAPI, reader: Reader):
     @app.get('/v1/jobs', tags=['jobs'], summary='Jobs, newest first, a page at a time')
     async def list_jobs(
-        request: Request, limit: int = Query(50, ge=1, le=500), cursor: str | None = None, state: str | None = None
+        request: Request,
+        limit: int = Query(50, ge=1, le=500),
+        cursor: str | None = None,
+        state: str | None = None,
+        p: Principal = need('viewer'),
     ):
         where, params = (['state = ?'], [state]) if state else ([], [])
-        return await _page(request, reader, 'SELECT * FROM jobs', where, params, ('queued_at', 'job_id'), limit, cursor)
+        rd, keys = reader.scoped(p.org), ('queued_at', 'job_id')
+        return await _page(request, rd, 'SELECT * FROM jobs', where, params, keys, limit, cursor)
 
     @app.get('/v1/jobs/{job_id}', tags=['jobs'], summary='One job')
-    async def get_job(request: Request, job_id: str):
-        return tagged(request, await afirst(reader, 'SELECT * FROM jobs WHERE job_id = ?', job_id, 'job'))
+    async def get_job(request: Request, job_id: str, p: Principal = need('viewer')):
+        return tagged(request, await afirst(reader.scoped(p.org), 'SELECT * FROM jobs WHERE job_id = ?', job_id, 'job'))
 
 # %% ../../nbs/api/01_app.ipynb #2e4acdc9
 def _clip_routes(app: FastAPI, reader: Reader):
     @app.get('/v1/clips', tags=['clips'], summary='Clips, newest first, a page at a time')
     async def list_clips(
-        request: Request, limit: int = Query(50, ge=1, le=500), cursor: str | None = None, video_id: str | None = None
+        request: Request,
+        limit: int = Query(50, ge=1, le=500),
+        cursor: str | None = None,
+        video_id: str | None = None,
+        p: Principal = need('viewer'),
     ):
         where, params = (['video_id = ?'], [video_id]) if video_id else ([], [])
-        return await _page(
-            request, reader, 'SELECT * FROM clips', where, params, ('created_at', 'clip_id'), limit, cursor
-        )
+        rd, keys, post = reader.scoped(p.org), ('created_at', 'clip_id'), lambda cs: linked(request, p, cs)
+        return await _page(request, rd, 'SELECT * FROM clips', where, params, keys, limit, cursor, post)
 
-    @app.get('/v1/clips/{clip_id}', tags=['clips'], summary='One clip')
-    async def get_clip(request: Request, clip_id: str):
-        return tagged(request, await afirst(reader, 'SELECT * FROM clips WHERE clip_id = ?', clip_id, 'clip'))
+    @app.get('/v1/clips/{clip_id}', tags=['clips'], summary='One clip, with signed links to its media')
+    async def get_clip(request: Request, clip_id: str, p: Principal = need('viewer')):
+        c = await afirst(reader.scoped(p.org), 'SELECT * FROM clips WHERE clip_id = ?', clip_id, 'clip')
+        return tagged(request, linked(request, p, [c])[0])
 
     @app.get('/v1/videos', tags=['clips'], summary='Source videos, last seen first, a page at a time')
-    async def list_videos(request: Request, limit: int = Query(50, ge=1, le=500), cursor: str | None = None):
+    async def list_videos(
+        request: Request, limit: int = Query(50, ge=1, le=500), cursor: str | None = None, p: Principal = need('viewer')
+    ):
         sql = "SELECT * FROM (SELECT *, coalesce(last_seen, first_seen, TIMESTAMP '1970-01-01') AS seen FROM videos)"
-        return await _page(request, reader, sql, [], [], ('seen', 'video_id'), limit, cursor)
+        return await _page(request, reader.scoped(p.org), sql, [], [], ('seen', 'video_id'), limit, cursor)
 
     @app.get('/v1/videos/{video_id}', tags=['clips'], summary='One source video: its probe and analysis')
-    async def get_video(request: Request, video_id: str):
-        return tagged(request, await afirst(reader, 'SELECT * FROM videos WHERE video_id = ?', video_id, 'video'))
+    async def get_video(request: Request, video_id: str, p: Principal = need('viewer')):
+        rd = reader.scoped(p.org)
+        return tagged(request, await afirst(rd, 'SELECT * FROM videos WHERE video_id = ?', video_id, 'video'))
+
+
+def linked(request: Request, p: Principal, clips: list[dict]) -> list[dict]:
+    "`clips` with signed `links` to their media and thumbnail (for players that cannot send a token)"
+    gate: Gate = request.app.state.gate
+    out = []
+    for c in clips:
+        base = f"/v1/clips/{c['clip_id']}"
+        out.append(
+            dict(
+                c, links=dict(media=gate.sign(f'{base}/media', p.org), thumbnail=gate.sign(f'{base}/thumbnail', p.org))
+            )
+        )
+    return out
 
 # %% ../../nbs/api/01_app.ipynb #ec5488a7
 def local_file(reader: Reader, clip_id: str, column: str, what: str) -> str:
@@ -211,8 +247,8 @@ def _media_routes(app: FastAPI, reader: Reader):
         response_class=FileResponse,
         responses={200: media('video/mp4'), 206: {'description': 'Part of the video', **media('video/mp4')}},
     )
-    def clip_media(clip_id: str):
-        return FileResponse(local_file(reader, clip_id, 'video_uri', 'media'), media_type='video/mp4')
+    def clip_media(clip_id: str, p: Principal = need('viewer', links=True)):
+        return FileResponse(local_file(reader.scoped(p.org), clip_id, 'video_uri', 'media'), media_type='video/mp4')
 
     @app.get(
         '/v1/clips/{clip_id}/thumbnail',
@@ -221,8 +257,10 @@ def _media_routes(app: FastAPI, reader: Reader):
         response_class=Response,
         responses={200: media('image/jpeg')},
     )
-    def clip_thumbnail(clip_id: str, size: Literal['small', 'medium', 'full'] = 'full'):
-        path = local_file(reader, clip_id, 'thumbnail_uri', 'thumbnail')
+    def clip_thumbnail(
+        clip_id: str, size: Literal['small', 'medium', 'full'] = 'full', p: Principal = need('viewer', links=True)
+    ):
+        path = local_file(reader.scoped(p.org), clip_id, 'thumbnail_uri', 'thumbnail')
         if size == 'full':
             return FileResponse(path, media_type='image/jpeg')
         from PIL import Image
@@ -245,13 +283,14 @@ def _service_routes(app: FastAPI, reader: Reader):
         response_class=Response,
         responses={200: {'content': {'text/plain': {'schema': {'type': 'string'}}}}},
     )
-    def metrics():
+    def metrics(p: Principal = need('viewer')):
         from opusclip.api.metrics import metrics_text
 
-        return Response(metrics_text(reader), media_type='text/plain; version=0.0.4; charset=utf-8')
+        text = metrics_text(reader.scoped(p.org))
+        return Response(text, media_type='text/plain; version=0.0.4; charset=utf-8')
 
 # %% ../../nbs/api/01_app.ipynb #3086c13d
-def create_app(catalog: str, service=None, automation=None) -> FastAPI:
+def create_app(catalog: str, service=None, automation=None, gate: Gate | None = None, tls: bool = False) -> FastAPI:
     """The API on the catalog at `catalog` (read through its snapshot); with a started `api.service.JobService`, the
     routes that submit, steer, follow, review and import too; with a started `api.automation.Automation`, its webhook
     and run routes (both stop with the app)"""
@@ -271,6 +310,10 @@ def create_app(catalog: str, service=None, automation=None) -> FastAPI:
         responses=ERRORS,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.state.gate = gate or Gate(catalog)
+    security_headers(app, tls)
+    auth_routes(app)
+    documented_auth(app)
     for exc, handler in HANDLERS.items():
         app.add_exception_handler(exc, handler)
     reader = Reader(catalog)
@@ -322,12 +365,20 @@ def serve(
     if not 0 < upload_idle_s <= 3600:
         raise OpusclipError(f"--upload-idle-s must be above 0 and at most 3600 (got {upload_idle_s:g})")
     tls = check_tls(tls_cert, tls_key)
+    gate = Gate(catalog)
+    if gate.is_open() and host not in ('127.0.0.1', 'localhost', '::1'):
+        raise OpusclipError(
+            f"--host {host}: this catalog has no organisations, so the server would let anyone who reaches it in; "
+            "create one first (opusclip admin org create NAME, then a user and a token) or serve on 127.0.0.1"
+        )
     wfs = load_workflows(workflows) if workflows else {}
     kw = dict(workers=workers, max_upload_mb=max_upload_mb, upload_idle_s=upload_idle_s, root=root)
     service = JobService(catalog, home, **kw).start()
     auto = Automation(service, wfs).start() if wfs else None
     try:
-        uvicorn.run(create_app(catalog, service, auto), host=host, port=int(port), log_level='info', **tls)
+        uvicorn.run(
+            create_app(catalog, service, auto, gate, bool(tls)), host=host, port=int(port), log_level='info', **tls
+        )
     finally:
         for part in (auto, service):
             if part is not None:

@@ -18,7 +18,8 @@ from ..run.identity import Forbidden, Identity, Principal, Unauthorized
 from ..run.signin import Throttle, login
 
 # %% auto #0
-__all__ = ['OPEN', 'BEARER', 'SESSION_DAYS', 'HEADERS', 'Gate', 'need', 'address', 'Login', 'auth_routes', 'security_headers']
+__all__ = ['OPEN', 'BEARER', 'SESSION_DAYS', 'HEADERS', 'Gate', 'need', 'address', 'documented_auth', 'Login', 'auth_routes',
+           'security_headers']
 
 # %% ../../nbs/api/10_auth.ipynb #c2960b7b
 class Gate:
@@ -132,6 +133,25 @@ def need(role: str, links: bool = False):
 
 def address(request: Request) -> str:
     return request.client.host if request.client else ''
+
+
+def documented_auth(app: FastAPI):
+    "Make `app`'s OpenAPI document say what the server asks: a bearer token, or (while it is open) nothing"
+    import copy
+
+    def openapi():
+        doc = FastAPI.openapi(app)
+        if not app.state.gate.is_open():
+            return doc
+        doc = copy.deepcopy(doc)
+        for ops in doc.get('paths', {}).values():
+            for op in ops.values():
+                if isinstance(op, dict):
+                    op.pop('security', None)
+        doc.get('components', {}).pop('securitySchemes', None)
+        return doc
+
+    app.openapi = openapi
 
 # %% ../../nbs/api/10_auth.ipynb #8a197e7f
 class Login(BaseModel):

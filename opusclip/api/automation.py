@@ -92,7 +92,7 @@ def trigger(self: Automation, wf: Workflow, kind: str, subject: str | None = Non
     "Start a run of `wf` (recorded as `running`); its run id"
     rid = 'wr-' + uuid.uuid4().hex[:12]
     self.write(
-        "INSERT INTO workflow_runs VALUES (?, ?, ?, ?, 'running', NULL, NULL, ?, ?, NULL)",
+        "INSERT INTO workflow_runs VALUES (?, ?, ?, ?, 'running', NULL, NULL, ?, ?, NULL, 'default')",
         [rid, wf.name, kind, subject, json.dumps(payload or {}, default=str), utc_now()],
         snapshot=True,
     )
@@ -106,7 +106,7 @@ def refuse(self: Automation, wf: Workflow, kind: str, source: str, reason: str):
     _LOG.warning('workflow %s: %s call from %s refused: %s', wf.name, kind, source, reason)
     now = utc_now()
     self.write(
-        "INSERT INTO workflow_runs VALUES (?, ?, ?, ?, 'refused', ?, NULL, '{}', ?, ?)",
+        "INSERT INTO workflow_runs VALUES (?, ?, ?, ?, 'refused', ?, NULL, '{}', ?, ?, 'default')",
         ['wr-' + uuid.uuid4().hex[:12], wf.name, kind, source, reason, now, now],
         snapshot=True,
     )
@@ -349,7 +349,8 @@ def _tick_alert(self: Automation, wf: Workflow, now: datetime):
         if a['firing'] and a['rule'] not in active:
             aid = 'al-' + uuid.uuid4().hex[:12]
             self.write(
-                "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, NULL)", [aid, wf.name, a['rule'], a['message'], utc_now()]
+                "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, NULL, 'default')",
+                [aid, wf.name, a['rule'], a['message'], utc_now()],
             )
             self.trigger(wf, 'alert', subject=a['rule'], payload=dict(alert=dict(a, alert_id=aid)))
         elif not a['firing'] and a['rule'] in active:

@@ -12,6 +12,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from .app import fetch, first, tagged
+from .auth import address, need
+from ..run.catalog import DEFAULT_ORG
+from ..run.identity import Principal
 from .automation import Automation
 from .workflows import SIGNATURE, Workflow, signed_by
 from ..apps.store import Reader
@@ -65,39 +68,46 @@ def hook_routes(app: FastAPI, auto: Automation):
 
     @app.post('/v1/workflows/{name}/runs', status_code=202, tags=['workflows'],
               summary="Run a workflow now; the body (JSON, optional) may name a \"uri\"")  # fmt: skip
-    async def run_workflow(name: str, request: Request):
+    async def run_workflow(name: str, request: Request, p: Principal = need('editor')):
         wf = auto.workflows.get(name)
-        if wf is None:
+        if wf is None or p.org != DEFAULT_ORG:  # the server's workflow files are the default organisation's
             raise HTTPException(404, f"no workflow {name} on this server")
         uri, payload = _hook_payload(await request.body())
         if uri:
             auto.service.check_source(uri)
-        return started(wf, await run_in_threadpool(auto.trigger, wf, 'api', uri, payload))
+        rid = await run_in_threadpool(auto.trigger, wf, 'api', uri, payload)
+        await run_in_threadpool(request.app.state.gate.audit, p, 'workflow.run', name, address(request), run_id=rid)
+        return started(wf, rid)
 
 # %% ../../nbs/api/09_hooks.ipynb #ab5c7543
 def record_routes(app: FastAPI, reader: Reader, workflows: dict[str, Workflow]):
     "Mount the read side: workflows, their runs with deliveries, alerts"
 
     @app.get('/v1/workflows', tags=['workflows'], summary='The workflows this server runs')
-    def list_workflows(request: Request):
+    def list_workflows(request: Request, p: Principal = need('viewer')):
+        mine = workflows.values() if p.org == DEFAULT_ORG else ()
         wfs = [dict(name=w.name, trigger=w.kind, actions=[a['type'] for a in w.actions], conditions=w.conditions,
-                    file=w.file, description=w.description) for w in workflows.values()]  # fmt: skip
+                    file=w.file, description=w.description) for w in mine]  # fmt: skip
         return tagged(request, dict(items=wfs))
 
     @app.get('/v1/workflows/runs', tags=['workflows'], summary='Workflow runs, newest first')
     def list_runs(
-        request: Request, workflow: str | None = Query(None, max_length=64), limit: int = Query(50, ge=1, le=500)
+        request: Request,
+        workflow: str | None = Query(None, max_length=64),
+        limit: int = Query(50, ge=1, le=500),
+        p: Principal = need('viewer'),
     ):
         sql = "SELECT * FROM workflow_runs WHERE (? IS NULL OR workflow = ?) ORDER BY started_at DESC LIMIT ?"
-        return tagged(request, dict(items=fetch(reader, sql, [workflow, workflow, limit])))
+        return tagged(request, dict(items=fetch(reader.scoped(p.org), sql, [workflow, workflow, limit])))
 
     @app.get('/v1/workflows/runs/{run_id}', tags=['workflows'], summary='One workflow run, with its deliveries')
-    def get_run(request: Request, run_id: str):
-        run = first(reader, "SELECT * FROM workflow_runs WHERE run_id = ?", run_id, 'workflow run')
+    def get_run(request: Request, run_id: str, p: Principal = need('viewer')):
+        rd = reader.scoped(p.org)
+        run = first(rd, "SELECT * FROM workflow_runs WHERE run_id = ?", run_id, 'workflow run')
         sql = "SELECT * FROM deliveries WHERE run_id = ? ORDER BY tried_at"
-        return tagged(request, dict(run, deliveries=fetch(reader, sql, [run_id])))
+        return tagged(request, dict(run, deliveries=fetch(rd, sql, [run_id])))
 
     @app.get('/v1/alerts', tags=['workflows'], summary='Alerts the server raised, the active ones first')
-    def list_alerts(request: Request, limit: int = Query(50, ge=1, le=500)):
+    def list_alerts(request: Request, limit: int = Query(50, ge=1, le=500), p: Principal = need('viewer')):
         sql = "SELECT * FROM alerts ORDER BY cleared_at IS NOT NULL, raised_at DESC LIMIT ?"
-        return tagged(request, dict(items=fetch(reader, sql, [limit])))
+        return tagged(request, dict(items=fetch(reader.scoped(p.org), sql, [limit])))

@@ -15,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from .app import afirst
+from .auth import address, need
+from ..run.identity import Principal
 from .service import TERMINAL, JobService
 from ..apps.store import Reader
 from ..core.basics import ParameterError
@@ -72,7 +74,7 @@ def _answer(request: Request, row: dict, new: bool) -> JSONResponse:
     return JSONResponse(row, 201 if new else 200, headers={'Location': loc} if new else None)
 
 
-async def _upload(request: Request, service: JobService, key: str | None):
+async def _upload(request: Request, service: JobService, key: str | None, org: str):
     "Spool a multipart upload and queue its job"
     size = request.headers.get('content-length', '')
     if size.isdigit() and int(size) > service.max_upload:
@@ -96,7 +98,7 @@ async def _upload(request: Request, service: JobService, key: str | None):
         if f is None or isinstance(f, str):
             raise ParameterError("the upload has no part named \"file\" holding the video")
         opts = {k: v for k, v in form.multi_items() if k != 'file' and isinstance(v, str)}
-        return await run_in_threadpool(service.submit_upload, f.file, f.filename, opts, key)
+        return await run_in_threadpool(service.submit_upload, f.file, f.filename, opts, key, org)
     finally:
         await form.close()
 
@@ -110,36 +112,45 @@ def _submit_routes(app: FastAPI, service: JobService):
         openapi_extra={'requestBody': SUBMIT_BODY},
         responses={200: {'description': 'The job an earlier request with this Idempotency-Key made'}},
     )
-    async def submit_job(request: Request, idempotency_key: str | None = Header(None, max_length=200)):
+    async def submit_job(
+        request: Request, idempotency_key: str | None = Header(None, max_length=200), p: Principal = need('editor')
+    ):
         ctype = request.headers.get('content-type', '').split(';')[0].strip().lower()
         if ctype == 'multipart/form-data':
-            row, new = await _upload(request, service, idempotency_key)
+            row, new = await _upload(request, service, idempotency_key, p.org)
         elif ctype == 'application/json':
             uri, opts = await _json_job(request)
             service.check_source(uri)
-            row, new = await run_in_threadpool(service.submit, uri, opts, idempotency_key)
+            row, new = await run_in_threadpool(service.submit, uri, opts, idempotency_key, p.org)
         else:
             raise HTTPException(
                 415, f"send the video as multipart/form-data or a URI as application/json, not {ctype or 'nothing'}"
             )
+        if new:
+            await run_in_threadpool(request.app.state.gate.audit, p, 'job.submit', row['job_id'], address(request))
         return _answer(request, row, new)
 
+    async def steer(request: Request, job_id: str, action: str, p: Principal):
+        row = await run_in_threadpool(service.steer, job_id, action, p.org)
+        await run_in_threadpool(request.app.state.gate.audit, p, f'job.{action}', job_id, address(request))
+        return _answer(request, row, False)
+
     @app.post('/v1/jobs/{job_id}/cancel', tags=['jobs'], summary='Cancel a queued (or failed) job')
-    async def cancel_job(request: Request, job_id: str):
-        return _answer(request, await run_in_threadpool(service.steer, job_id, 'cancel'), False)
+    async def cancel_job(request: Request, job_id: str, p: Principal = need('editor')):
+        return await steer(request, job_id, 'cancel', p)
 
     @app.post('/v1/jobs/{job_id}/retry', tags=['jobs'], summary='Queue a failed or cancelled job again')
-    async def retry_job(request: Request, job_id: str):
-        return _answer(request, await run_in_threadpool(service.steer, job_id, 'retry'), False)
+    async def retry_job(request: Request, job_id: str, p: Principal = need('editor')):
+        return await steer(request, job_id, 'retry', p)
 
 # %% ../../nbs/api/04_routes.ipynb #c4b95c5a
 def _progress_routes(app: FastAPI, reader: Reader, service: JobService):
-    async def now(job_id: str) -> dict:  # the job row remembered per snapshot; its progress file is a few lines
-        return service.progress(await afirst(reader, 'SELECT * FROM jobs WHERE job_id = ?', job_id, 'job'))
+    async def now(job_id: str, org: str) -> dict:  # the job row remembered per snapshot; its progress file is short
+        return service.progress(await afirst(reader.scoped(org), 'SELECT * FROM jobs WHERE job_id = ?', job_id, 'job'))
 
     @app.get('/v1/jobs/{job_id}/progress', tags=['jobs'], summary="A job's state, stage, percent and ETA")
-    async def job_progress(job_id: str):
-        return await now(job_id)
+    async def job_progress(job_id: str, p: Principal = need('viewer')):
+        return await now(job_id, p.org)
 
     @app.get(
         '/v1/jobs/{job_id}/events',
@@ -148,10 +159,10 @@ def _progress_routes(app: FastAPI, reader: Reader, service: JobService):
         response_class=Response,
         responses={200: {'content': {'text/event-stream': {'schema': {'type': 'string'}}}}},
     )
-    async def job_events(job_id: str, request: Request):
+    async def job_events(job_id: str, request: Request, who: Principal = need('viewer')):
         from sse_starlette.sse import EventSourceResponse
 
-        p = await now(job_id)  # a missing job is a 404 problem before the stream starts
+        p = await now(job_id, who.org)  # a missing job (or another organisation's) is a 404 before the stream starts
 
         async def events(p=p):
             last = None
@@ -163,7 +174,7 @@ def _progress_routes(app: FastAPI, reader: Reader, service: JobService):
                     yield dict(event='end', data=json.dumps(p))
                     return
                 await asyncio.sleep(0.5)
-                p = await now(job_id)
+                p = await now(job_id, who.org)
 
         return EventSourceResponse(events(), ping=15)
 
@@ -180,10 +191,15 @@ class Review(BaseModel):
 
 def _review_routes(app: FastAPI, reader: Reader, service: JobService):
     @app.post('/v1/clips/{clip_id}/review', tags=['review'], summary='Approve, reject, star or edit a clip')
-    async def review_clip(clip_id: str, body: Review):
-        clip = await afirst(reader, 'SELECT clip_id, video_id FROM clips WHERE clip_id = ?', clip_id, 'clip')
+    async def review_clip(clip_id: str, body: Review, request: Request, p: Principal = need('reviewer')):
+        sql = 'SELECT clip_id, video_id FROM clips WHERE clip_id = ?'
+        clip = await afirst(reader.scoped(p.org), sql, clip_id, 'clip')
         change = {k: v for k, v in body.model_dump().items() if k in ('title', 'hashtags', 'note') and v is not None}
-        return await run_in_threadpool(service.review, clip, body.action, body.reviewer, **change)
+        who = body.reviewer if p.via == 'open' else p.user  # signed in: the reviewer is who signed in
+        res = await run_in_threadpool(service.review, clip, body.action, who, **change)
+        gate = request.app.state.gate
+        await run_in_threadpool(gate.audit, p, f'clip.{body.action}', clip_id, address(request), **change)
+        return res
 
 # %% ../../nbs/api/04_routes.ipynb #2751614d
 def write_routes(app: FastAPI, reader: Reader, service: JobService):

@@ -340,12 +340,13 @@ def submit_upload(
 
 # %% ../../nbs/api/03_service.ipynb #713bddda
 @patch
-def steer(self: JobService, jid: str, action: str) -> dict:
-    "Cancel or queue again (`retry`) a job: its row; `Conflict` with the CLI's words when its state forbids it"
+def steer(self: JobService, jid: str, action: str, org: str | None = None) -> dict:
+    """Cancel or queue again (`retry`) a job (of `org`, when given): its row; `Conflict` with the CLI's words when its
+    state forbids it"""
 
     def run():
         rows = load_jobs(self.cat, 'job_id = ?', [jid])
-        if not rows:
+        if not rows or (org is not None and rows[0]['org'] != org):
             raise Missing(f"no job {jid} in the catalog")
         new, line = steer_job(self.cat, jid, rows[0]['state'], action)
         if new is None:

@@ -10,7 +10,7 @@ import csv, datetime as dt
 from urllib.parse import urlparse
 from ..core.basics import OpusclipError
 from ..media.storage import open_uri
-from ..run.catalog import Catalog
+from ..run.catalog import DEFAULT_ORG, Catalog
 from ..core.basics import utc_now
 from .exports import post_id_from_url, read_export
 
@@ -29,32 +29,38 @@ _VALUES = [c for c in COLUMNS if c not in ('source_file', 'source_line', 'import
 
 # %% ../../nbs/learn/03_engagement.ipynb #bf9597b7
 def _link(con, platform: str):
-    "Fill `clip_id` of staged rows from `clip_posts` (id or URL), then from a unique exact clip title"
-    con.execute("""UPDATE incoming i SET clip_id = p.clip_id FROM clip_posts p WHERE i.clip_id IS NULL AND p.platform =
-      i.platform
-                   AND (p.post_id = i.post_id OR (p.url IS NOT NULL AND p.url = i.url))""")
-    con.execute("""UPDATE incoming i SET clip_id = t.clip_id FROM (SELECT lower(trim(title)) AS t, any_value(clip_id)
-      AS clip_id FROM clips
-                   WHERE title IS NOT NULL GROUP BY 1 HAVING count(*) = 1) t WHERE i.clip_id IS NULL AND
-                     lower(trim(i.title)) = t.t""")
+    "Fill `clip_id` of staged rows from `clip_posts` (id or URL), then from a unique exact clip title, of their org"
+    con.execute(
+        "UPDATE incoming i SET clip_id = p.clip_id FROM clip_posts p WHERE i.clip_id IS NULL AND p.org = i.org "
+        "AND p.platform = i.platform AND (p.post_id = i.post_id OR (p.url IS NOT NULL AND p.url = i.url))"
+    )
+    con.execute(
+        "UPDATE incoming i SET clip_id = t.clip_id FROM (SELECT org, lower(trim(title)) AS t, any_value(clip_id) "
+        "AS clip_id FROM clips WHERE title IS NOT NULL GROUP BY 1, 2 HAVING count(*) = 1) t "
+        "WHERE i.clip_id IS NULL AND t.org = i.org AND lower(trim(i.title)) = t.t"
+    )
 
 # %% ../../nbs/learn/03_engagement.ipynb #97007e97
-def stage_incoming(con, rows: list[dict], platform: str):
-    "The export's rows in the temporary table `incoming`, linked to their clips where possible"
+def stage_incoming(con, rows: list[dict], platform: str, org: str = DEFAULT_ORG):
+    "The export's rows for `org` in the temporary table `incoming`, linked to their clips where possible"
     con.execute("CREATE TEMP TABLE incoming AS SELECT * FROM engagement LIMIT 0")
     if rows:
         con.executemany(
             f"INSERT INTO incoming ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
             [[r.get(c) for c in COLUMNS] for r in rows],
         )
+    con.execute("UPDATE incoming SET org = ?", [org])
     _link(con, platform)
 
 # %% ../../nbs/learn/03_engagement.ipynb #7d0ff0a4
 def upsert_changed(con) -> tuple[int, int]:
     """Replace the engagement rows whose staged values differ (same platform, post and day) and add the new ones:
     how many changed, and how many of those were updates"""
-    vals = ', '.join(_VALUES)
-    key = "{a}.platform = {b}.platform AND {a}.post_id = {b}.post_id AND {a}.observed_at = {b}.observed_at"
+    vals = ', '.join(_VALUES + ['org'])
+    key = (
+        "{a}.org = {b}.org AND {a}.platform = {b}.platform AND {a}.post_id = {b}.post_id "
+        "AND {a}.observed_at = {b}.observed_at"
+    )
     con.execute(
         f"CREATE TEMP TABLE changed AS SELECT i.* FROM incoming i SEMI JOIN (SELECT {vals} FROM incoming "
         f"EXCEPT SELECT {vals} FROM engagement) c ON {key.format(a='i', b='c')}"
@@ -81,7 +87,7 @@ def import_engagement(
         r.update(source_file=str(uri), imported_at=now)
     with cat.connect() as con:
         con.execute("BEGIN")
-        stage_incoming(con, rows, platform)
+        stage_incoming(con, rows, platform, cat.org)
         changed, updated = upsert_changed(con)
         linked = con.execute("SELECT count(*) FROM incoming WHERE clip_id IS NOT NULL").fetchone()[0]
         con.execute("DROP TABLE incoming; DROP TABLE changed")
@@ -134,7 +140,8 @@ def link_posts(cat: Catalog, pairs: list[tuple[str, str]]) -> int:
         con.execute("BEGIN")
         con.executemany("DELETE FROM clip_posts WHERE platform = ? AND post_id = ?", [[p, i] for _, p, i, _ in rows])
         con.executemany(
-            "INSERT INTO clip_posts VALUES (?, ?, ?, ?, NULL, ?)", [[c, p, i, u, utc_now()] for c, p, i, u in rows]
+            "INSERT INTO clip_posts VALUES (?, ?, ?, ?, NULL, ?, ?)",
+            [[c, p, i, u, utc_now(), cat.org] for c, p, i, u in rows],
         )
         con.executemany(
             "UPDATE engagement SET clip_id = ? WHERE platform = ? AND post_id = ?", [[c, p, i] for c, p, i, _ in rows]

@@ -224,10 +224,10 @@ def forecast_series(
         )
         with cat.connect() as con:
             con.execute("BEGIN")
-            con.execute("DELETE FROM forecasts WHERE series = ?", [series])
+            con.execute("DELETE FROM forecasts WHERE series = ? AND org = ?", [series, cat.org])
             con.executemany(
-                "INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [[run_id, series, best, ds.date(), r.yhat, r.lo, r.hi, utc_now()] for ds, r in fc.iterrows()],
+                "INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [[run_id, series, best, ds.date(), r.yhat, r.lo, r.hi, utc_now(), cat.org] for ds, r in fc.iterrows()],
             )
             con.execute("COMMIT")
     return res

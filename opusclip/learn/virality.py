@@ -145,7 +145,7 @@ def register_model(cat: Catalog, row: dict):
     "Add a model's registry row (not active)"
     with cat.connect() as con:
         con.execute(
-            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?, NULL)",
+            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?, NULL, ?)",
             [
                 row['model_id'],
                 row['name'],
@@ -160,6 +160,7 @@ def register_model(cat: Catalog, row: dict):
                 row['sha256'],
                 json.dumps(row['params']),
                 utc_now(),
+                getattr(cat, 'org', 'default'),
             ],
         )
 

@@ -23,10 +23,14 @@ class TooManyAttempts(OpusclipError):
 
 
 class Throttle:
-    "Failed sign-ins per key (a user, an address): `limit` within `window_s` locks the key for `lock_s`"
+    """Failed sign-ins per key (`user:...`, `addr:...`): `limit` within `window_s` locks the key for `lock_s`; an
+    address (many people behind one) gets `address_factor` times the limit"""
 
-    def __init__(self, limit: int = 5, window_s: float = 900, lock_s: float = 900, clock=time.monotonic):
+    def __init__(
+        self, limit: int = 5, window_s: float = 900, lock_s: float = 900, clock=time.monotonic, address_factor: int = 4
+    ):
         self.limit, self.window_s, self.lock_s, self.clock = limit, window_s, lock_s, clock
+        self.address_factor = address_factor
         self.fails, self.locked, self.lock = {}, {}, threading.Lock()
 
     def check(self, *keys):
@@ -44,7 +48,7 @@ class Throttle:
             for k in keys:
                 times = [t for t in self.fails.get(k, []) if now - t < self.window_s] + [now]
                 self.fails[k] = times
-                if len(times) >= self.limit:
+                if len(times) >= self.limit * (self.address_factor if k.startswith('addr:') else 1):
                     self.locked[k], self.fails[k] = now + self.lock_s, []
 
     def succeeded(self, *keys):
