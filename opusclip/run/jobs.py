@@ -79,7 +79,7 @@ def _rows(spec: str) -> list[tuple[int, dict]]:
 def job_id(source: str, params: dict, output: str, org: str = DEFAULT_ORG) -> str:
     "Stable id of the job that makes `params` clips of `source` in `output` for `org`"
     key = [source, params, output] + ([org] if org != DEFAULT_ORG else [])
-    return hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode(), usedforsecurity=False).hexdigest()[:16]
 
 # %% ../../nbs/run/07_jobs.ipynb #21d76ac8
 def manifest_job(r: dict, base: dict) -> tuple[str, dict, int]:
@@ -113,7 +113,9 @@ def name_outputs(jobs: list[dict], output: str, org: str = DEFAULT_ORG):
         for i in idx:
             j = jobs[i]
             key = json.dumps([j['source'], j['params']], sort_keys=True).encode()
-            j['output'] = join(root, stem if len(idx) == 1 else f"{stem}-{hashlib.sha1(key).hexdigest()[:6]}")
+            j['output'] = join(
+                root, stem if len(idx) == 1 else f"{stem}-{hashlib.sha1(key, usedforsecurity=False).hexdigest()[:6]}"
+            )
             j['job_id'], j['org'] = job_id(j['source'], j['params'], j['output'], org), org
             del j['stem']
 

@@ -17,7 +17,7 @@ __all__ = ['CLIP_COLUMNS', 'clip_id', 'clip_row', 'record_clips', 'record_benchm
 def clip_id(video_id: str, start: float, end: float, org: str = DEFAULT_ORG) -> str:
     "Stable id of the clip `[start, end)` of `video_id` made for `org` (two organisations never share a clip)"
     scope = '' if org == DEFAULT_ORG else f'{org}/'
-    return hashlib.sha1(f'{scope}{video_id}:{start:.3f}:{end:.3f}'.encode()).hexdigest()[:16]
+    return hashlib.sha1(f'{scope}{video_id}:{start:.3f}:{end:.3f}'.encode(), usedforsecurity=False).hexdigest()[:16]
 
 # %% ../../nbs/run/02_records.ipynb #6ac0565f
 def _insert_video(con, video_id: str, info: dict):
