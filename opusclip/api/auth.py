@@ -48,39 +48,47 @@ class Gate:
             if s != self._state:
                 self._state, self._open, self._known = s, None, {}
 
-    def is_open(self) -> bool:
-        "No organisation yet: a single-user install, open to whoever reaches it"
-        self._fresh()
-        if self._open is None:
-            self._open = not os.path.exists(self.ids.path) or not self.ids.rows("SELECT org FROM orgs LIMIT 1")
-        return self._open
+# %% ../../nbs/api/10_auth.ipynb #663466c3
+@patch
+def is_open(self: Gate) -> bool:
+    "No organisation yet: a single-user install, open to whoever reaches it"
+    self._fresh()
+    if self._open is None:
+        self._open = not os.path.exists(self.ids.path) or not self.ids.rows("SELECT org FROM orgs LIMIT 1")
+    return self._open
 
-    def known(self, token: str | None) -> Principal | None:
-        "The principal of `token` if it was checked since the identity file last changed; queries nothing"
-        if self._state != self.state():
-            return None
-        return OPEN if self._open else self._known.get(_digest(token)) if token else None
 
-    def principal(self, token: str | None) -> Principal:
-        "Who `token` is (`Unauthorized` when it is missing, forged, expired or revoked)"
-        if self.is_open():
-            return OPEN
-        if not token:
-            raise Unauthorized(
-                "this server needs a token: send Authorization: Bearer <token> (opusclip admin token create, "
-                "or POST /v1/auth/login)"
-            )
-        p = self.ids.authenticate(token)
-        with self._lock:
-            self._known[_digest(token)] = p
-        return p
+@patch
+def known(self: Gate, token: str | None) -> Principal | None:
+    "The principal of `token` if it was checked since the identity file last changed; queries nothing"
+    if self._state != self.state():
+        return None
+    return OPEN if self._open else self._known.get(_digest(token)) if token else None
 
-    def audit(self, p: Principal, action: str, obj: str = '', address: str = '', outcome: str = 'ok', **detail):
-        "One row in the audit trail for what `p` did"
-        from opusclip.run.audit import append
+# %% ../../nbs/api/10_auth.ipynb #c9cd81e6
+@patch
+def principal(self: Gate, token: str | None) -> Principal:
+    "Who `token` is (`Unauthorized` when it is missing, forged, expired or revoked)"
+    if self.is_open():
+        return OPEN
+    if not token:
+        raise Unauthorized(
+            "this server needs a token: send Authorization: Bearer <token> (opusclip admin token create, "
+            "or POST /v1/auth/login)"
+        )
+    p = self.ids.authenticate(token)
+    with self._lock:
+        self._known[_digest(token)] = p
+    return p
 
-        with self.ids.connect() as con:
-            append(con, p.org, p.actor, action, obj, address, outcome, detail)
+
+@patch
+def audit(self: Gate, p: Principal, action: str, obj: str = '', address: str = '', outcome: str = 'ok', **detail):
+    "One row in the audit trail for what `p` did"
+    from opusclip.run.audit import append
+
+    with self.ids.connect() as con:
+        append(con, p.org, p.actor, action, obj, address, outcome, detail)
 
 # %% ../../nbs/api/10_auth.ipynb #86a4496d
 OPEN = Principal('anyone', DEFAULT_ORG, 'admin', via='open')  # who calls a server with no organisation

@@ -198,7 +198,7 @@ def scope_views(org: str) -> list[str]:
         ]
     )
 
-
+# %% ../../nbs/apps/01_store.ipynb #ebf7f4e0
 class Scoped(Reader):
     "`base`'s snapshot, memo and lock, seen as `org` sees it"
 

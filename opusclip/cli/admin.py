@@ -127,7 +127,7 @@ def admin_command(a, stdin=None) -> int:
     elif act == ('audit', 'verify'):
         from opusclip.run.audit import verify
 
-        with ids.connect(read_only=True) as con:
+        with ids.connect() as con:
             res = verify(con)
         for p in res['problems']:
             print(f"audit: {p}", file=sys.stderr)

@@ -84,7 +84,7 @@ class Identity:
         self._ready = False
 
     @contextlib.contextmanager
-    def connect(self, read_only: bool = False):
+    def connect(self):
         """One short connection (creating the tables first). Always read-write: DuckDB refuses a read-only and a
         read-write connection to one file in one process, and a server's threads do both"""
         con = connect_duckdb(self.path)
@@ -100,7 +100,7 @@ class Identity:
             con.close()
 
     def rows(self, sql: str, params=()) -> list[dict]:
-        with self.connect(read_only=True) as con:
+        with self.connect() as con:
             cur = con.execute(sql, list(params))
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, r)) for r in cur.fetchall()]
