@@ -210,7 +210,7 @@ def _clip_routes(app: FastAPI, reader: Reader):
         rd = reader.scoped(p.org)
         return tagged(request, await afirst(rd, 'SELECT * FROM videos WHERE video_id = ?', video_id, 'video'))
 
-
+# %% ../../nbs/api/01_app.ipynb #24d138a9
 def linked(request: Request, p: Principal, clips: list[dict]) -> list[dict]:
     "`clips` with signed `links` to their media and thumbnail (for players that cannot send a token)"
     gate: Gate = request.app.state.gate

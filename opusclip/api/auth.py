@@ -171,7 +171,7 @@ class Login(BaseModel):
 SESSION_DAYS = 0.5
 _SCOPE_OF = {'viewer': 'read', 'reviewer': 'write', 'editor': 'write', 'admin': 'admin'}
 
-
+# %% ../../nbs/api/10_auth.ipynb #65122321
 def auth_routes(app: FastAPI):
     "Mount `POST /v1/auth/login` and `GET /v1/auth/me`"
 
