@@ -6,7 +6,7 @@ Docs: https://opusclip.github.io/opusclip/learn/virality.html.md"""
 
 # %% ../../nbs/learn/07_virality.ipynb #48027de6
 from __future__ import annotations
-import hashlib, json, os, pickle, uuid
+import hashlib, json, os, uuid
 import numpy as np, pandas as pd
 from ..core.basics import OpusclipError, ParameterError, ModelError
 from ..run.catalog import Catalog
@@ -17,9 +17,9 @@ from .model import TARGETS
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['training_frame', 'cross_validate', 'blend_weight', 'models_dir', 'cv_metrics', 'save_model', 'register_model',
-           'train_model', 'list_models', 'activate_model', 'load_model', 'BlendedScorer', 'active_model',
-           'active_scorer']
+__all__ = ['MODEL_TYPES', 'training_frame', 'cross_validate', 'blend_weight', 'models_dir', 'cv_metrics', 'model_bytes',
+           'model_from_bytes', 'save_model', 'register_model', 'train_model', 'list_models', 'activate_model',
+           'load_model', 'BlendedScorer', 'active_model', 'active_scorer']
 
 # %% ../../nbs/learn/07_virality.ipynb #3651513d
 def training_frame(cat: Catalog, target: str = 'views') -> pd.DataFrame:
@@ -126,15 +126,48 @@ def cv_metrics(df: pd.DataFrame, oof: np.ndarray, y: np.ndarray, folds: int = 5)
         blend_spearman_cv=round(blend_rho, 4),
     )
 
+# %% ../../nbs/learn/07_virality.ipynb #ac4b7030
+MODEL_TYPES = ['sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor']  # trusted beyond skops' defaults
+
+
+def model_bytes(model: ViralityModel) -> bytes:
+    "`model`'s fields as a skops file (a torch state dict as NumPy arrays): data that runs no code when loaded"
+    import skops.io as sio
+
+    d = dict(vars(model))
+    if isinstance(d.get('est'), dict) and 'state' in d['est']:
+        d['est'] = {**d['est'], 'state': {k: v.numpy() for k, v in d['est']['state'].items()}}
+    return sio.dumps(d)
+
+
+def model_from_bytes(blob: bytes, uri: str = 'model') -> ViralityModel:
+    "The model in the skops bytes `blob`; refused when it holds types beyond skops' safe ones and `MODEL_TYPES`"
+    import skops.io as sio
+
+    if not blob.startswith(b'PK'):
+        raise ModelError(f"model file {uri} is not a skops file (a pickle from an older opusclip?); train again")
+    odd = [t for t in sio.get_untrusted_types(data=blob) if t not in MODEL_TYPES]
+    if odd:
+        raise ModelError(f"model file {uri} holds types opusclip does not load ({', '.join(odd[:3])}); refused")
+    d = sio.loads(blob, trusted=MODEL_TYPES)
+    if isinstance(d.get('est'), dict) and 'state' in d['est']:
+        import torch
+
+        d['est']['state'] = {k: torch.from_numpy(v) for k, v in d['est']['state'].items()}
+    m = ViralityModel.__new__(ViralityModel)
+    m.__dict__.update(d)
+    return m
+
 # %% ../../nbs/learn/07_virality.ipynb #385c914f
 def save_model(cat: Catalog, name: str, model) -> tuple[str, int, str, str]:
-    "Pickle `model` beside the catalog as the next version of `name`, atomically: its id, version, path and sha256"
+    """Save `model` beside the catalog (skops: loading it runs no code) as the next version of `name`, atomically:
+    its id, version, path and sha256"""
     with cat.connect() as con:
         version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM models WHERE name = ?", [name]).fetchone()[0]
     model_id = f"{name}-v{version}-{uuid.uuid4().hex[:6]}"
     os.makedirs(models_dir(cat), exist_ok=True)
-    path = os.path.join(models_dir(cat), f'{model_id}.pkl')
-    blob = pickle.dumps(model)
+    path = os.path.join(models_dir(cat), f'{model_id}.skops')
+    blob = model_bytes(model)
     with open(path + '.tmp', 'wb') as f:
         f.write(blob)
     os.replace(path + '.tmp', path)
@@ -255,7 +288,7 @@ def load_model(row) -> ViralityModel:
         ) from None
     if hashlib.sha256(blob).hexdigest() != sha:
         raise ModelError(f"model file {uri} does not match its sha256 in the registry; it was changed or damaged")
-    return pickle.loads(blob)
+    return model_from_bytes(blob, uri)
 
 # %% ../../nbs/learn/07_virality.ipynb #6cb3e452
 class BlendedScorer:
