@@ -49,7 +49,7 @@ ROUTES = [
     ('GET', '/v1/analytics/summary', 'viewer', None), ('GET', '/v1/analytics/forecasts', 'viewer', None),
     ('GET', '/v1/analytics/recommendations', 'viewer', None), ('GET', '/v1/workflows', 'viewer', None),
     ('GET', '/v1/workflows/runs', 'viewer', None), ('GET', '/v1/alerts', 'viewer', None),
-    ('GET', '/metrics', 'viewer', None), ('GET', '/v1/auth/me', 'viewer', None),
+    ('GET', '/metrics', 'viewer', None), ('GET', '/v1/auth/me', 'viewer', None), ('GET', '/v1/usage', 'viewer', None),
     ('POST', '/v1/clips/c-{o}/review', 'reviewer', {'action': 'star'}),
     ('POST', '/v1/jobs/j-{o}/cancel', 'editor', None), ('POST', '/v1/jobs/j-{o}/retry', 'editor', None),
     ('POST', '/v1/jobs', 'editor', {'uri': 'x.mp4', 'options': {'clips': 'many'}}),
@@ -128,3 +128,30 @@ def test_security_headers(site):
     r = httpx.get(site['base'] + '/v1/health')
     assert r.headers['x-content-type-options'] == 'nosniff' and r.headers['x-frame-options'] == 'DENY'
     assert "default-src 'none'" in r.headers['content-security-policy']
+
+def test_quotas_refuse_the_job_over_the_limit(site):
+    "An organisation at its limit gets 429 naming the limit and when it resets; nothing is queued or uploaded"
+    b, ids, d = site['base'], site['ids'], site['dir']
+    shutil.copy(DEMO, d / 'talk.mp4')
+    h = {'Authorization': f"Bearer {site['tokens']['acme', 'editor']}"}
+    jobs = lambda: httpx.get(b + '/v1/jobs', headers=h).json()['items']
+    before = len(jobs())
+    try:
+        ids.set_quota('acme', max_jobs=0)
+        u = httpx.get(b + '/v1/usage', headers=h).json()
+        assert (u['org'], u['active_jobs'], u['max_jobs'], u['max_minutes']) == ('acme', 0, 0, None), u
+        r = httpx.post(b + '/v1/jobs', headers=h, json={'uri': str(d / 'talk.mp4')})
+        assert r.status_code == 429 and 'at its limit of 0 concurrent jobs' in r.json()['detail'], r.text
+        ids.set_quota('acme', max_minutes=0)
+        with open(DEMO, 'rb') as f:
+            r = httpx.post(b + '/v1/jobs', headers=h, files={'file': ('talk.mp4', f, 'video/mp4')})
+        assert r.status_code == 429, r.text
+        assert 'used 0 of its 0 minutes this month; the limit resets on' in r.json()['detail']
+        assert int(r.headers['Retry-After']) > 0
+        assert not (d / 'uploads').exists() or not any((d / 'uploads').iterdir())   # the upload was not kept
+        r = httpx.post(b + '/v1/jobs', headers={'Authorization': f"Bearer {site['tokens']['globex', 'editor']}"},
+                       json={'uri': str(d / 'talk.mp4'), 'options': {'clips': 'x'}})
+        assert r.status_code == 422, r.text          # another organisation's limits do not apply: it gets as far as its options
+        assert len(jobs()) == before
+    finally:
+        ids.set_quota('acme')

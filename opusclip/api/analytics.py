@@ -20,6 +20,7 @@ from .service import JobService
 from ..apps.store import Reader
 from ..core.basics import ParameterError
 from ..run.catalog import DEFAULT_ORG, Catalog
+from ..run.quota import limits, usage
 from ..learn import trends as tr
 from ..learn.columns import PLATFORMS, parse_mapping
 from ..learn.engagement import import_engagement
@@ -135,6 +136,15 @@ def analytics_routes(app: FastAPI, reader: Reader):
         request: Request, series: str | None = Query(None, max_length=300), p: Principal = need('viewer')
     ):
         return tagged(request, stored_forecasts(reader.scoped(p.org), series))
+
+    @app.get(
+        '/v1/usage',
+        tags=['analytics'],
+        summary="Your organisation's jobs under way and minutes this month, and its limits",
+    )
+    def org_usage(p: Principal = need('viewer')):
+        use = reader.scoped(p.org).remembered('usage', lambda cur: usage(cur, p.org))
+        return {'org': p.org, **use, **limits(reader.catalog, p.org)}
 
 # %% ../../nbs/api/06_analytics.ipynb #d3c319c1
 IMPORT_BODY = {

@@ -20,6 +20,7 @@ from ..run.catalog import DEFAULT_ORG, Catalog
 from ..run.jobs import MEDIA_EXTS, job_id, manifest_job
 from ..run.options import ClipParams
 from ..run.queue import enqueue, load_jobs, steer_job
+from ..run.quota import check_quota
 from ..run.workers import LocalEngine
 
 # %% auto #0
@@ -272,6 +273,7 @@ def _enqueue(self: JobService, j: dict) -> tuple[dict, bool]:
         raise ParameterError("this Idempotency-Key was used for another request (another file or other options)")
     if had:
         return had[0], False
+    check_quota(self.cat, j['org'])  # on the coordinator: no two submissions pass the same last free slot
     enqueue(self.cat, BATCH, [j], 1 + self.settings.retries)
     row = load_jobs(self.cat, 'job_id = ?', [j['job_id']])[0]
     self._take([row])
@@ -322,6 +324,7 @@ def submit_upload(
     had = self.call(self._prefix, tok) if key else []
     if had:  # a retried request: the job it made, not a second one
         return self.call(self._enqueue, self.job_for(had[0]['source'], options, tok, org))
+    self.call(check_quota, self.cat, org)  # before the upload is read: refused without taking its bytes
     folder = self.home / 'uploads' / tok
     try:
         folder.mkdir()

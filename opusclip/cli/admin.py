@@ -26,7 +26,11 @@ def admin_parser(sub):
     areas = a.add_subparsers(dest='area', required=True, metavar='AREA')
     o = areas.add_parser('org', help='organisations').add_subparsers(dest='action', required=True, metavar='ACTION')
     _leaf(o, 'create', 'create an organisation').add_argument('org', metavar='NAME')
-    _leaf(o, 'list', 'list the organisations')
+    _leaf(o, 'list', 'list the organisations and their limits')
+    q = _leaf(o, 'quota', "set an organisation's limits (a limit left out: none)")
+    q.add_argument('org', metavar='NAME')
+    q.add_argument('--jobs', type=int, help='jobs queued or running at once')
+    q.add_argument('--minutes', type=float, help='minutes of video processed a month (UTC calendar month)')
     u = areas.add_parser('user', help='users and memberships').add_subparsers(
         dest='action', required=True, metavar='ACTION'
     )
@@ -93,7 +97,15 @@ def admin_command(a, stdin=None) -> int:
     if act == ('org', 'create'):
         print(f"created organisation {ids.add_org(a.org)['org']}")
     elif act == ('org', 'list'):
-        print(_table(ids.rows("SELECT * FROM orgs ORDER BY org"), ['org', 'title', 'created_at']))
+        print(
+            _table(
+                ids.rows("SELECT * FROM orgs ORDER BY org"), ['org', 'title', 'max_jobs', 'max_minutes', 'created_at']
+            )
+        )
+    elif act == ('org', 'quota'):
+        o = ids.set_quota(a.org, a.jobs, a.minutes)
+        say = lambda v, unit: f"{v:g} {unit}" if v is not None else f"no limit on {unit}"
+        print(f"{a.org}: {say(o['max_jobs'], 'concurrent jobs')}, {say(o['max_minutes'], 'minutes a month')}")
     elif act == ('user', 'create'):
         pw = None if a.no_password else read_password(a.password_stdin, stdin)
         print(f"created user {ids.add_user(a.user, pw, email=a.email)['user_name']}")

@@ -239,6 +239,18 @@ def set_disabled(self: Identity, user: str, disabled: bool = True, by=None):
     sql = "UPDATE users SET disabled = ? WHERE user_name = ?"
     self.change(by, 'user.disable' if disabled else 'user.enable', user, None, sql, [disabled, user])
 
+# %% ../../nbs/run/11_identity.ipynb #e173f898
+@patch
+def set_quota(self: Identity, org: str, max_jobs: int | None = None, max_minutes: float | None = None, by=None) -> dict:
+    "Limit `org` to `max_jobs` queued or running jobs and `max_minutes` of video a month (None: no limit)"
+    self.org(org)
+    for name, v in (('jobs', max_jobs), ('minutes', max_minutes)):
+        if v is not None and v < 0:
+            raise ParameterError(f"--{name} must be 0 or more (got {v}); leave it out for no limit")
+    sql = "UPDATE orgs SET max_jobs = ?, max_minutes = ? WHERE org = ?"
+    self.change(by, 'org.quota', org, org, sql, [max_jobs, max_minutes, org], jobs=max_jobs, minutes=max_minutes)
+    return self.org(org)
+
 # %% ../../nbs/run/11_identity.ipynb #c8863e1e
 @patch
 def set_member(self: Identity, org: str, user: str, role: str, by=None) -> dict:
