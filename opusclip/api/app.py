@@ -20,7 +20,7 @@ from .. import __version__
 from ..apps.store import CatalogProblem, Reader
 from .service import Conflict, Missing
 from ..core.basics import MediaError, OpusclipError, ParameterError
-from .auth import Gate, auth_routes, documented_auth, need, security_headers
+from .auth import Gate, auth_routes, documented_auth, need, security_headers, sso_provider
 from ..run.identity import Forbidden, Principal, Unauthorized
 from ..run.signin import TooManyAttempts
 
@@ -349,6 +349,7 @@ def serve(
     root: str | None = None,  # the local folder video URIs sent by clients may name (default $OPUSCLIP_ROOT, else home)
     tls_cert: str | None = None,  # PEM certificate (chain) file: serve HTTPS
     tls_key: str | None = None,  # PEM private key file of `tls_cert`
+    oidc: str | None = None,  # OpenID Connect settings (JSON; default $OPUSCLIP_OIDC): accept the provider's ID tokens
 ) -> int:
     "Serve the API on `catalog` at `host:port`, running submitted jobs and `workflows` (blocks until stopped)"
     import uvicorn
@@ -365,7 +366,7 @@ def serve(
     if not 0 < upload_idle_s <= 3600:
         raise OpusclipError(f"--upload-idle-s must be above 0 and at most 3600 (got {upload_idle_s:g})")
     tls = check_tls(tls_cert, tls_key)
-    gate = Gate(catalog)
+    gate = Gate(catalog, sso=sso_provider(oidc))
     if gate.is_open() and host not in ('127.0.0.1', 'localhost', '::1'):
         raise OpusclipError(
             f"--host {host}: this catalog has no organisations, so the server would let anyone who reaches it in; "

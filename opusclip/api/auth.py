@@ -18,15 +18,16 @@ from ..run.identity import Forbidden, Identity, Principal, Unauthorized
 from ..run.signin import Throttle, login
 
 # %% auto #0
-__all__ = ['OPEN', 'BEARER', 'SESSION_DAYS', 'HEADERS', 'Gate', 'need', 'address', 'documented_auth', 'Login', 'auth_routes',
-           'security_headers']
+__all__ = ['OPEN', 'BEARER', 'SESSION_DAYS', 'HEADERS', 'Gate', 'sso_provider', 'need', 'address', 'documented_auth', 'Login',
+           'auth_routes', 'security_headers']
 
 # %% ../../nbs/api/10_auth.ipynb #c2960b7b
 class Gate:
-    "Who may call the API on the catalog `catalog`: tokens and passwords in its identity file"
+    """Who may call the API on the catalog `catalog`: tokens and passwords in its identity file, and ID tokens of the
+    OpenID Connect provider `sso` (a `run.oidc.Provider`)"""
 
-    def __init__(self, catalog: str, attempts: int = 5, lock_s: float = 900, link_s: float = 3600):
-        self.ids, self.link_s = Identity(catalog), link_s
+    def __init__(self, catalog: str, attempts: int = 5, lock_s: float = 900, link_s: float = 3600, sso=None):
+        self.ids, self.link_s, self.sso = Identity(catalog), link_s, sso
         self.throttle = Throttle(attempts, window_s=lock_s, lock_s=lock_s)
         self.key = secrets.token_bytes(32)  # signs media links; a new one each start
         self._lock, self._state, self._open, self._known = threading.Lock(), None, None, {}
@@ -51,10 +52,12 @@ class Gate:
 # %% ../../nbs/api/10_auth.ipynb #663466c3
 @patch
 def is_open(self: Gate) -> bool:
-    "No organisation yet: a single-user install, open to whoever reaches it"
+    "No organisation yet and no single sign-on: a single-user install, open to whoever reaches it"
     self._fresh()
     if self._open is None:
-        self._open = not os.path.exists(self.ids.path) or not self.ids.rows("SELECT org FROM orgs LIMIT 1")
+        self._open = self.sso is None and (
+            not os.path.exists(self.ids.path) or not self.ids.rows("SELECT org FROM orgs LIMIT 1")
+        )
     return self._open
 
 
@@ -76,6 +79,10 @@ def principal(self: Gate, token: str | None) -> Principal:
             "this server needs a token: send Authorization: Bearer <token> (opusclip admin token create, "
             "or POST /v1/auth/login)"
         )
+    if self.sso is not None and token.startswith('eyJ') and token.count('.') == 2:  # the provider's ID token
+        from opusclip.run.oidc import principal_of
+
+        return principal_of(self.ids, self.sso.cfg, self.sso.verify(token))  # not remembered: it expires
     p = self.ids.authenticate(token)
     with self._lock:
         self._known[_digest(token)] = p
@@ -89,6 +96,18 @@ def audit(self: Gate, p: Principal, action: str, obj: str = '', address: str = '
 
     with self.ids.connect() as con:
         append(con, p.org, p.actor, action, obj, address, outcome, detail)
+
+# %% ../../nbs/api/10_auth.ipynb #d3c187bc
+def sso_provider(oidc: str | None = None):
+    "The OpenID Connect provider of the settings file `oidc` (or `$OPUSCLIP_OIDC`), reached once now; None without one"
+    from opusclip.run.oidc import Provider, load_oidc
+
+    cfg = load_oidc(oidc)
+    if cfg is None:
+        return None
+    p = Provider(cfg)
+    p.meta()  # an unreachable or misnamed provider is said at start, not at the first request
+    return p
 
 # %% ../../nbs/api/10_auth.ipynb #86a4496d
 OPEN = Principal('anyone', DEFAULT_ORG, 'admin', via='open')  # who calls a server with no organisation

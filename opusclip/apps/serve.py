@@ -12,7 +12,7 @@ from ..core.basics import OpusclipError
 
 # %% auto #0
 __all__ = ['KINDS', 'ALL_INTERFACES', 'dashboards_dir', 'check_credentials', 'machine_names', 'ws_origins', 'panel_command',
-           'check_tls', 'serve_command']
+           'check_tls', 'members_only', 'sign_in_args', 'serve_command']
 
 # %% ../../nbs/apps/06_serve.ipynb #db50af4e
 KINDS = ('analytics', 'monitoring', 'review')
@@ -98,6 +98,40 @@ def check_tls(cert: str | None, key: str | None) -> dict:
         raise OpusclipError(f"--tls-cert {cert} / --tls-key {key}: not a PEM certificate and its key ({e})") from None
     return dict(ssl_certfile=os.path.abspath(cert), ssl_keyfile=os.path.abspath(key))
 
+# %% ../../nbs/apps/06_serve.ipynb #211901a0
+def members_only(catalog: str, oidc: str | None = None) -> bool:
+    "Whether the dashboards are for members only: the catalog has an organisation, or single sign-on is set up"
+    from opusclip.run.identity import Identity, identity_path
+
+    if oidc:
+        return True
+    return os.path.exists(identity_path(catalog)) and bool(Identity(catalog).rows("SELECT org FROM orgs LIMIT 1"))
+
+
+def sign_in_args(catalog: str, auth: str | None, oidc: str | None, env: dict) -> list[str]:
+    "`panel serve`'s sign-in options (members, a basic-auth file or a shared password); sets what `env` needs"
+    import secrets
+    from opusclip.run.oidc import load_oidc
+
+    oidc, auth = oidc or os.environ.get('OPUSCLIP_OIDC'), auth or os.environ.get('OPUSCLIP_DASHBOARD_AUTH')
+    args = []
+    if members_only(catalog, oidc):
+        if auth:
+            raise OpusclipError("--auth is for a single-user install; this catalog has organisations, whose members "
+                                "sign in with their own passwords (opusclip admin user create)")  # fmt: skip
+        if oidc:
+            load_oidc(oidc)  # its mistakes said now, not at the first sign-in
+            env['OPUSCLIP_OIDC'] = os.path.abspath(oidc)
+        args = ['--auth-module', str(dashboards_dir() / 'auth.py'), '--enable-xsrf-cookies']
+    elif auth:
+        check_credentials(auth)
+        args = ['--basic-auth', os.path.abspath(auth)]
+    elif os.environ.get('OPUSCLIP_DASHBOARD_PASSWORD'):
+        env['PANEL_BASIC_AUTH'] = os.environ['OPUSCLIP_DASHBOARD_PASSWORD']
+    if args or env.get('PANEL_BASIC_AUTH'):
+        env['PANEL_COOKIE_SECRET'] = os.environ.get('OPUSCLIP_COOKIE_SECRET') or secrets.token_urlsafe(32)
+    return args
+
 # %% ../../nbs/apps/06_serve.ipynb #ab7054ea
 def serve_command(
     kind: str = 'all',
@@ -110,9 +144,10 @@ def serve_command(
     origins=(),  # more HOST[:PORT]s pages may come from (a proxy's name)
     tls_cert: str | None = None,  # PEM certificate (chain) file: serve HTTPS
     tls_key: str | None = None,  # PEM private key file of `tls_cert`
+    oidc: str | None = None,  # OpenID Connect settings (JSON; default $OPUSCLIP_OIDC): single sign-on
 ) -> list[str] | int:
     "Serve the dashboards with `panel serve` (blocks until stopped); with `dry_run`, the command and nothing served"
-    import secrets, subprocess
+    import subprocess
 
     if kind != 'all' and kind not in KINDS:
         raise OpusclipError(f"dashboard must be one of {', '.join(KINDS)} or all (got {kind!r})")
@@ -124,14 +159,7 @@ def serve_command(
     files = [str(dashboards_dir() / f'{k}.py') for k in (KINDS if kind == 'all' else (kind,))]
     env = dict(os.environ, OPUSCLIP_CATALOG=os.path.abspath(catalog))
     cmd = panel_command(files, port, address, origins, check_tls(tls_cert, tls_key))
-    auth = auth or os.environ.get('OPUSCLIP_DASHBOARD_AUTH')
-    if auth:
-        check_credentials(auth)
-        cmd += ['--basic-auth', os.path.abspath(auth)]
-    elif os.environ.get('OPUSCLIP_DASHBOARD_PASSWORD'):
-        env['PANEL_BASIC_AUTH'] = os.environ['OPUSCLIP_DASHBOARD_PASSWORD']
-    if auth or os.environ.get('OPUSCLIP_DASHBOARD_PASSWORD'):
-        env['PANEL_COOKIE_SECRET'] = os.environ.get('OPUSCLIP_COOKIE_SECRET') or secrets.token_urlsafe(32)
+    cmd += sign_in_args(catalog, auth, oidc, env)
     if show:
         cmd.append('--show')
     if dry_run:

@@ -114,6 +114,7 @@ def _dispatch(a) -> int:
             origins=a.allow_origin,
             tls_cert=a.tls_cert,
             tls_key=a.tls_key,
+            oidc=a.oidc,
         )
     if a.command == 'serve':
         from opusclip.api.app import serve
@@ -130,6 +131,7 @@ def _dispatch(a) -> int:
             a.root,
             a.tls_cert,
             a.tls_key,
+            a.oidc,
         )
     if a.command == 'admin':
         from opusclip.cli.admin import admin_command

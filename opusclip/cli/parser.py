@@ -161,9 +161,14 @@ def _jobs_parser(sub):
 
 # %% ../../nbs/cli/02_parser.ipynb #d468f1ff
 def _tls_options(s):
-    "`--tls-cert` and `--tls-key`: serve HTTPS"
+    "`--tls-cert` and `--tls-key`: serve HTTPS; `--oidc`: single sign-on"
     s.add_argument('--tls-cert', metavar='PEM', help='certificate (chain) file: serve HTTPS (with --tls-key)')
     s.add_argument('--tls-key', metavar='PEM', help='private key file of --tls-cert')
+    s.add_argument(
+        '--oidc',
+        metavar='FILE',
+        help='OpenID Connect settings (JSON: issuer, client_id, claim mapping; or $OPUSCLIP_OIDC): single sign-on',
+    )
 
 # %% ../../nbs/cli/02_parser.ipynb #b0c977c8
 def _dashboard_parser(sub):

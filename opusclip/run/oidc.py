@@ -30,6 +30,7 @@ class OIDCConfig:
     roles: dict = field(default_factory=dict)
     scope: str = 'openid email groups'
     label: str = 'single sign-on'  # the sign-in button's words
+    redirect_uri: str | None = None  # the dashboards' /login as the provider knows it (default: as the browser came)
 
 
 def load_oidc(path: str | None = None) -> OIDCConfig | None:
