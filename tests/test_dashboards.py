@@ -10,13 +10,13 @@ DOCS = ROOT / 'docs'
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason='needs the Debian chromium package (bash .ci/install --dev installs it)')
 
 @contextlib.contextmanager
-def served(catalog, app='all', auth=None, env=None, start_s=240, args=(), ca=None):
+def served(catalog, app='all', auth=None, env=None, start_s=240, args=(), ca=None, port=None, cwd=None):
     "`opusclip dashboard` in a subprocess (`args`: more options; `ca`: served over TLS, verified with it); yields its base URL once it answers"
-    port = free_port()
+    port = port or free_port()
     args = ['dashboard', app, '--catalog', str(catalog), '--port', str(port)] + (['--auth', str(auth)] if auth else []) + list(args)
     log = tempfile.TemporaryFile('w+')            # a file, not a pipe: a pipe nobody reads fills up and blocks the server's logging
     p = subprocess.Popen(opusclip_exe() + args, stdout=log, stderr=subprocess.STDOUT, text=True,
-                         env=dict(os.environ, **(env or {})), start_new_session=True)
+                         env=dict(os.environ, **(env or {})), start_new_session=True, cwd=cwd)
     url = f"{'https' if ca else 'http'}://127.0.0.1:{port}"
     ctx = ssl.create_default_context(cafile=ca) if ca else None
     def stop():                                   # stop the wrapper and panel serve under it, and wait until both are gone

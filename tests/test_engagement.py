@@ -116,6 +116,12 @@ def test_learned_model_end_to_end(cli, tmp_path):
     assert query(catalog, "SELECT count(*) FROM models WHERE active") == [(0,)]
     r = cli('model', 'activate', model_id[:14], '--catalog', catalog)
     assert r.returncode == 0 and model_id in r.stderr, r.stderr
+    from opusclip.run.identity import Identity                         # each audited once, by the command line's user
+    trail = Identity(catalog).rows("SELECT action, object, actor FROM audit WHERE action LIKE 'model.%' ORDER BY seq")
+    assert [(t['action'], t['object']) for t in trail] == [('model.train', model_id), ('model.activate', model_id)]
+    assert all(t['actor'].startswith('cli:') for t in trail), trail
+    r = cli('model', 'list', '--catalog', catalog, '--org', 'globex')  # another organisation has no models
+    assert r.returncode == 0 and 'no models' in r.stdout, r.stdout
     rho, ho = holdout_spearman(Catalog(catalog), syn), syn[~syn.train]
     from scipy.stats import spearmanr                                  # the ranking of 200 clips it never saw, against the heuristic's
     assert rho > spearmanr(ho.score, ho.true_log_views).statistic + 0.03, rho

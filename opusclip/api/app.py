@@ -356,7 +356,7 @@ def serve(
     from opusclip.apps.serve import check_tls
     from opusclip.api.automation import Automation
     from opusclip.api.service import JobService
-    from opusclip.api.workflows import load_workflows
+    from opusclip.api.workflows import audit_workflows, load_workflows
 
     if not 1 <= int(port) <= 65535:
         raise OpusclipError(f"--port must be between 1 and 65535 (got {port})")
@@ -373,6 +373,8 @@ def serve(
             "create one first (opusclip admin org create NAME, then a user and a token) or serve on 127.0.0.1"
         )
     wfs = load_workflows(workflows) if workflows else {}
+    if workflows:
+        audit_workflows(catalog, wfs)  # added, changed or removed since the last start
     kw = dict(workers=workers, max_upload_mb=max_upload_mb, upload_idle_s=upload_idle_s, root=root)
     service = JobService(catalog, home, **kw).start()
     auto = Automation(service, wfs).start() if wfs else None

@@ -196,7 +196,7 @@ def _take(self: JobService, jobs: list[dict]):
     for j in jobs:
         if j['state'] == 'queued' and j['job_id'] not in have:
             self.byid[j['job_id']] = j
-            heapq.heappush(self.heap, (-j['priority'], j['seq'] or 0, 0.0, j['job_id']))
+            heapq.heappush(self.heap, (-(j['priority'] or 0), j['seq'] or 0, 0.0, j['job_id']))
 
 # %% ../../nbs/api/03_service.ipynb #9a3683a3
 @patch

@@ -15,10 +15,10 @@ from ..run.options import ClipParams
 from ..run.schema import coerce_option
 
 # %% auto #0
-__all__ = ['TRIGGERS', 'ACTIONS', 'TRIGGER_SCHEMA', 'ACTION_SCHEMA', 'WORKFLOW_SCHEMA', 'WORKFLOW_EXTS', 'SIGNATURE',
-           'schema_problems', 'Workflow', 'parse_file', 'check_options', 'workflow_problems', 'load_workflow',
-           'load_workflows', 'duration_problem', 'clip_problem', 'sign', 'signed_by', 'post_json', 'send_mail',
-           'deliver']
+__all__ = ['TRIGGERS', 'ACTIONS', 'TRIGGER_SCHEMA', 'ACTION_SCHEMA', 'WORKFLOW_SCHEMA', 'WORKFLOW_EXTS', 'WORKFLOW_CHANGES',
+           'SIGNATURE', 'schema_problems', 'Workflow', 'parse_file', 'check_options', 'workflow_problems',
+           'load_workflow', 'load_workflows', 'audit_workflows', 'duration_problem', 'clip_problem', 'sign',
+           'signed_by', 'post_json', 'send_mail', 'deliver']
 
 # %% ../../nbs/api/07_workflows.ipynb #f1834c65
 TRIGGERS = ('folder', 'cron', 'webhook', 'api', 'alert')
@@ -282,6 +282,33 @@ def load_workflows(folder: str) -> dict[str, Workflow]:
                 raise ParameterError(f"{p}: workflow {wf.name} is also defined in {out[wf.name].file}")
             out[wf.name] = wf
     return out
+
+# %% ../../nbs/api/07_workflows.ipynb #b4b72e75
+WORKFLOW_CHANGES = ('workflow.add', 'workflow.change', 'workflow.remove')
+
+
+def audit_workflows(catalog: str, wfs: dict[str, Workflow]) -> list[str]:
+    "Audit each workflow added, changed or removed since `catalog`'s trail last recorded it; what it recorded"
+    from opusclip.run.identity import Identity
+
+    ids = Identity(catalog)
+    sql = (
+        "SELECT object, action, detail->>'sha256' AS sha FROM audit WHERE action IN (SELECT unnest(?)) "
+        "QUALIFY row_number() OVER (PARTITION BY object ORDER BY seq DESC) = 1"
+    )
+    last = {r['object']: r for r in ids.rows(sql, [list(WORKFLOW_CHANGES)])}
+    done = []
+    for name, wf in sorted(wfs.items()):
+        sha = hashlib.sha256(Path(wf.file).read_bytes()).hexdigest()
+        was = last.get(name)
+        act = 'workflow.add' if not was or was['action'] == 'workflow.remove' else 'workflow.change'
+        if act == 'workflow.add' or was['sha'] != sha:
+            ids.record(act, name, org='default', file=wf.file, sha256=sha)
+            done.append(f'{act} {name}')
+    for name in sorted(n for n, r in last.items() if n not in wfs and r['action'] != 'workflow.remove'):
+        ids.record('workflow.remove', name, org='default')
+        done.append(f'workflow.remove {name}')
+    return done
 
 # %% ../../nbs/api/07_workflows.ipynb #c514cecd
 def duration_problem(cond: dict, seconds: float | None) -> str | None:

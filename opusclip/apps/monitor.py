@@ -8,6 +8,7 @@ Docs: https://opusclip.github.io/opusclip/apps/monitor.html.md"""
 from __future__ import annotations
 import datetime as dt, json, os, shutil
 from .store import Reader
+from ..core.basics import inert
 
 # %% auto #0
 __all__ = ['ALERT_RULES', 'job_counts', 'failures', 'queue_age_minutes', 'throughput', 'stage_rtf', 'notebook_error',
@@ -81,17 +82,18 @@ def notebook_error(uri: str | None) -> str:
 
         nb = json.loads(read_text(uri))
     except Exception as e:
-        return f"Run notebook `{uri}` cannot be read here ({' '.join(str(e).split())[:200]})."
+        return f"Run notebook {inert(uri)} cannot be read here ({inert(' '.join(str(e).split())[:200])})."
     for c in nb.get('cells', []):
         for o in c.get('outputs', []):
             if o.get('output_type') == 'error':
                 tb = re.sub(r'\x1b\[[0-9;]*m', '', '\n'.join(o.get('traceback', [])))[-3000:]
                 src = ''.join(c.get('source', ''))
+                fence = '`' * max(3, 1 + max((len(r) for r in re.findall('`+', src + tb)), default=0))  # unbroken
                 return (
-                    f"Run notebook `{uri}`, failing cell:\n\n```python\n{src}\n```\n\n**{o.get('ename')}**: "
-                    f"{o.get('evalue')}\n\n```\n{tb}\n```"
+                    f"Run notebook {inert(uri)}, failing cell:\n\n{fence}python\n{src}\n{fence}\n\n"
+                    f"**{inert(o.get('ename'))}**: {inert(o.get('evalue'))}\n\n{fence}\n{tb}\n{fence}"
                 )
-    return f"Run notebook `{uri}` has no error output."
+    return f"Run notebook {inert(uri)} has no error output."
 
 # %% ../../nbs/apps/02_monitor.ipynb #133ae384
 def system_stats(path: str = '.') -> dict:

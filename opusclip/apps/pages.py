@@ -6,7 +6,7 @@ Docs: https://opusclip.github.io/opusclip/apps/pages.html.md"""
 
 # %% ../../nbs/apps/05_pages.ipynb #9036e7c0
 from __future__ import annotations
-import datetime as dt, json, os
+import datetime as dt, html, json, os
 from pathlib import Path
 from .store import CatalogProblem, Reader
 from .feedback import Feedback, export_approved
@@ -14,20 +14,24 @@ from .monitor import alerts
 from .monitor import failures, job_counts, notebook_error
 from .monitor import raised_alerts, stage_rtf, system_stats, throughput, workflow_activity
 from .views import AnalyticsView, bar_chart, no_clips_notice, load_panel
+from . import signin
+from ..core.basics import inert
+from ..run.identity import Principal
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['MonitoringView', 'ReviewView', 'app', 'page']
+__all__ = ['MonitoringView', 'audit_rows', 'ReviewView', 'app', 'who_line', 'page']
 
 # %% ../../nbs/apps/05_pages.ipynb #d9ec45e5
 class MonitoringView:
     "The queue, failures, throughput, the machine and alerts; `refresh()` re-queries (every few seconds when served)"
 
-    def __init__(self, rd: Reader):
+    def __init__(self, rd: Reader, who: Principal | None = None):
         pn = self.pn = load_panel()
-        self.rd = rd
+        self.rd, self.who = rd, who
         table = lambda css: pn.widgets.Tabulator(disabled=True, show_index=False, height=220, css_classes=[css])
         self.raised, self.runs, self.sent = table('raised-alerts'), table('workflow-runs'), table('deliveries')
+        self.trail = table('audit-trail') if who is not None and who.can('admin') else None  # admins see the audit
         self.counts, self.alerts, self.system = pn.Row(), pn.Column(), pn.Row()
         self.failed = pn.widgets.Tabulator(
             failures(rd), disabled=True, show_index=False, height=300, css_classes=['failures'], selectable=1
@@ -65,8 +69,7 @@ def refresh(self: MonitoringView):
     ]
     runs, sent = workflow_activity(rd)
     for widget, df in ((self.raised, raised_alerts(rd)), (self.runs, runs), (self.sent, sent)):
-        if widget.value is None or not df.equals(widget.value):  # redrawn only when it changed
-            widget.value = df
+        self.show(widget, df)
     gp = ', '.join(f"{g['name']}: {g['util']:.0f}% busy, {g['memory']:.0f}% memory" for g in s['gpus']) or 'no GPU'
     self.system[:] = [
         pn.pane.Markdown(
@@ -74,6 +77,8 @@ def refresh(self: MonitoringView):
             f"{s['disk_free']:.0f}% · **GPU** {gp}"
         )
     ]
+    if self.trail is not None:
+        self.show(self.trail, audit_rows(self.who.org))
     f = failures(rd)
     if not f.equals(self.failed.value):  # redrawn only when it changed: a redraw clears the reader's selection
         self.failed.value = f
@@ -94,6 +99,22 @@ def refresh(self: MonitoringView):
         else pn.pane.Markdown('No runs in the last week.'),
     ]
     self.updated.object = f"Updated {dt.datetime.now():%H:%M:%S}; refreshes every few seconds."
+
+# %% ../../nbs/apps/05_pages.ipynb #3607599e
+@patch
+def show(self: MonitoringView, widget, df):
+    "Put `df` in the table `widget` only when it changed (a redraw clears the reader's selection)"
+    if widget.value is None or not df.equals(widget.value):
+        widget.value = df
+
+
+def audit_rows(org: str, limit: int = 200):
+    "The latest `limit` rows of `org`'s audit trail, newest first"
+    import pandas as pd
+
+    cols = 'seq, at_utc, actor, action, object, address, outcome'
+    sql = f"SELECT {cols} FROM audit WHERE org = ? ORDER BY seq DESC LIMIT ?"
+    return pd.DataFrame(signin.site().ids.rows(sql, [org, limit]), columns=[c.strip() for c in cols.split(',')])
 
 # %% ../../nbs/apps/05_pages.ipynb #28058bc5
 @patch
@@ -118,6 +139,11 @@ def __panel__(self: MonitoringView):
         self.runs,
         '### Deliveries',
         self.sent,
+        *(
+            ['## Audit trail', '*Who did what in this organisation, newest first (admins only).*', self.trail]
+            if self.trail is not None
+            else []
+        ),
         self.updated,
     )
 
@@ -126,9 +152,10 @@ class ReviewView:
     """Each video's clips: player, transcript, score breakdown and reason; approve, reject, star, retitle, notes;
     export the approved"""
 
-    def __init__(self, rd: Reader, fb: Feedback, export_to: str = 'approved_clips'):
+    def __init__(self, rd: Reader, fb: Feedback, export_to: str = 'approved_clips', who: Principal | None = None):
         pn = self.pn = load_panel()
-        self.rd, self.fb, self.export_to = rd, fb, export_to
+        self.rd, self.fb, self.export_to, self.who = rd, fb, export_to, who
+        self.may_review, self.may_export = (who is None or who.can(r) for r in ('reviewer', 'editor'))
         vids = rd.query(
             "SELECT v.video_id, v.uri, count(*) AS n, max(c.created_at) AS t FROM clips c JOIN videos v "
             "USING (video_id) GROUP BY 1, 2 ORDER BY t DESC"
@@ -137,7 +164,9 @@ class ReviewView:
             name='Video',
             options={f"{Path(u).name} ({n} clips)": v for v, u, n in zip(vids['video_id'], vids['uri'], vids['n'])},
         )
-        self.export = pn.widgets.Button(name='Export approved clips', button_type='primary')
+        self.export = pn.widgets.Button(
+            name='Export approved clips', button_type='primary', disabled=not self.may_export, css_classes=['export']
+        )
         self.export.on_click(self._export)
         self.status = pn.pane.Markdown('')
 
@@ -148,10 +177,15 @@ class ReviewView:
     def __panel__(self):
         return self.layout()
 
+    def audit(self, action: str, obj: str = '', **detail):
+        if self.who is not None:
+            signin.audit(self.who, action, obj, **detail)
+
 # %% ../../nbs/apps/05_pages.ipynb #08b9a2c1
 @patch
 def _export(self: ReviewView, _):
     r = export_approved(self.rd, self.fb, self.export_to)
+    self.audit('review.export', self.export_to, clips=r['clips'])
     self.status.object = f"Exported {r['clips']} approved clips ({r['files']} files) to `{self.export_to}`" + (
         f"; list in `{r['csv']}`" if r['csv'] else ''
     )
@@ -171,11 +205,13 @@ def _card(self: ReviewView, c, st: dict):
                 c.clip_id,
                 c.video_id,
                 action,
+                self.who.user if self.who else '',
                 title=title.value.strip() or None,
                 hashtags=[t for t in tags.value.split() if t],
                 note=note.value.strip() or None,
             )
             state.object = self._state_text(new)
+            self.audit(f'review.{action}', c.clip_id)
 
         return go
 
@@ -187,20 +223,22 @@ def _card(self: ReviewView, c, st: dict):
         ('unstar', 'Unstar', 'light'),
         ('edit', 'Save edits', 'primary'),
     ):
-        b = pn.widgets.Button(name=label, button_type=kind, css_classes=[f'review-{action}'])
+        b = pn.widgets.Button(
+            name=label, button_type=kind, css_classes=[f'review-{action}'], disabled=not self.may_review
+        )
         b.on_click(act(action))
         buttons.append(b)
     sub = json.loads(c.subscores or '{}')
     video = (
         pn.pane.Video(c.video_uri, width=240, height=426)
         if c.video_uri and os.path.exists(c.video_uri)
-        else pn.pane.Markdown(f'`{c.video_uri}` is not on this machine.')
+        else pn.pane.Markdown(f'{inert(c.video_uri)} is not on this machine.')
     )
     info = pn.Column(
         pn.pane.Markdown(
-            f"### #{c.rank} · score {c.score:.0f}\n{c.reason or ''}\n\n"
-            + ' · '.join(f"{k} {v:.0f}" for k, v in sub.items())
-            + f"\n\n> {c.text[:600]}"
+            f"### #{c.rank} · score {c.score:.0f}\n{inert(c.reason)}\n\n"
+            + ' · '.join(f"{inert(k)} {v:.0f}" for k, v in sub.items())
+            + f"\n\n> {inert(c.text[:600])}"
         ),
         state,
         title,
@@ -208,7 +246,7 @@ def _card(self: ReviewView, c, st: dict):
         note,
         pn.Row(*buttons),
     )
-    return pn.Card(pn.Row(video, info), title=f"{c.title}", collapsible=False, css_classes=['clip-card'])
+    return pn.Card(pn.Row(video, info), title=html.escape(str(c.title)), collapsible=False, css_classes=['clip-card'])
 
 # %% ../../nbs/apps/05_pages.ipynb #1e2f9f06
 @patch
@@ -237,37 +275,61 @@ def layout(self: ReviewView):
 _FEEDBACK = {}
 
 
-def app(kind: str, catalog: str | None = None, refresh_ms: int = 3000):
-    """The `kind` view (analytics, monitoring, review) on `catalog` (default `$OPUSCLIP_CATALOG` or ./opusclip.duckdb),
-    or the catalog's problem"""
+def app(kind: str, catalog: str | None = None, refresh_ms: int = 3000, who: Principal | None = None):
+    """The `kind` view (analytics, monitoring, review) on `catalog` (default `$OPUSCLIP_CATALOG` or ./opusclip.duckdb)
+    as `who` sees it (their organisation's rows, what their role allows; None: everything), or the catalog's problem"""
     pn = load_panel()
     catalog = catalog or os.environ.get('OPUSCLIP_CATALOG', 'opusclip.duckdb')
     try:
         rd = Reader(catalog)
         rd.connection()
+        rd = rd.scoped(who.org) if who is not None else rd
         if kind == 'analytics':
             body = AnalyticsView(rd)
         elif kind == 'monitoring':
-            body = MonitoringView(rd)
+            body = MonitoringView(rd, who)
             if pn.state.curdoc is not None:
                 pn.state.add_periodic_callback(body.refresh, period=refresh_ms)  # served: live
         elif kind == 'review':
             if catalog not in _FEEDBACK:
                 _FEEDBACK[catalog] = Feedback(catalog)  # one writer per server process
-            body = ReviewView(rd, _FEEDBACK[catalog])
+            out = os.path.join('approved_clips', who.org) if who is not None else 'approved_clips'
+            body = ReviewView(rd, _FEEDBACK[catalog], out, who)
         else:
             raise ValueError(f"unknown dashboard {kind!r}")
     except CatalogProblem as e:
         body = pn.pane.Alert(str(e), alert_type='warning', css_classes=['catalog-problem'])
     return body
 
+# %% ../../nbs/apps/05_pages.ipynb #3c49593b
+def who_line(who: Principal, kind: str, catalog: str) -> str:
+    "Who is signed in (and, on analytics, the organisation's use against its limits)"
+    line = f"Signed in as **{inert(who.user)}** ({inert(who.org)}, {who.role}) · [Sign out](/logout)"
+    if kind != 'analytics':
+        return line
+    from opusclip.run.quota import limits, usage
+
+    use = Reader(catalog).scoped(who.org).remembered('usage', lambda cur: usage(cur, who.org))
+    lim = limits(catalog, who.org)
+    cap = lambda v: f" of {v:g}" if v is not None else ''
+    return (
+        line + f"  \n**Usage this month:** {use['minutes']:g}{cap(lim['max_minutes'])} minutes of video processed · "
+        f"{use['active_jobs']}{cap(lim['max_jobs'])} jobs queued or running"
+    )
+
 # %% ../../nbs/apps/05_pages.ipynb #0fb51e0f
 def page(kind: str, catalog: str | None = None):
-    "The `kind` view in a page template, for `panel serve`"
+    "The `kind` view in a page template, for `panel serve`, as the signed-in member sees it"
     pn = load_panel()
+    catalog = catalog or os.environ.get('OPUSCLIP_CATALOG', 'opusclip.duckdb')
+    who = signin.page_principal()
+    from opusclip.apps.serve import members_only
+
+    if who is None and members_only(catalog, os.environ.get('OPUSCLIP_OIDC')):
+        main = [pn.pane.Alert('Your session has ended. [Sign in again](/login).', alert_type='warning')]
+    else:
+        main = [pn.pane.Markdown(who_line(who, kind, catalog), css_classes=['signed-in'])] if who else []
+        main.append(pn.panel(app(kind, catalog, who=who)))
     return pn.template.FastListTemplate(
-        title=f'opusclip · {kind}',
-        main=[pn.panel(app(kind, catalog))],
-        header_background='#243447',
-        accent_base_color='#3b6ea5',
+        title=f'opusclip · {kind}', main=main, header_background='#243447', accent_base_color='#3b6ea5'
     )

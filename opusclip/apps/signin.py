@@ -17,7 +17,7 @@ from ..run.signin import Throttle, TooManyAttempts, login
 
 # %% auto #0
 __all__ = ['SESSION', 'FLOW', 'SESSION_HOURS', 'login_url', 'logout_url', 'PAGE', 'session_value', 'session_principal', 'Site',
-           'site', 'get_user', 'safe_next', 'LoginHandler', 'LogoutHandler', 'page_principal', 'inert']
+           'site', 'get_user', 'safe_next', 'LoginHandler', 'LogoutHandler', 'page_principal', 'audit']
 
 # %% ../../nbs/apps/07_signin.ipynb #71111dba
 SESSION, FLOW = 'opusclip_session', 'opusclip_sso'  # cookie names: the session, and a single sign-on under way
@@ -210,7 +210,7 @@ def page_principal() -> Principal | None:
     return session_principal(value, site().ids) if value else None
 
 
-def inert(text) -> str:
-    "`text` shown as itself inside Markdown: HTML escaped, and Markdown's link and emphasis marks too"
-    s = html.escape(str(text if text is not None else ''), quote=True)
-    return ''.join('\\' + ch if ch in '[]()*_`#|<>!' else ch for ch in s)
+def audit(p: Principal, action: str, obj: str = '', outcome: str = 'ok', **detail):
+    "One row in the audit trail for what `p` did on a dashboard"
+    with site().ids.connect() as con:
+        append(con, p.org, p.actor, action, obj, '', outcome, dict(detail, via='dashboard'))

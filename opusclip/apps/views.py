@@ -7,7 +7,7 @@ Docs: https://opusclip.github.io/opusclip/apps/views.html.md"""
 # %% ../../nbs/apps/04_views.ipynb #9036e7c0
 from __future__ import annotations
 import os
-from ..core.basics import OpusclipError
+from ..core.basics import OpusclipError, inert
 from .store import Reader, categories, counts_by
 from .store import kpis, length_vs_score, score_histogram
 from .store import subscore_means, top_clips
@@ -199,10 +199,10 @@ def _play(self: AnalyticsView, event):
     r = self.top.iloc[event.new[0]]
     path = r['video_uri']
     self.player[:] = [
-        pn.pane.Markdown(f"**{r['title']}** (score {r['score']:.0f})"),
+        pn.pane.Markdown(f"**{inert(r['title'])}** (score {r['score']:.0f})"),
         pn.pane.Video(path, width=270, height=480)
         if path and os.path.exists(path)
-        else pn.pane.Markdown(f'`{path}` is not on this machine.'),
+        else pn.pane.Markdown(f'{inert(path)} is not on this machine.'),
     ]
 
 # %% ../../nbs/apps/04_views.ipynb #0e818814
@@ -349,11 +349,11 @@ def layout(self: EngagementView):
             css_classes=['engagement-empty'],
         )
     pick, charts = self.series_picker()
-    recs = '\n\n'.join(f"**{ch}**\n\n" + '\n'.join(f"- {r}" for r in rs) for ch, rs in self.recs.items())
+    recs = '\n\n'.join(f"**{inert(ch)}**\n\n" + '\n'.join(f"- {inert(r)}" for r in rs) for ch, rs in self.recs.items())
     seg = (
         pn.widgets.Tabulator(self.segments, disabled=True, show_index=False, css_classes=['eng-segments'])
         if not isinstance(self.segments, str)
-        else pn.pane.Markdown(f"Segments: {self.segments}")
+        else pn.pane.Markdown(f"Segments: {inert(self.segments)}")
     )
     return pn.Column(
         self.kpi_row(),

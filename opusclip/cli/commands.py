@@ -83,7 +83,7 @@ def engagement_command(a) -> int:
     "`opusclip engagement import|link|report|forecast`: 0 when every row went in, 1 when some were skipped"
     from opusclip.run.catalog import Catalog
 
-    cat = Catalog(a.catalog)
+    cat = Catalog(a.catalog, org=a.org)
     if a.action == 'report':
         return report_command(cat, a.by)
     if a.action != 'forecast' and not a.file:
@@ -141,7 +141,7 @@ def model_command(a) -> int:
     from opusclip.run.catalog import Catalog
     from opusclip.learn import virality as v
 
-    cat = Catalog(a.catalog)
+    cat = Catalog(a.catalog, org=a.org)
     try:
         if a.action == 'list':
             df = v.list_models(cat)
@@ -196,6 +196,7 @@ def jobs_command(
     limit: int = 50,
 ) -> int:
     "`opusclip jobs list|show|cancel|retry` on the jobs of `cat.org`: prints to stdout; returns the exit code"
+    from opusclip.run.identity import Identity
     from opusclip.run.queue import JOB_COLUMNS, load_jobs, resolve, steer_job
 
     if action == 'list':
@@ -220,6 +221,8 @@ def jobs_command(
                 print(f"{k:13} {json.dumps(r[k]) if k in ('params', 'papermill') else r[k]}")
             continue
         new, line = steer_job(cat, i, r['state'], action)
+        if new is not None:
+            Identity(cat.path).record(f'job.{action}', i, org=cat.org)
         print(line)
         code = code or int(new is None)
     if action == 'retry' and ids:

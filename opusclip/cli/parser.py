@@ -294,6 +294,7 @@ def _engagement_parser(sub):
     )
     _import_options(e)
     e.add_argument('--catalog', default='opusclip.duckdb')
+    e.add_argument('--org', default='default', help='the organisation the engagement belongs to (default: default)')
 
 # %% ../../nbs/cli/02_parser.ipynb #c42d1924
 def _model_parser(sub):
@@ -327,6 +328,7 @@ def _model_parser(sub):
     m.add_argument('--folds', type=int, default=5, help='train: cross-validation folds, grouped by video (default 5)')
     m.add_argument('--activate', action='store_true', help='train: make the new model active')
     m.add_argument('--catalog', default='opusclip.duckdb')
+    m.add_argument('--org', default='default', help='the organisation whose models these are (default: default)')
 
 # %% ../../nbs/cli/02_parser.ipynb #4152eb68
 def _demo_parser(sub):

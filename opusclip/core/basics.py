@@ -14,7 +14,7 @@ from typing import Callable
 # %% auto #0
 __all__ = ['ProgressFn', 'OpusclipError', 'MediaError', 'NoSpeechError', 'ParameterError', 'StorageError', 'ModelError', 'check',
            'report', 'report_to', 'job_event', 'Progress', 'StageTimer', 'cpu_threads', 'limited_threads', 'is_oom',
-           'auto_batch_size', 'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video']
+           'auto_batch_size', 'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video', 'inert']
 
 # %% ../../nbs/core/01_basics.ipynb #2bf8eb58
 class OpusclipError(Exception):
@@ -225,3 +225,11 @@ def one_line(e: Exception) -> str:
 def demo_video() -> str:
     "Path of the bundled demo video"
     return str(files('opusclip') / 'assets' / 'demo.mp4')
+
+# %% ../../nbs/core/01_basics.ipynb #075ae7a3
+def inert(text) -> str:
+    "`text` shown as itself inside Markdown or HTML: HTML escaped, and Markdown's link and emphasis marks too"
+    import html
+
+    s = html.escape(str(text if text is not None else ''), quote=True)
+    return ''.join('\\' + ch if ch in '[]()*_`#|!' else ch for ch in s)

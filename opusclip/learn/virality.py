@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib, json, os, uuid
 import numpy as np, pandas as pd
 from ..core.basics import OpusclipError, ParameterError, ModelError
-from ..run.catalog import Catalog
+from ..run.catalog import DEFAULT_ORG, Catalog
+from ..run.identity import Identity
 from ..core.basics import utc_now
 from ..understand.score import HeuristicScorer, ScoreResult
 from .model import CATEGORICAL, ViralityModel, text_embeddings
@@ -18,8 +19,8 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['MODEL_TYPES', 'training_frame', 'cross_validate', 'blend_weight', 'models_dir', 'cv_metrics', 'model_bytes',
-           'model_from_bytes', 'save_model', 'register_model', 'train_model', 'list_models', 'activate_model',
-           'load_model', 'BlendedScorer', 'active_model', 'active_scorer']
+           'model_from_bytes', 'save_model', 'register_model', 'train_model', 'list_models', 'find_model',
+           'activate_model', 'load_model', 'BlendedScorer', 'active_model', 'active_scorer']
 
 # %% ../../nbs/learn/07_virality.ipynb #3651513d
 def training_frame(cat: Catalog, target: str = 'views') -> pd.DataFrame:
@@ -27,13 +28,14 @@ def training_frame(cat: Catalog, target: str = 'views') -> pd.DataFrame:
     if target not in TARGETS:
         raise ParameterError(f"--target must be one of {', '.join(TARGETS)} (got {target!r})")
     with cat.connect() as con:
-        df = con.execute("""WITH last AS (SELECT * FROM engagement WHERE clip_id IS NOT NULL
-                              QUALIFY row_number() OVER (PARTITION BY platform, post_id ORDER BY observed_at DESC) = 1)
-                            SELECT l.clip_id, l.platform, l.post_id, l.views, l.likes, l.comments, l.shares,
-                              l.posted_at, l.observed_at,
-                                   c.video_id, c.text, c.duration, c.score, c.subscores, c.analysis, c.category,
-                                     c.emotion
-                            FROM last l JOIN clips c USING (clip_id)""").df()
+        df = con.execute(  # the organisation's own posts and clips: one never trains on another's
+            """WITH last AS (SELECT * FROM engagement WHERE clip_id IS NOT NULL AND org = $org
+                 QUALIFY row_number() OVER (PARTITION BY platform, post_id ORDER BY observed_at DESC) = 1)
+               SELECT l.clip_id, l.platform, l.post_id, l.views, l.likes, l.comments, l.shares, l.posted_at,
+                 l.observed_at, c.video_id, c.text, c.duration, c.score, c.subscores, c.analysis, c.category, c.emotion
+               FROM last l JOIN clips c USING (clip_id) WHERE c.org = $org""",
+            dict(org=getattr(cat, 'org', DEFAULT_ORG)),
+        ).df()
     feats = [json.loads(a or '{}').get('features') or {} for a in df['analysis']]
     subs = [json.loads(s or '{}') for s in df['subscores']]
     out = pd.DataFrame(feats, index=df.index).join(
@@ -237,44 +239,51 @@ def train_model(
         params=dict(folds=folds, seed=seed, pca=model.n_pca),
     )
     register_model(cat, row)
+    Identity(cat.path).record('model.train', model_id, org=getattr(cat, 'org', DEFAULT_ORG), kind=kind, target=target)
     return row
 
 # %% ../../nbs/learn/07_virality.ipynb #ede4477f
 def list_models(cat: Catalog) -> pd.DataFrame:
-    "The registry, newest first"
+    "The registry of the catalog's organisation, newest first"
     with cat.connect() as con:
         return con.execute(
             "SELECT model_id, kind, target, n_train, metrics->>'spearman_cv' AS spearman_cv, "
             "metrics->>'heuristic_spearman' AS heuristic, "
-            "metrics->>'blend_weight' AS weight, active, created_at FROM models ORDER BY created_at DESC"
+            "metrics->>'blend_weight' AS weight, active, created_at FROM models WHERE org = ? ORDER BY created_at DESC",
+            [getattr(cat, 'org', DEFAULT_ORG)],
         ).df()
 
 # %% ../../nbs/learn/07_virality.ipynb #ae254eb1
-def activate_model(cat: Catalog, model_id: str) -> str:
-    "Make the model `model_id` (a unique prefix is enough; `none` for the heuristic alone) the one the scorer uses"
+def find_model(con, model_id: str, org: str) -> str:
+    "The one model of `org` whose id starts with `model_id`, or an error that says what to give"
+    sql = "SELECT model_id FROM models WHERE starts_with(model_id, ?) AND org = ?"
+    ids = [r[0] for r in con.execute(sql, [model_id, org]).fetchall()]
+    if len(ids) != 1:
+        raise OpusclipError(
+            f"no model {model_id!r} in organisation {org}; see `opusclip model list`"
+            if not ids
+            else f"{model_id!r} names {len(ids)} models ({', '.join(ids[:4])}); give more of the id"
+        )
+    return ids[0]
+
+
+def activate_model(cat: Catalog, model_id: str, by=None) -> str:
+    """Make the model `model_id` (a unique prefix is enough; `none` for the heuristic alone) the one the scorer uses
+    for the catalog's organisation; audited as done by `by` (a `Principal`; default the command line's user)"""
+    org = getattr(cat, 'org', DEFAULT_ORG)
     with cat.connect() as con:
-        if model_id == 'none':
-            con.execute("UPDATE models SET active = false")
-            return 'none'
-        ids = [
-            r[0]
-            for r in con.execute("SELECT model_id FROM models WHERE starts_with(model_id, ?)", [model_id]).fetchall()
-        ]
-        if len(ids) != 1:
-            raise OpusclipError(
-                f"no model {model_id!r} in {cat.path}; see `opusclip model list`"
-                if not ids
-                else f"{model_id!r} names {len(ids)} models ({', '.join(ids[:4])}); give more of the id"
-            )
-        load_model(con.execute("SELECT uri, sha256 FROM models WHERE model_id = ?", ids).fetchone())
+        mid = None if model_id == 'none' else find_model(con, model_id, org)
+        if mid:
+            load_model(con.execute("SELECT uri, sha256 FROM models WHERE model_id = ?", [mid]).fetchone())
         con.execute("BEGIN")
         con.execute(
-            "UPDATE models SET active = (model_id = ?), activated_at = CASE WHEN model_id = ? THEN ? ELSE "
-            "activated_at END",
-            [ids[0], ids[0], utc_now()],
+            "UPDATE models SET active = coalesce(model_id = ?, false), activated_at = CASE WHEN model_id = ? THEN ? "
+            "ELSE activated_at END WHERE org = ?",
+            [mid, mid, utc_now(), org],
         )
         con.execute("COMMIT")
-        return ids[0]
+    Identity(cat.path).record('model.activate', mid or 'none', org=org, by=by)
+    return mid or 'none'
 
 # %% ../../nbs/learn/07_virality.ipynb #ab328440
 def load_model(row) -> ViralityModel:
@@ -329,9 +338,11 @@ def score(self: BlendedScorer, features: dict) -> ScoreResult:
 
 # %% ../../nbs/learn/07_virality.ipynb #bb9bf77b
 def active_model(cat: Catalog) -> list | None:
-    "The active model's registry entry `[model_id, uri, sha256, blend_weight]`, or None (what a batch job is given)"
+    """The active model of the catalog's organisation: its registry entry `[model_id, uri, sha256, blend_weight]`, or
+    None (what a batch job is given)"""
     with cat.connect() as con:
-        row = con.execute("SELECT model_id, uri, sha256, metrics->>'blend_weight' FROM models WHERE active").fetchone()
+        sql = "SELECT model_id, uri, sha256, metrics->>'blend_weight' FROM models WHERE active AND org = ?"
+        row = con.execute(sql, [getattr(cat, 'org', DEFAULT_ORG)]).fetchone()
     return list(row) if row else None
 
 # %% ../../nbs/learn/07_virality.ipynb #2602cb4a

@@ -176,6 +176,12 @@ def change(self: Identity, by: Principal | None, action: str, obj: str, org: str
 
 
 @patch
+def record(self: Identity, action: str, obj: str = '', org: str | None = None, by: Principal | None = None, **detail):
+    "One audit row: `by` (default: the command line's user) did `action` on `obj` in `org`"
+    self.change(by, action, obj, org, [], **detail)
+
+
+@patch
 def one(self: Identity, sql: str, params=()) -> dict | None:
     r = self.rows(sql, params)
     return r[0] if r else None
