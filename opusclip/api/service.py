@@ -14,7 +14,7 @@ from pathlib import Path
 from ..apps.feedback import Feedback
 from ..core.basics import MediaError, OpusclipError, ParameterError
 from ..media.decode import open_media, probe
-from ..media.storage import check_allowed
+from ..media.storage import check_allowed, check_name
 from ..run.batch import BatchSettings, settle, submit_due, find_notebook, task_result
 from ..run.catalog import DEFAULT_ORG, Catalog
 from ..run.jobs import MEDIA_EXTS, job_id, manifest_job
@@ -305,7 +305,10 @@ class Missing(OpusclipError):
 
 
 def upload_name(filename: str | None) -> str:
-    "A safe file name for an upload; a `MediaError` unless it names a video file"
+    "A safe file name for an upload; refused unless it names a video file, without folders or control characters"
+    check_name(filename or '')
+    if re.search(r'[/\\]', filename or ''):
+        raise MediaError(f"{filename!r}: an upload's file name may not name a folder; send the file's own name")
     name = re.sub(r'[^\w.-]', '_', Path(filename or '').name).lstrip('.')
     if not name.lower().endswith(MEDIA_EXTS):
         raise MediaError(
