@@ -14,8 +14,8 @@ from .batch_bench import demo_pieces
 from ..run.workers import default_workers
 
 # %% auto #0
-__all__ = ['LOAD_OPTIONS', 'free_port', 'start_server', 'paths', 'submit_all', 'summarise', 'check_jobs', 'load_test',
-           'load_rows', 'load_markdown', 'replace_section']
+__all__ = ['LOAD_OPTIONS', 'free_port', 'start_server', 'paths', 'submit_all', 'summarise', 'check_jobs', 'bench_token',
+           'load_test', 'load_rows', 'load_markdown', 'replace_section']
 
 # %% ../../nbs/lab/12_api_load.ipynb #0f6734e1
 def free_port() -> int:
@@ -96,7 +96,7 @@ async def _poll(base: str, state: dict, clients: int, interval_s: float, until, 
     import httpx
 
     limits = httpx.Limits(max_connections=clients + 5, max_keepalive_connections=clients + 5)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits, headers=state.get('headers')) as http:
         tasks = [_client(http, state, random.Random(k), interval_s, until) for k in range(clients)]
         await asyncio.gather(*tasks, *([watch(http)] if watch else []))
 
@@ -109,7 +109,7 @@ def _run(coro):
         return ex.submit(asyncio.run, coro).result()
 
 # %% ../../nbs/lab/12_api_load.ipynb #955a42da
-def submit_all(base: str, pieces: list[str], options: dict) -> list[str]:
+def submit_all(base: str, pieces: list[str], options: dict, headers: dict | None = None) -> list[str]:
     "Upload each piece twice with one Idempotency-Key; the job ids (an error when a retry made a second job)"
     import httpx
 
@@ -122,7 +122,7 @@ def submit_all(base: str, pieces: list[str], options: dict) -> list[str]:
                     base + '/v1/jobs',
                     files={'file': (Path(p).name, f, 'video/mp4')},
                     data=options,
-                    headers={'Idempotency-Key': f'load-{k}'},
+                    headers={'Idempotency-Key': f'load-{k}', **(headers or {})},
                     timeout=300,
                 )
             if r.status_code not in (200, 201):
@@ -167,12 +167,12 @@ def check_jobs(base: str, cat: str, proc, state: dict) -> list[str]:
     "What went wrong with the jobs: not succeeded, missing, duplicated, clips not listed, not one run each"
     import duckdb, httpx
 
-    probs, ids = [], state['jobs']
-    listed = httpx.get(base + '/v1/jobs?limit=500').json()['items']
+    probs, ids, h = [], state['jobs'], state.get('headers')
+    listed = httpx.get(base + '/v1/jobs?limit=500', headers=h).json()['items']
     if sorted(j['job_id'] for j in listed) != sorted(ids):
         probs.append(f"the server lists jobs {sorted(j['job_id'] for j in listed)}, not the {len(ids)} submitted")
     probs += [f"job {j['job_id']} {j['state']}: {j['error']}" for j in listed if j['state'] != 'succeeded']
-    clips = httpx.get(base + '/v1/clips?limit=500').json()['items']
+    clips = httpx.get(base + '/v1/clips?limit=500', headers=h).json()['items']
     if len(clips) != sum(j['clips'] or 0 for j in listed):
         probs.append(f"{len(clips)} clips listed, the jobs say {sum(j['clips'] or 0 for j in listed)}")
     proc.send_signal(signal.SIGTERM)
@@ -181,6 +181,16 @@ def check_jobs(base: str, cat: str, proc, state: dict) -> list[str]:
         runs = dict(con.execute("SELECT job_id, count(*) FROM runs WHERE job_id IS NOT NULL GROUP BY 1").fetchall())
     probs += [f"job {j} has {runs.get(j, 0)} pipeline runs, not 1" for j in ids if runs.get(j, 0) != 1]
     return probs
+
+# %% ../../nbs/lab/12_api_load.ipynb #88e36f0d
+def bench_token(catalog: str) -> dict:
+    "Request headers with a new token of an editor of the organisation `bench` (made on first use) in `catalog`"
+    from opusclip.run.identity import Identity
+
+    ids = Identity(catalog)
+    if not ids.rows("SELECT org FROM orgs WHERE org = 'bench'"):
+        ids.add_org('bench'), ids.add_user('bench'), ids.set_member('bench', 'bench', 'editor')
+    return {'Authorization': f"Bearer {ids.create_token('bench', 'bench', 'write', days=1, label='load test')[1]}"}
 
 # %% ../../nbs/lab/12_api_load.ipynb #82297219
 LOAD_OPTIONS = dict(clips='1', min_duration='3', max_duration='13', max_height='360', preset='veryfast')
@@ -197,6 +207,7 @@ def load_test(
     timeout_s: float = 1800,
     cache: str | None = None,  # stage cache of the server (default: a new, empty one: every stage computed)
     workers: int | None = None,  # jobs the server runs at a time (default: as `opusclip serve` does on this machine)
+    auth: bool = True,  # every request with a bearer token of an organisation's member (False: an open server)
 ) -> dict:
     "Latency of the read endpoints under load and idle, errors, and problems with the jobs (see above)"
     wd = Path(workdir)
@@ -205,9 +216,11 @@ def load_test(
     if cache is None:
         cache = str(wd / 'cache')
         shutil.rmtree(cache, ignore_errors=True)
+    headers = bench_token(str(wd / 'opusclip.duckdb')) if auth else None
     proc, base = start_server(wd, workers, env=dict(OPUSCLIP_CACHE=cache))
     try:
-        state = dict(jobs=submit_all(base, pieces, options or LOAD_OPTIONS), clips=[], lat=[], errors=[], ended=None)
+        ids = submit_all(base, pieces, options or LOAD_OPTIONS, headers)
+        state = dict(jobs=ids, clips=[], lat=[], errors=[], ended=None, headers=headers)
         t0 = time.time()
         _run(_poll(base, state, clients, interval_s, lambda: state['ended'] is not None, _watcher(state, timeout_s)))
         busy, loaded_s, state['lat'] = state['lat'], time.time() - t0, []
@@ -222,6 +235,7 @@ def load_test(
         jobs=jobs,
         workers=workers or default_workers()[0],
         interval_s=interval_s,
+        auth=auth,
         loaded_s=loaded_s,
         baseline_s=baseline_s,
         cores=os.cpu_count(),
@@ -260,7 +274,12 @@ def load_markdown(res: dict, limit_ms: float = 150) -> str:
         f"`opusclip serve` on loopback, {res['cores']} cores: {res['clients']} concurrent clients each poll the job "
         f"list, a job, its progress, the clip list and a clip every {res['interval_s']:g} s while {res['jobs']} "
         f"uploaded jobs (pieces of the demo) run, {res['workers']} at a time ({res['loaded_s']:.0f} s), then the idle "
-        f"server for {res['baseline_s']:.0f} s (the baseline). Latency is measured by the clients.",
+        f"server for {res['baseline_s']:.0f} s (the baseline). Latency is measured by the clients. "
+        + (
+            "Every request carries a member's bearer token and reads through that organisation's views."
+            if res.get('auth')
+            else "The server is open (no organisation): no token is checked."
+        ),
         '',
         '| target | measured | met |',
         '|---|---:|---|',
