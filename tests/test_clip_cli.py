@@ -119,3 +119,18 @@ def test_tighten_cuts_pauses_keeping_sync_and_captions(cli, demo_run, tmp_path):
         last_end = srt.strip().split('\n\n')[-1].splitlines()[1].split(' --> ')[1]
         h, m, sec = last_end.replace(',', '.').split(':')
         assert c['duration'] - 0.5 <= float(sec) + 60 * int(m) <= c['duration'] + 1e-3, (last_end, c['duration'])
+
+@pytest.mark.parametrize('fps', [15, 12])
+def test_low_frame_rates_keep_their_rate_and_their_timelines(cli, tmp_path, fps):
+    "A source at a rate SMPTE timecode lacks, with --fps 0 (keep it): the clips are made, and the FCP XML at a multiple"
+    from opusclip.media.cut import encode_segment
+    src = tmp_path / f'talk{fps}.mp4'
+    encode_segment(str(DEMO), 2.0, 16.0, str(src), preset='ultrafast', max_height=240, fps=fps)
+    r = cli('clip', src, '-o', tmp_path / 'out', '--clips', '1', '--min-duration', '3', '--max-duration', '13',
+            '--fps', '0', '--captions', 'none', '--loudness', 'off', '--preset', 'ultrafast', '--catalog', tmp_path / 'c.duckdb')
+    assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    c = json.loads((tmp_path / 'out' / 'clips.json').read_text())['clips'][0]
+    with av.open(str(tmp_path / 'out' / c['files']['video'])) as f:
+        assert round(float(f.streams.video[0].average_rate)) == fps
+    xml = otio.adapters.read_from_file(str(tmp_path / 'out' / c['files']['xml']))
+    assert xml.duration().to_seconds() == pytest.approx(c['end'] - c['start'], abs=2 / fps)

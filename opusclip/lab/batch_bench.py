@@ -30,8 +30,9 @@ def demo_pieces(folder: str, n: int = 8, seconds: float = 13.0) -> list[str]:
     for k in range(n):
         p = os.path.join(folder, f'talk{k}.mp4')
         a = 2.0 + (k % 8) * 14.5
-        if not os.path.exists(p):
-            encode_segment(demo_video(), a, a + seconds, p, preset='ultrafast', max_height=360)
+        if not os.path.exists(p):  # written whole or not at all: a stopped run leaves no broken piece
+            encode_segment(demo_video(), a, a + seconds, p[:-4] + '.part.mp4', preset='ultrafast', max_height=360)
+            os.replace(p[:-4] + '.part.mp4', p)
         out.append(p)
     return out
 

@@ -188,7 +188,12 @@ def _side_files(p: dict, inside: list[Word], r, filt, spec: RenderSpec, source: 
     else:
         p.pop('sheet')
     if spec.timeline:
-        write_timeline(source, keep, spec.fps or info.fps or 25.0, stem, p['otio'], p['xml'], info)
+        warn = write_timeline(source, keep, spec.fps or info.fps or 25.0, stem, p['otio'], p['xml'], info)
+        if warn:  # an optional side file: the clip stands without it
+            import logging
+
+            logging.getLogger('opusclip').warning(warn)
+            p.pop('xml')
     else:
         p.pop('otio')
         p.pop('xml')

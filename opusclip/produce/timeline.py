@@ -11,7 +11,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 # %% auto #0
-__all__ = ['edit_timeline', 'write_timeline']
+__all__ = ['TIMECODE_RATES', 'edit_timeline', 'timecode_rate', 'write_timeline']
 
 # %% ../../nbs/produce/05_timeline.ipynb #51e8368e
 def _url(uri: str) -> str:
@@ -45,12 +45,38 @@ def edit_timeline(
         tl.tracks.append(track)
     return tl
 
+# %% ../../nbs/produce/05_timeline.ipynb #9d37b9a7
+TIMECODE_RATES = (24.0, 25.0, 30.0, 48.0, 50.0, 60.0)
+
+
+def timecode_rate(fps: float) -> float:
+    "`fps` when SMPTE timecode can express it, else the smallest standard rate that is a whole multiple of it"
+    try:
+        otio.opentime.to_timecode(otio.opentime.RationalTime(0, fps), fps)
+        return float(fps)
+    except ValueError:
+        pass
+    for r in TIMECODE_RATES:
+        if r >= fps and abs(r / fps - round(r / fps)) < 1e-6:
+            return r
+    return 30.0 if fps <= 30 else 60.0
+
 # %% ../../nbs/produce/05_timeline.ipynb #73a93e1e
 def write_timeline(
     source: str, keep: list[tuple[float, float]], fps: float, name: str, otio_path: str, xml_path: str | None, info
-) -> None:
-    "Write the clip's edit to `otio_path` (OTIO JSON) and `xml_path` (FCP 7 XML)"
+) -> str | None:
+    """Write the clip's edit to `otio_path` (OTIO JSON) and `xml_path` (FCP 7 XML, at `timecode_rate`); a warning
+    when the XML could not be written (it is then left out), else None"""
     tl = edit_timeline(source, keep, float(fps), name, info.duration, info.has_audio)
     otio.adapters.write_to_file(tl, otio_path, adapter_name='otio_json')
-    if xml_path:
-        otio.adapters.write_to_file(tl, xml_path, adapter_name='fcp_xml')
+    if not xml_path:
+        return None
+    rate = timecode_rate(float(fps))
+    try:
+        xml = tl if rate == float(fps) else edit_timeline(source, keep, rate, name, info.duration, info.has_audio)
+        otio.adapters.write_to_file(xml, xml_path + '.part', adapter_name='fcp_xml')
+        os.replace(xml_path + '.part', xml_path)
+    except Exception as e:  # an optional side file: say so, never fail the clip for it
+        Path(xml_path + '.part').unlink(missing_ok=True)
+        return f"{Path(xml_path).name} not written: {type(e).__name__}: {e}"
+    return None
