@@ -21,6 +21,8 @@ from ..core.basics import OpusclipError, ParameterError, utc_now
 from ..media.storage import get_fs, protocol, is_local
 from ..run.jobs import MEDIA_EXTS
 from ..run.queue import load_jobs
+from ..run.catalog import DEFAULT_ORG
+from ..run.identity import Identity, Principal
 
 # %% auto #0
 __all__ = ['Automation', 'event', 'mail_text', 'run_once']
@@ -208,8 +210,8 @@ def _export(cat, dest: str) -> dict:
     from opusclip.apps.feedback import Feedback, export_approved
 
     fb = Feedback(cat.path)
-    try:
-        return export_approved(Reader(cat.path), fb, dest)
+    try:  # the server's workflows are the default organisation's: its approved clips only
+        return export_approved(Reader(cat.path).scoped(DEFAULT_ORG), fb, dest)
     finally:
         fb.close()
 
@@ -219,6 +221,8 @@ def _do_export(self: Automation, wf: Workflow, a: dict, i: int, ctx: dict):
     "Copy the approved clips to the action's `to` (relative to the workflow file)"
     dest = a['to'] if '://' in a['to'] else str(Path(wf.file).parent / a['to'])
     ctx['exported'] = self.service.call(_export, self.service.cat, dest) | dict(to=dest)
+    by = Principal(f'workflow:{wf.name}', DEFAULT_ORG, 'editor', via='workflow')
+    Identity(self.service.cat.path).record('review.export', dest, DEFAULT_ORG, by, clips=ctx['exported']['clips'])
 
 # %% ../../nbs/api/08_automation.ipynb #4b8b89cb
 def event(ctx: dict) -> dict:

@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from .store import CatalogProblem, Reader, feedback_path
 
 # %% auto #0
-__all__ = ['FEEDBACK_SCHEMA', 'Feedback', 'export_approved']
+__all__ = ['FEEDBACK_SCHEMA', 'Feedback', 'place_file', 'export_approved']
 
 # %% ../../nbs/apps/03_feedback.ipynb #7fb27b941602401d91542211134fc71a
 FEEDBACK_SCHEMA = """CREATE TABLE IF NOT EXISTS clip_feedback(feedback_id VARCHAR PRIMARY KEY,
@@ -103,10 +103,24 @@ def approved(self: Feedback) -> list[str]:
             ).fetchall()
         ]
 
+# %% ../../nbs/apps/03_feedback.ipynb #737734a9
+def place_file(src: str, folder: str, clip_id: str) -> str:
+    """Copy `src` into `folder` under its own name, or under a name with `clip_id` when another file has that name
+    there: nothing exported is overwritten by something else. Its path"""
+    import filecmp
+
+    out = os.path.join(folder, os.path.basename(src))
+    if os.path.exists(out) and not filecmp.cmp(src, out, shallow=False):
+        stem, ext = os.path.splitext(os.path.basename(src))
+        out = os.path.join(folder, f"{stem}-{clip_id[:12]}{ext}")
+    shutil.copy2(src, out + '.part')
+    os.replace(out + '.part', out)
+    return out
+
 # %% ../../nbs/apps/03_feedback.ipynb #6f7a6910
 def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
-    """Copy the approved clips' files to `dest/<video name>/` and write `dest/approved.csv` with the reviewed titles
-    and hashtags"""
+    """Copy the approved clips' files to `dest/<video name>-<video id>/` (never over another file) and write
+    `dest/approved.csv` with the reviewed titles and hashtags"""
     import csv
     from opusclip.media.storage import check_allowed, is_local, local_path
     from opusclip.core.basics import StorageError
@@ -120,8 +134,8 @@ def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
     if not ids:
         return dict(clips=0, files=0, csv=None)
     df = rd.query(
-        "SELECT c.clip_id, c.title, c.hashtags, c.score, c.video_uri, c.srt_uri, c.vtt_uri, c.thumbnail_uri, "
-        "v.uri AS source "
+        "SELECT c.clip_id, c.video_id, c.title, c.hashtags, c.score, c.video_uri, c.srt_uri, c.vtt_uri, "
+        "c.thumbnail_uri, v.uri AS source "
         "FROM clips c JOIN videos v USING (video_id) WHERE c.clip_id IN (SELECT unnest(?)) ORDER BY c.score DESC",
         [ids],
     )
@@ -129,11 +143,12 @@ def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
     n = 0
     rows = []
     for r in df.itertuples():
-        sub = os.path.join(dest, Path(str(r.source)).stem)
+        sub = os.path.join(dest, f"{Path(str(r.source)).stem}-{r.video_id[:8]}")  # same-named videos kept apart
         os.makedirs(sub, exist_ok=True)
+        placed = {}
         for f in (r.video_uri, r.srt_uri, r.vtt_uri, r.thumbnail_uri):
             if f and os.path.exists(f):
-                shutil.copy2(f, sub)
+                placed[f] = place_file(f, sub, r.clip_id)
                 n += 1
         s = st.get(r.clip_id, {})
         rows.append(
@@ -143,13 +158,14 @@ def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
                 hashtags=' '.join(s.get('hashtags') or json.loads(r.hashtags or '[]')),
                 note=s.get('note') or '',
                 score=r.score,
-                video=os.path.join(sub, os.path.basename(r.video_uri or '')),
+                video=placed.get(r.video_uri, ''),
                 source=r.source,
             )
         )
     out = os.path.join(dest, 'approved.csv')
-    with open(out, 'w', newline='') as fh:
+    with open(out + '.part', 'w', newline='') as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+    os.replace(out + '.part', out)
     return dict(clips=len(rows), files=n, csv=out)
