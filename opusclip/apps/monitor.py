@@ -8,6 +8,7 @@ Docs: https://opusclip.github.io/opusclip/apps/monitor.html.md"""
 from __future__ import annotations
 import datetime as dt, json, os, shutil
 from .store import Reader
+from ..run.catalog import snapshot_problem
 from ..core.basics import inert
 
 # %% auto #0
@@ -138,7 +139,7 @@ def alerts(rd: Reader, system: dict | None = None, rules: dict = ALERT_RULES) ->
         "WHERE state IN ('failed', 'succeeded') AND finished_at >= now()::TIMESTAMP - INTERVAL 1 HOUR"
     ).iloc[0]
     rate = float(r.failed) / r.done if r.done else 0.0
-    age = queue_age_minutes(rd)
+    age, snap = queue_age_minutes(rd), snapshot_problem(rd.catalog)
     sysd = system or {}
     return [
         dict(
@@ -159,6 +160,14 @@ def alerts(rd: Reader, system: dict | None = None, rules: dict = ALERT_RULES) ->
             firing=bool(sysd.get('disk_free', 100) < rules['disk_free_percent']),
             message=f"{sysd.get('disk_free', float('nan')):.0f}% of the disk is free (alert below "
             f"{rules['disk_free_percent']:.0f}%)",
+        ),
+        dict(
+            rule='dashboard data',
+            firing=snap is not None,
+            message=f"the dashboards' copy of the catalog was not refreshed after a failure at {snap['at_utc']} UTC: "
+            f"{snap['error'][:200]}"
+            if snap
+            else "the dashboards' copy of the catalog is refreshed as writers go",
         ),
     ]
 

@@ -16,11 +16,13 @@ __all__ = ['publish_snapshot', 'output_stem', 'run_summary', 'forecast_line', 'i
 
 # %% ../../nbs/cli/01_commands.ipynb #a8a6e732
 def publish_snapshot(cat):
-    "Refresh the catalog copy dashboards read (best effort: a failure here never fails the command)"
+    "Refresh the catalog copy dashboards read: a failure never fails the command, but is said, and shown on monitoring"
     try:
         cat.snapshot()
-    except Exception:
-        pass
+    except Exception as e:
+        print(
+            f"warning: the dashboards' copy of the catalog was not refreshed ({type(e).__name__}: {e})", file=sys.stderr
+        )
 
 # %% ../../nbs/cli/01_commands.ipynb #c0e428f9
 def output_stem(uri: str) -> str:

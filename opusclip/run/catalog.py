@@ -16,7 +16,7 @@ from ..media.storage import check_allowed
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'DEFAULT_ORG', 'check_name', 'connect_duckdb', 'migrate', 'Catalog', 'new_run_id',
-           'snapshot_path']
+           'snapshot_path', 'write_atomic', 'snapshot_problem']
 
 # %% ../../nbs/run/01_catalog.ipynb #03153561
 SCHEMA_VERSION = 8
@@ -285,7 +285,8 @@ def snapshot_path(catalog_path: str) -> str:
 @patch
 def snapshot(self: Catalog, min_interval: float = 0.0) -> str | None:
     """Publish a consistent read-only copy of the catalog for dashboards; its path, or None when the last one is recent
-    enough"""
+    enough. A failure is raised, and kept in `<catalog>.snapshot.problem` until a snapshot succeeds (monitoring shows
+    it)"""
     dest = snapshot_path(self.path)
     if min_interval and os.path.exists(dest) and time.time() - os.path.getmtime(dest) < min_interval:
         return None
@@ -299,8 +300,29 @@ def snapshot(self: Catalog, min_interval: float = 0.0) -> str | None:
             finally:
                 con.execute("DETACH opusclip_snapshot")
         os.replace(tmp, dest)
+    except Exception as e:
+        note = json.dumps(dict(at_utc=utc_now().isoformat(timespec='seconds'), error=f"{type(e).__name__}: {e}"))
+        write_atomic(dest + '.problem', note)
+        raise
     finally:
         for f in (tmp, tmp + '.wal'):
             if os.path.exists(f):
                 os.unlink(f)
+    if os.path.exists(dest + '.problem'):
+        os.unlink(dest + '.problem')
     return dest
+
+
+def write_atomic(path: str, text: str):
+    "Write `text` to `path` whole or not at all"
+    with open(path + '.part', 'w') as f:
+        f.write(text)
+    os.replace(path + '.part', path)
+
+
+def snapshot_problem(catalog_path: str) -> dict | None:
+    "The last snapshot failure of the catalog (`at_utc`, `error`) while no snapshot has succeeded since; else None"
+    try:
+        return json.loads(open(snapshot_path(catalog_path) + '.problem').read())
+    except (OSError, ValueError):
+        return None

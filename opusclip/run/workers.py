@@ -15,7 +15,7 @@ from .catalog import DEFAULT_ORG, new_run_id
 # %% auto #0
 __all__ = ['TRANSIENT', 'is_transient', 'stop_kernels', 'interrupt_kernels', 'kernel_env', 'worker_kernel', 'kernel_pid',
            'error_line', 'FsspecHandler', 'papermill_io_for', 'job_parameters', 'job_failure', 'execute_job',
-           'job_record', 'run_job', 'default_workers', 'LocalEngine', 'DaskEngine']
+           'scratch_bytes', 'job_record', 'run_job', 'default_workers', 'LocalEngine', 'DaskEngine']
 
 # %% ../../nbs/run/09_workers.ipynb #c14a68d4
 TRANSIENT = set(
@@ -210,15 +210,29 @@ def execute_job(job: dict, nb_uri: str, params: dict, scratch: str):
     )
 
 # %% ../../nbs/run/09_workers.ipynb #6bb86410
+def scratch_bytes(db: str) -> bytes | None:
+    """A job's scratch catalog as bytes, its write-ahead log folded in first (committed rows DuckDB had not yet
+    checkpointed are kept); None when there is none, or it cannot be opened"""
+    import duckdb
+
+    if not os.path.exists(db):
+        return None
+    if os.path.exists(db + '.wal'):
+        try:
+            with duckdb.connect(db) as con:
+                con.execute("CHECKPOINT")
+        except duckdb.Error:
+            return None
+    return Path(db).read_bytes()
+
+
 def job_record(nb_uri: str, db: str, lost: bool) -> dict:
-    """The run's papermill metadata and its scratch catalog's bytes (none from a lost worker, or one left
-    mid-write)"""
+    "The run's papermill metadata and its scratch catalog's bytes (none from a lost worker)"
     try:
         meta = dict(json.loads(read_text(nb_uri)).get('metadata', {}).get('papermill', {}))
     except Exception:
         meta = None
-    ok = os.path.exists(db) and not lost and not os.path.exists(db + '.wal')
-    return dict(papermill=meta, db=Path(db).read_bytes() if ok else None)
+    return dict(papermill=meta, db=None if lost else scratch_bytes(db))
 
 # %% ../../nbs/run/09_workers.ipynb #a0a37d5f
 def run_job(job: dict) -> dict:
@@ -243,6 +257,9 @@ def run_job(job: dict) -> dict:
         out.update(fields)
     finally:
         out.update(job_record(nb_uri, db, lost))
+        if out['ok'] and out['db'] is None:  # it ran, but its rows cannot be read: not a success with 0 clips
+            msg = "the job's scratch catalog could not be read; it runs again"
+            out.update(ok=False, transient=True, error=msg, error_type='StorageError')
         shutil.rmtree(scratch, ignore_errors=True)
         out['seconds'] = round(time.time() - t0, 3)
     return out
