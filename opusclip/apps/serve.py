@@ -8,7 +8,7 @@ Docs: https://opusclip.github.io/opusclip/apps/serve.html.md"""
 from __future__ import annotations
 import json, os
 from pathlib import Path
-from ..core.basics import OpusclipError
+from ..core.basics import OpusclipError, supervise
 
 # %% auto #0
 __all__ = ['KINDS', 'ALL_INTERFACES', 'dashboards_dir', 'check_credentials', 'machine_names', 'ws_origins', 'panel_command',
@@ -147,8 +147,6 @@ def serve_command(
     oidc: str | None = None,  # OpenID Connect settings (JSON; default $OPUSCLIP_OIDC): single sign-on
 ) -> list[str] | int:
     "Serve the dashboards with `panel serve` (blocks until stopped); with `dry_run`, the command and nothing served"
-    import subprocess
-
     if kind != 'all' and kind not in KINDS:
         raise OpusclipError(f"dashboard must be one of {', '.join(KINDS)} or all (got {kind!r})")
     if not 1 <= int(port) <= 65535:
@@ -164,7 +162,4 @@ def serve_command(
         cmd.append('--show')
     if dry_run:
         return cmd
-    try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
+    return supervise(cmd, env)  # panel serve stops when this command is stopped

@@ -14,7 +14,7 @@ from typing import Callable
 # %% auto #0
 __all__ = ['ProgressFn', 'OpusclipError', 'MediaError', 'NoSpeechError', 'ParameterError', 'StorageError', 'ModelError', 'check',
            'report', 'report_to', 'job_event', 'Progress', 'StageTimer', 'cpu_threads', 'limited_threads', 'is_oom',
-           'auto_batch_size', 'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video', 'inert']
+           'auto_batch_size', 'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video', 'inert', 'supervise']
 
 # %% ../../nbs/core/01_basics.ipynb #2bf8eb58
 class OpusclipError(Exception):
@@ -233,3 +233,35 @@ def inert(text) -> str:
 
     s = html.escape(str(text if text is not None else ''), quote=True)
     return ''.join('\\' + ch if ch in '[]()*_`#|!' else ch for ch in s)
+
+# %% ../../nbs/core/01_basics.ipynb #bb5f8d07
+def _die_with_parent():
+    import ctypes, signal
+
+    try:
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def supervise(cmd: list[str], env: dict | None = None, grace_s: float = 15.0) -> int:
+    "Run `cmd` until it ends, or until this process is told to stop (then stop it too); its exit code"
+    import signal, subprocess, sys
+
+    linux = sys.platform.startswith('linux')
+    p = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent if linux else None)  # noqa: PLW1509
+    stop = lambda signum, frame: p.send_signal(signal.SIGTERM)
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        return p.wait()
+    except KeyboardInterrupt:
+        p.send_signal(signal.SIGINT)
+        return 0
+    finally:
+        try:
+            p.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        for s, h in old.items():
+            signal.signal(s, h)
