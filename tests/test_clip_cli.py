@@ -134,3 +134,23 @@ def test_low_frame_rates_keep_their_rate_and_their_timelines(cli, tmp_path, fps)
         assert round(float(f.streams.video[0].average_rate)) == fps
     xml = otio.adapters.read_from_file(str(tmp_path / 'out' / c['files']['xml']))
     assert xml.duration().to_seconds() == pytest.approx(c['end'] - c['start'], abs=2 / fps)
+
+def test_a_failed_rerun_leaves_the_previous_outputs(cli, tmp_path):
+    "A rerun into the same folder whose recording fails: the earlier run's files and clips.json stay, rows still point at them"
+    from conftest import FAST
+    import duckdb
+    cat, out = str(tmp_path / 'c.duckdb'), tmp_path / 'out'
+    first = cli('clip', DEMO, '-o', out, '--catalog', cat, *FAST[:1], '2', *FAST[2:])
+    assert first.returncode == 0, first.stderr
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with duckdb.connect(cat) as con:                                   # the next recording of clips will fail
+        con.execute("DROP INDEX clips_created; DROP INDEX clips_org")
+        con.execute("ALTER TABLE clips ADD COLUMN boom INTEGER DEFAULT 0")
+        con.execute("ALTER TABLE clips ALTER COLUMN boom SET NOT NULL")
+        con.execute("ALTER TABLE clips ALTER COLUMN boom DROP DEFAULT")
+    second = cli('clip', DEMO, '-o', out, '--catalog', cat, '--clips', '2', '--min-duration', '3', '--max-duration', '9',
+                 *FAST[6:])
+    assert second.returncode != 0 and 'NOT NULL constraint failed: clips.boom' in second.stderr, second.stderr[-1500:]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before   # as they were: nothing new, nothing set aside left
+    files = [f for (f,) in query(cat, "SELECT video_uri FROM clips")]
+    assert len(files) == 2 and all(os.path.exists(f) for f in files)

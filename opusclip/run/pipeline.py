@@ -19,8 +19,8 @@ from ..understand.segment import edit_list
 from .catalog import DEFAULT_ORG, Catalog
 from .records import clip_id
 from .options import ClipParams
-from .stages import absolute_uri, stage_bar, prepare_outdir, publish, recorded_run, source_signals
-from .stages import source_transcript, unpublish
+from .stages import absolute_uri, stage_bar, prepare_outdir, Publication, recorded_run, source_signals
+from .stages import source_transcript
 from .records import record_clips
 
 # %% auto #0
@@ -45,20 +45,25 @@ def transcribe_video(
             raise ParameterError(f"-o {out} must end in .json (SRT and VTT are written beside it)")
         get_fs(out, write=True)
         info, video_id, t, tid = source_transcript(uri, p, cache, timer, quiet)
-        base = str(out)[:-5]
+        folder, _, name = str(out).rpartition('/')
         with timer.stage('write'):
             cues = subtitle_cues(t.words)
-            written = []
+            pub = Publication(folder or '.')  # an earlier transcript stays until this one is recorded
             try:
-                for uri_, text in ((base + '.srt', to_srt(cues)), (base + '.vtt', to_vtt(cues)), (out, t.to_json())):
-                    write_text(uri_, text)
-                    written.append(uri_)
+                for n, text in (
+                    (name[:-5] + '.srt', to_srt(cues)),
+                    (name[:-5] + '.vtt', to_vtt(cues)),
+                    (name, t.to_json()),
+                ):
+                    pub.add_text(n, text)
                 record_clips(
                     catalog, run_id, video_id, dict(info.to_dict(), uri=absolute_uri(uri)), tid, t, [], timer.stages
                 )
             except BaseException:
-                unpublish(written)
+                pub.rollback()
                 raise
+            pub.commit()
+            written = pub.put
     return dict(
         run_id=run_id, video_id=video_id, language=t.language, words=len(t.words), outputs=written, stages=timer.stages
     )
@@ -131,20 +136,21 @@ def render_plan(
     return clips
 
 # %% ../../nbs/run/06_pipeline.ipynb #0651769a
-def publish_clips(staging: str, outdir: str, doc: dict) -> list[str]:
-    """Move the rendered files into `outdir`, write `clips.json`, and remove files an earlier run listed that this one
-    does not rewrite"""
+def publish_clips(staging: str, outdir: str, doc: dict) -> Publication:
+    """Put the rendered files into `outdir`, then `clips.json`, and retire the files an earlier run listed that this
+    one does not rewrite; uncommitted: the caller commits once the run is recorded, or rolls back"""
     names = [f for c in doc['clips'] for f in c['files'].values()]
-    old = _old_outputs(outdir, set(names))
-    published = publish(staging, outdir, names)
+    old, pub = _old_outputs(outdir, set(names)), Publication(outdir)
     try:
-        write_text(join(outdir, 'clips.json'), json.dumps(doc, indent=1))
-        published.append(join(outdir, 'clips.json'))
+        for n in names:
+            pub.add(os.path.join(staging, n), n)
+        pub.add_text('clips.json', json.dumps(doc, indent=1))
+        for n in old:
+            pub.set_aside(n)
     except BaseException:
-        unpublish(published)
+        pub.rollback()
         raise
-    unpublish(old)
-    return published
+    return pub
 
 # %% ../../nbs/run/06_pipeline.ipynb #92dfb181
 def video_entry(uri: str, info, video_id: str, analysis: dict) -> dict:
@@ -219,21 +225,23 @@ def render_and_publish(
 ) -> dict:
     """Render the plan in a staging folder, publish it to `outdir` and record it; nothing stays published if any of
     it fails. Returns the `clips.json` content"""
-    staging, published = tempfile.mkdtemp(prefix='opusclip-'), []
+    staging, pub = tempfile.mkdtemp(prefix='opusclip-'), None
     try:
         with timer.stage('render', clips=len(plan)) as rec:
             clips = render_plan(uri, plan, t.words, p, staging, video_id, info, quiet, catalog.org)
             rec['media_seconds'] = round(sum(c['duration'] for c in clips), 3)
         doc = dict(video=video_entry(uri, info, video_id, analysis), clips=clips)
         with timer.stage('publish'):
-            published = publish_clips(staging, outdir, doc)
+            pub = publish_clips(staging, outdir, doc)
         where = absolute_uri(outdir)
         rows = [dict(c, files={k: join(where, v) for k, v in c['files'].items()}) for c in clips]
         meta = dict(info.to_dict(), uri=absolute_uri(uri), analysis=analysis)
         record_clips(catalog, run_id, video_id, meta, tid, t, rows, timer.stages)
+        pub.commit()  # recorded: the previous run's files can go
         return doc
     except BaseException:
-        unpublish(published)
+        if pub is not None:
+            pub.rollback()  # the previous run's files come back
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -287,9 +295,9 @@ def clips_table(res: dict) -> str:
 
 # %% ../../nbs/run/06_pipeline.ipynb #a18cd6eb
 def _old_outputs(outdir: str, keep: set) -> list[str]:
-    "Files listed by an earlier `clips.json` in `outdir` that this run does not rewrite"
+    "The names of files an earlier `clips.json` in `outdir` listed that this run does not rewrite"
     try:
         prev = json.loads(read_text(join(outdir, 'clips.json')))
     except (OpusclipError, ValueError, OSError):
         return []
-    return [join(outdir, f) for c in prev.get('clips', []) for f in c.get('files', {}).values() if f and f not in keep]
+    return [f for c in prev.get('clips', []) for f in c.get('files', {}).values() if f and f not in keep]

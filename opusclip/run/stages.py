@@ -6,10 +6,11 @@ Docs: https://opusclip.github.io/opusclip/run/stages.html.md"""
 
 # %% ../../nbs/run/05_stages.ipynb #1f97fb27
 from __future__ import annotations
-import contextlib, os, shutil
+import contextlib, os, shutil, uuid
+from fastcore.basics import patch
 from ..core.basics import OpusclipError, MediaError, NoSpeechError, StorageError, Progress
 from ..core.basics import StageTimer
-from ..media.storage import StageCache, content_hash, get_fs, is_local, local_path, join
+from ..media.storage import StageCache, content_hash, get_fs, is_local, local_path, join, write_text
 from ..media.decode import probe, decode_audio
 from ..media.transcript import Transcript
 from ..media.transcribe import get_transcriber, speech_level_db
@@ -20,7 +21,7 @@ from .options import ClipParams
 
 # %% auto #0
 __all__ = ['recorded_run', 'stage_bar', 'probe_source', 'transcriber_for', 'decode_and_transcribe', 'source_transcript',
-           'vision_analysis', 'source_signals', 'prepare_outdir', 'publish', 'absolute_uri', 'unpublish']
+           'vision_analysis', 'source_signals', 'prepare_outdir', 'Publication', 'absolute_uri']
 
 # %% ../../nbs/run/05_stages.ipynb #bfbace40
 @contextlib.contextmanager
@@ -166,35 +167,86 @@ def prepare_outdir(outdir: str):
     return fs, path
 
 # %% ../../nbs/run/05_stages.ipynb #e1732828
-def publish(staging: str, outdir: str, names: list[str]) -> list[str]:
-    "Move `names` from the local `staging` folder into `outdir`; returns their URIs"
-    fs, path = prepare_outdir(outdir)
-    fs.makedirs(path, exist_ok=True)
-    done = []
-    try:
-        for n in names:
-            dest = join(outdir, n)
-            if is_local(outdir):
-                shutil.move(os.path.join(staging, n), local_path(dest))
-            else:
-                fs.put_file(os.path.join(staging, n), get_fs(dest)[1])
-            done.append(dest)
-    except BaseException:
-        unpublish(done)
-        raise
-    return done
+class Publication:
+    """Files put into `outdir` that can be taken back: what they replace (or `retire` names) is set aside, then
+    deleted by `commit` or put back by `rollback`"""
 
-# %% ../../nbs/run/05_stages.ipynb #4c51f390
-def absolute_uri(uri: str) -> str:
-    "Local paths made absolute (what the catalog records); other URIs unchanged"
-    return local_path(uri) if is_local(uri) else str(uri)
+    def __init__(self, outdir: str):
+        self.outdir = outdir
+        self.fs, path = prepare_outdir(outdir)
+        self.fs.makedirs(path, exist_ok=True)
+        self.aside = join(outdir, f'.opusclip-previous-{uuid.uuid4().hex[:8]}')
+        self.put, self.moved = [], []
 
-# %% ../../nbs/run/05_stages.ipynb #125adc60
-def unpublish(uris: list[str]):
-    "Best-effort removal of published files"
-    for u in uris:
+    def _uri(self, name: str, folder: str | None = None) -> str:
+        return join(folder or self.outdir, name)
+
+    def set_aside(self, name: str):
+        "Move `outdir/name`, if there, into the aside folder (a rename on a local disk)"
+        fs, p = get_fs(self._uri(name))
+        if fs.exists(p):
+            fs.makedirs(get_fs(self.aside)[1], exist_ok=True)
+            fs.mv(p, get_fs(self._uri(name, self.aside))[1])
+            self.moved.append(name)
+
+# %% ../../nbs/run/05_stages.ipynb #c667a6be
+@patch
+def add(self: Publication, local_file: str, name: str) -> str:
+    "Put the local file into `outdir` as `name`, whole (copy to a part file, then rename); its URI"
+    self.set_aside(name)
+    dest = self._uri(name)
+    if is_local(dest):
+        d = local_path(dest)
+        shutil.copyfile(local_file, d + '.part')
+        os.replace(d + '.part', d)
+    else:
+        self.fs.put_file(local_file, get_fs(dest)[1])
+    self.put.append(dest)
+    return dest
+
+
+@patch
+def add_text(self: Publication, name: str, text: str) -> str:
+    "Write `text` into `outdir` as `name`, whole; its URI"
+    self.set_aside(name)
+    write_text(self._uri(name), text)
+    self.put.append(self._uri(name))
+    return self._uri(name)
+
+# %% ../../nbs/run/05_stages.ipynb #8b50172f
+@patch
+def commit(self: Publication):
+    "The new files stay; what they replaced is deleted"
+    if self.moved:
+        fs, p = get_fs(self.aside)
+        fs.rm(p, recursive=True)
+    self.moved = []
+
+
+@patch
+def rollback(self: Publication):
+    "The new files go; what they replaced comes back (best effort: it never hides the error that led here)"
+    for u in self.put:
         try:
             fs, p = get_fs(u)
             fs.rm(p)
         except Exception:
             pass
+    for n in self.moved:
+        try:
+            fs, p = get_fs(self._uri(n, self.aside))
+            fs.mv(p, get_fs(self._uri(n))[1])
+        except Exception:
+            pass
+    self.put, self.moved = [], []
+    try:
+        fs, p = get_fs(self.aside)
+        if fs.exists(p):
+            fs.rm(p, recursive=True)
+    except Exception:
+        pass
+
+# %% ../../nbs/run/05_stages.ipynb #4c51f390
+def absolute_uri(uri: str) -> str:
+    "Local paths made absolute (what the catalog records); other URIs unchanged"
+    return local_path(uri) if is_local(uri) else str(uri)
