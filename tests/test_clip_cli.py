@@ -154,3 +154,14 @@ def test_a_failed_rerun_leaves_the_previous_outputs(cli, tmp_path):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before   # as they were: nothing new, nothing set aside left
     files = [f for (f,) in query(cat, "SELECT video_uri FROM clips")]
     assert len(files) == 2 and all(os.path.exists(f) for f in files)
+
+def test_cache_stats_show_the_reruns_hits_and_prune_keeps_a_size(cli, demo_run):
+    d, cat, *_ = demo_run
+    r = cli('cache', 'stats', '--cache', d / 'cache', '--catalog', cat, '--json')
+    s = json.loads(r.stdout)
+    assert r.returncode == 0 and s['files'] > 0 and {'transcribe', 'prosody'} <= set(s['stages']), r.stdout
+    assert 0 < s['hits']['hits'] < s['hits']['lookups'], s['hits']          # the rerun and transcribe hit, the first run did not
+    cap = s['bytes'] // 2
+    r = cli('cache', 'prune', '--cache', d / 'cache', '--max-size', str(cap))
+    assert r.returncode == 0 and 'removed' in r.stdout, r.stdout + r.stderr
+    assert json.loads(cli('cache', 'stats', '--cache', d / 'cache', '--json').stdout)['bytes'] <= cap

@@ -13,7 +13,7 @@ from ..core.basics import inert
 
 # %% auto #0
 __all__ = ['ALERT_RULES', 'job_counts', 'failures', 'queue_age_minutes', 'throughput', 'stage_rtf', 'notebook_error',
-           'system_stats', 'alerts', 'raised_alerts', 'workflow_activity']
+           'system_stats', 'alerts', 'cache_line', 'raised_alerts', 'workflow_activity']
 
 # %% ../../nbs/apps/02_monitor.ipynb #dd2cef57
 def job_counts(rd: Reader) -> dict:
@@ -170,6 +170,30 @@ def alerts(rd: Reader, system: dict | None = None, rules: dict = ALERT_RULES) ->
             else "the dashboards' copy of the catalog is refreshed as writers go",
         ),
     ]
+
+# %% ../../nbs/apps/02_monitor.ipynb #6648ca5a
+_CACHE_SEEN: dict = {}
+
+
+def cache_line(rd: Reader, root: str | None = None, every_s: float = 60.0) -> str:
+    """The stage cache's size (listed at most every `every_s`: a big cache on a bucket takes a while) and the share of
+    stage results the last 7 days' runs took from it"""
+    import time
+    from opusclip.media.cache import cache_hits, cache_stats
+    from opusclip.media.storage import default_cache_uri
+
+    root = root or default_cache_uri()
+    t, s = _CACHE_SEEN.get(root, (0.0, None))
+    if s is None or time.time() - t > every_s:
+        try:
+            s = cache_stats(root)
+        except Exception as e:  # a cache that cannot be listed is said, not raised
+            s = dict(files=None, error=f"{type(e).__name__}: {e}")
+        _CACHE_SEEN[root] = (time.time(), s)
+    h = rd.remembered('cache_hits', lambda cur: cache_hits(cur))
+    size = f"{s['bytes'] / 2**20:,.1f} MB in {s['files']:,} entries" if s.get('files') is not None else s['error'][:120]
+    ratio = f"{h['ratio']:.0%} of {h['lookups']:,} stage results in 7 days" if h['lookups'] else 'no runs in 7 days'
+    return f"**Stage cache** {size} · hits {ratio}"
 
 # %% ../../nbs/apps/02_monitor.ipynb #42e6ed22
 def raised_alerts(rd: Reader, limit: int = 20):

@@ -11,7 +11,7 @@ from pathlib import Path
 from .store import CatalogProblem, Reader
 from .feedback import Feedback, export_approved
 from .monitor import alerts
-from .monitor import failures, job_counts, notebook_error
+from .monitor import cache_line, failures, job_counts, notebook_error
 from .monitor import raised_alerts, stage_rtf, system_stats, throughput, workflow_activity
 from .views import AnalyticsView, bar_chart, no_clips_notice, load_panel
 from . import signin
@@ -74,7 +74,8 @@ def refresh(self: MonitoringView):
     self.system[:] = [
         pn.pane.Markdown(
             f"**CPU** {s['cpu']:.0f}% · **memory** {s['memory']:.0f}% · **disk free** "
-            f"{s['disk_free']:.0f}% · **GPU** {gp}"
+            f"{s['disk_free']:.0f}% · **GPU** {gp}  \n{cache_line(rd)}",
+            css_classes=['machine'],
         )
     ]
     if self.trail is not None:

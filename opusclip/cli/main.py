@@ -143,6 +143,10 @@ def _dispatch(a) -> int:
         return engagement_command(a)
     if a.command == 'model':
         return model_command(a)
+    if a.command == 'cache':
+        from opusclip.cli.cache import cache_command
+
+        return cache_command(a)
     if a.command in ('batch', 'watch', 'jobs'):
         return _batch(a)
     return _media(a)

@@ -12,6 +12,7 @@ from ..run.options import ClipParams, GROUPS
 from ..run.schema import add_options
 from ..learn.columns import FIELDS
 from .admin import admin_parser
+from .cache import cache_parser
 
 # %% auto #0
 __all__ = ['build_parser']
@@ -369,6 +370,7 @@ def _other_commands(sub):
     _model_parser(sub)
     _demo_parser(sub)
     admin_parser(sub)
+    cache_parser(sub)
 
 # %% ../../nbs/cli/02_parser.ipynb #68892af6
 def build_parser(schema=ClipParams) -> argparse.ArgumentParser:

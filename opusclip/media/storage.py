@@ -172,10 +172,16 @@ def default_cache_uri() -> str:
 class StageCache:
     "JSON results of pipeline stages on any fsspec location, keyed by source hash, stage, model and parameters"
 
-    def __init__(self, root: str | None = None, enabled: bool = True):
+    def __init__(self, root: str | None = None, enabled: bool = True, max_bytes: int | None = None):
         self.root, self.enabled = str(root or default_cache_uri()), enabled
         if enabled:
             check_allowed(self.root)
+        cap = max_bytes or os.environ.get('OPUSCLIP_CACHE_MAX_SIZE')
+        if cap and not isinstance(cap, int):
+            from opusclip.media.cache import parse_size
+
+            cap = parse_size(cap)
+        self.max_bytes, self._size = cap or None, None
 
     def key(self, source_hash: str, stage: str, model: str = '', **params) -> str:
         "A stable key for one stage's result on one source"
@@ -192,10 +198,24 @@ class StageCache:
         if not self.enabled:
             return None
         try:
-            return json.loads(read_text(self.uri(stage, key)))
+            got = json.loads(read_text(self.uri(stage, key)))
         except (MediaError, FileNotFoundError, ValueError, OSError):
             return None
+        if is_local(self.root):  # used now: the last entry a capped cache drops
+            try:
+                os.utime(local_path(self.uri(stage, key)))
+            except OSError:
+                pass
+        return got
 
     def put(self, stage: str, key: str, value):
-        if self.enabled:
-            write_text(self.uri(stage, key), json.dumps(value))
+        if not self.enabled:
+            return
+        text = json.dumps(value)
+        write_text(self.uri(stage, key), text)
+        if self.max_bytes:  # the cache's size as this writer knows it: pruned back under the cap once over it
+            self._size = (self._size if self._size is not None else float('inf')) + len(text)
+            if self._size > self.max_bytes:
+                from opusclip.media.cache import prune_cache
+
+                self._size = prune_cache(self.root, self.max_bytes)['left']
