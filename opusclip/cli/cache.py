@@ -28,6 +28,9 @@ def cache_parser(sub):
     c.add_argument('--stage', help='clear: only this stage (probe, transcribe, prosody, vision...)')
     c.add_argument('--catalog', default='opusclip.duckdb', help='stats: the catalog whose runs count the hits')
     c.add_argument('--json', action='store_true', help='stats: as JSON')
+    c.add_argument(
+        '--storage-option', action='append', default=[], metavar='KEY=VALUE', help='a storage back end option'
+    )
 
 # %% ../../nbs/cli/05_cache.ipynb #8d543440
 def _mb(n: int) -> str:

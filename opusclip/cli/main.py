@@ -14,7 +14,7 @@ from .commands import jobs_command, workflow_command
 from .parser import build_parser
 
 # %% auto #0
-__all__ = ['run', 'main']
+__all__ = ['use_storage_options', 'run', 'main']
 
 # %% ../../nbs/cli/03_main.ipynb #96313fee
 def _batch(a) -> int:
@@ -151,11 +151,22 @@ def _dispatch(a) -> int:
         return _batch(a)
     return _media(a)
 
+# %% ../../nbs/cli/03_main.ipynb #64c12ee6
+def use_storage_options(pairs):
+    "Add `--storage-option KEY=VALUE`s to `$OPUSCLIP_STORAGE_OPTIONS`, which this process and its job kernels read"
+    if pairs:
+        import json, os
+        from opusclip.media.storage import parse_storage_options
+
+        have = json.loads(os.environ.get('OPUSCLIP_STORAGE_OPTIONS') or '{}')
+        os.environ['OPUSCLIP_STORAGE_OPTIONS'] = json.dumps({**have, **parse_storage_options(pairs)})
+
 # %% ../../nbs/cli/03_main.ipynb #87673dc1
 def run(argv: list[str] | None = None) -> int:
     "Run the CLI on `argv`; returns the exit code"
     a = build_parser().parse_args(argv)
     try:
+        use_storage_options(getattr(a, 'storage_option', None))
         return _dispatch(a)
     except OpusclipError as e:
         print(f"opusclip: error: {' '.join(str(e).split())}", file=sys.stderr)

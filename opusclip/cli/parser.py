@@ -29,6 +29,13 @@ def _bookkeeping(p: argparse.ArgumentParser):
     g.add_argument('--no-cache', action='store_true', help='recompute every stage')
     g.add_argument('-q', '--quiet', action='store_true', help='no progress bars or summary')
     g.add_argument('--org', default='default', help='the organisation the runs and clips belong to (default: default)')
+    g.add_argument(
+        '--storage-option',
+        action='append',
+        default=[],
+        metavar='KEY=VALUE',
+        help='an option of the storage back end, such as endpoint_url=http://127.0.0.1:9000 (s3.KEY: S3 only)',
+    )
 
 # %% ../../nbs/cli/02_parser.ipynb #86f1071a
 def _transcribe_and_clip(sub, schema):

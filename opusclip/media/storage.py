@@ -11,8 +11,9 @@ from fsspec.core import url_to_fs
 from ..core.basics import StorageError, MediaError
 
 # %% auto #0
-__all__ = ['protocol', 'is_local', 'local_path', 'check_name', 'check_allowed', 'get_fs', 'exists', 'open_uri', 'join',
-           'write_text', 'read_text', 'content_hash', 'default_cache_uri', 'StageCache']
+__all__ = ['REMOTE_ALIASES', 'protocol', 'is_local', 'local_path', 'check_name', 'check_allowed', 'parse_storage_options',
+           'storage_options', 'get_fs', 'exists', 'open_uri', 'join', 'write_text', 'read_text', 'content_hash',
+           'default_cache_uri', 'StageCache']
 
 # %% ../../nbs/media/01_storage.ipynb #51ff97ec
 _READ_ONLY = {'http', 'https'}
@@ -84,6 +85,43 @@ def check_allowed(uri: str, root: str | None = None):
     if os.path.commonpath([root, p]) != root:
         raise StorageError(f"{uri} is outside the allowed root {root} (OPUSCLIP_ROOT)")
 
+# %% ../../nbs/media/01_storage.ipynb #abe29ec8
+REMOTE_ALIASES = {'s3a': 's3', 'gs': 'gcs', 'abfs': 'az', 'abfss': 'az', 'adl': 'az'}
+
+
+def parse_storage_options(pairs) -> dict:
+    "`KEY=VALUE` strings as storage options (JSON values where they parse: true, 3, null)"
+    out = {}
+    for p in pairs or ():
+        k, sep, v = str(p).partition('=')
+        if not sep or not k.strip():
+            raise StorageError(f"--storage-option {p!r}: write KEY=VALUE, such as endpoint_url=http://127.0.0.1:9000")
+        try:
+            out[k.strip()] = json.loads(v)
+        except ValueError:
+            out[k.strip()] = v
+    return out
+
+
+def storage_options(proto: str) -> dict:
+    "The options `$OPUSCLIP_STORAGE_OPTIONS` gives the back end of `proto` (none for local files)"
+    if proto in ('file', 'local'):
+        return {}
+    try:
+        opts = json.loads(os.environ.get('OPUSCLIP_STORAGE_OPTIONS') or '{}')
+    except ValueError:
+        raise StorageError("$OPUSCLIP_STORAGE_OPTIONS is not a JSON object of storage options") from None
+    mine = REMOTE_ALIASES.get(proto, proto)
+    out = {k: v for k, v in opts.items() if '.' not in k}
+    out.update(
+        {
+            k.split('.', 1)[1]: v
+            for k, v in opts.items()
+            if '.' in k and REMOTE_ALIASES.get(k.split('.')[0], k.split('.')[0]) == mine
+        }
+    )
+    return out
+
 # %% ../../nbs/media/01_storage.ipynb #39f05c7d
 def get_fs(uri: str, write: bool = False):
     "`(filesystem, path)` for `uri`, with a clear error for unknown protocols, missing extras and read-only back ends"
@@ -92,7 +130,7 @@ def get_fs(uri: str, write: bool = False):
     if write and proto in _READ_ONLY:
         raise StorageError(f"{uri}: {proto}:// is read-only; write outputs to a local path or a bucket")
     try:
-        return url_to_fs(str(uri))
+        return url_to_fs(str(uri), **storage_options(proto))
     except ImportError as e:
         extra = _EXTRAS.get(proto, proto)
         raise StorageError(

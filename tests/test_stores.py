@@ -1,0 +1,51 @@
+"""Object stores for real: a local S3 server (moto in server mode, started here on a loopback port) with s3fs. Input
+from a bucket, clips, clips.json and the stage cache to buckets; the second run takes its stages from the cached
+results on the bucket"""
+import json, os, signal, subprocess, sys, time
+import httpx, pytest
+from conftest import DEMO, FAST, query
+from opusclip.lab.api_load import free_port
+
+pytest.importorskip('s3fs', reason='the S3 tests need s3fs and moto[server] (bash .ci/install --dev installs them)')
+pytest.importorskip('moto', reason='the S3 tests need moto[server] (bash .ci/install --dev installs it)')
+CREDS = dict(AWS_ACCESS_KEY_ID='opusclip-test', AWS_SECRET_ACCESS_KEY='opusclip-test', AWS_DEFAULT_REGION='us-east-1')
+
+
+@pytest.fixture(scope='module')
+def s3(tmp_path_factory):
+    "moto's S3 server on a free loopback port; its endpoint, and s3fs on it with the buckets media-in, clips-out and stage-cache"
+    import s3fs
+    port, log = free_port(), open(tmp_path_factory.mktemp('moto') / 'moto.log', 'w')
+    p = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p', str(port)],
+                         stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **CREDS))
+    url = f'http://127.0.0.1:{port}'
+    for _ in range(150):
+        try:
+            httpx.get(url, timeout=2); break
+        except httpx.HTTPError:
+            assert p.poll() is None, 'moto server did not start'
+            time.sleep(0.2)
+    fs = s3fs.S3FileSystem(key=CREDS['AWS_ACCESS_KEY_ID'], secret=CREDS['AWS_SECRET_ACCESS_KEY'], endpoint_url=url)
+    for b in ('media-in', 'clips-out', 'stage-cache'):
+        fs.mkdir(b)
+    fs.put_file(str(DEMO), 'media-in/talk.mp4')
+    yield dict(url=url, fs=fs)
+    p.send_signal(signal.SIGTERM); p.wait(timeout=30); log.close()
+
+
+def test_clip_from_bucket_to_bucket_with_the_cache_on_a_bucket(cli, s3, tmp_path):
+    cat = str(tmp_path / 'c.duckdb')
+    common = ['--cache', 's3://stage-cache/stages', '--catalog', cat, '--storage-option', f"endpoint_url={s3['url']}", *FAST]
+    for out in ('s3://clips-out/first', 's3://clips-out/second'):
+        r = cli('clip', 's3://media-in/talk.mp4', '-o', out, *common, env=CREDS)
+        assert r.returncode == 0, r.stderr[-2000:]
+    fs = s3['fs']
+    fs.invalidate_cache()
+    for run in ('first', 'second'):
+        doc = json.loads(fs.cat_file(f'clips-out/{run}/clips.json'))
+        assert doc['clips'] and all(fs.exists(f"clips-out/{run}/{f}") for c in doc['clips'] for f in c['files'].values())
+    assert fs.find('stage-cache/stages'), 'nothing cached on the bucket'
+    stages = [json.loads(s) for (s,) in query(cat, "SELECT stages FROM runs ORDER BY started_at")]
+    assert stages[0]['transcribe'].get('cached') is False and stages[1]['transcribe']['cached'] is True, stages
+    rows = query(cat, "SELECT video_uri FROM clips")
+    assert rows and all(u.startswith('s3://clips-out/') for (u,) in rows), rows
