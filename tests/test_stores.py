@@ -49,3 +49,26 @@ def test_clip_from_bucket_to_bucket_with_the_cache_on_a_bucket(cli, s3, tmp_path
     assert stages[0]['transcribe'].get('cached') is False and stages[1]['transcribe']['cached'] is True, stages
     rows = query(cat, "SELECT video_uri FROM clips")
     assert rows and all(u.startswith('s3://clips-out/') for (u,) in rows), rows
+    s3['catalog'] = cat
+
+
+def test_review_export_to_a_bucket(s3, monkeypatch):
+    "Approved clips (on the bucket) exported to another prefix of a bucket, twice: the same files, nothing doubled"
+    from opusclip.apps.feedback import Feedback, export_approved
+    from opusclip.apps.store import Reader
+    for k, v in CREDS.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv('OPUSCLIP_STORAGE_OPTIONS', json.dumps({'endpoint_url': s3['url']}))
+    cat = s3['catalog']
+    clip_id, video_id, uri = query(cat, "SELECT clip_id, video_id, video_uri FROM clips ORDER BY created_at LIMIT 1")[0]
+    fb = Feedback(cat)
+    try:
+        fb.record(clip_id, video_id, 'approve', 'ana', title='A reviewed title')
+        for _ in range(2):
+            r = export_approved(Reader(cat), fb, 's3://clips-out/approved')
+    finally:
+        fb.close()
+    fs = s3['fs']; fs.invalidate_cache()
+    got = [p for p in fs.find('clips-out/approved') if p.endswith('.mp4')]
+    assert r['clips'] == 1 and len(got) == 1 and fs.cat_file(got[0]) == fs.cat_file(uri[len('s3://'):]), (r, got)
+    assert b'A reviewed title' in fs.cat_file('clips-out/approved/approved.csv')

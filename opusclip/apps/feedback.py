@@ -104,31 +104,45 @@ def approved(self: Feedback) -> list[str]:
         ]
 
 # %% ../../nbs/apps/03_feedback.ipynb #737734a9
-def place_file(src: str, folder: str, clip_id: str) -> str:
-    """Copy `src` into `folder` under its own name, or under a name with `clip_id` when another file has that name
-    there: nothing exported is overwritten by something else. Its path"""
-    import filecmp
+def _same_bytes(a: str, b: str) -> bool:
+    from opusclip.media.storage import open_uri
 
-    out = os.path.join(folder, os.path.basename(src))
-    if os.path.exists(out) and not filecmp.cmp(src, out, shallow=False):
-        stem, ext = os.path.splitext(os.path.basename(src))
-        out = os.path.join(folder, f"{stem}-{clip_id[:12]}{ext}")
-    shutil.copy2(src, out + '.part')
-    os.replace(out + '.part', out)
+    with open_uri(a) as x, open_uri(b) as y:
+        while True:
+            u, v = x.read(1 << 20), y.read(1 << 20)
+            if u != v:
+                return False
+            if not u:
+                return True
+
+
+def place_file(src: str, folder: str, clip_id: str) -> str:
+    """Copy `src` into `folder` (any URI) under its own name, or under a name with `clip_id` when another file has
+    that name there: nothing exported is overwritten by something else. Streamed; a local copy arrives whole (a part
+    file renamed). Its URI"""
+    from opusclip.media.storage import exists, is_local, join, local_path, open_uri
+
+    name = src.rstrip('/').rsplit('/', 1)[-1]
+    out = join(folder, name)
+    if exists(out) and not _same_bytes(src, out):
+        stem, ext = os.path.splitext(name)
+        out = join(folder, f"{stem}-{clip_id[:12]}{ext}")
+    part = out + '.part' if is_local(out) else out  # an object appears whole when its upload completes
+    with open_uri(src) as i, open_uri(part, 'wb') as o:
+        shutil.copyfileobj(i, o, 1 << 20)
+    if part != out:
+        os.replace(local_path(part), local_path(out))
     return out
 
 # %% ../../nbs/apps/03_feedback.ipynb #6f7a6910
 def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
-    """Copy the approved clips' files to `dest/<video name>-<video id>/` (never over another file) and write
-    `dest/approved.csv` with the reviewed titles and hashtags"""
-    import csv
-    from opusclip.media.storage import check_allowed, is_local, local_path
-    from opusclip.core.basics import StorageError
+    """Copy the approved clips' files to `dest/<video name>-<video id>/` (a folder or a bucket; never over another
+    file) and write `dest/approved.csv` with the reviewed titles and hashtags"""
+    import csv, io
+    from opusclip.media.storage import check_allowed, exists, get_fs, join, write_text
 
     check_allowed(dest)  # confined to $OPUSCLIP_ROOT when it is set
-    if not is_local(dest):
-        raise StorageError(f"export to {dest}: exports of approved clips go to a local folder")
-    dest = local_path(dest)
+    get_fs(dest, write=True)
     ids = fb.approved()
     st = fb.state(ids)
     if not ids:
@@ -139,17 +153,14 @@ def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
         "FROM clips c JOIN videos v USING (video_id) WHERE c.clip_id IN (SELECT unnest(?)) ORDER BY c.score DESC",
         [ids],
     )
-    os.makedirs(dest, exist_ok=True)
-    n = 0
-    rows = []
+    n, rows = 0, []
     for r in df.itertuples():
-        sub = os.path.join(dest, f"{Path(str(r.source)).stem}-{r.video_id[:8]}")  # same-named videos kept apart
-        os.makedirs(sub, exist_ok=True)
-        placed = {}
-        for f in (r.video_uri, r.srt_uri, r.vtt_uri, r.thumbnail_uri):
-            if f and os.path.exists(f):
-                placed[f] = place_file(f, sub, r.clip_id)
-                n += 1
+        sub = join(dest, f"{Path(str(r.source)).stem}-{r.video_id[:8]}")  # same-named videos kept apart
+        fs, p = get_fs(sub, write=True)
+        fs.makedirs(p, exist_ok=True)
+        placed = {f: place_file(f, sub, r.clip_id) for f in (r.video_uri, r.srt_uri, r.vtt_uri, r.thumbnail_uri)
+                  if f and exists(f)}  # fmt: skip
+        n += len(placed)
         s = st.get(r.clip_id, {})
         rows.append(
             dict(
@@ -162,10 +173,9 @@ def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
                 source=r.source,
             )
         )
-    out = os.path.join(dest, 'approved.csv')
-    with open(out + '.part', 'w', newline='') as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(out + '.part', out)
-    return dict(clips=len(rows), files=n, csv=out)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    write_text(join(dest, 'approved.csv'), buf.getvalue())
+    return dict(clips=len(rows), files=n, csv=join(dest, 'approved.csv'))
