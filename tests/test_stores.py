@@ -72,3 +72,17 @@ def test_review_export_to_a_bucket(s3, monkeypatch):
     got = [p for p in fs.find('clips-out/approved') if p.endswith('.mp4')]
     assert r['clips'] == 1 and len(got) == 1 and fs.cat_file(got[0]) == fs.cat_file(uri[len('s3://'):]), (r, got)
     assert b'A reviewed title' in fs.cat_file('clips-out/approved/approved.csv')
+
+
+def test_batch_over_a_prefix(cli, s3, tmp_path):
+    "opusclip batch on every video under a bucket prefix, clips to a bucket: one job each, all succeed"
+    fs = s3['fs']
+    for k in range(2):
+        fs.put_file(str(DEMO), f'media-in/batch/talk{k}.mp4')
+    cat = str(tmp_path / 'c.duckdb')
+    r = cli('batch', 's3://media-in/batch/', '-o', 's3://clips-out/batch', '--runs', tmp_path / 'runs', '--catalog', cat,
+            '--workers', '1', '--storage-option', f"endpoint_url={s3['url']}", *FAST[2:], '--clips', '1', env=CREDS)
+    assert r.returncode == 0 and '2 succeeded' in r.stderr, r.stderr[-2000:]
+    fs.invalidate_cache()
+    assert sorted(p.rsplit('/', 2)[-2] for p in fs.find('clips-out/batch') if p.endswith('clips.json')) == ['talk0', 'talk1']
+    assert query(cat, "SELECT count(*) FROM jobs WHERE state = 'succeeded'") == [(2,)]
