@@ -86,3 +86,23 @@ def test_batch_over_a_prefix(cli, s3, tmp_path):
     fs.invalidate_cache()
     assert sorted(p.rsplit('/', 2)[-2] for p in fs.find('clips-out/batch') if p.endswith('clips.json')) == ['talk0', 'talk1']
     assert query(cat, "SELECT count(*) FROM jobs WHERE state = 'succeeded'") == [(2,)]
+
+
+def test_api_media_of_a_clip_on_a_bucket_is_a_signed_link(s3, tmp_path):
+    "The API answers a clip on S3 with a 307 to a presigned URL, which a player (here httpx) fetches from the store"
+    import shutil, signal as sig
+    from opusclip.lab.api_load import start_server
+    from opusclip.run.catalog import Catalog
+    shutil.copy(s3['catalog'], tmp_path / 'opusclip.duckdb')
+    Catalog(str(tmp_path / 'opusclip.duckdb')).snapshot()
+    env = dict(CREDS, OPUSCLIP_STORAGE_OPTIONS=json.dumps({'endpoint_url': s3['url']}))
+    proc, base = start_server(tmp_path, env=env)
+    try:
+        clip = httpx.get(base + '/v1/clips').json()['items'][0]
+        r = httpx.get(base + f"/v1/clips/{clip['clip_id']}/media")
+        assert r.status_code == 307 and r.headers['location'].startswith(s3['url']), (r.status_code, r.text[:300])
+        assert 'Signature' in r.headers['location'] or 'X-Amz-Signature' in r.headers['location']
+        got = httpx.get(r.headers['location'])
+        assert got.status_code == 200 and got.content == s3['fs'].cat_file(clip['video_uri'][len('s3://'):])
+    finally:
+        proc.send_signal(sig.SIGINT); proc.wait(timeout=60)

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from http import HTTPStatus
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -20,6 +20,7 @@ from .. import __version__
 from ..apps.store import CatalogProblem, Reader
 from .service import Conflict, Missing
 from ..core.basics import MediaError, OpusclipError, ParameterError
+from ..media.storage import playable
 from .auth import Gate, auth_routes, documented_auth, need, security_headers, sso_provider
 from ..run.identity import Forbidden, Principal, Unauthorized
 from ..run.signin import TooManyAttempts
@@ -248,7 +249,11 @@ def _media_routes(app: FastAPI, reader: Reader):
         responses={200: media('video/mp4'), 206: {'description': 'Part of the video', **media('video/mp4')}},
     )
     def clip_media(clip_id: str, p: Principal = need('viewer', links=True)):
-        return FileResponse(local_file(reader.scoped(p.org), clip_id, 'video_uri', 'media'), media_type='video/mp4')
+        rd = reader.scoped(p.org)
+        uri = first(rd, 'SELECT video_uri FROM clips WHERE clip_id = ?', clip_id, 'clip')['video_uri'] or ''
+        if '://' in uri and not uri.startswith('file://') and (url := playable(uri)):  # on a bucket: signed URL
+            return RedirectResponse(url, 307)
+        return FileResponse(local_file(rd, clip_id, 'video_uri', 'media'), media_type='video/mp4')
 
     @app.get(
         '/v1/clips/{clip_id}/thumbnail',

@@ -16,6 +16,7 @@ from .monitor import raised_alerts, stage_rtf, system_stats, throughput, workflo
 from .views import AnalyticsView, bar_chart, no_clips_notice, load_panel
 from . import signin
 from ..core.basics import inert
+from ..media.storage import playable
 from ..run.identity import Principal
 from fastcore.basics import patch
 
@@ -230,9 +231,10 @@ def _card(self: ReviewView, c, st: dict):
         b.on_click(act(action))
         buttons.append(b)
     sub = json.loads(c.subscores or '{}')
+    src = playable(c.video_uri)  # the local file, or a signed URL for a clip on a bucket
     video = (
-        pn.pane.Video(c.video_uri, width=240, height=426)
-        if c.video_uri and os.path.exists(c.video_uri)
+        pn.pane.Video(src, width=240, height=426)
+        if src
         else pn.pane.Markdown(f'{inert(c.video_uri)} is not on this machine.')
     )
     info = pn.Column(

@@ -6,8 +6,8 @@ Docs: https://opusclip.github.io/opusclip/apps/views.html.md"""
 
 # %% ../../nbs/apps/04_views.ipynb #9036e7c0
 from __future__ import annotations
-import os
 from ..core.basics import OpusclipError, inert
+from ..media.storage import playable
 from .store import Reader, categories, counts_by
 from .store import kpis, length_vs_score, score_histogram
 from .store import subscore_means, top_clips
@@ -198,10 +198,11 @@ def _play(self: AnalyticsView, event):
         return
     r = self.top.iloc[event.new[0]]
     path = r['video_uri']
+    src = playable(path)  # the local file, or a signed URL for a clip on a bucket
     self.player[:] = [
         pn.pane.Markdown(f"**{inert(r['title'])}** (score {r['score']:.0f})"),
-        pn.pane.Video(path, width=270, height=480)
-        if path and os.path.exists(path)
+        pn.pane.Video(src, width=270, height=480)
+        if src
         else pn.pane.Markdown(f'{inert(path)} is not on this machine.'),
     ]
 

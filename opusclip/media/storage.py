@@ -13,7 +13,7 @@ from ..core.basics import StorageError, MediaError
 # %% auto #0
 __all__ = ['REMOTE_ALIASES', 'protocol', 'is_local', 'local_path', 'check_name', 'check_allowed', 'parse_storage_options',
            'storage_options', 'get_fs', 'exists', 'open_uri', 'join', 'write_text', 'read_text', 'content_hash',
-           'default_cache_uri', 'StageCache']
+           'default_cache_uri', 'signed_url', 'playable', 'StageCache']
 
 # %% ../../nbs/media/01_storage.ipynb #51ff97ec
 _READ_ONLY = {'http', 'https'}
@@ -205,6 +205,33 @@ def default_cache_uri() -> str:
     if os.environ.get('OPUSCLIP_ROOT'):
         return os.path.join(os.environ['OPUSCLIP_ROOT'], '.opusclip-cache')
     return os.path.join(os.path.expanduser('~'), '.cache', 'opusclip')
+
+# %% ../../nbs/media/01_storage.ipynb #bd09288b
+def signed_url(uri: str, seconds: int = 3600) -> str | None:
+    "A time-limited URL a browser can fetch `uri` from directly, or None where the back end makes none"
+    fs, p = get_fs(uri)
+    try:
+        return fs.sign(p, expiration=int(seconds))
+    except NotImplementedError:
+        return None
+    except Exception as e:  # no credentials to sign with, say: logged, and the caller says the file is not here
+        import logging
+
+        logging.getLogger('opusclip').warning("cannot sign a link to %s: %s: %s", uri, type(e).__name__, e)
+        return None
+
+
+def playable(uri: str | None, seconds: int = 3600) -> str | None:
+    "What a player can open for `uri`: the local file when it is here, a signed URL for a bucket, else None"
+    if not uri:
+        return None
+    if is_local(uri):
+        p = local_path(uri)
+        return p if os.path.isfile(p) else None
+    try:
+        return signed_url(uri, seconds)
+    except StorageError:
+        return None
 
 # %% ../../nbs/media/01_storage.ipynb #565fb82f
 class StageCache:
