@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from pathlib import Path
 from ..apps.feedback import Feedback
 from ..core.basics import MediaError, OpusclipError, ParameterError
-from ..media.decode import open_media, probe
+from ..media.decode import check_media
 from ..media.storage import check_allowed, check_name
 from ..run.batch import BatchSettings, settle, submit_due, find_notebook, task_result
 from ..run.catalog import DEFAULT_ORG, Catalog
@@ -80,28 +80,7 @@ def job_progress(job: dict, lines: list[dict], now: float | None = None) -> dict
 # %% ../../nbs/api/03_service.ipynb #13208e41
 def check_upload(path: str, name: str):
     "The probe of the uploaded file at `path` (sent as `name`), or a `MediaError` saying why it cannot be clipped"
-    try:
-        info = probe(path)
-    except MediaError as e:
-        raise MediaError(str(e).replace(str(path), name)) from None
-    if not info.has_audio:
-        raise MediaError(f"{name} has no audio track; opusclip needs speech to find clips")
-    if info.duration <= 0:
-        raise MediaError(f"{name} has no duration (empty or damaged file)")
-    got = 0
-    with open_media(path) as c:
-        s = c.streams.audio[0]
-        try:
-            c.seek(int(max(0.0, info.duration - 2.0) / s.time_base), stream=s)
-            for pkt in c.demux(s):
-                got += bool(pkt.size)
-                if got >= 3:
-                    break
-        except Exception:
-            pass
-    if got < 3:
-        raise MediaError(f"{name} is truncated: its data stops before its stated end ({info.duration:.1f} s)")
-    return info
+    return check_media(path, name)
 
 # %% ../../nbs/api/03_service.ipynb #d060b057
 BATCH = 'serve'  # the queue's batch id of the jobs the server takes

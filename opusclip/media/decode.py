@@ -15,7 +15,7 @@ from .storage import is_local, local_path, open_uri, check_allowed
 from ..core.basics import one_line
 
 # %% auto #0
-__all__ = ['open_media', 'VideoInfo', 'probe', 'SampleBuffer', 'decode_audio', 'even', 'sample_frames']
+__all__ = ['MAX_SIDE', 'open_media', 'VideoInfo', 'probe', 'check_media', 'SampleBuffer', 'decode_audio', 'even', 'sample_frames']
 
 # %% ../../nbs/media/02_decode.ipynb #5e2d5efb
 @contextlib.contextmanager
@@ -94,26 +94,91 @@ def probe(uri: str) -> VideoInfo:
             info.size_bytes = c.size if is_local(uri) else None
         except Exception:
             pass
-        if c.streams.video:
-            v = c.streams.video[0]
-            rate = v.average_rate or v.guessed_rate or v.base_rate
-            sar = v.sample_aspect_ratio
-            info.width, info.height, info.has_video = v.width, v.height, True
-            info.fps, info.video_codec = float(rate) if rate else 0.0, v.codec_context.name
-            info.sar = float(sar) if sar else 1.0
-            try:
-                info.rotation = int(round(next(c.decode(v)).rotation)) % 360
-            except (av.error.FFmpegError, StopIteration):
-                pass
-        if c.streams.audio:
-            a = c.streams.audio[0]
-            info.has_audio, info.audio_codec = True, a.codec_context.name
-            info.sample_rate, info.channels = a.rate, a.channels
-        if not info.duration and c.streams.audio:
-            info.duration = _duration(c, c.streams.audio[0])
+        try:
+            _streams(c, info)
+        except (AttributeError, TypeError, ValueError, ZeroDivisionError, av.error.FFmpegError) as e:
+            # a damaged header can leave a stream half described
+            raise MediaError(
+                f"{uri} is not a readable video (its stream headers are damaged: {one_line(e)[:120]})"
+            ) from None
     if not info.has_video and not info.has_audio:
         raise MediaError(f"{uri} has neither video nor audio streams")
     return info
+
+
+def _streams(c, info: VideoInfo):
+    if c.streams.video:
+        v = c.streams.video[0]
+        rate = v.average_rate or v.guessed_rate or v.base_rate
+        sar = v.sample_aspect_ratio
+        info.width, info.height, info.has_video = v.width, v.height, True
+        info.fps, info.video_codec = float(rate) if rate else 0.0, v.codec_context.name
+        info.sar = float(sar) if sar else 1.0
+        try:
+            info.rotation = int(round(next(c.decode(v)).rotation)) % 360
+        except (av.error.FFmpegError, StopIteration):
+            pass
+    if c.streams.audio:
+        a = c.streams.audio[0]
+        info.has_audio, info.audio_codec = True, a.codec_context.name
+        info.sample_rate, info.channels = a.rate, a.channels
+    if not info.duration and c.streams.audio:
+        info.duration = _duration(c, c.streams.audio[0])
+
+# %% ../../nbs/media/02_decode.ipynb #c49b6af6
+MAX_SIDE = 16384  # pixels: larger declared frames are refused before a decoder tries to allocate them
+
+
+def check_media(uri: str, name: str | None = None) -> VideoInfo:
+    "The probe of `uri` (called `name` in messages) when it can be clipped; else a one-line `MediaError` saying why"
+    name = name or str(uri)
+    try:
+        info = probe(uri)
+    except MediaError as e:
+        raise MediaError(str(e).replace(str(uri), name)) from None
+    if not info.has_audio:
+        raise MediaError(f"{name} has no audio track; opusclip needs speech to find clips")
+    if not info.duration or info.duration <= 0 or not math.isfinite(info.duration):
+        raise MediaError(f"{name} has no duration (empty or damaged file)")
+    if info.has_video and not (0 < (info.width or 0) <= MAX_SIDE and 0 < (info.height or 0) <= MAX_SIDE):
+        raise MediaError(f"{name} declares a {info.width}x{info.height} picture; at most {MAX_SIDE} pixels a side")
+    end, stated, backwards = _tail(uri, info.duration)
+    if backwards:
+        raise MediaError(f"{name} is damaged: its timestamps run backwards (a looped or spliced file)")
+    want = stated - 0.25 if stated else info.duration - max(1.0, 0.02 * info.duration)
+    if end < want:
+        said = stated or info.duration
+        raise MediaError(f"{name} is truncated: its sound stops at {end:.1f} s, before its stated end ({said:.1f} s)")
+    return info
+
+
+def _tail(uri: str, duration: float, scan_s: float = 20.0) -> tuple[float, float | None, bool]:
+    """Where the audio's last packet ends (seconds from its start), the audio's own stated duration (None when the
+    container states none), and whether timestamps ran backwards: over the whole file when it is local (packets only,
+    for at most `scan_s`), over the last seconds otherwise"""
+    import time
+
+    end, last, backwards, t_end = 0.0, None, False, time.monotonic() + scan_s
+    with open_media(uri) as c:
+        s = c.streams.audio[0]
+        t0 = float(s.start_time * s.time_base) if s.start_time is not None else 0.0
+        stated = float(s.duration * s.time_base) if s.duration else None
+        try:
+            if not is_local(uri):
+                c.seek(int((max(0.0, duration - 3.0) + t0) / s.time_base), stream=s)
+            for pkt in c.demux(s):
+                if pkt.dts is not None and last is not None and pkt.dts < last:
+                    backwards = True
+                    break
+                last = pkt.dts if pkt.dts is not None else last
+                if pkt.pts is not None and pkt.size:
+                    end = max(end, float((pkt.pts + (pkt.duration or 0)) * s.time_base) - t0)
+                if time.monotonic() > t_end:  # a long local file: jump to its last seconds
+                    c.seek(int((max(0.0, duration - 3.0) + t0) / s.time_base), stream=s)
+                    t_end, last = float('inf'), None
+        except (av.error.FFmpegError, OSError, ValueError):
+            pass  # what was read before the damage counts
+    return end, stated, backwards
 
 # %% ../../nbs/media/02_decode.ipynb #4183a7d8
 class SampleBuffer:

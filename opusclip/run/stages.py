@@ -8,10 +8,10 @@ Docs: https://opusclip.github.io/opusclip/run/stages.html.md"""
 from __future__ import annotations
 import contextlib, os, shutil, uuid
 from fastcore.basics import patch
-from ..core.basics import OpusclipError, MediaError, NoSpeechError, StorageError, Progress
+from ..core.basics import OpusclipError, NoSpeechError, StorageError, Progress
 from ..core.basics import StageTimer
 from ..media.storage import StageCache, content_hash, get_fs, is_local, local_path, join, write_text
-from ..media.decode import probe, decode_audio
+from ..media.decode import check_media, decode_audio
 from ..media.transcript import Transcript
 from ..media.transcribe import get_transcriber, speech_level_db
 from ..understand.analysis import prosody_track
@@ -53,14 +53,9 @@ def stage_bar(desc, quiet, unit='s'):
 
 # %% ../../nbs/run/05_stages.ipynb #8d074a54
 def probe_source(uri: str, timer: StageTimer):
-    "The probe of `uri`, or an error when it has no audio or no duration"
+    "The probe of `uri`, or a one-line error when it cannot be clipped (no audio, no duration, truncated, damaged)"
     with timer.stage('probe'):
-        info = probe(uri)
-        if not info.has_audio:
-            raise MediaError(f"{uri} has no audio track; opusclip needs speech to find clips")
-        if info.duration <= 0:
-            raise MediaError(f"{uri} has no duration (empty or damaged file)")
-    return info
+        return check_media(uri)
 
 # %% ../../nbs/run/05_stages.ipynb #541de335
 def transcriber_for(p: ClipParams):
