@@ -6,7 +6,7 @@ def test_benchmark_notebook_on_demo(tmp_path):
     out = tmp_path / 'benchmark.ipynb'; cat = tmp_path / 'opusclip.duckdb'; docs = tmp_path / 'benchmarks.md'
     from opusclip.media.cut import encode_segment  # the demo's first 25 s: every stage runs, in less time
     src = encode_segment(str(DEMO), 0.0, 25.0, str(tmp_path / 'demo25.mp4'), preset='ultrafast').path
-    params = dict(input=src, double=False, catalog=str(cat), workdir=str(tmp_path / 'work'), docs=str(docs), minutes=10.0, clips=1, reframe_seconds=4.0, batch_jobs=2, batch_seconds=7.0, dashboard_clips=2000, dashboard_engagement=20000, api_clients=4, api_jobs=1, api_baseline_seconds=3.0,
+    params = dict(input=src, double=False, catalog=str(cat), workdir=str(tmp_path / 'work'), docs=str(docs), minutes=10.0, clips=1, reframe_seconds=4.0, batch_jobs=2, batch_seconds=7.0, dashboard_clips=2000, dashboard_engagement=20000, api_clients=4, api_jobs=1, api_baseline_seconds=3.0, store_upload_mb=32,
                   batch_options='{"aspect": "source", "max_height": 240, "captions": "none", "loudness": "off", "fps": 0, "beam_size": 1}')   # the batch part: small jobs
     pm.execute_notebook(str(ROOT / 'pipelines' / 'benchmark.ipynb'), str(out), parameters=params, cwd=str(ROOT), kernel_name='python3')
     nb = nbformat.read(str(out), as_version=4)

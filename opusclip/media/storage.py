@@ -11,9 +11,9 @@ from fsspec.core import url_to_fs
 from ..core.basics import StorageError, MediaError
 
 # %% auto #0
-__all__ = ['REMOTE_ALIASES', 'protocol', 'is_local', 'local_path', 'check_name', 'check_allowed', 'parse_storage_options',
-           'storage_options', 'get_fs', 'exists', 'open_uri', 'join', 'write_text', 'read_text', 'content_hash',
-           'default_cache_uri', 'signed_url', 'playable', 'StageCache']
+__all__ = ['REMOTE_ALIASES', 'UPLOAD_PART', 'protocol', 'is_local', 'local_path', 'check_name', 'check_allowed',
+           'parse_storage_options', 'storage_options', 'get_fs', 'exists', 'open_uri', 'join', 'write_text',
+           'read_text', 'content_hash', 'default_cache_uri', 'signed_url', 'playable', 'StageCache']
 
 # %% ../../nbs/media/01_storage.ipynb #51ff97ec
 _READ_ONLY = {'http', 'https'}
@@ -153,7 +153,12 @@ def open_uri(uri: str, mode: str = 'rb'):
         raise MediaError(f"{uri}: no such file")
     if 'w' in mode:
         fs.makedirs(fs._parent(p), exist_ok=True)
+        if not is_local(uri):  # parts of 16 MB: a large upload holds a few parts in memory, never the file
+            return fs.open(p, mode, block_size=UPLOAD_PART)
     return fs.open(p, mode)
+
+
+UPLOAD_PART = 16 * 2**20
 
 # %% ../../nbs/media/01_storage.ipynb #a7f38a22
 def join(uri: str, *parts: str) -> str:
