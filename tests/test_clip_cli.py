@@ -1,5 +1,5 @@
 "`opusclip clip` end to end on the bundled demo video: files, sentence-bounded cuts, catalog rows, the transcript cache"
-import json, os
+import json, os, subprocess
 import av
 import opentimelineio as otio, pytest
 from conftest import DEMO, query
@@ -165,3 +165,22 @@ def test_cache_stats_show_the_reruns_hits_and_prune_keeps_a_size(cli, demo_run):
     r = cli('cache', 'prune', '--cache', d / 'cache', '--max-size', str(cap))
     assert r.returncode == 0 and 'removed' in r.stdout, r.stdout + r.stderr
     assert json.loads(cli('cache', 'stats', '--cache', d / 'cache', '--json').stdout)['bytes'] <= cap
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    "A 100 KB file system (tmpfs): too small for a clip"
+    d = tmp_path / 'tiny'; d.mkdir()
+    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=100k', 'tmpfs', str(d)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f'mounting a small tmpfs needs root here: {r.stderr.strip()}')
+    yield d
+    subprocess.run(['umount', str(d)], check=True)
+
+
+def test_a_full_disk_is_one_clear_line_and_nothing_half_written(cli, tmp_path, tiny_disk):
+    from conftest import FAST
+    r = cli('clip', DEMO, '-o', tiny_disk / 'out', '--catalog', tmp_path / 'c.duckdb', *FAST)
+    assert r.returncode != 0 and 'no space left' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-1500:]
+    assert [p.name for p in (tiny_disk / 'out').rglob('*')] == [], list((tiny_disk / 'out').rglob('*'))
+    assert query(str(tmp_path / 'c.duckdb'), "SELECT count(*) FROM clips") == [(0,)]

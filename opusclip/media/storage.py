@@ -174,10 +174,17 @@ def write_text(uri: str, text: str):
         check_allowed(p)
         os.makedirs(os.path.dirname(p) or '.', exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(p) or '.', prefix='.tmp-')
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, p)
+        try:
+            with os.fdopen(fd, 'w', encoding='utf-8') as f:
+                f.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, p)
+        except OSError as e:
+            if os.path.exists(tmp):
+                os.unlink(tmp)  # nothing half-written stays
+            if e.errno == 28:  # ENOSPC
+                raise StorageError(f"{uri}: no space left on its disk; free some, or write elsewhere") from None
+            raise
     else:
         with open_uri(uri, 'w') as f:
             f.write(text)

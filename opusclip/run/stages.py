@@ -6,7 +6,7 @@ Docs: https://opusclip.github.io/opusclip/run/stages.html.md"""
 
 # %% ../../nbs/run/05_stages.ipynb #1f97fb27
 from __future__ import annotations
-import contextlib, os, shutil, uuid
+import contextlib, errno, os, shutil, uuid
 from fastcore.basics import patch
 from ..core.basics import OpusclipError, NoSpeechError, StorageError, Progress
 from ..core.basics import StageTimer
@@ -192,8 +192,17 @@ def add(self: Publication, local_file: str, name: str) -> str:
     dest = self._uri(name)
     if is_local(dest):
         d = local_path(dest)
-        shutil.copyfile(local_file, d + '.part')
-        os.replace(d + '.part', d)
+        try:
+            shutil.copyfile(local_file, d + '.part')
+            os.replace(d + '.part', d)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.unlink(d + '.part')  # nothing half-written stays
+            if e.errno == errno.ENOSPC:
+                raise StorageError(
+                    f"no space left where {self.outdir} is; free some, or write the clips elsewhere"
+                ) from None
+            raise
     else:
         self.fs.put_file(local_file, get_fs(dest)[1])
     self.put.append(dest)
