@@ -176,3 +176,28 @@ def test_clip_bucket_to_bucket_on_gcs_and_azure(cli, store, tmp_path):
     assert doc['clips'] and all(fs.exists(f"clips-out/second/{f}") for c in doc['clips'] for f in c['files'].values())
     stages = [json.loads(x) for (x,) in query(cat, "SELECT stages FROM runs ORDER BY started_at")]
     assert stages[0]['transcribe'].get('cached') is False and stages[1]['transcribe']['cached'] is True, stages
+
+
+def test_a_store_killed_mid_upload_fails_cleanly(tmp_path, monkeypatch):
+    "The S3 server dies while a 300 MB file is being uploaded: s3fs retries, then the copy fails in one line, in bounded time"
+    import threading
+    from opusclip.apps.feedback import place_file
+    from opusclip.core.basics import StorageError
+    from opusclip.lab.store_bench import _moto
+    port = free_port()
+    server = _moto(port, CREDS)
+    for k, v in CREDS.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv('OPUSCLIP_STORAGE_OPTIONS', json.dumps({'endpoint_url': f'http://127.0.0.1:{port}'}))
+    from opusclip.media.storage import get_fs
+    get_fs('s3://doomed/', write=True)[0].mkdir('doomed')
+    big = tmp_path / 'big.mp4'
+    with open(big, 'wb') as f:
+        for _ in range(300):
+            f.write(os.urandom(1 << 20))
+    threading.Timer(1.0, server.kill).start()                         # mid-upload
+    t = time.time()
+    with pytest.raises(StorageError) as e:
+        place_file(str(big), 's3://doomed/up', 'clip')
+    server.wait()
+    assert 'copying' in str(e.value) and '\n' not in str(e.value) and time.time() - t < 120, str(e.value)

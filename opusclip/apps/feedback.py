@@ -6,7 +6,7 @@ Docs: https://opusclip.github.io/opusclip/apps/feedback.html.md"""
 
 # %% ../../nbs/apps/03_feedback.ipynb #9036e7c0
 from __future__ import annotations
-import datetime as dt, json, os, shutil, threading, uuid
+import contextlib, datetime as dt, json, os, shutil, threading, uuid
 from pathlib import Path
 import duckdb
 from fastcore.basics import patch
@@ -120,7 +120,8 @@ def place_file(src: str, folder: str, clip_id: str) -> str:
     """Copy `src` into `folder` (any URI) under its own name, or under a name with `clip_id` when another file has
     that name there: nothing exported is overwritten by something else. Streamed; a local copy arrives whole (a part
     file renamed). Its URI"""
-    from opusclip.media.storage import exists, is_local, join, local_path, open_uri
+    from opusclip.core.basics import StorageError, one_line
+    from opusclip.media.storage import exists, get_fs, is_local, join, local_path, open_uri
 
     name = src.rstrip('/').rsplit('/', 1)[-1]
     out = join(folder, name)
@@ -128,10 +129,17 @@ def place_file(src: str, folder: str, clip_id: str) -> str:
         stem, ext = os.path.splitext(name)
         out = join(folder, f"{stem}-{clip_id[:12]}{ext}")
     part = out + '.part' if is_local(out) else out  # an object appears whole when its upload completes
-    with open_uri(src) as i, open_uri(part, 'wb') as o:
-        shutil.copyfileobj(i, o, 1 << 20)
-    if part != out:
-        os.replace(local_path(part), local_path(out))
+    try:
+        with open_uri(src) as i, open_uri(part, 'wb') as o:
+            shutil.copyfileobj(i, o, 1 << 20)
+        if part != out:
+            os.replace(local_path(part), local_path(out))
+    except Exception as e:  # a store gone mid-upload, a full disk: one line, and no part left behind
+        with contextlib.suppress(Exception):
+            fs, p = get_fs(part)
+            if fs.exists(p):
+                fs.rm(p)
+        raise StorageError(f"copying {src} to {out} failed ({type(e).__name__}: {one_line(e)[:200]})") from None
     return out
 
 # %% ../../nbs/apps/03_feedback.ipynb #6f7a6910
