@@ -321,10 +321,15 @@ class DaskEngine:
         except (OSError, TimeoutError) as e:
             raise StorageError(f"cannot reach the Dask scheduler at {address}: {error_line(e)}") from None
         ws = self.client.scheduler_info().get('workers', {})
-        self.slots = max(1, sum(w.get('nthreads', 1) for w in ws.values()))
         self.threads = threads or max(1, min(w.get('nthreads', 1) for w in ws.values()) if ws else 1)
         self.own = not isinstance(address, Client)
         self.name = f"dask {self.client.scheduler.address} ({len(ws)} workers)"
+
+    @property
+    def slots(self) -> int:
+        "Threads of the workers connected now (refreshed every few seconds): a worker that joins later takes jobs too"
+        ws = self.client.scheduler_info().get('workers', {})
+        return max(1, sum(w.get('nthreads', 1) for w in ws.values()))
 
     def submit(self, job: dict):
         return self.client.submit(run_job, job, pure=False, key=f"opusclip-{job['job_id']}-{job['attempt']}")
