@@ -137,7 +137,7 @@ def post(self: LoginHandler):
 def get(self: LoginHandler):
     if self.get_argument('sso', None):
         return self.start_sso()
-    if self.get_argument('state', None):
+    if self.get_argument('state', None) and site().sso is not None:
         return self.finish_sso()
     self.page()
 
