@@ -6,9 +6,9 @@ Docs: https://opusclip.github.io/opusclip/apps/serve.html.md"""
 
 # %% ../../nbs/apps/06_serve.ipynb #9036e7c0
 from __future__ import annotations
-import json, os
+import os
 from pathlib import Path
-from ..core.basics import OpusclipError, supervise
+from ..core.basics import OpusclipError, read_json_file, supervise
 
 # %% auto #0
 __all__ = ['KINDS', 'ALL_INTERFACES', 'dashboards_dir', 'check_credentials', 'machine_names', 'ws_origins', 'panel_command',
@@ -33,12 +33,7 @@ def dashboards_dir() -> Path:
 # %% ../../nbs/apps/06_serve.ipynb #ef2e8fc0
 def check_credentials(auth: str) -> dict:
     "The user names and passwords of the JSON file `auth`, or an error that says what is wrong with it"
-    try:
-        creds = json.loads(Path(auth).read_text())
-    except OSError:
-        raise OpusclipError(f"--auth {auth}: cannot read the credentials file") from None
-    except ValueError:
-        raise OpusclipError(f"--auth {auth}: not JSON; write {{\"user\": \"password\"}}") from None
+    creds = read_json_file(auth, '--auth', 'write {"user": "password"}')
     if not (
         isinstance(creds, dict)
         and creds

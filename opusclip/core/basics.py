@@ -14,7 +14,8 @@ from typing import Callable
 # %% auto #0
 __all__ = ['ProgressFn', 'OpusclipError', 'MediaError', 'NoSpeechError', 'ParameterError', 'StorageError', 'ModelError', 'check',
            'report', 'report_to', 'job_event', 'Progress', 'StageTimer', 'cpu_threads', 'limited_threads', 'is_oom',
-           'auto_batch_size', 'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video', 'inert', 'supervise']
+           'auto_batch_size', 'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video', 'inert', 'supervise',
+           'read_json_file']
 
 # %% ../../nbs/core/01_basics.ipynb #2bf8eb58
 class OpusclipError(Exception):
@@ -265,3 +266,14 @@ def supervise(cmd: list[str], env: dict | None = None, grace_s: float = 15.0) ->
             p.wait()
         for s, h in old.items():
             signal.signal(s, h)
+
+# %% ../../nbs/core/01_basics.ipynb #0605a3ca
+def read_json_file(path: str, option: str, hint: str = ''):
+    "The JSON in the file `path` that the option `option` named, or a one-line `ParameterError` saying what is wrong"
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError:
+        raise ParameterError(f"{option} {path}: cannot read the file") from None
+    except ValueError:
+        raise ParameterError(f"{option} {path}: not JSON{'; ' + hint if hint else ''}") from None

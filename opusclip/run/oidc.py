@@ -6,10 +6,10 @@ Docs: https://opusclip.github.io/opusclip/run/oidc.html.md"""
 
 # %% ../../nbs/run/15_oidc.ipynb #310769d3
 from __future__ import annotations
-import base64, hashlib, json, os, secrets, threading
+import base64, hashlib, os, secrets, threading
 from dataclasses import dataclass, field, fields
 from urllib.parse import urlencode
-from ..core.basics import OpusclipError, ParameterError
+from ..core.basics import OpusclipError, ParameterError, read_json_file
 from .identity import ROLES, Identity, Principal, Unauthorized
 from fastcore.basics import patch
 
@@ -38,12 +38,7 @@ def load_oidc(path: str | None = None) -> OIDCConfig | None:
     path = path or os.environ.get('OPUSCLIP_OIDC')
     if not path:
         return None
-    try:
-        raw = json.loads(open(path).read())
-    except OSError:
-        raise ParameterError(f"--oidc {path}: cannot read the file") from None
-    except ValueError:
-        raise ParameterError(f"--oidc {path}: not JSON") from None
+    raw = read_json_file(path, '--oidc')
     known = {f.name for f in fields(OIDCConfig)}
     if not isinstance(raw, dict) or not raw.get('issuer') or not raw.get('client_id'):
         raise ParameterError(f"--oidc {path}: needs at least \"issuer\" and \"client_id\"")
