@@ -58,6 +58,8 @@ def principal_of(ids: Identity, cfg: OIDCConfig, claims: dict) -> Principal:
     user = claims.get(cfg.user_claim)
     if not isinstance(user, str) or not user:
         raise Unauthorized(f"the identity provider's token has no {cfg.user_claim!r} claim to name the user by")
+    if cfg.user_claim == 'email' and claims.get('email_verified') is False:  # anyone could claim anyone's address
+        raise Unauthorized(f"the identity provider has not verified {user}; sign in with a verified address")
     row = ids.one(
         "SELECT user_name, disabled FROM users WHERE user_name = ? OR (subject IS NOT NULL AND subject = ?)",
         [user, str(claims.get('sub', ''))],
