@@ -13,7 +13,7 @@ from ..core.basics import inert
 
 # %% auto #0
 __all__ = ['ALERT_RULES', 'job_counts', 'failures', 'queue_age_minutes', 'throughput', 'stage_rtf', 'notebook_error',
-           'system_stats', 'alerts', 'cache_line', 'raised_alerts', 'workflow_activity']
+           'system_stats', 'alerts', 'snapshot_alert', 'cache_line', 'raised_alerts', 'workflow_activity']
 
 # %% ../../nbs/apps/02_monitor.ipynb #dd2cef57
 def job_counts(rd: Reader) -> dict:
@@ -139,7 +139,7 @@ def alerts(rd: Reader, system: dict | None = None, rules: dict = ALERT_RULES) ->
         "WHERE state IN ('failed', 'succeeded') AND finished_at >= now()::TIMESTAMP - INTERVAL 1 HOUR"
     ).iloc[0]
     rate = float(r.failed) / r.done if r.done else 0.0
-    age, snap = queue_age_minutes(rd), snapshot_problem(rd.catalog)
+    age = queue_age_minutes(rd)
     sysd = system or {}
     return [
         dict(
@@ -161,15 +161,20 @@ def alerts(rd: Reader, system: dict | None = None, rules: dict = ALERT_RULES) ->
             message=f"{sysd.get('disk_free', float('nan')):.0f}% of the disk is free (alert below "
             f"{rules['disk_free_percent']:.0f}%)",
         ),
-        dict(
-            rule='dashboard data',
-            firing=snap is not None,
-            message=f"the dashboards' copy of the catalog was not refreshed after a failure at {snap['at_utc']} UTC: "
-            f"{snap['error'][:200]}"
-            if snap
-            else "the dashboards' copy of the catalog is refreshed as writers go",
-        ),
-    ]
+    ] + [snapshot_alert(rd.catalog)]
+
+
+def snapshot_alert(catalog: str) -> dict:
+    "The rule that the dashboards' copy of the catalog is being refreshed"
+    snap = snapshot_problem(catalog)
+    return dict(
+        rule='dashboard data',
+        firing=snap is not None,
+        message=f"the dashboards' copy of the catalog was not refreshed after a failure at {snap['at_utc']} UTC: "
+        f"{snap['error'][:200]}"
+        if snap
+        else "the dashboards' copy of the catalog is refreshed as writers go",
+    )
 
 # %% ../../nbs/apps/02_monitor.ipynb #6648ca5a
 _CACHE_SEEN: dict = {}
