@@ -6,14 +6,16 @@ Docs: https://opusclip.github.io/opusclip/media/storage.html.md"""
 
 # %% ../../nbs/media/01_storage.ipynb #81d964a1
 from __future__ import annotations
-import hashlib, json, os, posixpath, tempfile
+import hashlib, json, os, posixpath, tempfile, threading
+from contextlib import contextmanager
 from fsspec.core import url_to_fs
-from ..core.basics import StorageError, MediaError
+from ..core.basics import StorageError, MediaError, read_json_file
 
 # %% auto #0
 __all__ = ['REMOTE_ALIASES', 'UPLOAD_PART', 'protocol', 'is_local', 'local_path', 'check_name', 'check_allowed',
-           'parse_storage_options', 'storage_options', 'get_fs', 'exists', 'open_uri', 'join', 'write_text',
-           'read_text', 'content_hash', 'default_cache_uri', 'signed_url', 'playable', 'StageCache']
+           'parse_storage_options', 'all_storage_options', 'storage_options', 'storage_scope', 'set_storage_options',
+           'get_fs', 'exists', 'open_uri', 'join', 'write_text', 'read_text', 'content_hash', 'default_cache_uri',
+           'signed_url', 'playable', 'StageCache']
 
 # %% ../../nbs/media/01_storage.ipynb #51ff97ec
 _READ_ONLY = {'http', 'https'}
@@ -103,14 +105,28 @@ def parse_storage_options(pairs) -> dict:
     return out
 
 
-def storage_options(proto: str) -> dict:
-    "The options `$OPUSCLIP_STORAGE_OPTIONS` gives the back end of `proto` (none for local files)"
-    if proto in ('file', 'local'):
-        return {}
+_SCOPE = threading.local()
+
+
+def all_storage_options() -> dict:
+    "Every storage option in force in this thread: its job's (`storage_scope`), else `$OPUSCLIP_STORAGE_OPTIONS`"
+    opts = getattr(_SCOPE, 'opts', None)
+    if opts is not None:
+        return dict(opts)
     try:
         opts = json.loads(os.environ.get('OPUSCLIP_STORAGE_OPTIONS') or '{}')
     except ValueError:
-        raise StorageError("$OPUSCLIP_STORAGE_OPTIONS is not a JSON object of storage options") from None
+        opts = None
+    if not isinstance(opts, dict):
+        raise StorageError("$OPUSCLIP_STORAGE_OPTIONS is not a JSON object of storage options")
+    return opts
+
+
+def storage_options(proto: str) -> dict:
+    "The options in force (`all_storage_options`) for the back end of `proto` (none for local files)"
+    if proto in ('file', 'local'):
+        return {}
+    opts = all_storage_options()
     mine = REMOTE_ALIASES.get(proto, proto)
     out = {k: v for k, v in opts.items() if '.' not in k}
     out.update(
@@ -121,6 +137,27 @@ def storage_options(proto: str) -> dict:
         }
     )
     return out
+
+# %% ../../nbs/media/01_storage.ipynb #03ba6bfb
+@contextmanager
+def storage_scope(opts: dict | None):
+    "Within it, this thread uses `opts` instead of `$OPUSCLIP_STORAGE_OPTIONS` (None: no change)"
+    old = getattr(_SCOPE, 'opts', None)
+    _SCOPE.opts = old if opts is None else dict(opts)
+    try:
+        yield
+    finally:
+        _SCOPE.opts = old
+
+
+def set_storage_options(spec: dict | str | None):
+    "Make `spec` (a dict of options, or a JSON file of them) this process's storage options (None: no change)"
+    if spec is None:
+        return
+    opts = spec if isinstance(spec, dict) else read_json_file(spec, 'storage_options')
+    if not isinstance(opts, dict):
+        raise StorageError(f"storage_options {spec}: not a JSON object of storage options")
+    os.environ['OPUSCLIP_STORAGE_OPTIONS'] = json.dumps(opts)
 
 # %% ../../nbs/media/01_storage.ipynb #39f05c7d
 def get_fs(uri: str, write: bool = False):

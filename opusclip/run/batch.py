@@ -9,8 +9,8 @@ from __future__ import annotations
 import heapq, queue, sys, time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from ..core.basics import OpusclipError, ParameterError
-from ..media.storage import get_fs, is_local, local_path
+from ..core.basics import OpusclipError, ParameterError, StorageError
+from ..media.storage import all_storage_options, get_fs, is_local, local_path, open_uri
 from .catalog import Catalog, new_run_id
 from .options import ClipParams
 from .workers import DaskEngine, LocalEngine, error_line, stop_kernels
@@ -18,8 +18,8 @@ from .queue import claim, enqueue, ingest, load_jobs, requeue, unfinished
 from .jobs import read_manifest
 
 # %% auto #0
-__all__ = ['find_notebook', 'BatchSettings', 'settle', 'job_task', 'submit_due', 'task_result', 'run_batch', 'batch_summary',
-           'watch']
+__all__ = ['find_notebook', 'BatchSettings', 'settle', 'job_task', 'carried_model', 'submit_due', 'task_result', 'run_batch',
+           'batch_summary', 'watch']
 
 # %% ../../nbs/run/10_batch.ipynb #4bf19aa1
 def _snapshot(cat: Catalog, min_interval: float):
@@ -80,6 +80,7 @@ class BatchSettings:
     )
     quiet: bool = False  # no progress bar or log lines
     progress: str | None = None  # a local folder where each job appends its stage and progress (`<job_id>.jsonl`)
+    storage_options: dict | None = None  # what every job's storage uses (None: this process's, when the job starts)
 
     def validate(self) -> 'BatchSettings':
         "Raise `ParameterError` for values that cannot work"
@@ -155,9 +156,24 @@ def job_task(j: dict, attempt: int, nb: str, runs: str, threads: int, s: BatchSe
         no_cache=s.no_cache,
         timeout=s.timeout,
         active_model=s.active_model,
+        storage_options=all_storage_options() if s.storage_options is None else s.storage_options,
         progress=str(Path(s.progress) / f"{j['job_id']}.jsonl") if s.progress else None,
         org=j.get('org'),
     )
+
+# %% ../../nbs/run/10_batch.ipynb #6de7b0c1
+def carried_model(entry: list | None) -> list | None:
+    """An `active_model` entry with its file's bytes added, so that a worker on another machine has the model itself
+    (it checks them against the entry's sha256)"""
+    if not entry or len(entry) > 4:
+        return entry
+    try:
+        with open_uri(entry[1]) as f:
+            return [*entry, f.read()]
+    except (OSError, OpusclipError) as e:
+        raise StorageError(
+            f"cannot read the active model's file ({error_line(e)}); activate another or train again"
+        ) from None
 
 # %% ../../nbs/run/10_batch.ipynb #86c350c8
 def submit_due(
@@ -251,6 +267,7 @@ def run_batch(
 ) -> dict:
     "Run a manifest's jobs to the end; returns counts, per-job outcomes and the problems of rows left out"
     cat, s = catalog or Catalog(), replace(settings or BatchSettings(), **changes)
+    s = replace(s, active_model=carried_model(s.active_model))  # read here once: no worker reads this machine's disk
     if manifest is None and not resume:
         raise ParameterError("give a manifest (CSV, JSONL, folder or glob), or --resume to finish unfinished jobs")
     s.validate()

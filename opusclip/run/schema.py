@@ -105,6 +105,10 @@ RUN_PARAMETERS = dict(  # name: (default, help) of the parameters of a run that 
     active_model=(None, "the active virality model's registry entry; set by `opusclip batch` (None: the catalog's)"),
     progress_file=(None, 'file the run appends its stage and progress to (JSON lines); set by `opusclip serve`'),
     org=('default', 'the organisation the run and its clips belong to; set by `opusclip batch` and `opusclip serve`'),
+    storage_options=(
+        None,
+        'storage options, or a JSON file of them (None: $OPUSCLIP_STORAGE_OPTIONS); a batch job gets a file',
+    ),
 )
 
 # %% ../../nbs/run/04_schema.ipynb #fcf5d1f6

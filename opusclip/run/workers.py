@@ -9,13 +9,13 @@ from __future__ import annotations
 import json, os, shutil, socket, subprocess, tempfile, threading, time, atexit
 from pathlib import Path
 from ..core.basics import StorageError, cpu_threads
-from ..media.storage import get_fs, protocol, join, read_text, write_text
+from ..media.storage import get_fs, protocol, join, read_text, storage_scope, write_text
 from .catalog import DEFAULT_ORG, new_run_id
 
 # %% auto #0
 __all__ = ['TRANSIENT', 'is_transient', 'stop_kernels', 'interrupt_kernels', 'kernel_env', 'worker_kernel', 'kernel_pid',
-           'error_line', 'FsspecHandler', 'papermill_io_for', 'job_parameters', 'job_failure', 'execute_job',
-           'scratch_bytes', 'job_record', 'run_job', 'default_workers', 'LocalEngine', 'DaskEngine']
+           'error_line', 'FsspecHandler', 'papermill_io_for', 'job_parameters', 'job_files', 'job_failure',
+           'execute_job', 'scratch_bytes', 'job_record', 'run_job', 'default_workers', 'LocalEngine', 'DaskEngine']
 
 # %% ../../nbs/run/09_workers.ipynb #c14a68d4
 TRANSIENT = set(
@@ -170,6 +170,22 @@ def job_parameters(job: dict, db: str, run_id: str, nb_uri: str) -> dict:
         org=job.get('org') or DEFAULT_ORG,
     )
 
+# %% ../../nbs/run/09_workers.ipynb #355085fe
+def job_files(job: dict, scratch: str) -> dict:
+    """What the job carried, written to its scratch folder, as the parameters that point its kernel there: the storage
+    options (in a file only this user can read, so no credential lands in the executed notebook), the model file"""
+    out, opts, model = {}, job.get('storage_options'), job.get('active_model')
+    if opts:
+        out['storage_options'] = os.path.join(scratch, 'storage.json')
+        with os.fdopen(os.open(out['storage_options'], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), 'w') as f:
+            json.dump(opts, f)
+    elif opts is not None:
+        out['storage_options'] = {}  # none: the kernel forgets an earlier job's
+    if model and len(model) > 4:
+        Path(scratch, 'model.skops').write_bytes(model[4])
+        out['active_model'] = [model[0], os.path.join(scratch, 'model.skops'), *model[2:4]]
+    return out
+
 # %% ../../nbs/run/09_workers.ipynb #50f068b8
 def job_failure(e: Exception) -> tuple[dict, bool]:
     "What a job's exception says: its error fields, and whether the worker's kernel was lost"
@@ -236,7 +252,13 @@ def job_record(nb_uri: str, db: str, lost: bool) -> dict:
 
 # %% ../../nbs/run/09_workers.ipynb #a0a37d5f
 def run_job(job: dict) -> dict:
-    "Run one job (a papermill run of the notebook in `job['notebook']`) in this worker's kernel; returns its outcome"
+    """Run one job (a papermill run of the notebook in `job['notebook']`) in this worker's kernel, with the storage
+    options it carries; returns its outcome"""
+    with storage_scope(job.get('storage_options')):
+        return _run_job(job)
+
+
+def _run_job(job: dict) -> dict:
     t0, lost = time.time(), False
     run_id = new_run_id()
     nb_uri = join(job['runs'], run_id, 'clip_video.ipynb')
@@ -245,7 +267,7 @@ def run_job(job: dict) -> dict:
     worker = f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
     out = dict(job_id=job['job_id'], run_id=run_id, notebook_uri=nb_uri, ok=False, transient=False, worker=worker)
     try:
-        execute_job(job, nb_uri, job_parameters(job, db, run_id, nb_uri), scratch)
+        execute_job(job, nb_uri, job_parameters(job, db, run_id, nb_uri) | job_files(job, scratch), scratch)
         out['ok'] = True
     except Exception as e:
         fields, lost = job_failure(e)
@@ -327,9 +349,10 @@ class DaskEngine:
 
     @property
     def slots(self) -> int:
-        "Threads of the workers connected now (refreshed every few seconds): a worker that joins later takes jobs too"
+        """Threads of the workers connected now (refreshed every few seconds), so a worker that joins later takes jobs
+        too, and one more: an adaptive cluster (`adapt()`) sees a job waiting and grows"""
         ws = self.client.scheduler_info().get('workers', {})
-        return max(1, sum(w.get('nthreads', 1) for w in ws.values()))
+        return sum(w.get('nthreads', 1) for w in ws.values()) + 1
 
     def submit(self, job: dict):
         return self.client.submit(run_job, job, pure=False, key=f"opusclip-{job['job_id']}-{job['attempt']}")
