@@ -74,18 +74,67 @@ def test_review_export_to_a_bucket(s3, monkeypatch):
     assert b'A reviewed title' in fs.cat_file('clips-out/approved/approved.csv')
 
 
-def test_batch_over_a_prefix(cli, s3, tmp_path):
+def test_batch_over_a_prefix(cli, s3, pieces, tmp_path):
     "opusclip batch on every video under a bucket prefix, clips to a bucket: one job each, all succeed"
     fs = s3['fs']
     for k in range(2):
-        fs.put_file(str(DEMO), f'media-in/batch/talk{k}.mp4')
+        fs.put_file(str(pieces / f'talk{k}.mp4'), f'media-in/batch/talk{k}.mp4')
     cat = str(tmp_path / 'c.duckdb')
     r = cli('batch', 's3://media-in/batch/', '-o', 's3://clips-out/batch', '--runs', tmp_path / 'runs', '--catalog', cat,
-            '--workers', '1', '--storage-option', f"endpoint_url={s3['url']}", *FAST[2:], '--clips', '1', env=CREDS)
+            '--workers', '1', '--storage-option', f"endpoint_url={s3['url']}", *FAST, env=CREDS)
     assert r.returncode == 0 and '2 succeeded' in r.stderr, r.stderr[-2000:]
     fs.invalidate_cache()
     assert sorted(p.rsplit('/', 2)[-2] for p in fs.find('clips-out/batch') if p.endswith('clips.json')) == ['talk0', 'talk1']
     assert query(cat, "SELECT count(*) FROM jobs WHERE state = 'succeeded'") == [(2,)]
+    s3['batch_catalog'] = cat
+
+
+def _clips(cat):
+    return sorted(query(cat, "SELECT regexp_extract(v.uri, '[^/]+$'), c.start_s, c.end_s, round(c.score, 3), c.title "
+                             "FROM clips c JOIN videos v USING (video_id)"))
+
+
+def test_dask_workers_in_their_own_folders_on_s3_equal_a_local_run(cli, s3, tmp_path):
+    """A Dask scheduler and two workers as separate processes, each in its own folder (home, scratch, working folder)
+    with no storage settings or credentials of its own: the jobs carry them. Input, clips, executed notebooks and the
+    stage cache are on the S3 server; the clips equal the local pool's (the test above); no credential is written"""
+    from distributed import Client
+    assert 'batch_catalog' in s3, 'runs after test_batch_over_a_prefix'
+    addr, procs = f'tcp://127.0.0.1:{free_port()}', []
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(('AWS_', 'OPUSCLIP_'))}
+    procs.append(subprocess.Popen([sys.executable, '-m', 'distributed.cli.dask_scheduler', '--host', '127.0.0.1',
+                                   '--port', addr.rsplit(':', 1)[1], '--no-dashboard'],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean))
+    for k in range(2):
+        home = tmp_path / f'worker{k}'
+        (home / 'tmp').mkdir(parents=True)
+        env = dict(clean, HOME=str(home), TMPDIR=str(home / 'tmp'))
+        procs.append(subprocess.Popen([sys.executable, '-m', 'distributed.cli.dask_worker', addr, '--nthreads', '1',
+                                       '--no-dashboard', '--host', '127.0.0.1', '--local-directory', str(home / 'dask'),
+                                       '--name', f'w{k}'], cwd=home, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=open(home / 'worker.log', 'w')))
+    secret, cat = 'dask-secret-value', str(tmp_path / 'c.duckdb')
+    opts = [f"endpoint_url={s3['url']}", 'key=dask-key', f'secret={secret}']
+    try:
+        with Client(addr, timeout='60s') as c:
+            c.wait_for_workers(2, timeout=120)
+            pids = set(c.run(os.getpid).values())
+        r = cli('batch', 's3://media-in/batch/', '--scheduler', addr, '-o', 's3://clips-out/dask', '--runs',
+                's3://clips-out/runs', '--cache', 's3://stage-cache/dask', '--catalog', cat,
+                *[a for o in opts for a in ('--storage-option', o)], *FAST, cwd=tmp_path)
+    finally:
+        for p in procs[::-1]:
+            p.send_signal(signal.SIGTERM); p.wait(timeout=60)
+    assert r.returncode == 0 and '2 succeeded' in r.stderr, r.stderr[-3000:]
+    workers = query(cat, "SELECT worker FROM jobs")
+    assert len(workers) == 2 and all(int(w.split(':')[1]) in pids for (w,) in workers), (workers, pids)
+    assert _clips(cat) == _clips(s3['batch_catalog']) and len(_clips(cat)) == 2, (_clips(cat), _clips(s3['batch_catalog']))
+    fs = s3['fs']; fs.invalidate_cache()
+    nbs = [p for p in fs.find('clips-out/runs') if p.endswith('.ipynb')]
+    assert len(nbs) == 2 and fs.find('stage-cache/dask'), nbs
+    assert all(secret not in fs.cat_file(p).decode() for p in nbs)     # the credential travelled, but was not written
+    for k in range(2):                                                  # each job's scratch folder went with it
+        assert not list((tmp_path / f'worker{k}' / 'tmp').glob('opusclip-job-*'))
 
 
 def test_api_media_of_a_clip_on_a_bucket_is_a_signed_link(s3, tmp_path):
