@@ -189,3 +189,31 @@ def test_run_records_go_to_any_fsspec_uri(tmp_path, pieces, cache_dir):
     nb = json.loads(fsspec.open(j['notebook_uri'], 'rt').open().read())
     assert nb['metadata']['papermill']['parameters']['run_id'] == j['run_id']
     assert cat.query("SELECT notebook_uri FROM runs WHERE job_id = ?", [j['job_id']])[0][0] == j['notebook_uri']
+
+def test_a_job_that_cannot_be_recorded_ends_the_batch_in_one_line_and_resumes(tmp_path, pieces, cache_dir):
+    "Another process holds the catalog while a job finishes: one line, exit 2, the failure kept for monitoring; --resume records it"
+    import sys
+    from opusclip.run.catalog import catalog_problem
+    cat, out, runs = str(tmp_path / 'c.duckdb'), tmp_path / 'out', tmp_path / 'runs'
+    args = ['batch', str(pieces / 'talk6.mp4'), '-o', out, '--runs', runs, '--catalog', cat, '--workers', '1', *FAST]
+    env = dict(os.environ, OPUSCLIP_CACHE=cache_dir)
+    p = subprocess.Popen(opusclip_exe() + [str(a) for a in args], stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    deadline = time.time() + 120
+    while not list(runs.glob('*/clip_video.ipynb')) and time.time() < deadline:
+        time.sleep(0.05)
+    holder = subprocess.Popen([sys.executable, '-c', f"import duckdb, sys; c = duckdb.connect({cat!r}); print('held', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        _, err = p.communicate(timeout=300)
+    finally:
+        holder.stdin.close(); holder.wait(timeout=30)
+    assert p.returncode == 2 and 'opusclip: error: cannot record job' in err and '--resume' in err and 'Traceback' not in err, err[-2000:]
+    problem = catalog_problem(cat, 'ingest')
+    assert problem and problem['job_id'] in err, problem
+    assert [v[0] for v in jobs(cat).values()] == ['running']
+    assert (out / 'talk6' / 'clips.json').exists()                     # its outputs are kept
+    r = batch(['batch', '--resume', '--catalog', cat, '--runs', runs, '--workers', '1'], cache_dir, tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert [v[0] for v in jobs(cat).values()] == ['succeeded'] and catalog_problem(cat, 'ingest') is None
+    assert_consistent(cat, out)

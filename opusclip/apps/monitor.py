@@ -8,12 +8,13 @@ Docs: https://opusclip.github.io/opusclip/apps/monitor.html.md"""
 from __future__ import annotations
 import datetime as dt, json, os, shutil
 from .store import Reader
-from ..run.catalog import snapshot_problem
+from ..run.catalog import catalog_problem
 from ..core.basics import inert
 
 # %% auto #0
-__all__ = ['ALERT_RULES', 'job_counts', 'failures', 'queue_age_minutes', 'throughput', 'stage_rtf', 'notebook_error',
-           'system_stats', 'alerts', 'snapshot_alert', 'cache_line', 'raised_alerts', 'workflow_activity']
+__all__ = ['ALERT_RULES', 'PROBLEM_RULES', 'job_counts', 'failures', 'queue_age_minutes', 'throughput', 'stage_rtf',
+           'notebook_error', 'system_stats', 'alerts', 'problem_alert', 'cache_line', 'raised_alerts',
+           'workflow_activity']
 
 # %% ../../nbs/apps/02_monitor.ipynb #dd2cef57
 def job_counts(rd: Reader) -> dict:
@@ -161,19 +162,30 @@ def alerts(rd: Reader, system: dict | None = None, rules: dict = ALERT_RULES) ->
             message=f"{sysd.get('disk_free', float('nan')):.0f}% of the disk is free (alert below "
             f"{rules['disk_free_percent']:.0f}%)",
         ),
-    ] + [snapshot_alert(rd.catalog)]
+    ] + [problem_alert(rd.catalog, kind) for kind in PROBLEM_RULES]
 
 
-def snapshot_alert(catalog: str) -> dict:
-    "The rule that the dashboards' copy of the catalog is being refreshed"
-    snap = snapshot_problem(catalog)
+PROBLEM_RULES = dict(  # kind: (rule, what a failure left undone, what is said while none is kept)
+    snapshot=(
+        'dashboard data',
+        "the dashboards' copy of the catalog was not refreshed",
+        "the dashboards' copy of the catalog is refreshed as writers go",
+    ),
+    ingest=(
+        'recording jobs',
+        'a finished job could not be recorded in the catalog (`opusclip batch --resume` runs it again)',
+        'finished jobs are recorded in the catalog',
+    ),
+)
+
+
+def problem_alert(catalog: str, kind: str) -> dict:
+    "The rule that the catalog's `kind` work (`PROBLEM_RULES`) has not failed since it last worked"
+    p, (rule, undone, fine) = catalog_problem(catalog, kind), PROBLEM_RULES[kind]
     return dict(
-        rule='dashboard data',
-        firing=snap is not None,
-        message=f"the dashboards' copy of the catalog was not refreshed after a failure at {snap['at_utc']} UTC: "
-        f"{snap['error'][:200]}"
-        if snap
-        else "the dashboards' copy of the catalog is refreshed as writers go",
+        rule=rule,
+        firing=p is not None,
+        message=f"{undone} after a failure at {p['at_utc']} UTC: {p['error'][:200]}" if p else fine,
     )
 
 # %% ../../nbs/apps/02_monitor.ipynb #6648ca5a

@@ -11,15 +11,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from ..core.basics import OpusclipError, ParameterError, StorageError
 from ..media.storage import all_storage_options, get_fs, is_local, local_path, open_uri
-from .catalog import Catalog, new_run_id
+from .catalog import Catalog, new_run_id, note_problem
 from .options import ClipParams
 from .workers import DaskEngine, LocalEngine, error_line, stop_kernels
 from .queue import claim, enqueue, ingest, load_jobs, requeue, unfinished
 from .jobs import read_manifest
 
 # %% auto #0
-__all__ = ['find_notebook', 'BatchSettings', 'settle', 'job_task', 'carried_model', 'submit_due', 'task_result', 'run_batch',
-           'batch_summary', 'watch']
+__all__ = ['find_notebook', 'BatchSettings', 'record_job', 'settle', 'job_task', 'carried_model', 'submit_due', 'task_result',
+           'run_batch', 'batch_summary', 'watch']
 
 # %% ../../nbs/run/10_batch.ipynb #4bf19aa1
 def _snapshot(cat: Catalog, min_interval: float):
@@ -115,12 +115,31 @@ def _jobs_to_run(
         _say(f"{len(q['done'])} jobs already succeeded earlier; not run again", s.quiet)
     return load_jobs(cat, "state = 'queued' AND batch_id = ?", [batch_id]), problems
 
+# %% ../../nbs/run/10_batch.ipynb #8be3488b
+def record_job(cat: Catalog, jid: str, res: dict, state: str):
+    """`ingest` a finished job, again after 2 s if another writer held the catalog. A failure is kept for monitoring
+    (`note_problem`) and ends the batch in one line; the job stays running, so `--resume` runs it again"""
+    for again in (True, False):
+        try:
+            ingest(cat, jid, res, state)
+            break
+        except Exception as e:
+            if again:
+                time.sleep(2)
+                continue
+            note_problem(cat.path, 'ingest', e, job_id=jid)
+            raise OpusclipError(
+                f"cannot record job {jid} in the catalog ({type(e).__name__}: {error_line(e)}); "
+                "its outputs are kept: `opusclip batch --resume` runs it again"
+            ) from None
+    note_problem(cat.path, 'ingest', None)
+
 # %% ../../nbs/run/10_batch.ipynb #7bd64f44
 def settle(cat: Catalog, s: BatchSettings, j: dict, attempt: int, res: dict, heap: list, outcome: dict, bar):
     "Record one finished try: succeeded, queued again after a transient failure, or failed"
     jid, name = j['job_id'], Path(j['source']).name
     if res['ok']:
-        ingest(cat, jid, res, 'succeeded')
+        record_job(cat, jid, res, 'succeeded')
         outcome[jid] = 'succeeded'
         bar.update()
         n = cat.query("SELECT clips FROM jobs WHERE job_id = ?", [jid])[0][0]
@@ -135,7 +154,7 @@ def settle(cat: Catalog, s: BatchSettings, j: dict, attempt: int, res: dict, hea
             s.quiet,
         )
     else:
-        ingest(cat, jid, res, 'failed')
+        record_job(cat, jid, res, 'failed')
         outcome[jid] = 'failed'
         bar.update()
         _say(f"failed  {name}: {res.get('error_type')}: {res.get('error')}", s.quiet)
@@ -161,7 +180,7 @@ def job_task(j: dict, attempt: int, nb: str, runs: str, threads: int, s: BatchSe
         org=j.get('org'),
     )
 
-# %% ../../nbs/run/10_batch.ipynb #6de7b0c1
+# %% ../../nbs/run/10_batch.ipynb #75ea7aa7
 def carried_model(entry: list | None) -> list | None:
     """An `active_model` entry with its file's bytes added, so that a worker on another machine has the model itself
     (it checks them against the entry's sha256)"""

@@ -16,7 +16,7 @@ from ..media.storage import check_allowed
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'MIGRATIONS', 'DEFAULT_ORG', 'check_name', 'connect_duckdb', 'migrate', 'Catalog', 'new_run_id',
-           'snapshot_path', 'write_atomic', 'snapshot_problem']
+           'snapshot_path', 'write_atomic', 'problem_path', 'note_problem', 'catalog_problem']
 
 # %% ../../nbs/run/01_catalog.ipynb #03153561
 SCHEMA_VERSION = 8
@@ -285,8 +285,7 @@ def snapshot_path(catalog_path: str) -> str:
 @patch
 def snapshot(self: Catalog, min_interval: float = 0.0) -> str | None:
     """Publish a consistent read-only copy of the catalog for dashboards; its path, or None when the last one is recent
-    enough. A failure is raised, and kept in `<catalog>.snapshot.problem` until a snapshot succeeds (monitoring shows
-    it)"""
+    enough. A failure is raised, and kept (`note_problem`) until a snapshot succeeds: monitoring shows it"""
     dest = snapshot_path(self.path)
     if min_interval and os.path.exists(dest) and time.time() - os.path.getmtime(dest) < min_interval:
         return None
@@ -301,15 +300,13 @@ def snapshot(self: Catalog, min_interval: float = 0.0) -> str | None:
                 con.execute("DETACH opusclip_snapshot")
         os.replace(tmp, dest)
     except Exception as e:
-        note = json.dumps(dict(at_utc=utc_now().isoformat(timespec='seconds'), error=f"{type(e).__name__}: {e}"))
-        write_atomic(dest + '.problem', note)
+        note_problem(self.path, 'snapshot', e)
         raise
     finally:
         for f in (tmp, tmp + '.wal'):
             if os.path.exists(f):
                 os.unlink(f)
-    if os.path.exists(dest + '.problem'):
-        os.unlink(dest + '.problem')
+    note_problem(self.path, 'snapshot', None)
     return dest
 
 
@@ -320,9 +317,26 @@ def write_atomic(path: str, text: str):
     os.replace(path + '.part', path)
 
 
-def snapshot_problem(catalog_path: str) -> dict | None:
-    "The last snapshot failure of the catalog (`at_utc`, `error`) while no snapshot has succeeded since; else None"
+def problem_path(catalog_path: str, kind: str) -> str:
+    "The file `<catalog>.<kind>.problem` beside the catalog at `catalog_path`"
+    return snapshot_path(catalog_path)[: -len('snapshot.duckdb')] + f'{kind}.problem'
+
+
+def note_problem(catalog_path: str, kind: str, error: BaseException | None, **about):
+    """Keep the catalog's last `kind` failure ('snapshot': the dashboards' copy, 'ingest': recording a finished job)
+    where monitoring reads it, even when the catalog itself cannot be written; `error` None: it worked, forget it"""
+    p = problem_path(catalog_path, kind)
+    if error is None:
+        if os.path.exists(p):
+            os.unlink(p)
+        return
+    at = utc_now().isoformat(timespec='seconds')
+    write_atomic(p, json.dumps(dict(about, at_utc=at, error=f"{type(error).__name__}: {error}")))
+
+
+def catalog_problem(catalog_path: str, kind: str = 'snapshot') -> dict | None:
+    "The catalog's last `kind` failure (`at_utc`, `error`, ...) while nothing of that kind has worked since; else None"
     try:
-        return json.loads(open(snapshot_path(catalog_path) + '.problem').read())
+        return json.loads(open(problem_path(catalog_path, kind)).read())
     except (OSError, ValueError):
         return None
