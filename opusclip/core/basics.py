@@ -15,7 +15,7 @@ from typing import Callable
 __all__ = ['ProgressFn', 'OpusclipError', 'MediaError', 'NoSpeechError', 'ParameterError', 'StorageError', 'ModelError', 'check',
            'report', 'report_to', 'job_event', 'Progress', 'StageTimer', 'cpu_threads', 'limited_threads', 'is_oom',
            'auto_batch_size', 'with_halving', 'peak_rss_mb', 'utc_now', 'one_line', 'demo_video', 'inert', 'supervise',
-           'read_json_file']
+           'read_json_file', 'crash_point']
 
 # %% ../../nbs/core/01_basics.ipynb #2bf8eb58
 class OpusclipError(Exception):
@@ -277,3 +277,20 @@ def read_json_file(path: str, option: str, hint: str = ''):
         raise ParameterError(f"{option} {path}: cannot read the file") from None
     except ValueError:
         raise ParameterError(f"{option} {path}: not JSON{'; ' + hint if hint else ''}") from None
+
+# %% ../../nbs/core/01_basics.ipynb #70d7c185
+_CRASH_COUNTS: dict = {}
+
+
+def crash_point(name: str):
+    "Die here, with the batch that started this process, when `$OPUSCLIP_CRASH_AT` names this point and visit"
+    import os, signal
+
+    spec = os.environ.get('OPUSCLIP_CRASH_AT')
+    if not spec or spec.partition('#')[0] != name:
+        return
+    _CRASH_COUNTS[name] = _CRASH_COUNTS.get(name, 0) + 1
+    if _CRASH_COUNTS[name] == int(spec.partition('#')[2] or 1):
+        if os.environ.get('JPY_PARENT_PID'):  # a job's kernel: the batch goes down with it
+            os.kill(int(os.environ['JPY_PARENT_PID']), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)

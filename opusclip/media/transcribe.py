@@ -10,7 +10,7 @@ import hashlib, os, re, shutil, tempfile, threading
 from pathlib import Path
 import numpy as np
 from ..core.basics import ModelError, ParameterError, ProgressFn, report, cpu_threads, auto_batch_size
-from ..core.basics import with_halving
+from ..core.basics import with_halving, crash_point
 from .transcript import Segment, Transcript, Word, join_words
 from fastcore.basics import patch
 
@@ -192,6 +192,7 @@ def transcribe(
         (segs, info), self.batch_size = with_halving(
             lambda b: run(audio[s0:s1], b, language=lang, **kw), self.batch_size
         )  # halved on out-of-memory
+        crash_point('transcribe')
         for s in segs:
             out.append(
                 Segment(

@@ -8,7 +8,7 @@ Docs: https://opusclip.github.io/opusclip/run/pipeline.html.md"""
 from __future__ import annotations
 import json, os, shutil, tempfile
 from dataclasses import asdict
-from ..core.basics import OpusclipError, ParameterError
+from ..core.basics import OpusclipError, ParameterError, crash_point
 from ..media.storage import StageCache, get_fs, join, write_text, read_text
 from ..media.transcript import subtitle_cues, to_srt, to_vtt
 from ..understand.select import select_moments
@@ -132,6 +132,7 @@ def render_plan(
             keywords=c['analysis'].get('keywords', []),
         )
         bar.close()
+        crash_point('render')
         clips.append(_clip_entry(rank, c, video_id, keep, r, org))
     return clips
 
@@ -193,7 +194,7 @@ def dry_run(
 def choose_clips(words, info, p: ClipParams, timer, scorer=None, track=None, frames=None):
     "The select stage: the ranked plan of clips and the video's analysis"
     with timer.stage('select', media_seconds=round(info.duration, 3)):
-        return select_moments(
+        chosen = select_moments(
             words,
             info.duration,
             p.clips,
@@ -206,6 +207,8 @@ def choose_clips(words, info, p: ClipParams, timer, scorer=None, track=None, fra
             prosody_track=track,
             frames=frames,
         )
+    crash_point('select')
+    return chosen
 
 # %% ../../nbs/run/06_pipeline.ipynb #195ec76e
 def render_and_publish(
@@ -225,7 +228,7 @@ def render_and_publish(
 ) -> dict:
     """Render the plan in a staging folder, publish it to `outdir` and record it; nothing stays published if any of
     it fails. Returns the `clips.json` content"""
-    staging, pub = tempfile.mkdtemp(prefix='opusclip-'), None
+    staging, pub = tempfile.mkdtemp(prefix=f'opusclip-stage-{os.getpid()}-'), None
     try:
         with timer.stage('render', clips=len(plan)) as rec:
             clips = render_plan(uri, plan, t.words, p, staging, video_id, info, quiet, catalog.org)
@@ -237,6 +240,7 @@ def render_and_publish(
         rows = [dict(c, files={k: join(where, v) for k, v in c['files'].items()}) for c in clips]
         meta = dict(info.to_dict(), uri=absolute_uri(uri), analysis=analysis)
         record_clips(catalog, run_id, video_id, meta, tid, t, rows, timer.stages)
+        crash_point('commit')
         pub.commit()  # recorded: the previous run's files can go
         return doc
     except BaseException:

@@ -10,7 +10,7 @@ import datetime as dt, json, os, tempfile
 from pathlib import Path
 from ..core.basics import OpusclipError, ParameterError
 from .catalog import DEFAULT_ORG, Catalog
-from ..core.basics import utc_now
+from ..core.basics import utc_now, crash_point
 
 # %% auto #0
 __all__ = ['STATES', 'JOB_COLUMNS', 'queue_job', 'enqueue', 'unfinished', 'load_jobs', 'claim', 'requeue', 'resolve', 'steer_job',
@@ -271,7 +271,9 @@ def ingest(cat: Catalog, job_id: str, res: dict, state: str):
                 if tmp:
                     copy_job_rows(con, job_id, res)
                 finish_job_row(con, job_id, res, state)
+                crash_point('ingest')
                 con.execute("COMMIT")
+                crash_point('ingested')
             except BaseException:
                 con.execute("ROLLBACK")
                 raise

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib, errno, os, shutil, uuid
 from fastcore.basics import patch
 from ..core.basics import OpusclipError, NoSpeechError, StorageError, Progress
-from ..core.basics import StageTimer
+from ..core.basics import StageTimer, crash_point
 from ..media.storage import StageCache, content_hash, get_fs, is_local, local_path, join, write_text
 from ..media.decode import check_media, decode_audio
 from ..media.transcript import Transcript
@@ -170,8 +170,21 @@ class Publication:
         self.outdir = outdir
         self.fs, path = prepare_outdir(outdir)
         self.fs.makedirs(path, exist_ok=True)
+        self.recover(path)
         self.aside = join(outdir, f'.opusclip-previous-{uuid.uuid4().hex[:8]}')
         self.put, self.moved = [], []
+
+    def recover(self, path: str):
+        """Undo a publication into `path` that was killed before it committed or rolled back: the files it set aside
+        go back (the catalog still points at them), its part files go"""
+        for p in self.fs.ls(path, detail=False):
+            name = p.rstrip('/').rsplit('/', 1)[-1]
+            if name.startswith('.opusclip-previous-'):
+                for f in self.fs.find(p):
+                    self.fs.mv(f, path.rstrip('/') + '/' + f[len(p) :].lstrip('/'))
+                self.fs.rm(p, recursive=True)
+            elif name.endswith('.part'):
+                self.fs.rm(p)
 
     def _uri(self, name: str, folder: str | None = None) -> str:
         return join(folder or self.outdir, name)
@@ -194,6 +207,7 @@ def add(self: Publication, local_file: str, name: str) -> str:
         d = local_path(dest)
         try:
             shutil.copyfile(local_file, d + '.part')
+            crash_point('publish')
             os.replace(d + '.part', d)
         except OSError as e:
             with contextlib.suppress(OSError):

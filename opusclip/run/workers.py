@@ -15,7 +15,8 @@ from .catalog import DEFAULT_ORG, new_run_id
 # %% auto #0
 __all__ = ['TRANSIENT', 'is_transient', 'stop_kernels', 'interrupt_kernels', 'kernel_env', 'worker_kernel', 'kernel_pid',
            'error_line', 'FsspecHandler', 'papermill_io_for', 'job_parameters', 'job_files', 'job_failure',
-           'execute_job', 'scratch_bytes', 'job_record', 'run_job', 'default_workers', 'LocalEngine', 'DaskEngine']
+           'execute_job', 'scratch_bytes', 'job_record', 'sweep_scratch', 'run_job', 'default_workers', 'LocalEngine',
+           'DaskEngine']
 
 # %% ../../nbs/run/09_workers.ipynb #c14a68d4
 TRANSIENT = set(
@@ -250,6 +251,17 @@ def job_record(nb_uri: str, db: str, lost: bool) -> dict:
         meta = None
     return dict(papermill=meta, db=None if lost else scratch_bytes(db))
 
+# %% ../../nbs/run/09_workers.ipynb #ec971f67
+def sweep_scratch(tmp: str | None = None):
+    """Remove the scratch folders (`opusclip-job-PID-*`, `opusclip-stage-PID-*`) of processes that died without
+    cleaning up (killed, or out of memory)"""
+    import glob, psutil
+
+    for d in glob.glob(os.path.join(tmp or tempfile.gettempdir(), 'opusclip-*-*-*')):
+        kind, pid = os.path.basename(d).split('-')[1:3]
+        if kind in ('job', 'stage') and pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(d, ignore_errors=True)
+
 # %% ../../nbs/run/09_workers.ipynb #a0a37d5f
 def run_job(job: dict) -> dict:
     """Run one job (a papermill run of the notebook in `job['notebook']`) in this worker's kernel, with the storage
@@ -262,7 +274,8 @@ def _run_job(job: dict) -> dict:
     t0, lost = time.time(), False
     run_id = new_run_id()
     nb_uri = join(job['runs'], run_id, 'clip_video.ipynb')
-    scratch = tempfile.mkdtemp(prefix='opusclip-job-')
+    sweep_scratch()
+    scratch = tempfile.mkdtemp(prefix=f'opusclip-job-{os.getpid()}-')
     db = os.path.join(scratch, 'job.duckdb')
     worker = f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
     out = dict(job_id=job['job_id'], run_id=run_id, notebook_uri=nb_uri, ok=False, transient=False, worker=worker)
