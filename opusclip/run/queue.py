@@ -259,7 +259,7 @@ def ingest(cat: Catalog, job_id: str, res: dict, state: str):
     "Write a finished job: its scratch catalog's rows (if any) and its state, in one transaction"
     tmp = None
     if res.get('db'):
-        fd, tmp = tempfile.mkstemp(suffix='.duckdb', prefix='opusclip-ingest-')
+        fd, tmp = tempfile.mkstemp(suffix='.duckdb', prefix=f'opusclip-ingest-{os.getpid()}-')
         os.close(fd)
         Path(tmp).write_bytes(res['db'])
     try:

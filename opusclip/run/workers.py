@@ -102,7 +102,8 @@ def worker_kernel(threads: int, index: int = 0, nice: int = 0):
             _stop_kernel(km)
         from jupyter_client.manager import KernelManager
 
-        km = KernelManager(kernel_name='python3')
+        conn = os.path.join(tempfile.gettempdir(), f'opusclip-kernel-{os.getpid()}-{threading.get_ident()}.json')
+        km = KernelManager(kernel_name='python3', connection_file=conn)  # swept if this process is killed
         env = kernel_env(threads, index, _gpus())
         km.start_kernel(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _TL.km = km
@@ -253,14 +254,14 @@ def job_record(nb_uri: str, db: str, lost: bool) -> dict:
 
 # %% ../../nbs/run/09_workers.ipynb #ec971f67
 def sweep_scratch(tmp: str | None = None):
-    """Remove the scratch folders (`opusclip-job-PID-*`, `opusclip-stage-PID-*`) of processes that died without
-    cleaning up (killed, or out of memory)"""
+    """Remove the scratch folders and files (`opusclip-{job,stage,ingest,kernel}-PID-*`) of processes that died
+    without cleaning up (killed, or out of memory)"""
     import glob, psutil
 
     for d in glob.glob(os.path.join(tmp or tempfile.gettempdir(), 'opusclip-*-*-*')):
         kind, pid = os.path.basename(d).split('-')[1:3]
-        if kind in ('job', 'stage') and pid.isdigit() and not psutil.pid_exists(int(pid)):
-            shutil.rmtree(d, ignore_errors=True)
+        if kind in ('job', 'stage', 'ingest', 'kernel') and pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(d, ignore_errors=True) if os.path.isdir(d) else os.unlink(d)
 
 # %% ../../nbs/run/09_workers.ipynb #a0a37d5f
 def run_job(job: dict) -> dict:
