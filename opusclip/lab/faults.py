@@ -88,7 +88,7 @@ def crash_trial(k: int, point: str, visit: int, manifest: str, out: Path, runs: 
     "Trial `k`: a batch killed at `point`'s `visit`-th pass, its survivors checked, then `--resume` and `check_outputs`"
     exe = [sys.executable, '-c', 'from opusclip.cli.main import main; main()']
     common = ['--catalog', catalog, '--runs', str(runs)]
-    opts = ['--max-duration', str(13 - k % 5)] + (['--no-cache'] if point == 'transcribe' else [])
+    opts = ['--max-duration', f'{13 - 0.1 * k:.1f}'] + (['--no-cache'] if point == 'transcribe' else [])
     before = _files(out) if out.exists() else {}
     t0 = time.time()
     crash = subprocess.run(exe + ['batch', manifest, '-o', str(out), *common, *FAST, *opts], capture_output=True,
@@ -126,7 +126,7 @@ def crash_campaign(manifest: str, workdir: str, trials: int = 20, seed: int = 0,
     for k in range(trials):
         point, visit = rng.choice(points), rng.randint(1, 2)
         res.append(crash_trial(k + 1, point, visit, manifest, out, runs, catalog, env))
-    left = [p.name for p in (wd / 'tmp').iterdir()]
+    left = [p.name for p in (wd / 'tmp').iterdir() if p.name.startswith('opusclip-')]  # what opusclip left there
     for r in res:
         r['scratch_left'] = len(left)
     return res

@@ -13,7 +13,7 @@ from ..core.basics import OpusclipError, ParameterError, StorageError
 from ..media.storage import all_storage_options, get_fs, is_local, local_path, open_uri
 from .catalog import Catalog, new_run_id, note_problem
 from .options import ClipParams
-from .workers import DaskEngine, LocalEngine, error_line, stop_kernels
+from .workers import DaskEngine, LocalEngine, error_line, stop_kernels, sweep_scratch
 from .queue import claim, enqueue, ingest, load_jobs, requeue, unfinished
 from .jobs import read_manifest
 
@@ -296,6 +296,7 @@ def run_batch(
         runs = local_path(runs)
     batch_id = new_run_id()
     todo, problems = _jobs_to_run(cat, manifest, defaults, s, batch_id, resume, again)
+    sweep_scratch()  # what a killed batch left in $TMPDIR
     engine = DaskEngine(s.scheduler, s.threads) if s.scheduler else LocalEngine(s.workers, s.threads)
     _say(f"batch {batch_id}: {len(todo)} jobs on {engine.name}", s.quiet)
     outcome = _run_jobs(cat, engine, s, nb, runs, todo, batch_id)

@@ -141,7 +141,8 @@ def publish_clips(staging: str, outdir: str, doc: dict) -> Publication:
     """Put the rendered files into `outdir`, then `clips.json`, and retire the files an earlier run listed that this
     one does not rewrite; uncommitted: the caller commits once the run is recorded, or rolls back"""
     names = [f for c in doc['clips'] for f in c['files'].values()]
-    old, pub = _old_outputs(outdir, set(names)), Publication(outdir)
+    pub = Publication(outdir)  # first: it undoes a publication that was killed there
+    old = _old_outputs(outdir, set(names))
     try:
         for n in names:
             pub.add(os.path.join(staging, n), n)
