@@ -89,6 +89,23 @@ def test_batch_over_a_prefix(cli, s3, pieces, tmp_path):
     s3['batch_catalog'] = cat
 
 
+def test_watch_a_bucket_prefix_runs_each_new_file_once(cli, s3, pieces, tmp_path):
+    "opusclip watch --once on a bucket prefix, twice, with a file added in between: each file is run once"
+    fs, cat = s3['fs'], str(tmp_path / 'c.duckdb')
+    args = ['watch', 's3://media-in/watch/', '--once', '-o', 's3://clips-out/watch', '--runs', tmp_path / 'runs',
+            '--catalog', cat, '--workers', '1', '--storage-option', f"endpoint_url={s3['url']}", *FAST]
+    fs.put_file(str(pieces / 'talk2.mp4'), 'media-in/watch/talk2.mp4')
+    r = cli(*args, env=CREDS)
+    assert r.returncode == 0, r.stderr[-2000:]
+    fs.put_file(str(pieces / 'talk3.mp4'), 'media-in/watch/talk3.mp4')
+    r = cli(*args, env=CREDS)
+    assert r.returncode == 0, r.stderr[-2000:]
+    ran = query(cat, "SELECT regexp_extract(source_uri, '[^/]+$'), state FROM jobs ORDER BY queued_at")
+    assert ran == [('talk2.mp4', 'succeeded'), ('talk3.mp4', 'succeeded')], ran
+    fs.invalidate_cache()
+    assert sorted(p.rsplit('/', 2)[-2] for p in fs.find('clips-out/watch') if p.endswith('clips.json')) == ['talk2', 'talk3']
+
+
 def _clips(cat):
     return sorted(query(cat, "SELECT regexp_extract(v.uri, '[^/]+$'), c.start_s, c.end_s, round(c.score, 3), c.title "
                              "FROM clips c JOIN videos v USING (video_id)"))

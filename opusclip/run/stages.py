@@ -177,7 +177,11 @@ class Publication:
     def recover(self, path: str):
         """Undo a publication into `path` that was killed before it committed or rolled back: the files it set aside
         go back (the catalog still points at them), its part files go"""
-        for p in self.fs.ls(path, detail=False):
+        try:
+            here = self.fs.ls(path, detail=False)
+        except FileNotFoundError:  # a bucket prefix with nothing under it yet
+            return
+        for p in here:
             name = p.rstrip('/').rsplit('/', 1)[-1]
             if name.startswith('.opusclip-previous-'):
                 for f in self.fs.find(p):
