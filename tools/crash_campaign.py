@@ -1,6 +1,6 @@
 """SIGKILL a batch at random crash points, then --resume, and check what it left (opusclip.lab.faults).
 
-    python tools/crash_campaign.py [TRIALS] [SEED]      # 20 trials, seed 7: the run in docs/benchmarks.md
+    python tools/crash_campaign.py [TRIALS] [SEED]      # 21 trials (each point three times), seed 7
 
 Two 13-s pieces of the bundled demo, rerun into the same folders with new options at each trial. Prints one JSON
 line per trial and a summary; exits 1 if any trial left a problem."""
@@ -9,7 +9,7 @@ from opusclip.lab.batch_bench import demo_pieces
 from opusclip.lab.faults import crash_campaign
 
 if __name__ == '__main__':
-    trials, seed = (int(a) for a in (sys.argv[1:] + ['20', '7'][len(sys.argv) - 1:])[:2])
+    trials, seed = (int(a) for a in (sys.argv[1:] + ['21', '7'][len(sys.argv) - 1:])[:2])
     wd = tempfile.mkdtemp(prefix='opusclip-campaign-')
     demo_pieces(wd + '/pieces', 2)
     t = time.time()

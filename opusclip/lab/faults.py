@@ -110,8 +110,9 @@ def crash_trial(k: int, point: str, visit: int, manifest: str, out: Path, runs: 
 
 # %% ../../nbs/lab/14_faults.ipynb #e2b46ef9
 def crash_campaign(manifest: str, workdir: str, trials: int = 20, seed: int = 0, points=POINTS) -> list[dict]:
-    """`trials` random (crash point, visit) pairs against batches of `manifest`'s videos into one output folder and
-    catalog, after a first clean batch; each trial's outcome"""
+    """`trials` crashes against batches of `manifest`'s videos into one output folder and catalog, after a first clean
+    batch: each point of `points` in turn (in a random order each round), each at its first or second visit; each
+    trial's outcome"""
     wd = Path(workdir)
     out, runs, catalog = wd / 'out', wd / 'runs', str(wd / 'opusclip.duckdb')
     env = {k: v for k, v in os.environ.items() if k != 'OPUSCLIP_CRASH_AT'}
@@ -121,11 +122,11 @@ def crash_campaign(manifest: str, workdir: str, trials: int = 20, seed: int = 0,
     first = subprocess.run(exe + ['batch', manifest, '-o', str(out), '--catalog', catalog, '--runs', str(runs), *FAST],
                            capture_output=True, text=True, env=env, timeout=900)  # fmt: skip
     assert first.returncode == 0, first.stderr[-2000:]
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # every point in turn, in a random order each round; the visit at random
+    order = [p for _ in range(-(-trials // len(points))) for p in rng.sample(points, len(points))][:trials]
     res = []
-    for k in range(trials):
-        point, visit = rng.choice(points), rng.randint(1, 2)
-        res.append(crash_trial(k + 1, point, visit, manifest, out, runs, catalog, env))
+    for k, point in enumerate(order):
+        res.append(crash_trial(k + 1, point, rng.randint(1, 2), manifest, out, runs, catalog, env))
     left = [p.name for p in (wd / 'tmp').iterdir() if p.name.startswith('opusclip-')]  # what opusclip left there
     for r in res:
         r['scratch_left'] = len(left)
