@@ -4,12 +4,15 @@
 
 Two 13-s pieces of the bundled demo, rerun into the same folders with new options at each trial. Prints one JSON
 line per trial and a summary; exits 1 if any trial left a problem."""
-import json, sys, tempfile, time
+import argparse, json, sys, tempfile, time
 from opusclip.lab.batch_bench import demo_pieces
 from opusclip.lab.faults import crash_campaign
 
 if __name__ == '__main__':
-    trials, seed = (int(a) for a in (sys.argv[1:] + ['21', '7'][len(sys.argv) - 1:])[:2])
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('trials', type=int, nargs='?', default=21)
+    ap.add_argument('seed', type=int, nargs='?', default=7)
+    trials, seed = vars(ap.parse_args()).values()
     wd = tempfile.mkdtemp(prefix='opusclip-campaign-')
     demo_pieces(wd + '/pieces', 2)
     t = time.time()
