@@ -6,7 +6,7 @@ Docs: https://opusclip.github.io/opusclip/run/workers.html.md"""
 
 # %% ../../nbs/run/09_workers.ipynb #c6f2b548
 from __future__ import annotations
-import json, os, shutil, socket, subprocess, tempfile, threading, time, atexit
+import contextlib, json, os, shutil, socket, subprocess, tempfile, threading, time, atexit
 from pathlib import Path
 from ..core.basics import StorageError, cpu_threads
 from ..media.storage import get_fs, protocol, join, read_text, storage_scope, write_text
@@ -261,7 +261,8 @@ def sweep_scratch(tmp: str | None = None):
     for d in glob.glob(os.path.join(tmp or tempfile.gettempdir(), 'opusclip-*-*-*')):
         kind, pid = os.path.basename(d).split('-')[1:3]
         if kind in ('job', 'stage', 'ingest', 'kernel') and pid.isdigit() and not psutil.pid_exists(int(pid)):
-            shutil.rmtree(d, ignore_errors=True) if os.path.isdir(d) else os.unlink(d)
+            with contextlib.suppress(OSError):  # another batch may sweep it first
+                shutil.rmtree(d) if os.path.isdir(d) else os.unlink(d)
 
 # %% ../../nbs/run/09_workers.ipynb #a0a37d5f
 def run_job(job: dict) -> dict:
