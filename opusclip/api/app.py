@@ -21,14 +21,14 @@ from ..apps.store import CatalogProblem, Reader
 from .service import Conflict, Missing
 from ..core.basics import MediaError, OpusclipError, ParameterError
 from ..media.storage import playable
-from .auth import Gate, auth_routes, documented_auth, need, security_headers, sso_provider
+from .auth import Gate, auth_routes, documented_auth, need, security_headers, serve_gate
 from ..run.identity import Forbidden, Principal, Unauthorized
 from ..run.signin import TooManyAttempts
 
 # %% auto #0
 __all__ = ['PROBLEM', 'PROBLEM_SCHEMA', 'ERRORS', 'ERROR_STATUS', 'HANDLERS', 'THUMB_SIZES', 'problem', 'rows', 'encode_cursor',
            'decode_cursor', 'tagged', 'fetch', 'afetch', 'first', 'afirst', 'linked', 'local_file', 'create_app',
-           'serve']
+           'check_serve_limits', 'serve']
 
 # %% ../../nbs/api/01_app.ipynb #8d33b0f0
 PROBLEM = 'application/problem+json'
@@ -341,6 +341,16 @@ def create_app(catalog: str, service=None, automation=None, gate: Gate | None = 
         hook_routes(app, automation)
     return app
 
+# %% ../../nbs/api/01_app.ipynb #a4ed9d76
+def check_serve_limits(port: int, max_upload_mb: float, upload_idle_s: float):
+    "Refuse, in one line, a port, upload size or upload idle time `serve` cannot use"
+    if not 1 <= int(port) <= 65535:
+        raise OpusclipError(f"--port must be between 1 and 65535 (got {port})")
+    if not 0 < max_upload_mb <= 2**20:
+        raise OpusclipError(f"--max-upload-mb must be above 0 and at most 1048576 (got {max_upload_mb:g})")
+    if not 0 < upload_idle_s <= 3600:
+        raise OpusclipError(f"--upload-idle-s must be above 0 and at most 3600 (got {upload_idle_s:g})")
+
 # %% ../../nbs/api/01_app.ipynb #7cba49b2
 def serve(
     catalog: str = 'opusclip.duckdb',
@@ -363,20 +373,9 @@ def serve(
     from opusclip.api.service import JobService
     from opusclip.api.workflows import audit_workflows, load_workflows
 
-    if not 1 <= int(port) <= 65535:
-        raise OpusclipError(f"--port must be between 1 and 65535 (got {port})")
-    if not 0 < max_upload_mb <= 2**20:
-        raise OpusclipError(f"--max-upload-mb must be above 0 and at most 1048576 (got {max_upload_mb:g})")
+    check_serve_limits(port, max_upload_mb, upload_idle_s)
     home = home or os.path.splitext(os.path.abspath(catalog))[0] + '-serve'
-    if not 0 < upload_idle_s <= 3600:
-        raise OpusclipError(f"--upload-idle-s must be above 0 and at most 3600 (got {upload_idle_s:g})")
-    tls = check_tls(tls_cert, tls_key)
-    gate = Gate(catalog, sso=sso_provider(oidc))
-    if gate.is_open() and host not in ('127.0.0.1', 'localhost', '::1'):
-        raise OpusclipError(
-            f"--host {host}: this catalog has no organisations, so the server would let anyone who reaches it in; "
-            "create one first (opusclip admin org create NAME, then a user and a token) or serve on 127.0.0.1"
-        )
+    tls, gate = check_tls(tls_cert, tls_key), serve_gate(catalog, host, oidc)
     wfs = load_workflows(workflows) if workflows else {}
     if workflows:
         audit_workflows(catalog, wfs)  # added, changed or removed since the last start

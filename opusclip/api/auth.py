@@ -12,14 +12,14 @@ from fastapi import Depends, FastAPI, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
-from ..core.basics import ParameterError
+from ..core.basics import OpusclipError, ParameterError
 from ..run.catalog import DEFAULT_ORG
 from ..run.identity import Forbidden, Identity, Principal, Unauthorized
 from ..run.signin import Throttle, login
 
 # %% auto #0
-__all__ = ['OPEN', 'BEARER', 'SESSION_DAYS', 'HEADERS', 'Gate', 'sso_provider', 'need', 'address', 'documented_auth', 'Login',
-           'auth_routes', 'security_headers']
+__all__ = ['OPEN', 'BEARER', 'SESSION_DAYS', 'HEADERS', 'Gate', 'sso_provider', 'serve_gate', 'need', 'address',
+           'documented_auth', 'Login', 'auth_routes', 'security_headers']
 
 # %% ../../nbs/api/10_auth.ipynb #c2960b7b
 class Gate:
@@ -108,6 +108,17 @@ def sso_provider(oidc: str | None = None):
     p = Provider(cfg)
     p.meta()  # an unreachable or misnamed provider is said at start, not at the first request
     return p
+
+
+def serve_gate(catalog: str, host: str, oidc: str | None = None) -> Gate:
+    "The catalog's gate; refused when it is open (no organisations yet) and `host` is reachable from elsewhere"
+    gate = Gate(catalog, sso=sso_provider(oidc))
+    if gate.is_open() and host not in ('127.0.0.1', 'localhost', '::1'):
+        raise OpusclipError(
+            f"--host {host}: this catalog has no organisations, so the server would let anyone who reaches it in; "
+            "create one first (opusclip admin org create NAME, then a user and a token) or serve on 127.0.0.1"
+        )
+    return gate
 
 # %% ../../nbs/api/10_auth.ipynb #86a4496d
 OPEN = Principal('anyone', DEFAULT_ORG, 'admin', via='open')  # who calls a server with no organisation
