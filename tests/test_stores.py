@@ -5,6 +5,7 @@ import json, os, signal, subprocess, sys, time
 import httpx, pytest
 from conftest import DEMO, FAST, ROOT, query
 from opusclip.lab.api_load import free_port
+from test_dashboards import CHROMIUM, chrome  # noqa: F401 (fixture)
 
 pytest.importorskip('s3fs', reason='the S3 tests need s3fs and moto[server] (bash .ci/install --dev installs them)')
 pytest.importorskip('moto', reason='the S3 tests need moto[server] (bash .ci/install --dev installs it)')
@@ -172,6 +173,27 @@ def test_api_media_of_a_clip_on_a_bucket_is_a_signed_link(s3, tmp_path):
         assert got.status_code == 200 and got.content == s3['fs'].cat_file(clip['video_uri'][len('s3://'):])
     finally:
         proc.send_signal(sig.SIGINT); proc.wait(timeout=60)
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason='needs the Debian chromium package (bash .ci/install --dev)')
+def test_review_page_plays_a_clip_on_a_bucket(s3, chrome, tmp_path):
+    "The review dashboard, in Chromium, plays a clip that lives on the S3 server: its <video> loads from a presigned URL"
+    import shutil
+    from test_dashboards import served
+    from opusclip.run.catalog import Catalog
+    cat = str(tmp_path / 'opusclip.duckdb')
+    shutil.copy(s3['catalog'], cat)
+    Catalog(cat).snapshot()
+    env = dict(CREDS, OPUSCLIP_STORAGE_OPTIONS=json.dumps({'endpoint_url': s3['url']}))
+    with served(cat, 'review', env=env) as url:
+        page = chrome.new_page(viewport={'width': 1400, 'height': 1800})
+        page.goto(url + '/review')
+        video = page.locator('.clip-card video').first
+        video.wait_for(state='attached', timeout=60000)
+        page.wait_for_function('v => v.readyState >= 2 && v.duration > 0', arg=video.element_handle(), timeout=60000)
+        src, duration = video.evaluate('v => [v.currentSrc, v.duration]')
+    assert src.startswith(s3['url']) and 'Signature' in src, src
+    assert 3 <= duration <= 14, duration                               # a FAST clip: 3 to 13 s
 
 
 AZURITE = ROOT / 'tests' / 'azurite' / 'node_modules' / '.bin' / 'azurite-blob'
