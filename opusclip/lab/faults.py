@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 # %% auto #0
-__all__ = ['POINTS', 'FAST', 'survived', 'check_outputs', 'crash_trial', 'crash_campaign']
+__all__ = ['POINTS', 'FAST', 'survived', 'check_outputs', 'check_records', 'crash_trial', 'crash_campaign']
 
 # %% ../../nbs/lab/14_faults.ipynb #a63e6c11
 POINTS = ('transcribe', 'select', 'render', 'publish', 'commit', 'ingest', 'ingested')
@@ -50,9 +50,11 @@ def survived(before: dict, after: dict, out: Path) -> bool:
     return True
 
 # %% ../../nbs/lab/14_faults.ipynb #53058efa
-def check_outputs(catalog: str, out: Path) -> list[str]:
-    "What a crash left wrong after `--resume`, one line each (nothing: all well)"
+def check_outputs(catalog: str, out: Path, runs: Path | None = None) -> list[str]:
+    "What a crash left wrong after `--resume`, one line each (nothing: all well); with `runs`, its records too"
     bad = []
+    if runs is not None:
+        bad += check_records(catalog, runs)
     with duckdb.connect(catalog, read_only=True) as con:
         q = lambda sql, p=(): con.execute(sql, list(p)).fetchall()
         for jid, state in q("SELECT job_id, state FROM jobs WHERE state <> 'succeeded'"):
@@ -83,6 +85,15 @@ def check_outputs(catalog: str, out: Path) -> list[str]:
                 bad.append(f"{folder.name}: the catalog's {len(uris)} clips of run {run_id} do not match clips.json")
     return bad
 
+# %% ../../nbs/lab/14_faults.ipynb #d2d7538b
+def check_records(catalog: str, runs: Path) -> list[str]:
+    "Executed notebooks under `runs` that no run row points at, and run rows whose notebook is missing"
+    with duckdb.connect(catalog, read_only=True) as con:
+        known = {u for (u,) in con.execute("SELECT notebook_uri FROM runs WHERE notebook_uri IS NOT NULL").fetchall()}
+    found = {str(p) for p in runs.glob('*/clip_video.ipynb')}
+    bad = [f"{len(found - known)} executed notebooks no run points at"] if found - known else []
+    return bad + ([f"{len(known - found)} runs whose notebook is missing"] if known - found else [])
+
 # %% ../../nbs/lab/14_faults.ipynb #239ef83b
 def crash_trial(k: int, point: str, visit: int, manifest: str, out: Path, runs: Path, catalog: str, env: dict) -> dict:
     "Trial `k`: a batch killed at `point`'s `visit`-th pass, its survivors checked, then `--resume` and `check_outputs`"
@@ -97,7 +108,9 @@ def crash_trial(k: int, point: str, visit: int, manifest: str, out: Path, runs: 
     time.sleep(1.5)  # a killed batch's kernel notices its parent is gone within a second
     resume = subprocess.run(exe + ['batch', '--resume', *common, '--workers', '1', '-q'], capture_output=True,
                             text=True, env=env, timeout=900)  # fmt: skip
-    problems = check_outputs(catalog, out) + ([f"resume failed: {resume.stderr[-300:]}"] if resume.returncode else [])
+    problems = check_outputs(catalog, out, runs) + (
+        [f"resume failed: {resume.stderr[-300:]}"] if resume.returncode else []
+    )
     return dict(
         trial=k,
         point=point,

@@ -10,7 +10,7 @@ import heapq, queue, sys, time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from ..core.basics import OpusclipError, ParameterError, StorageError
-from ..media.storage import all_storage_options, get_fs, is_local, local_path, open_uri
+from ..media.storage import all_storage_options, get_fs, is_local, join, local_path, open_uri
 from .catalog import Catalog, new_run_id, note_problem
 from .options import ClipParams
 from .workers import DaskEngine, LocalEngine, error_line, stop_kernels, sweep_scratch
@@ -160,10 +160,13 @@ def settle(cat: Catalog, s: BatchSettings, j: dict, attempt: int, res: dict, hea
         _say(f"failed  {name}: {res.get('error_type')}: {res.get('error')}", s.quiet)
 
 # %% ../../nbs/run/10_batch.ipynb #f9fb95e5
-def job_task(j: dict, attempt: int, nb: str, runs: str, threads: int, s: BatchSettings) -> dict:
+def job_task(
+    j: dict, attempt: int, nb: str, runs: str, threads: int, s: BatchSettings, run_id: str | None = None
+) -> dict:
     "What a worker needs to run job `j`: the job, the notebook's text, where records go, and the batch's settings"
     return dict(
         job_id=j['job_id'],
+        run_id=run_id,
         source=j['source'],
         output=j['output'],
         params=j['params'],
@@ -215,13 +218,13 @@ def submit_due(
         if item[2] > now:
             waiting.append(item)
             continue
-        j = byid[item[3]]
-        attempt = claim(cat, j['job_id'], engine.name)
+        j, run_id = byid[item[3]], new_run_id()  # known before it starts: a killed attempt's record is found
+        attempt = claim(cat, j['job_id'], engine.name, run_id, join(runs, run_id, 'clip_video.ipynb'))
         if attempt is None:
             outcome[j['job_id']] = 'cancelled'
             bar.update()
             continue
-        fut = engine.submit(job_task(j, attempt, nb, runs, engine.threads, s))
+        fut = engine.submit(job_task(j, attempt, nb, runs, engine.threads, s, run_id))
         running[j['job_id']] = attempt
         fut.add_done_callback(lambda f, i=j['job_id']: results.put((i, f)))
     for w in waiting:

@@ -11,10 +11,11 @@ from pathlib import Path
 from ..core.basics import OpusclipError, ParameterError
 from .catalog import DEFAULT_ORG, Catalog
 from ..core.basics import utc_now, crash_point
+from ..media.storage import exists
 
 # %% auto #0
-__all__ = ['STATES', 'JOB_COLUMNS', 'queue_job', 'enqueue', 'unfinished', 'load_jobs', 'claim', 'requeue', 'resolve', 'steer_job',
-           'copy_job_rows', 'finish_job_row', 'ingest']
+__all__ = ['STATES', 'JOB_COLUMNS', 'queue_job', 'enqueue', 'unfinished', 'load_jobs', 'claim', 'keep_lost_attempt', 'requeue',
+           'resolve', 'steer_job', 'copy_job_rows', 'finish_job_row', 'ingest']
 
 # %% ../../nbs/run/08_queue.ipynb #7867830e
 STATES = ('queued', 'running', 'succeeded', 'failed', 'cancelled')
@@ -135,16 +136,41 @@ def load_jobs(
     return out
 
 # %% ../../nbs/run/08_queue.ipynb #0fb14b87
-def claim(cat: Catalog, job_id: str, worker: str) -> int | None:
-    "Mark a queued job running; its attempt number, or None when it is no longer queued (cancelled meanwhile)"
+def claim(
+    cat: Catalog, job_id: str, worker: str, run_id: str | None = None, notebook_uri: str | None = None
+) -> int | None:
+    """Mark a queued job running as attempt `run_id` (its record at `notebook_uri`); its attempt number, or None when
+    it is no longer queued (cancelled meanwhile). An earlier attempt that left a record but no run (killed, or its
+    worker lost) is kept as a `lost` run first, so that no executed notebook is left that no row points at"""
     with cat.connect() as con:
+        con.execute("BEGIN")
+        keep_lost_attempt(con, job_id)
         r = con.execute(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, worker = ?, error = "
-            "NULL, error_type = NULL "
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, worker = ?, error = NULL, "
+            "error_type = NULL, run_id = coalesce(?, run_id), "
+            "notebook_uri = CASE WHEN ?::VARCHAR IS NULL THEN notebook_uri ELSE ? END "
             "WHERE job_id = ? AND state = 'queued' RETURNING attempts",
-            [utc_now(), worker, job_id],
+            [utc_now(), worker, run_id, run_id, notebook_uri, job_id],
         ).fetchone()
+        con.execute("COMMIT")
     return None if r is None else r[0]
+
+
+def keep_lost_attempt(con, job_id: str):
+    "A `lost` run for the job's last attempt when it left an executed notebook and no run row"
+    row = con.execute(
+        "SELECT notebook_uri FROM jobs WHERE job_id = ? AND state = 'queued' AND run_id IS NOT NULL "
+        "AND notebook_uri IS NOT NULL AND run_id NOT IN (SELECT run_id FROM runs)",
+        [job_id],
+    ).fetchone()
+    if row and exists(row[0]):
+        con.execute(
+            "INSERT INTO runs (run_id, job_id, command, status, input_uri, output_uri, started_at, finished_at, "
+            "error, error_type, notebook_uri, org) SELECT run_id, job_id, 'clip', 'lost', source_uri, output_uri, "
+            "started_at, ?, coalesce(error, 'the batch stopped during this attempt'), coalesce(error_type, "
+            "'BatchStopped'), notebook_uri, org FROM jobs WHERE job_id = ?",
+            [utc_now(), job_id],
+        )
 
 # %% ../../nbs/run/08_queue.ipynb #a47b63e2
 def requeue(cat: Catalog, job_id: str, res: dict, delay: float):

@@ -274,7 +274,7 @@ def run_job(job: dict) -> dict:
 
 def _run_job(job: dict) -> dict:
     t0, lost = time.time(), False
-    run_id = new_run_id()
+    run_id = job.get('run_id') or new_run_id()
     nb_uri = join(job['runs'], run_id, 'clip_video.ipynb')
     sweep_scratch()
     scratch = tempfile.mkdtemp(prefix=f'opusclip-job-{os.getpid()}-')
