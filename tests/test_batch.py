@@ -109,6 +109,8 @@ def test_sigkilled_batch_resumes_every_job_exactly_once(tmp_path, pieces, cache_
     assert len(js) == 5 and all(v[0] == 'succeeded' for v in js.values()), js
     assert_consistent(cat, out)
     assert query(cat, "SELECT count(*) FROM runs WHERE status = 'succeeded'")[0][0] == 5    # the killed attempt left no run behind
+    from opusclip.lab.faults import check_records                                          # but its notebook is kept as a lost run
+    assert check_records(cat, runs) == [] and query(cat, "SELECT count(*) FROM runs WHERE status = 'lost'")[0][0] >= 1
 
 def test_bad_rows_and_a_corrupt_file_fail_alone(tmp_path, pieces, cache_dir):
     "A missing file, a bad URI scheme, a repeated row and an unknown option are reported; a corrupt video fails with its error; the rest succeed"
