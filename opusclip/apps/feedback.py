@@ -6,14 +6,14 @@ Docs: https://opusclip.github.io/opusclip/apps/feedback.html.md"""
 
 # %% ../../nbs/apps/03_feedback.ipynb #9036e7c0
 from __future__ import annotations
-import contextlib, datetime as dt, json, os, shutil, threading, uuid
+import contextlib, csv, datetime as dt, io, json, os, shutil, threading, uuid
 from pathlib import Path
 import duckdb
 from fastcore.basics import patch
 from .store import CatalogProblem, Reader, feedback_path
 
 # %% auto #0
-__all__ = ['FEEDBACK_SCHEMA', 'Feedback', 'place_file', 'export_approved']
+__all__ = ['FEEDBACK_SCHEMA', 'Feedback', 'place_file', 'export_approved', 'csv_text']
 
 # %% ../../nbs/apps/03_feedback.ipynb #7fb27b941602401d91542211134fc71a
 FEEDBACK_SCHEMA = """CREATE TABLE IF NOT EXISTS clip_feedback(feedback_id VARCHAR PRIMARY KEY,
@@ -146,7 +146,6 @@ def place_file(src: str, folder: str, clip_id: str) -> str:
 def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
     """Copy the approved clips' files to `dest/<video name>-<video id>/` (a folder or a bucket; never over another
     file) and write `dest/approved.csv` with the reviewed titles and hashtags"""
-    import csv, io
     from opusclip.media.storage import check_allowed, exists, get_fs, join, write_text
 
     check_allowed(dest)  # confined to $OPUSCLIP_ROOT when it is set
@@ -181,9 +180,14 @@ def export_approved(rd: Reader, fb: Feedback, dest: str) -> dict:
                 source=r.source,
             )
         )
+    write_text(join(dest, 'approved.csv'), csv_text(rows))
+    return dict(clips=len(rows), files=n, csv=join(dest, 'approved.csv'))
+
+
+def csv_text(rows: list[dict]) -> str:
+    "`rows` (dicts with the same keys) as CSV text with a header"
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]))
     w.writeheader()
     w.writerows(rows)
-    write_text(join(dest, 'approved.csv'), buf.getvalue())
-    return dict(clips=len(rows), files=n, csv=join(dest, 'approved.csv'))
+    return buf.getvalue()

@@ -164,7 +164,7 @@ def alerts(rd: Reader, system: dict | None = None, rules: dict = ALERT_RULES) ->
         ),
     ] + [problem_alert(rd.catalog, kind) for kind in PROBLEM_RULES]
 
-
+# %% ../../nbs/apps/02_monitor.ipynb #6c64c85d
 PROBLEM_RULES = dict(  # kind: (rule, what a failure left undone, what is said while none is kept)
     snapshot=(
         'dashboard data',

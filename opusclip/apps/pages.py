@@ -21,7 +21,7 @@ from ..run.identity import Principal
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['MonitoringView', 'audit_rows', 'ReviewView', 'app', 'who_line', 'page']
+__all__ = ['REVIEW_ACTIONS', 'MonitoringView', 'audit_rows', 'ReviewView', 'app', 'who_line', 'page']
 
 # %% ../../nbs/apps/05_pages.ipynb #d9ec45e5
 class MonitoringView:
@@ -84,10 +84,18 @@ def refresh(self: MonitoringView):
     f = failures(rd)
     if not f.equals(self.failed.value):  # redrawn only when it changed: a redraw clears the reader's selection
         self.failed.value = f
+    self.charts[:] = self._charts()
+    self.updated.object = f"Updated {dt.datetime.now():%H:%M:%S}; refreshes every few seconds."
+
+# %% ../../nbs/apps/05_pages.ipynb #34fcd4b7
+@patch
+def _charts(self: MonitoringView) -> list:
+    "Videos per hour over 24 h, and each stage's real-time factor over the week"
     import hvplot.pandas  # noqa: F401
 
+    pn, rd = self.pn, self.rd
     tp, rtf = throughput(rd), stage_rtf(rd)
-    self.charts[:] = [
+    return [
         pn.pane.HoloViews(bar_chart(tp.assign(hour=tp['hour'].astype(str)), 'hour', 'videos', 'Videos per hour (24 h)'))
         if len(tp)
         else pn.pane.Markdown('No videos finished in the last 24 h.'),
@@ -100,7 +108,6 @@ def refresh(self: MonitoringView):
         if len(rtf)
         else pn.pane.Markdown('No runs in the last week.'),
     ]
-    self.updated.object = f"Updated {dt.datetime.now():%H:%M:%S}; refreshes every few seconds."
 
 # %% ../../nbs/apps/05_pages.ipynb #3607599e
 @patch
@@ -192,6 +199,28 @@ def _export(self: ReviewView, _):
         f"; list in `{r['csv']}`" if r['csv'] else ''
     )
 
+# %% ../../nbs/apps/05_pages.ipynb #cd224ca3
+REVIEW_ACTIONS = (  # action, button label, button kind
+    ('approve', 'Approve', 'success'),
+    ('reject', 'Reject', 'danger'),
+    ('star', 'Star', 'warning'),
+    ('unstar', 'Unstar', 'light'),
+    ('edit', 'Save edits', 'primary'),
+)
+
+
+@patch
+def _buttons(self: ReviewView, act) -> list:
+    "A card's review buttons, each calling `act(action)`'s handler; disabled for who may not review"
+    out = []
+    for action, label, kind in REVIEW_ACTIONS:
+        b = self.pn.widgets.Button(
+            name=label, button_type=kind, css_classes=[f'review-{action}'], disabled=not self.may_review
+        )
+        b.on_click(act(action))
+        out.append(b)
+    return out
+
 # %% ../../nbs/apps/05_pages.ipynb #984759c5
 @patch
 def _card(self: ReviewView, c, st: dict):
@@ -217,19 +246,7 @@ def _card(self: ReviewView, c, st: dict):
 
         return go
 
-    buttons = []
-    for action, label, kind in (
-        ('approve', 'Approve', 'success'),
-        ('reject', 'Reject', 'danger'),
-        ('star', 'Star', 'warning'),
-        ('unstar', 'Unstar', 'light'),
-        ('edit', 'Save edits', 'primary'),
-    ):
-        b = pn.widgets.Button(
-            name=label, button_type=kind, css_classes=[f'review-{action}'], disabled=not self.may_review
-        )
-        b.on_click(act(action))
-        buttons.append(b)
+    buttons = self._buttons(act)
     sub = json.loads(c.subscores or '{}')
     src = playable(c.video_uri)  # the local file, or a signed URL for a clip on a bucket
     video = (

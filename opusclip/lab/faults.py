@@ -11,9 +11,10 @@ from pathlib import Path
 import duckdb
 
 # %% auto #0
-__all__ = ['POINTS', 'FAST', 'survived', 'check_outputs', 'check_records', 'crash_trial', 'crash_campaign']
+__all__ = ['CLI', 'POINTS', 'FAST', 'survived', 'check_outputs', 'check_records', 'crash_trial', 'crash_campaign']
 
 # %% ../../nbs/lab/14_faults.ipynb #a63e6c11
+CLI = [sys.executable, '-c', 'from opusclip.cli.main import main; main()']  # `opusclip`, from this environment
 POINTS = ('transcribe', 'select', 'render', 'publish', 'commit', 'ingest', 'ingested')
 FAST = ['--clips', '2', '--min-duration', '3', '--aspect', 'source', '--max-height', '240', '--captions', 'none',
         '--loudness', 'off', '--fps', '0', '--beam-size', '1', '--workers', '1', '-q']  # fmt: skip
@@ -97,16 +98,15 @@ def check_records(catalog: str, runs: Path) -> list[str]:
 # %% ../../nbs/lab/14_faults.ipynb #239ef83b
 def crash_trial(k: int, point: str, visit: int, manifest: str, out: Path, runs: Path, catalog: str, env: dict) -> dict:
     "Trial `k`: a batch killed at `point`'s `visit`-th pass, its survivors checked, then `--resume` and `check_outputs`"
-    exe = [sys.executable, '-c', 'from opusclip.cli.main import main; main()']
     common = ['--catalog', catalog, '--runs', str(runs)]
     opts = ['--max-duration', f'{13 - 0.1 * k:.1f}'] + (['--no-cache'] if point == 'transcribe' else [])
     before = _files(out) if out.exists() else {}
     t0 = time.time()
-    crash = subprocess.run(exe + ['batch', manifest, '-o', str(out), *common, *FAST, *opts], capture_output=True,
+    crash = subprocess.run(CLI + ['batch', manifest, '-o', str(out), *common, *FAST, *opts], capture_output=True,
                            text=True, env=dict(env, OPUSCLIP_CRASH_AT=f'{point}#{visit}'), timeout=900)  # fmt: skip
     kept = survived(before, _files(out), out)
     time.sleep(1.5)  # a killed batch's kernel notices its parent is gone within a second
-    resume = subprocess.run(exe + ['batch', '--resume', *common, '--workers', '1', '-q'], capture_output=True,
+    resume = subprocess.run(CLI + ['batch', '--resume', *common, '--workers', '1', '-q'], capture_output=True,
                             text=True, env=env, timeout=900)  # fmt: skip
     problems = check_outputs(catalog, out, runs) + (
         [f"resume failed: {resume.stderr[-300:]}"] if resume.returncode else []
@@ -131,8 +131,7 @@ def crash_campaign(manifest: str, workdir: str, trials: int = 20, seed: int = 0,
     env = {k: v for k, v in os.environ.items() if k != 'OPUSCLIP_CRASH_AT'}
     env['TMPDIR'] = str(wd / 'tmp')
     (wd / 'tmp').mkdir(parents=True, exist_ok=True)
-    exe = [sys.executable, '-c', 'from opusclip.cli.main import main; main()']
-    first = subprocess.run(exe + ['batch', manifest, '-o', str(out), '--catalog', catalog, '--runs', str(runs), *FAST],
+    first = subprocess.run(CLI + ['batch', manifest, '-o', str(out), '--catalog', catalog, '--runs', str(runs), *FAST],
                            capture_output=True, text=True, env=env, timeout=900)  # fmt: skip
     assert first.returncode == 0, first.stderr[-2000:]
     rng = random.Random(seed)  # every point in turn, in a random order each round; the visit at random
