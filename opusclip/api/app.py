@@ -255,6 +255,10 @@ def _media_routes(app: FastAPI, reader: Reader):
             return RedirectResponse(url, 307)
         return FileResponse(local_file(rd, clip_id, 'video_uri', 'media'), media_type='video/mp4')
 
+    _thumbnail_route(app, reader, media)
+
+
+def _thumbnail_route(app: FastAPI, reader: Reader, media):
     @app.get(
         '/v1/clips/{clip_id}/thumbnail',
         tags=['clips'],

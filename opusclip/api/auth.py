@@ -172,7 +172,7 @@ def need(role: str, links: bool = False):
 def address(request: Request) -> str:
     return request.client.host if request.client else ''
 
-
+# %% ../../nbs/api/10_auth.ipynb #fb27c93b
 def documented_auth(app: FastAPI):
     "Make `app`'s OpenAPI document say what the server asks: a bearer token, or (while it is open) nothing"
     import copy
