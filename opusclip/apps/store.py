@@ -56,7 +56,9 @@ def _ensure_snapshot(self: Reader):
             f"`opusclip batch ... --catalog {self.catalog}` first, or start the dashboard with --catalog PATH."
         )
     try:
-        with duckdb.connect(self.catalog, read_only=True) as con:
+        # the same configuration as the process's other connections to it (a server writes it in other threads):
+        # DuckDB refuses a read-only one beside them
+        with duckdb.connect(self.catalog) as con:
             v = con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
     except duckdb.IOException as e:
         if 'lock' in str(e).lower():
