@@ -93,6 +93,9 @@ def kernel_env(threads: int, index: int = 0, gpus: int = 0, base: dict | None = 
     return env
 
 # %% ../../nbs/run/09_workers.ipynb #33980bb9
+_ASYNC_CLIENT = 'jupyter_client.asynchronous.AsyncKernelClient'
+
+
 def worker_kernel(threads: int, index: int = 0, nice: int = 0):
     """This worker thread's kernel, started on first use (or again after it died) with `threads` CPU threads, at
     niceness `nice` or more (a server's jobs yield the CPU to its answers)"""
@@ -103,7 +106,9 @@ def worker_kernel(threads: int, index: int = 0, nice: int = 0):
         from jupyter_client.manager import KernelManager
 
         conn = os.path.join(tempfile.gettempdir(), f'opusclip-kernel-{os.getpid()}-{threading.get_ident()}.json')
-        km = KernelManager(kernel_name='python3', connection_file=conn)  # swept if this process is killed
+        # the connection file is swept if this process is killed; the client is asynchronous, so that nbclient
+        # polls without blocking its loop, and sees the kernel die
+        km = KernelManager(kernel_name='python3', connection_file=conn, client_class=_ASYNC_CLIENT)
         env = kernel_env(threads, index, _gpus())
         km.start_kernel(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _TL.km = km
@@ -334,14 +339,17 @@ class LocalEngine:
         self.futures = [f for f in getattr(self, 'futures', []) if not f.done()] + [fut]
         return fut
 
-    def close(self, now: bool = False):
-        "Stop the workers; with `now` the jobs they run are interrupted rather than waited for"
+    def close(self, now: bool = False, grace_s: float = 10.0):
+        """Stop the workers; with `now` the jobs they run are interrupted rather than waited for, and their kernels
+        stopped when the interrupt is not heeded within `grace_s`"""
         from concurrent.futures import wait
 
         self.pool.shutdown(wait=False, cancel_futures=True)
         left = [f for f in getattr(self, 'futures', []) if not f.done()] if now else []
+        deadline = time.monotonic() + grace_s
         while left:  # again until they end: a kernel that was starting missed the first interrupt
-            interrupt_kernels()
+            # an interrupt that lands between two requests is lost, and papermill would wait for a reply for ever
+            interrupt_kernels() if time.monotonic() < deadline else stop_kernels()
             left = list(wait(left, timeout=0.5).not_done)
         self.pool.shutdown(wait=True)
         stop_kernels()
