@@ -241,8 +241,8 @@ def _card(self: ReviewView, c, st: dict):
                 hashtags=[t for t in tags.value.split() if t],
                 note=note.value.strip() or None,
             )
+            self.audit(f'review.{action}', c.clip_id)  # in the trail before the page shows it
             state.object = self._state_text(new)
-            self.audit(f'review.{action}', c.clip_id)
 
         return go
 
